@@ -1,0 +1,1 @@
+"""gpu-platform trainer: the TensorFlow training image's package."""
