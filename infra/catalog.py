@@ -1,0 +1,200 @@
+"""GPU catalog: abstract GPU types mapped to each cloud's machine types, regions and list prices.
+
+Config validation reads it (a GPU type must exist in the configured region), the cloud components read
+the machine type from it, and the cost estimate reads the prices. Prices are list prices in USD per node
+hour for the named region; spot prices move daily, so each spot figure is a typical recent value and says
+so in its source. A type that a cloud does not offer is recorded with the reason, never silently skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Cloud = Literal["aws", "gcp", "azure"]
+CLOUDS: tuple[Cloud, ...] = ("aws", "gcp", "azure")
+GpuType = Literal["t4", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb"]
+GPU_TYPES: tuple[GpuType, ...] = ("t4", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb")
+
+PRICE_DATE = "2026-11-02"
+_AWS_SRC = "aws.amazon.com/ec2/pricing/on-demand (us-east-1, Linux)"
+_AWS_SPOT_SRC = "aws.amazon.com/ec2/spot/pricing (us-east-1, typical over 30 days)"
+_GCP_SRC = "cloud.google.com/compute/gpus-pricing + vm-instance-pricing (us-central1)"
+_GCP_SPOT_SRC = "cloud.google.com/spot-vms/pricing (us-central1, typical)"
+_AZ_SRC = "azure.microsoft.com/pricing/details/virtual-machines/linux (East US, pay-as-you-go)"
+_AZ_SPOT_SRC = "azure.microsoft.com/pricing/details/virtual-machines/linux (East US, Spot, typical)"
+
+
+@dataclass(frozen=True)
+class Price:
+    usd_per_hour: float
+    source: str
+    date: str = PRICE_DATE
+
+
+@dataclass(frozen=True)
+class MachineOffer:
+    """One machine type that carries a GPU type on one cloud."""
+
+    machine_type: str
+    gpus_per_node: int
+    gpu_memory_gb: int
+    vcpus: int
+    memory_gb: int
+    regions: tuple[str, ...]
+    on_demand: Price
+    spot: Price
+    accelerator: str | None = None
+    """GCP's accelerator type: attached to N1 machines, bundled with A2/A3/G2, and named in the node pool's
+    guest accelerator either way (GKE installs the driver from it). None on clouds that bundle the GPU."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    reason: str
+
+
+Entry = MachineOffer | Unavailable
+
+_AWS_T4_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+_AWS_G5_G6_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
+_AWS_P_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
+_GCP_T4_REGIONS = ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-east1")
+_GCP_L4_REGIONS = ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-southeast1")
+_GCP_A100_REGIONS = ("us-central1", "us-east4", "europe-west4", "asia-southeast1")
+_GCP_H100_REGIONS = ("us-central1", "us-east4", "us-east5", "europe-west4")
+_AZ_T4_REGIONS = ("eastus", "eastus2", "southcentralus", "westus2", "westeurope", "northeurope")
+_AZ_A100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "westeurope")
+_AZ_H100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "swedencentral")
+
+CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
+    "t4": {
+        "aws": (
+            MachineOffer("g4dn.xlarge", 1, 16, 4, 16, _AWS_T4_REGIONS,
+                         Price(0.526, _AWS_SRC), Price(0.2104, _AWS_SPOT_SRC)),
+            MachineOffer("g4dn.12xlarge", 4, 64, 48, 192, _AWS_T4_REGIONS,
+                         Price(3.912, _AWS_SRC), Price(1.5648, _AWS_SPOT_SRC)),
+        ),
+        "gcp": (
+            MachineOffer("n1-standard-4", 1, 16, 4, 15, _GCP_T4_REGIONS,
+                         Price(0.54, _GCP_SRC), Price(0.18, _GCP_SPOT_SRC), accelerator="nvidia-tesla-t4"),
+        ),
+        "azure": (
+            MachineOffer("Standard_NC4as_T4_v3", 1, 16, 4, 28, _AZ_T4_REGIONS,
+                         Price(0.526, _AZ_SRC), Price(0.0526, _AZ_SPOT_SRC)),
+            MachineOffer("Standard_NC64as_T4_v3", 4, 64, 64, 440, _AZ_T4_REGIONS,
+                         Price(4.352, _AZ_SRC), Price(0.4352, _AZ_SPOT_SRC)),
+        ),
+    },
+    "l4": {
+        "aws": (
+            MachineOffer("g6.xlarge", 1, 24, 4, 16, _AWS_G5_G6_REGIONS,
+                         Price(0.8048, _AWS_SRC), Price(0.3219, _AWS_SPOT_SRC)),
+        ),
+        "gcp": (
+            MachineOffer("g2-standard-8", 1, 24, 8, 32, _GCP_L4_REGIONS,
+                         Price(0.8536, _GCP_SRC), Price(0.3414, _GCP_SPOT_SRC), accelerator="nvidia-l4"),
+        ),
+        "azure": (Unavailable("Azure has no VM size with an NVIDIA L4; use t4 or a100-80gb there."),),
+    },
+    "a10g": {
+        "aws": (
+            MachineOffer("g5.xlarge", 1, 24, 4, 16, _AWS_G5_G6_REGIONS,
+                         Price(1.006, _AWS_SRC), Price(0.4024, _AWS_SPOT_SRC)),
+        ),
+        "gcp": (Unavailable("The A10G is an AWS-only part (EC2 G5); GCP's nearest is the l4."),),
+        "azure": (Unavailable("The A10G is an AWS-only part; Azure's NVads A10 v5 sizes are a different, "
+                              "partitioned A10 meant for graphics."),),
+    },
+    "a100-40gb": {
+        "aws": (
+            MachineOffer("p4d.24xlarge", 8, 320, 96, 1152, _AWS_P_REGIONS,
+                         Price(21.9576, _AWS_SRC), Price(8.7830, _AWS_SPOT_SRC)),
+        ),
+        "gcp": (
+            MachineOffer("a2-highgpu-1g", 1, 40, 12, 85, _GCP_A100_REGIONS,
+                         Price(3.6731, _GCP_SRC), Price(1.4692, _GCP_SPOT_SRC),
+                         accelerator="nvidia-tesla-a100"),
+        ),
+        "azure": (
+            MachineOffer("Standard_ND96asr_v4", 8, 320, 96, 900, _AZ_A100_REGIONS,
+                         Price(27.197, _AZ_SRC), Price(5.4394, _AZ_SPOT_SRC)),
+        ),
+    },
+    "a100-80gb": {
+        "aws": (
+            MachineOffer("p4de.24xlarge", 8, 640, 96, 1152, ("us-east-1", "us-west-2"),
+                         Price(27.4471, _AWS_SRC), Price(10.9788, _AWS_SPOT_SRC)),
+        ),
+        "gcp": (
+            MachineOffer("a2-ultragpu-1g", 1, 80, 12, 170, _GCP_A100_REGIONS,
+                         Price(5.0688, _GCP_SRC), Price(2.0275, _GCP_SPOT_SRC),
+                         accelerator="nvidia-a100-80gb"),
+        ),
+        "azure": (
+            MachineOffer("Standard_NC24ads_A100_v4", 1, 80, 24, 220, _AZ_A100_REGIONS,
+                         Price(3.673, _AZ_SRC), Price(0.7346, _AZ_SPOT_SRC)),
+        ),
+    },
+    "h100-80gb": {
+        "aws": (
+            MachineOffer("p5.48xlarge", 8, 640, 192, 2048, _AWS_P_REGIONS,
+                         Price(55.04, _AWS_SRC), Price(22.016, _AWS_SPOT_SRC)),
+        ),
+        "gcp": (
+            MachineOffer("a3-highgpu-1g", 1, 80, 26, 234, _GCP_H100_REGIONS,
+                         Price(11.0613, _GCP_SRC), Price(4.4245, _GCP_SPOT_SRC),
+                         accelerator="nvidia-h100-80gb"),
+        ),
+        "azure": (
+            MachineOffer("Standard_ND96isr_H100_v5", 8, 640, 96, 1900, _AZ_H100_REGIONS,
+                         Price(98.32, _AZ_SRC), Price(19.664, _AZ_SPOT_SRC)),
+        ),
+    },
+}
+
+
+def offers(gpu: GpuType, cloud: Cloud) -> tuple[MachineOffer, ...]:
+    return tuple(e for e in CATALOG[gpu][cloud] if isinstance(e, MachineOffer))
+
+
+def unavailable_reason(gpu: GpuType, cloud: Cloud) -> str | None:
+    return next((e.reason for e in CATALOG[gpu][cloud] if isinstance(e, Unavailable)), None)
+
+
+def types_in_region(cloud: Cloud, region: str) -> list[GpuType]:
+    return [g for g in GPU_TYPES if any(region in o.regions for o in offers(g, cloud))]
+
+
+def regions_for(gpu: GpuType, cloud: Cloud) -> list[str]:
+    return sorted({r for o in offers(gpu, cloud) for r in o.regions})
+
+
+def pick(gpu: GpuType, cloud: Cloud, region: str, gpus_per_node: int) -> MachineOffer | None:
+    """The machine that carries `gpus_per_node` GPUs of this type in the region, if any."""
+    return next(
+        (o for o in offers(gpu, cloud) if region in o.regions and o.gpus_per_node == gpus_per_node), None
+    )
+
+
+REGIONS: dict[Cloud, tuple[str, ...]] = {
+    "aws": (
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1", "eu-west-1",
+        "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+        "ap-south-1", "ap-east-1", "me-central-1", "af-south-1",
+    ),
+    "gcp": (
+        "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3",
+        "us-west4", "northamerica-northeast1", "southamerica-east1", "europe-west1", "europe-west2",
+        "europe-west3", "europe-west4", "europe-west6", "europe-north1", "europe-central2", "asia-east1",
+        "asia-northeast1", "asia-south1", "asia-southeast1", "australia-southeast1", "me-west1",
+    ),
+    "azure": (
+        "eastus", "eastus2", "centralus", "southcentralus", "westus2", "westus3", "northcentralus",
+        "canadacentral", "brazilsouth", "westeurope", "northeurope", "uksouth", "francecentral",
+        "germanywestcentral", "swedencentral", "switzerlandnorth", "japaneast", "koreacentral",
+        "southeastasia", "australiaeast", "centralindia", "uaenorth",
+    ),
+}
+"""The public regions each cloud offers; a region outside this list is a typo, not a new region."""

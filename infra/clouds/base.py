@@ -1,0 +1,72 @@
+"""The contract between a cloud and the cloud-agnostic workloads.
+
+Each cloud's platform component (`infra/clouds/<cloud>/platform.py`) returns a `CloudPlatform`: a
+Kubernetes provider for its cluster, the kubeconfig (secret), the bucket URI, the registry, and how a
+Kubernetes service account gets that cloud's identity. What a cloud lacks is data (`lacks`, with the
+reason), so workloads ask `platform.lacks(...)` instead of branching on cloud names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.catalog import Cloud
+
+WorkloadRole = Literal["trainer", "serving"]
+SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {"trainer": "trainer", "serving": "serving"}
+"""Kubernetes service-account names, fixed so each cloud can scope its identity trust to exactly them."""
+
+
+class Capability(Enum):
+    """Something workloads rely on that some managed Kubernetes offerings provide and others do not."""
+
+    GPU_DEVICE_PLUGIN = "the NVIDIA device plugin, installed and managed by the cloud"
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Short-lived push credentials for the image builder; never an admin user or a static key."""
+
+    address: pulumi.Input[str]
+    username: pulumi.Input[str]
+    password: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Registry:
+    host: pulumi.Output[str]
+    repository: pulumi.Output[str]
+    """Full repository path without tag, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer`."""
+    auth: RegistryAuth
+
+
+@dataclass(frozen=True)
+class IdentityBinding:
+    """What a service account and its pods carry to act as the cloud identity made for one role."""
+
+    service_account: str
+    annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CloudPlatform:
+    cloud: Cloud
+    region: str
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    k8s_provider: k8s.Provider
+    bucket_uri: pulumi.Output[str]
+    registry: Registry
+    identities: Mapping[WorkloadRole, IdentityBinding]
+    missing: Mapping[Capability, str] = field(default_factory=dict)
+    """Capabilities this cloud does not provide, each with the reason; workloads fill the gap."""
+
+    def lacks(self, capability: Capability) -> bool:
+        return capability in self.missing

@@ -1,0 +1,156 @@
+"""The stack config: frozen pydantic models, and `load()`, which validates all of it before any resource exists.
+
+Every problem is collected and raised as one `ConfigError` (a `pulumi.RunError`), one line per problem:
+`key: got VALUE; expected WHAT`. Structural problems come from the models; cross-key problems (a GPU type
+missing in a region, overlapping networks) from `infra.config_checks`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
+
+from infra import config_checks
+from infra.catalog import Cloud
+from infra.config_clouds import AwsConfig, AzureConfig, GcpConfig
+from infra.config_types import PATTERN_HINTS, DnsLabel, GpuPool, Serving, Storage, Training, Waiver
+from infra.naming import PROJECT
+
+PROVIDER_KEYS: dict[tuple[str, str], str] = {
+    ("aws", "region"): "aws:region",
+    ("gcp", "project"): "gcp:project",
+    ("gcp", "region"): "gcp:region",
+    ("azure", "location"): "azure-native:location",
+}
+"""Fields of the cloud sections that are read from the providers' own config keys."""
+
+
+class StackConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+    stack: str
+    environment: Literal["dev", "prod"]
+    clouds: tuple[Cloud, ...] = Field(min_length=1)
+    namespace: DnsLabel = "ml"
+    protect: bool = False
+    aws: AwsConfig | None = None
+    gcp: GcpConfig | None = None
+    azure: AzureConfig | None = None
+    gpu_pools: tuple[GpuPool, ...] = Field(min_length=1)
+    serving: Serving = Serving()
+    training: Training
+    storage: Storage = Storage()
+    waivers: tuple[Waiver, ...] = ()
+
+    def pools_on(self, cloud: Cloud) -> tuple[GpuPool, ...]:
+        return tuple(p for p in self.gpu_pools if p.on(cloud))
+
+    def pool(self, name: str) -> GpuPool | None:
+        return next((p for p in self.gpu_pools if p.name == name), None)
+
+    def waived(self, control: str, cloud: Cloud) -> Waiver | None:
+        return next((w for w in self.waivers if w.control == control and cloud in w.clouds), None)
+
+
+CLOUD_SECTIONS = ("aws", "gcp", "azure")
+"""A cloud's section is validated only when `clouds` enables it; otherwise it stays unset."""
+STRING_KEYS = frozenset({"environment", "namespace"})
+"""Top-level keys that Pulumi passes as plain strings; every other key arrives JSON-encoded."""
+TOP_LEVEL_KEYS = tuple(f.alias or n for n, f in StackConfig.model_fields.items() if n != "stack")
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack config; `problems` holds one `key: got ...; expected ...` line each."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid config for stack '{stack}' ({len(problems)} problem(s)):\n{lines}")
+
+
+def load() -> StackConfig:
+    """Read the stack's config through `pulumi.Config` and validate it (see `parse`)."""
+
+    def get(key: str) -> str | None:
+        namespace, name = key.split(":", 1)
+        return pulumi.Config(namespace).get(name)
+
+    return parse(read_raw(get), stack=pulumi.get_stack())
+
+
+def read_raw(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """Collect the raw values of every project key, with the provider keys folded into their sections."""
+    raw: dict[str, Any] = {}
+    for key in TOP_LEVEL_KEYS:
+        value = get(f"{PROJECT}:{key}")
+        if value is not None:
+            raw[key] = value if key in STRING_KEYS else _json(value)
+    for (section, field), provider_key in PROVIDER_KEYS.items():
+        value = get(provider_key)
+        if value is not None and isinstance(raw.get(section), dict):
+            raw[section] = {**raw[section], field: value}
+    return raw
+
+
+def _json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
+    """Validate every top-level key on its own, then the cross-key rules; raise all problems at once."""
+    problems: list[str] = []
+    parsed: dict[str, Any] = {"stack": stack}
+    unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
+    problems += [f"{PROJECT}:{k}: got an unknown key; expected one of {', '.join(TOP_LEVEL_KEYS)}" for k in unknown]
+    enabled = raw.get("clouds") if isinstance(raw.get("clouds"), list) else []
+    for name, field in StackConfig.model_fields.items():
+        key = field.alias or name
+        if name in CLOUD_SECTIONS and name not in enabled:
+            continue
+        if name == "stack" or key not in raw:
+            if field.is_required() and name != "stack":
+                problems.append(f"{PROJECT}:{key}: got nothing; expected a value (this key is required)")
+            continue
+        try:
+            parsed[name] = TypeAdapter(field.annotation).validate_python(raw[key])
+        except ValidationError as exc:
+            problems += [_describe(key, err) for err in exc.errors()]
+    problems += config_checks.check(parsed, raw)
+    if problems:
+        raise ConfigError(stack, problems)
+    return StackConfig.model_validate(parsed)
+
+
+def _describe(top_key: str, err: Any) -> str:
+    loc = tuple(err["loc"])
+    provider_key = PROVIDER_KEYS.get((top_key, str(loc[0]))) if len(loc) == 1 else None
+    key = provider_key or f"{PROJECT}:{top_key}" + "".join(
+        f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc
+    )
+    got = "nothing" if err["type"] == "missing" else json.dumps(err["input"], default=str)
+    return f"{key}: got {got}; expected {_expected(err)}"
+
+
+def _expected(err: Any) -> str:
+    kind, msg, ctx = err["type"], err["msg"], err.get("ctx", {})
+    if kind == "missing":
+        return "a value (this key is required)"
+    if kind == "extra_forbidden":
+        return "no such key (a misspelled or unknown key)"
+    if kind == "string_pattern_mismatch":
+        return str(PATTERN_HINTS.get(ctx.get("pattern"), f"a string matching {ctx.get('pattern')}"))
+    if kind == "value_error":
+        return str(msg).removeprefix("Value error, ").removeprefix("expected ")
+    for prefix in ("Input should be ", "String should have ", "Tuple should have ", "List should have "):
+        if msg.startswith(prefix):
+            subject = "" if prefix.startswith("Input") else prefix.split()[0].lower().replace("tuple", "list")
+            return f"{'a ' + subject + ' with ' if subject else ''}{msg.removeprefix(prefix)}"
+    return str(msg)

@@ -1,0 +1,156 @@
+"""Per-cloud stack-config sections (`gpu-platform:aws`, `:gcp`, `:azure`).
+
+The region of each cloud comes from its provider key (`aws:region`, `gcp:region` with `gcp:project`,
+`azure-native:location`), so one value drives both the providers and validation. Name patterns are the
+clouds' own naming rules, checked here so a bad name fails before anything is created.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from infra.config_types import ApiAccess, Cidr, KubernetesVersion, Section, SystemPool, pattern
+
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653)
+
+
+def _s3_bucket(name: str) -> str:
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html; dots are refused too,
+    # since they break virtual-hosted TLS.
+    bad_affix = name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(
+        ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+    )
+    if bad_affix:
+        raise ValueError("expected an S3 bucket name without a reserved prefix or suffix (xn--, -s3alias...)")
+    return name
+
+
+def _gcs_bucket(name: str) -> str:
+    if name.startswith("goog") or "google" in name:
+        raise ValueError("expected a GCS bucket name that neither starts with 'goog' nor contains 'google'")
+    return name
+
+
+def _key_vault(name: str) -> str:
+    if "--" in name:
+        raise ValueError("expected a Key Vault name without consecutive hyphens")
+    return name
+
+
+S3BucketName = Annotated[
+    str,
+    pattern(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", "an S3 bucket name: 3-63 lowercase letters, digits, hyphens"),
+    AfterValidator(_s3_bucket),
+]
+EcrRepositoryName = Annotated[
+    str,
+    pattern(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$", "an ECR repository name like ml/trainer"),
+]
+GcsBucketName = Annotated[
+    str,
+    pattern(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", "a GCS bucket name: 3-63 lowercase letters, digits, - and _"),
+    AfterValidator(_gcs_bucket),
+]
+ArtifactRepositoryId = Annotated[
+    str, pattern(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", "an Artifact Registry id: lowercase, digits, hyphens")
+]
+GcpProjectId = Annotated[str, pattern(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a GCP project id: 6-30 lowercase, digits, -")]
+StorageAccountName = Annotated[str, pattern(r"^[a-z0-9]{3,24}$", "a storage account name: 3-24 lowercase letters and digits")]
+AcrName = Annotated[str, pattern(r"^[a-zA-Z0-9]{5,50}$", "a container registry name: 5-50 letters and digits")]
+KeyVaultName = Annotated[
+    str,
+    pattern(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", "a Key Vault name: 3-24 letters, digits, single -"),
+    AfterValidator(_key_vault),
+]
+ResourceGroupName = Annotated[
+    str, pattern(r"^[-A-Za-z0-9_.()]{0,89}[-A-Za-z0-9_()]$", "a resource group name of 1-90 characters")
+]
+Uuid = Annotated[
+    str, pattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "a lowercase UUID")
+]
+IamPrincipalArn = Annotated[
+    str, pattern(r"^arn:aws:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]{1,512}$", "an IAM role or user ARN")
+]
+AddonVersion = Annotated[
+    str, pattern(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", "an EKS add-on version like v1.19.2-eksbuild.1")
+]
+
+
+def _retention(days: int) -> int:
+    if days not in CLOUDWATCH_RETENTION_DAYS:
+        raise ValueError(f"expected one of CloudWatch's retention values {list(CLOUDWATCH_RETENTION_DAYS)}")
+    return days
+
+
+class EksAddons(Section):
+    """Add-on versions, pinned: `aws eks describe-addon-versions --kubernetes-version X` lists them."""
+
+    vpc_cni: AddonVersion
+    coredns: AddonVersion
+    kube_proxy: AddonVersion
+    eks_pod_identity_agent: AddonVersion
+
+
+class AwsConfig(Section):
+    region: str
+    vpc_cidr: Cidr
+    availability_zones: int = Field(default=2, ge=2, le=3)
+    nat_gateways: Literal["single", "perZone"] = "single"
+    kubernetes_version: KubernetesVersion
+    api_access: ApiAccess
+    deployer_principal_arn: IamPrincipalArn
+    system_pool: SystemPool
+    addons: EksAddons
+    bucket_name: S3BucketName
+    registry_name: EcrRepositoryName
+    log_retention_days: Annotated[int, AfterValidator(_retention)] = 90
+
+
+class GcpNetwork(Section):
+    subnet_cidr: Cidr
+    pods_cidr: Cidr
+    services_cidr: Cidr
+    master_cidr: Annotated[Cidr, pattern(r"/28$", "a /28 network")]
+    """GKE needs a /28 for the control plane's private endpoint peering."""
+
+
+class GcpConfig(Section):
+    project: GcpProjectId
+    region: str
+    cluster_zone: str | None = None
+    """Set for a zonal cluster (cheaper, one zone); unset for a regional one."""
+    network: GcpNetwork
+    kubernetes_version: KubernetesVersion
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    api_access: ApiAccess
+    system_pool: SystemPool
+    gpu_driver_version: Literal["DEFAULT", "LATEST"] = "DEFAULT"
+    key_rotation_days: int = Field(default=90, ge=1, le=90)
+    bucket_name: GcsBucketName
+    registry_name: ArtifactRepositoryId
+
+
+class AzureConfig(Section):
+    location: str
+    resource_group_name: ResourceGroupName
+    tenant_id: Uuid
+    admin_group_object_ids: tuple[Uuid, ...] = Field(min_length=1)
+    vnet_cidr: Cidr
+    system_subnet_cidr: Cidr
+    gpu_subnet_cidr: Cidr
+    pod_cidr: Cidr
+    service_cidr: Cidr
+    kubernetes_version: KubernetesVersion
+    sku_tier: Literal["Free", "Standard", "Premium"] = "Free"
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "patch"
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch", "Unmanaged"] = "NodeImage"
+    network_policy: Literal["azure", "cilium", "calico"] = "cilium"
+    api_access: ApiAccess
+    system_pool: SystemPool
+    general_pool: SystemPool
+    """AKS taints its system pool CriticalAddonsOnly, so CPU workloads get a user pool of their own."""
+    storage_account_name: StorageAccountName
+    registry_name: AcrName
+    key_vault_name: KeyVaultName

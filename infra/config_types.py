@@ -1,0 +1,153 @@
+"""Domain types shared by the stack-config sections: CIDRs, Kubernetes versions, API access, node pools.
+
+Each type fails with a message of the form `expected ...`, which `infra.config` prefixes with the key and
+the bad value, so every config error reads `key: got VALUE; expected ...`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from infra.catalog import CLOUDS, GPU_TYPES, Cloud, GpuType
+
+PATTERN_HINTS: dict[str, str] = {}
+"""Human wording for each name pattern, so an error says `expected a DNS label`, not a regex."""
+
+
+def pattern(regex: str, hint: str) -> Any:
+    """A string constraint whose error message is `hint`."""
+    PATTERN_HINTS[regex] = hint
+    return Field(pattern=regex)
+
+
+class Section(BaseModel):
+    """Base for config sections: immutable, camelCase keys as in the stack files, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except (ValueError, TypeError):
+        raise ValueError("expected an IPv4 network in CIDR form with zero host bits, like 10.0.0.0/16") from None
+    return str(network)
+
+
+def _no_open_cidr(value: str) -> str:
+    if ipaddress.IPv4Network(value).prefixlen == 0:
+        raise ValueError("expected a restricted CIDR; 0.0.0.0/0 opens the endpoint to the whole internet")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+RestrictedCidr = Annotated[str, AfterValidator(_cidr), AfterValidator(_no_open_cidr)]
+
+K8S_VERSION_PATTERN = r"^1\.[0-9]{2}$"
+KubernetesVersion = Annotated[str, pattern(K8S_VERSION_PATTERN, "a Kubernetes major.minor version like 1.33")]
+"""Major.minor only: each cloud picks and upgrades the patch release itself (GKE channel, AKS patch)."""
+
+POOL_NAME_PATTERN = r"^[a-z][a-z0-9]{0,11}$"
+PoolName = Annotated[str, pattern(POOL_NAME_PATTERN, "1-12 lowercase letters and digits, starting with a letter")]
+"""The strictest rule of the three clouds wins: AKS Linux pool names are 1-12 lowercase alphanumerics."""
+
+DnsLabel = Annotated[str, pattern(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$", "a DNS label of up to 32 characters")]
+Quantity = Annotated[
+    str, pattern(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$", "a Kubernetes quantity like 500m, 2 or 4Gi")
+]
+
+
+def _gpu_choice(value: object) -> GpuType | dict[Cloud, GpuType]:
+    allowed = ", ".join(GPU_TYPES)
+    if isinstance(value, str) and value in GPU_TYPES:
+        return cast(GpuType, value)
+    if isinstance(value, dict) and value and all(k in CLOUDS and v in GPU_TYPES for k, v in value.items()):
+        return cast(dict[Cloud, GpuType], value)
+    raise ValueError(f"expected a GPU type ({allowed}) or a map from cloud (aws, gcp, azure) to GPU type")
+
+
+GpuChoice = Annotated[object, AfterValidator(_gpu_choice)]
+
+
+class ApiAccess(Section):
+    """Who may reach the Kubernetes API: a private endpoint, or a public one limited to listed CIDRs."""
+
+    private_endpoint: bool = False
+    authorized_cidrs: tuple[RestrictedCidr, ...] = ()
+
+    @model_validator(mode="after")
+    def _restricted(self) -> ApiAccess:
+        if not self.private_endpoint and not self.authorized_cidrs:
+            raise ValueError(
+                "expected authorizedCidrs with at least one restricted CIDR, or privateEndpoint: true"
+            )
+        return self
+
+
+class SystemPool(Section):
+    """The on-demand pool for cluster add-ons (and CPU workloads where the cloud allows)."""
+
+    machine_type: str = Field(min_length=1)
+    min_nodes: int = Field(ge=1)
+    max_nodes: int = Field(ge=1)
+    disk_gb: int = Field(default=100, ge=30, le=2048)
+
+
+class GpuPool(Section):
+    """A GPU node pool, declared once and created on every enabled cloud (or those in `clouds`)."""
+
+    name: PoolName
+    gpu: GpuChoice
+    gpus_per_node: int = Field(default=1, ge=1, le=16)
+    min_nodes: int = Field(ge=0)
+    max_nodes: int = Field(ge=1)
+    spot: bool = False
+    disk_gb: int = Field(default=200, ge=50, le=4096)
+    clouds: tuple[Cloud, ...] | None = None
+
+    def gpu_for(self, cloud: Cloud) -> GpuType:
+        choice = cast(GpuType | dict[Cloud, GpuType], self.gpu)
+        return choice if isinstance(choice, str) else choice[cloud]
+
+    def on(self, cloud: Cloud) -> bool:
+        return self.clouds is None or cloud in self.clouds
+
+
+class Storage(Section):
+    noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
+    abort_multipart_days: int = Field(default=7, ge=1, le=365)
+    soft_delete_days: int = Field(default=7, ge=7, le=90)
+
+
+class Serving(Section):
+    model_name: DnsLabel = "digits"
+    pool: str = Field(default="general", min_length=1)
+    """`general` (CPU nodes) or the name of a GPU pool."""
+    replicas: int = Field(default=1, ge=1, le=100)
+    max_replicas: int = Field(default=3, ge=1, le=100)
+    exposure: Literal["internal", "public"] = "internal"
+    source_cidrs: tuple[RestrictedCidr, ...] = ()
+    cpu: Quantity = "1"
+    memory: Quantity = "2Gi"
+
+
+class Training(Section):
+    pool: PoolName
+    workers: int = Field(default=1, ge=1, le=64)
+    gpus_per_worker: int = Field(default=1, ge=1, le=16)
+    epochs: int = Field(default=10, ge=1, le=1000)
+    batch_size: int = Field(default=64, ge=1, le=65536)
+    data_source: str = "digits"
+    image: Annotated[str, pattern(r"^[a-z0-9./:_-]+@sha256:[0-9a-f]{64}$", "an image pinned by digest (REPO@sha256:...)")] | None = None
+    """A prebuilt, digest-pinned trainer image; unset builds `training/Dockerfile` and pushes it."""
+
+
+class Waiver(Section):
+    control: Annotated[str, pattern(r"^[A-Z]{2}-[0-9]{2}$", "a control ID from CONTROLS.md, like CP-04")]
+    clouds: tuple[Cloud, ...]
+    reason: str = Field(min_length=20)

@@ -1,0 +1,69 @@
+"""`python -m infra.plan --stack NAME [--json FILE]`: the offline plan of a stack.
+
+Exit codes: 0 planned; 2 invalid project/stack config (the message names each bad key); 1 mandatory
+policy violations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from infra import config
+from infra.plan import report, runner, stackfile
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID_CONFIG = 0, 1, 2
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.plan", description=__doc__, allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="project directory (default: .)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    console, errors = Console(), Console(stderr=True)
+    try:
+        files = stackfile.load(args.cwd, args.stack)
+        plan = runner.run(files, args.stack)
+    except stackfile.StackFileError as exc:
+        return _invalid(errors, exc)
+    except runner.ProgramFailed as exc:
+        if isinstance(exc.cause, config.ConfigError):
+            return _invalid(errors, exc.cause)
+        raise
+    cfg = config.parse(config.read_raw(files.config.get), stack=args.stack)
+    report.print_plan(plan, cfg, console)
+    if args.json:
+        args.json.write_text(json.dumps(to_json(plan), indent=2, sort_keys=False) + "\n")
+        console.print(f"wrote {args.json}")
+    return EXIT_OK
+
+
+def _invalid(errors: Console, exc: Exception) -> int:
+    errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return EXIT_INVALID_CONFIG
+
+
+def to_json(plan: runner.Plan) -> dict[str, object]:
+    return {
+        "stack": plan.stack,
+        "project": plan.project,
+        "resources": [r.to_json() for r in plan.resources],
+        "outputs": plan.public_outputs(),
+        "violations": [],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Fakes for gcp resources and invokes the program uses (see `infra.plan.fakes`)."""
+
+from __future__ import annotations

@@ -1,0 +1,47 @@
+"""Run the offline plan from tests: a stack file as it is, or a stack file with config changed in memory."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.plan import runner, stackfile
+
+ROOT = Path(__file__).resolve().parents[1]
+DELETE = object()
+"""Use as an override value to remove a key."""
+
+
+@functools.cache
+def planned(stack: str) -> runner.Plan:
+    """The plan of `Pulumi.<stack>.yaml`, computed once per test session."""
+    return runner.run(stackfile.load(ROOT, stack), stack)
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return dict(doc["config"])
+
+
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `overrides` into a copy of `base`; dicts merge, anything else replaces, DELETE removes."""
+    out = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if value is DELETE:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def plan_with(overrides: Mapping[str, Any], base: str = "dev") -> runner.Plan:
+    """Plan `base` with config keys changed, e.g. {"gpu-platform:aws": {"natGateways": "perZone"}}."""
+    values = merged(stack_values(base), overrides)
+    return runner.run(stackfile.load(ROOT, f"{base}-test", overrides=values), base)
