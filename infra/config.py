@@ -1,4 +1,5 @@
-"""The stack config: frozen pydantic models, and `load()`, which validates all of it before any resource exists.
+"""The stack config: frozen pydantic models, and `load()`, which validates all of it before any resource
+exists.
 
 Every problem is collected and raised as one `ConfigError` (a `pulumi.RunError`), one line per problem:
 `key: got VALUE; expected WHAT`. Structural problems come from the models; cross-key problems (a GPU type
@@ -109,8 +110,11 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     problems: list[str] = []
     parsed: dict[str, Any] = {"stack": stack}
     unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
-    problems += [f"{PROJECT}:{k}: got an unknown key; expected one of {', '.join(TOP_LEVEL_KEYS)}" for k in unknown]
-    enabled = raw.get("clouds") if isinstance(raw.get("clouds"), list) else []
+    problems += [
+        f"{PROJECT}:{k}: got an unknown key; expected one of {', '.join(TOP_LEVEL_KEYS)}" for k in unknown
+    ]
+    clouds = raw.get("clouds")
+    enabled: list[Any] = clouds if isinstance(clouds, list) else []
     for name, field in StackConfig.model_fields.items():
         key = field.alias or name
         if name in CLOUD_SECTIONS and name not in enabled:
@@ -120,7 +124,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
                 problems.append(f"{PROJECT}:{key}: got nothing; expected a value (this key is required)")
             continue
         try:
-            parsed[name] = TypeAdapter(field.annotation).validate_python(raw[key])
+            parsed[name] = TypeAdapter[Any](field.annotation or Any).validate_python(raw[key])
         except ValidationError as exc:
             problems += [_describe(key, err) for err in exc.errors()]
     problems += config_checks.check(parsed, raw)

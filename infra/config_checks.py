@@ -57,7 +57,9 @@ def _regions(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
             yield _problem(keys[cloud], region, f"one of {', '.join(catalog.REGIONS[cloud])}")
     gcp = parsed.get("gcp")
     if gcp is not None and gcp.cluster_zone is not None and not gcp.cluster_zone.startswith(f"{gcp.region}-"):
-        yield _problem(f"{P}gcp.clusterZone", gcp.cluster_zone, f"a zone of {gcp.region}, like {gcp.region}-a")
+        yield _problem(
+            f"{P}gcp.clusterZone", gcp.cluster_zone, f"a zone of {gcp.region}, like {gcp.region}-a"
+        )
 
 
 def _bounds(key: str, low: int, high: int, low_name: str, high_name: str) -> Iterator[str]:
@@ -143,15 +145,21 @@ def _net(cidr: str) -> ipaddress.IPv4Network:
 def _subnets(parsed: dict[str, Any]) -> Iterator[str]:
     aws, azure = parsed.get("aws"), parsed.get("azure")
     if aws is not None and not 16 <= _net(aws.vpc_cidr).prefixlen <= 20:
-        yield _problem(f"{P}aws.vpcCidr", aws.vpc_cidr, "a /16 to /20 network (room for public and private subnets)")
+        yield _problem(
+            f"{P}aws.vpcCidr", aws.vpc_cidr, "a /16 to /20 network (room for public and private subnets)"
+        )
     if azure is not None:
         vnet = _net(azure.vnet_cidr)
         for field in ("system_subnet_cidr", "gpu_subnet_cidr"):
             cidr = getattr(azure, field)
             if not _net(cidr).subnet_of(vnet):
-                yield _problem(f"{P}azure.{_camel(field)}", cidr, f"a subnet inside vnetCidr ({azure.vnet_cidr})")
+                yield _problem(
+                    f"{P}azure.{_camel(field)}", cidr, f"a subnet inside vnetCidr ({azure.vnet_cidr})"
+                )
         if _net(azure.system_subnet_cidr).overlaps(_net(azure.gpu_subnet_cidr)):
-            yield _problem(f"{P}azure.gpuSubnetCidr", azure.gpu_subnet_cidr, "a subnet apart from systemSubnetCidr")
+            yield _problem(
+                f"{P}azure.gpuSubnetCidr", azure.gpu_subnet_cidr, "a subnet apart from systemSubnetCidr"
+            )
     for cloud in _enabled(parsed):
         ranges = _ranges(cloud, parsed[cloud])
         for i, (a_key, a) in enumerate(ranges):

@@ -41,24 +41,37 @@ def _key_vault(name: str) -> str:
 
 S3BucketName = Annotated[
     str,
-    pattern(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", "an S3 bucket name: 3-63 lowercase letters, digits, hyphens"),
+    pattern(
+        r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", "an S3 bucket name: 3-63 lowercase letters, digits, hyphens"
+    ),
     AfterValidator(_s3_bucket),
 ]
 EcrRepositoryName = Annotated[
     str,
-    pattern(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$", "an ECR repository name like ml/trainer"),
+    pattern(
+        r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+        "an ECR repository name like ml/trainer",
+    ),
 ]
 GcsBucketName = Annotated[
     str,
-    pattern(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", "a GCS bucket name: 3-63 lowercase letters, digits, - and _"),
+    pattern(
+        r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", "a GCS bucket name: 3-63 lowercase letters, digits, - and _"
+    ),
     AfterValidator(_gcs_bucket),
 ]
 ArtifactRepositoryId = Annotated[
     str, pattern(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", "an Artifact Registry id: lowercase, digits, hyphens")
 ]
-GcpProjectId = Annotated[str, pattern(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a GCP project id: 6-30 lowercase, digits, -")]
-StorageAccountName = Annotated[str, pattern(r"^[a-z0-9]{3,24}$", "a storage account name: 3-24 lowercase letters and digits")]
-AcrName = Annotated[str, pattern(r"^[a-zA-Z0-9]{5,50}$", "a container registry name: 5-50 letters and digits")]
+GcpProjectId = Annotated[
+    str, pattern(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a GCP project id: 6-30 lowercase, digits, -")
+]
+StorageAccountName = Annotated[
+    str, pattern(r"^[a-z0-9]{3,24}$", "a storage account name: 3-24 lowercase letters and digits")
+]
+AcrName = Annotated[
+    str, pattern(r"^[a-zA-Z0-9]{5,50}$", "a container registry name: 5-50 letters and digits")
+]
 KeyVaultName = Annotated[
     str,
     pattern(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$", "a Key Vault name: 3-24 letters, digits, single -"),
@@ -71,10 +84,12 @@ Uuid = Annotated[
     str, pattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "a lowercase UUID")
 ]
 IamPrincipalArn = Annotated[
-    str, pattern(r"^arn:aws:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]{1,512}$", "an IAM role or user ARN")
+    str,
+    pattern(r"^arn:aws:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]{1,512}$", "an IAM role or user ARN"),
 ]
 AddonVersion = Annotated[
-    str, pattern(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", "an EKS add-on version like v1.19.2-eksbuild.1")
+    str,
+    pattern(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", "an EKS add-on version like v1.19.2-eksbuild.1"),
 ]
 
 

@@ -7,7 +7,6 @@ the bad value, so every config error reads `key: got VALUE; expected ...`.
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -35,7 +34,9 @@ def _cidr(value: str) -> str:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except (ValueError, TypeError):
-        raise ValueError("expected an IPv4 network in CIDR form with zero host bits, like 10.0.0.0/16") from None
+        raise ValueError(
+            "expected an IPv4 network in CIDR form with zero host bits, like 10.0.0.0/16"
+        ) from None
     return str(network)
 
 
@@ -53,7 +54,9 @@ KubernetesVersion = Annotated[str, pattern(K8S_VERSION_PATTERN, "a Kubernetes ma
 """Major.minor only: each cloud picks and upgrades the patch release itself (GKE channel, AKS patch)."""
 
 POOL_NAME_PATTERN = r"^[a-z][a-z0-9]{0,11}$"
-PoolName = Annotated[str, pattern(POOL_NAME_PATTERN, "1-12 lowercase letters and digits, starting with a letter")]
+PoolName = Annotated[
+    str, pattern(POOL_NAME_PATTERN, "1-12 lowercase letters and digits, starting with a letter")
+]
 """The strictest rule of the three clouds wins: AKS Linux pool names are 1-12 lowercase alphanumerics."""
 
 DnsLabel = Annotated[str, pattern(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$", "a DNS label of up to 32 characters")]
@@ -65,7 +68,7 @@ Quantity = Annotated[
 def _gpu_choice(value: object) -> GpuType | dict[Cloud, GpuType]:
     allowed = ", ".join(GPU_TYPES)
     if isinstance(value, str) and value in GPU_TYPES:
-        return cast(GpuType, value)
+        return value
     if isinstance(value, dict) and value and all(k in CLOUDS and v in GPU_TYPES for k, v in value.items()):
         return cast(dict[Cloud, GpuType], value)
     raise ValueError(f"expected a GPU type ({allowed}) or a map from cloud (aws, gcp, azure) to GPU type")
@@ -143,7 +146,13 @@ class Training(Section):
     epochs: int = Field(default=10, ge=1, le=1000)
     batch_size: int = Field(default=64, ge=1, le=65536)
     data_source: str = "digits"
-    image: Annotated[str, pattern(r"^[a-z0-9./:_-]+@sha256:[0-9a-f]{64}$", "an image pinned by digest (REPO@sha256:...)")] | None = None
+    image: (
+        Annotated[
+            str,
+            pattern(r"^[a-z0-9./:_-]+@sha256:[0-9a-f]{64}$", "an image pinned by digest (REPO@sha256:...)"),
+        ]
+        | None
+    ) = None
     """A prebuilt, digest-pinned trainer image; unset builds `training/Dockerfile` and pushes it."""
 
 

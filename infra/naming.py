@@ -15,7 +15,7 @@ def resource_name(stack: str, *parts: str) -> str:
 
 
 def labels(stack: str, cloud: str, component: str) -> dict[str, str]:
-    """Labels valid on all three clouds and Kubernetes: lowercase keys and values, `[a-z0-9_-]`, <= 63 chars."""
+    """Labels valid on every cloud and in Kubernetes: lowercase `[a-z0-9_-]` keys and values, <= 63 chars."""
     return {
         "project": PROJECT,
         "stack": _label_value(stack),

@@ -21,7 +21,9 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID_CONFIG = 0, 1, 2
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.plan", description=__doc__, allow_abbrev=False,
+        prog="python -m infra.plan",
+        description=__doc__,
+        allow_abbrev=False,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = runner.run(files, args.stack)
     except stackfile.StackFileError as exc:
         return _invalid(errors, exc)
-    except runner.ProgramFailed as exc:
+    except runner.ProgramFailedError as exc:
         if isinstance(exc.cause, config.ConfigError):
             return _invalid(errors, exc.cause)
         raise

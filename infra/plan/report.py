@@ -27,11 +27,16 @@ def settings_table(cfg: StackConfig) -> Table:
             offer = pick(pool.gpu_for(cloud), cloud, region, pool.gpus_per_node)
             machine = offer.machine_type if offer else "?"
             kind = "spot" if pool.spot else "on-demand"
-            pools.append(f"{pool.name}: {pool.gpu_for(cloud)} on {machine}, {pool.min_nodes}-{pool.max_nodes} {kind}")
+            pools.append(
+                f"{pool.name}: {pool.gpu_for(cloud)} on {machine}, {pool.min_nodes}-{pool.max_nodes} {kind}"
+            )
         sp = section.system_pool
         table.add_row(
-            cloud, region, section.kubernetes_version,
-            f"{sp.machine_type} x{sp.min_nodes}-{sp.max_nodes}", "\n".join(pools),
+            cloud,
+            region,
+            section.kubernetes_version,
+            f"{sp.machine_type} x{sp.min_nodes}-{sp.max_nodes}",
+            "\n".join(pools),
         )
     return table
 

@@ -69,7 +69,7 @@ class Plan:
         return public
 
 
-class ProgramFailed(Exception):
+class ProgramFailedError(Exception):
     """The program raised; `registered` names what it had registered by then (none, for a config error)."""
 
     def __init__(self, cause: BaseException, registered: list[str]) -> None:
@@ -79,7 +79,7 @@ class ProgramFailed(Exception):
 
 
 def run(files: StackFiles, stack_name: str) -> Plan:
-    """Run the program on the mock engine; raise `ProgramFailed` if it fails."""
+    """Run the program on the mock engine; raise `ProgramFailedError` if it fails."""
     return contextvars.Context().run(_run, files, stack_name)
 
 
@@ -96,7 +96,7 @@ def _run(files: StackFiles, stack_name: str) -> Plan:
             _run_program(files.program_dir)
             loop.run_until_complete(stack.wait_for_rpcs())
         except Exception as exc:
-            raise ProgramFailed(exc, [c.urn for c in monitor.captured.values()]) from exc
+            raise ProgramFailedError(exc, [c.urn for c in monitor.captured.values()]) from exc
         outputs, secret = loop.run_until_complete(_resolve_outputs())
         return Plan(files.project, stack_name, _planned(monitor), outputs, secret)
     finally:

@@ -61,7 +61,9 @@ def _read(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _merge(project: str, declared: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
+def _merge(
+    project: str, declared: dict[str, Any], values: dict[str, Any]
+) -> tuple[dict[str, str], tuple[str, ...]]:
     config: dict[str, str] = {}
     secrets: list[str] = []
     for raw_key, value in values.items():

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 
 from infra import config
 from infra.plan import stackfile
+from infra.plan.runner import ProgramFailedError
 from tests.plans import DELETE, ROOT, merged, plan_with, stack_values
 
 POOL = "gpu-platform:gpuPools"
@@ -37,7 +39,9 @@ def test_committed_stacks_are_valid(stack: str) -> None:
 
 
 BAD_INPUTS = [
-    pytest.param({"gpu-platform:clouds": ["aws", "ibm"]}, "gpu-platform:clouds[1]", '"ibm"', id="unknown-cloud"),
+    pytest.param(
+        {"gpu-platform:clouds": ["aws", "ibm"]}, "gpu-platform:clouds[1]", '"ibm"', id="unknown-cloud"
+    ),
     pytest.param(with_pool(gpu="v100"), f"{POOL}[0].gpu", '"v100"', id="unknown-gpu"),
     pytest.param({"aws:region": "us-east-9"}, "aws:region", '"us-east-9"', id="unknown-region"),
     pytest.param({"azure-native:location": "mars"}, "azure-native:location", '"mars"', id="unknown-location"),
@@ -47,41 +51,109 @@ BAD_INPUTS = [
     pytest.param(with_pool(minNodes=3, maxNodes=1), f"{POOL}[0].minNodes", "3", id="min-above-max"),
     pytest.param(with_pool(minNodes=-1), f"{POOL}[0].minNodes", "-1", id="negative-count"),
     pytest.param(with_pool(maxNodes=0), f"{POOL}[0].maxNodes", "0", id="max-zero"),
-    pytest.param({"gpu-platform:aws": {"vpcCidr": "10.10.0.1/16"}}, "gpu-platform:aws.vpcCidr", '"10.10.0.1/16"',
-                 id="cidr-host-bits"),
-    pytest.param({"gpu-platform:aws": {"vpcCidr": "10.10.0.0/33"}}, "gpu-platform:aws.vpcCidr", '"10.10.0.0/33"',
-                 id="cidr-bad-prefix"),
-    pytest.param({"gpu-platform:azure": {"gpuSubnetCidr": "10.99.0.0/22"}}, "gpu-platform:azure.gpuSubnetCidr",
-                 '"10.99.0.0/22"', id="subnet-outside-vnet"),
-    pytest.param({"gpu-platform:gcp": {"network": {"subnetCidr": "10.10.0.0/20"}}},
-                 "gpu-platform:gcp.network.subnetCidr", '"10.10.0.0/20"', id="overlap-across-clouds"),
-    pytest.param({"gpu-platform:aws": {"apiAccess": {"authorizedCidrs": ["0.0.0.0/0"]}}},
-                 "gpu-platform:aws.apiAccess.authorizedCidrs[0]", '"0.0.0.0/0"', id="api-open-to-world"),
-    pytest.param({"gpu-platform:gcp": {"apiAccess": {"authorizedCidrs": []}}}, "gpu-platform:gcp.apiAccess",
-                 '{"authorizedCidrs": []}', id="api-neither-private-nor-restricted"),
-    pytest.param({"gpu-platform:aws": {"kubernetesVersion": "v1.33"}}, "gpu-platform:aws.kubernetesVersion",
-                 '"v1.33"', id="bad-k8s-version"),
-    pytest.param({"gpu-platform:aws": {"bucketName": "My_Bucket"}}, "gpu-platform:aws.bucketName", '"My_Bucket"',
-                 id="bad-s3-name"),
-    pytest.param({"gpu-platform:gcp": {"bucketName": "google-ml"}}, "gpu-platform:gcp.bucketName", '"google-ml"',
-                 id="bad-gcs-name"),
-    pytest.param({"gpu-platform:azure": {"storageAccountName": "gpu-platform"}},
-                 "gpu-platform:azure.storageAccountName", '"gpu-platform"', id="bad-storage-account"),
-    pytest.param({"gpu-platform:azure": {"registryName": "acr"}}, "gpu-platform:azure.registryName", '"acr"',
-                 id="bad-acr-name"),
-    pytest.param({"gpu-platform:aws": {"registryName": "Trainer"}}, "gpu-platform:aws.registryName", '"Trainer"',
-                 id="bad-ecr-name"),
+    pytest.param(
+        {"gpu-platform:aws": {"vpcCidr": "10.10.0.1/16"}},
+        "gpu-platform:aws.vpcCidr",
+        '"10.10.0.1/16"',
+        id="cidr-host-bits",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"vpcCidr": "10.10.0.0/33"}},
+        "gpu-platform:aws.vpcCidr",
+        '"10.10.0.0/33"',
+        id="cidr-bad-prefix",
+    ),
+    pytest.param(
+        {"gpu-platform:azure": {"gpuSubnetCidr": "10.99.0.0/22"}},
+        "gpu-platform:azure.gpuSubnetCidr",
+        '"10.99.0.0/22"',
+        id="subnet-outside-vnet",
+    ),
+    pytest.param(
+        {"gpu-platform:gcp": {"network": {"subnetCidr": "10.10.0.0/20"}}},
+        "gpu-platform:gcp.network.subnetCidr",
+        '"10.10.0.0/20"',
+        id="overlap-across-clouds",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"apiAccess": {"authorizedCidrs": ["0.0.0.0/0"]}}},
+        "gpu-platform:aws.apiAccess.authorizedCidrs[0]",
+        '"0.0.0.0/0"',
+        id="api-open-to-world",
+    ),
+    pytest.param(
+        {"gpu-platform:gcp": {"apiAccess": {"authorizedCidrs": []}}},
+        "gpu-platform:gcp.apiAccess",
+        '{"authorizedCidrs": []}',
+        id="api-neither-private-nor-restricted",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"kubernetesVersion": "v1.33"}},
+        "gpu-platform:aws.kubernetesVersion",
+        '"v1.33"',
+        id="bad-k8s-version",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"bucketName": "My_Bucket"}},
+        "gpu-platform:aws.bucketName",
+        '"My_Bucket"',
+        id="bad-s3-name",
+    ),
+    pytest.param(
+        {"gpu-platform:gcp": {"bucketName": "google-ml"}},
+        "gpu-platform:gcp.bucketName",
+        '"google-ml"',
+        id="bad-gcs-name",
+    ),
+    pytest.param(
+        {"gpu-platform:azure": {"storageAccountName": "gpu-platform"}},
+        "gpu-platform:azure.storageAccountName",
+        '"gpu-platform"',
+        id="bad-storage-account",
+    ),
+    pytest.param(
+        {"gpu-platform:azure": {"registryName": "acr"}},
+        "gpu-platform:azure.registryName",
+        '"acr"',
+        id="bad-acr-name",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"registryName": "Trainer"}},
+        "gpu-platform:aws.registryName",
+        '"Trainer"',
+        id="bad-ecr-name",
+    ),
     pytest.param(with_pool(name="gpu-train"), f"{POOL}[0].name", '"gpu-train"', id="pool-name-breaks-aks"),
-    pytest.param({"gpu-platform:training": {"pool": "missing"}}, "gpu-platform:training.pool", '"missing"',
-                 id="training-pool-unknown"),
-    pytest.param({"gpu-platform:aws": {"logRetentionDays": 45}}, "gpu-platform:aws.logRetentionDays", "45",
-                 id="cloudwatch-retention"),
-    pytest.param({"gpu-platform:aws": {"natGateway": "single"}}, "gpu-platform:aws.natGateway", '"single"',
-                 id="misspelled-key"),
-    pytest.param({"gpu-platform:aws": {"deployerPrincipalArn": DELETE}}, "gpu-platform:aws.deployerPrincipalArn",
-                 "nothing", id="missing-required"),
-    pytest.param({"gpu-platform:waivers": [{"control": "ST-12", "clouds": ["azure"], "reason": "cheap"}]},
-                 "gpu-platform:waivers[0].reason", '"cheap"', id="waiver-without-real-reason"),
+    pytest.param(
+        {"gpu-platform:training": {"pool": "missing"}},
+        "gpu-platform:training.pool",
+        '"missing"',
+        id="training-pool-unknown",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"logRetentionDays": 45}},
+        "gpu-platform:aws.logRetentionDays",
+        "45",
+        id="cloudwatch-retention",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"natGateway": "single"}},
+        "gpu-platform:aws.natGateway",
+        '"single"',
+        id="misspelled-key",
+    ),
+    pytest.param(
+        {"gpu-platform:aws": {"deployerPrincipalArn": DELETE}},
+        "gpu-platform:aws.deployerPrincipalArn",
+        "nothing",
+        id="missing-required",
+    ),
+    pytest.param(
+        {"gpu-platform:waivers": [{"control": "ST-12", "clouds": ["azure"], "reason": "cheap"}]},
+        "gpu-platform:waivers[0].reason",
+        '"cheap"',
+        id="waiver-without-real-reason",
+    ),
 ]
 
 
@@ -113,7 +185,11 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_disabled_cloud_section_is_not_validated() -> None:
     cfg = parse_with(
-        {"gpu-platform:clouds": ["aws"], "gpu-platform:gcp": {"bucketName": "Bad!"}, "gpu-platform:waivers": []}
+        {
+            "gpu-platform:clouds": ["aws"],
+            "gpu-platform:gcp": {"bucketName": "Bad!"},
+            "gpu-platform:waivers": [],
+        }
     )
     assert cfg.gcp is None
     assert cfg.aws is not None
@@ -121,14 +197,17 @@ def test_disabled_cloud_section_is_not_validated() -> None:
 
 def test_enabled_cloud_needs_every_required_key_of_its_section() -> None:
     problems = problems_of({"gpu-platform:azure": DELETE})
-    assert "gpu-platform:azure.resourceGroupName: got nothing; expected a value (this key is required)" in problems
+    assert (
+        "gpu-platform:azure.resourceGroupName: got nothing; expected a value (this key is required)"
+        in problems
+    )
     assert "gpu-platform:azure.keyVaultName: got nothing; expected a value (this key is required)" in problems
 
 
 def test_config_error_is_a_pulumi_run_error_listing_each_problem() -> None:
     with pytest.raises(config.ConfigError) as caught:
         parse_with(with_pool(gpu="v100"))
-    assert isinstance(caught.value, config.pulumi.RunError)
+    assert isinstance(caught.value, pulumi.RunError)
     assert str(caught.value).startswith("invalid config for stack 'dev' (1 problem(s)):\n  - ")
 
 
@@ -139,9 +218,7 @@ def test_per_cloud_gpu_map_picks_each_clouds_machine() -> None:
 
 
 def test_invalid_config_registers_no_resource() -> None:
-    from infra.plan.runner import ProgramFailed
-
-    with pytest.raises(ProgramFailed) as caught:
+    with pytest.raises(ProgramFailedError) as caught:
         plan_with(with_pool(gpu="v100"))
     assert isinstance(caught.value.cause, config.ConfigError)
     assert caught.value.registered == []
