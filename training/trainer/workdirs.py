@@ -1,0 +1,67 @@
+"""Where `train` writes locally, and how that reaches the model directory and checkpoint store.
+
+Keras and TensorBoard write local files only, so each output directory is either used in place (a local
+path, on the chief) or staged in a temporary directory and uploaded (a bucket). Non-chief workers stage
+everything and upload nothing: in multi-worker training they compute the same model as the chief, and
+only one process may own the outputs. Every worker starts from the shared checkpoints, so a restarted
+Job resumes on all workers from the same epoch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from trainer import storage
+
+CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output directory: the local path to write, and where to upload it (None: nowhere)."""
+
+    local: Path
+    upload_to: storage.Location | None
+
+    @classmethod
+    def for_location(cls, loc: storage.Location, scratch: Path, is_chief: bool) -> Output:
+        if loc.is_local and is_chief:
+            return cls(Path(loc.path), None)
+        return cls(scratch, loc if is_chief else None)
+
+    def publish(self, last: tuple[str, ...] = ()) -> None:
+        """Upload the files, each atomically; the names in `last` after all the others."""
+        if self.upload_to is None:
+            return
+        storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel in last)
+        storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel not in last)
+
+
+def restore_checkpoints(source: storage.Location, target: Path) -> int:
+    """Make the latest shared checkpoint local; returns the number of epochs it has completed (0: none)."""
+    if not (source.is_local and Path(source.path) == target):
+        target.mkdir(parents=True, exist_ok=True)
+        if storage.exists(source):
+            storage.download_tree(source, target)
+    metadata = target / CHECKPOINT_METADATA
+    if not metadata.exists():
+        return 0
+    return int(json.loads(metadata.read_text())["epoch"])
+
+
+class Publish(keras.callbacks.Callback):  # type: ignore[misc]
+    """Uploads staged outputs after every epoch, after BackupAndRestore has written its checkpoint."""
+
+    def __init__(self, checkpoints: Output, model_dir: Output) -> None:
+        super().__init__()
+        self.checkpoints, self.model_dir = checkpoints, model_dir
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        # Weights before the metadata that names their epoch, so a reader never sees the epoch ahead.
+        self.checkpoints.publish(last=(CHECKPOINT_METADATA, f"{CHECKPOINT_METADATA}.bkp"))
+        self.model_dir.publish()
