@@ -3,28 +3,31 @@ UV_VERSION := 0.13.8
 CHECKOV_VERSION := 3.3.30
 AZURITE_VERSION := 3.35.0
 TOOLS := .tools
+# `uv` if it is on PATH, else the one `make setup` installs with pip (pyenv shims may not show it yet).
+UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 export UV_TOOL_DIR := $(abspath $(TOOLS))/uv-tools
 export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
 .PHONY: setup demo test lint plan-dev plan-prod
 
 setup:
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	uv sync --locked --group test
-	@test -x $(TOOLS)/bin/checkov || uv tool install --quiet "checkov==$(CHECKOV_VERSION)"
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
+	$(UV) sync --locked --group test
+	@test -x $(TOOLS)/bin/checkov || $(UV) tool install --quiet "checkov==$(CHECKOV_VERSION)"
 	@test -x $(TOOLS)/node/node_modules/.bin/azurite-blob || \
 		npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node "azurite@$(AZURITE_VERSION)"
 
 demo: setup
-	uv run --locked python -m infra.plan --stack dev
+	$(UV) run --locked python -m infra.plan --stack dev
 
 lint:
-	uv run --locked ruff check .
-	uv run --locked ruff format --check .
-	uv run --locked mypy
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
+	$(UV) run --locked mypy
 
 test: setup lint
-	uv run --locked pytest
+	$(UV) run --locked pytest
 
 plan-dev plan-prod: setup
-	uv run --locked python -m infra.plan --stack $(@:plan-%=%)
+	$(UV) run --locked python -m infra.plan --stack $(@:plan-%=%)
