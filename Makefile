@@ -13,7 +13,7 @@ export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
-	$(UV) sync --locked --group test
+	$(UV) sync --locked --group test --compile-bytecode
 	@test -x $(TOOLS)/bin/checkov || $(UV) tool install --quiet "checkov==$(CHECKOV_VERSION)"
 	@test -x $(TOOLS)/node/node_modules/.bin/azurite-blob || \
 		npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node "azurite@$(AZURITE_VERSION)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -79,5 +80,5 @@ def print_plan(plan: Plan, cfg: StackConfig, console: Console) -> None:
     outputs.add_column("key")
     outputs.add_column("value", overflow="fold")
     for key, value in plan.public_outputs().items():
-        outputs.add_row(key, str(value))
+        outputs.add_row(key, escape(str(value)))
     console.print(outputs)

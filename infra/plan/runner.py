@@ -86,6 +86,10 @@ def run(files: StackFiles, stack_name: str) -> Plan:
 def _run(files: StackFiles, stack_name: str) -> Plan:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK tracks pending output tasks in a set that mock settings never reset; a failed earlier run
+    # would leave tasks of a closed loop there, and waiting on them would hang this run.
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
     try:
         monitor = CaptureMonitor(PlanMocks(stack_name))
         pulumi.runtime.set_all_config(dict(files.config), list(files.secret_keys))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.plan import runner, stackfile
+from infra.plan import fakes, runner, stackfile
 from infra.plan.capture import SECRET_MARK
 from infra.plan.runner import Plan, PlannedResource
 
@@ -81,3 +81,8 @@ def test_runs_are_isolated_from_each_other() -> None:
     assert first.outputs["size"] == 2
     assert second.outputs["size"] == 5
     assert len(first.resources) == len(second.resources) == 7
+
+
+def test_an_invoke_without_a_fake_is_an_error() -> None:
+    with pytest.raises(fakes.UnplannedInvokeError, match="no fake for invoke 'aws:index/nope:nope'"):
+        fakes.invoke("aws:index/nope:nope", {})
