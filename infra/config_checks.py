@@ -60,6 +60,19 @@ def _regions(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
         yield _problem(
             f"{P}gcp.clusterZone", gcp.cluster_zone, f"a zone of {gcp.region}, like {gcp.region}-a"
         )
+    if gcp is not None:
+        yield from _node_zones(gcp)
+
+
+def _node_zones(gcp: Any) -> Iterator[str]:
+    key = f"{P}gcp.nodeZones"
+    if gcp.node_zones and gcp.cluster_zone is not None:
+        yield _problem(key, list(gcp.node_zones), "no zones on a zonal cluster (clusterZone is set)")
+    for i, zone in enumerate(gcp.node_zones):
+        if not zone.startswith(f"{gcp.region}-"):
+            yield _problem(f"{key}[{i}]", zone, f"a zone of {gcp.region}, like {gcp.region}-a")
+    if len(set(gcp.node_zones)) != len(gcp.node_zones):
+        yield _problem(key, list(gcp.node_zones), "each zone at most once")
 
 
 def _bounds(key: str, low: int, high: int, low_name: str, high_name: str) -> Iterator[str]:

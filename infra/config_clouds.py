@@ -136,6 +136,9 @@ class GcpConfig(Section):
     region: str
     cluster_zone: str | None = None
     """Set for a zonal cluster (cheaper, one zone); unset for a regional one."""
+    node_zones: tuple[str, ...] = ()
+    """Zones of a regional cluster's nodes. GKE otherwise picks three zones itself, and a GPU type is not
+    offered in every zone of a region: name zones that carry every GPU type of the pools."""
     network: GcpNetwork
     kubernetes_version: KubernetesVersion
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"

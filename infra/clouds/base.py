@@ -67,6 +67,9 @@ class CloudPlatform:
     identities: Mapping[WorkloadRole, IdentityBinding]
     missing: Mapping[Capability, str] = field(default_factory=dict)
     """Capabilities this cloud does not provide, each with the reason; workloads fill the gap."""
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations for the serving `LoadBalancer` Service that make this cloud's load balancer match
+    `serving.exposure` (an internal one, say)."""
 
     def lacks(self, capability: Capability) -> bool:
         return capability in self.missing

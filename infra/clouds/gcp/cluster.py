@@ -1,0 +1,209 @@
+"""The GKE cluster: private nodes, VPC-native, Dataplane V2, workload identity, KMS-encrypted secrets,
+Binary Authorization, managed upgrades from a release channel; its node pools, node service account,
+kubeconfig and Kubernetes provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from infra.clouds.gcp import kubeconfig, nodepools
+from infra.clouds.gcp.common import CLOUD_PLATFORM_SCOPE, account_id, children, protected
+from infra.config_clouds import GcpConfig
+from infra.config_types import GpuPool
+
+NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
+"""Google's least-privilege node role (logging and metric writers, monitoring viewer, resource metadata
+writer, autoscaling metrics): CIS GKE 2.0 5.2.1. Image pulls are granted on the repository only."""
+REGIONAL_DEFAULT_ZONES = 3
+LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER")
+# DCGM: GPU utilisation and memory metrics from the GKE-managed exporter (needs managed Prometheus).
+METRIC_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "DCGM")
+
+
+@dataclass(frozen=True)
+class GpuClusterArgs:
+    stack: str
+    gcp: GcpConfig
+    pools: Sequence[GpuPool]
+    network: pulumi.Input[str]
+    subnetwork: pulumi.Input[str]
+    pods_range: str
+    services_range: str
+    secrets_key: pulumi.Input[str]
+    boot_disk_key: pulumi.Input[str]
+    key_grants: Sequence[pulumi.Resource]
+    """The service agents' grants on the two keys: GKE checks them when it creates the cluster and nodes."""
+    node_tag: str
+    labels: Mapping[str, str]
+    protect: bool
+
+
+class GpuCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-platform:gcp:GpuCluster", name, None, opts)
+        child = children(self, opts)
+        self.node_account = self._node_account(name, args, child)
+        after_keys = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=list(args.key_grants))
+        )
+        cluster = self._cluster(name, args, after_keys)
+        self.cluster = cluster
+        self.cluster_name = cluster.name
+        self.node_pools = self._pools(name, args, cluster, after_keys)
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
+            ).apply(_kubeconfig)
+        )
+        # Depending on the pools makes every Kubernetes object wait until there are nodes to run it.
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_pools),
+        )
+        self.register_outputs(
+            {
+                "name": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "nodeServiceAccount": self.node_account.email,
+            }
+        )
+
+    def _cluster(
+        self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions
+    ) -> gcp.container.Cluster:
+        cfg = args.gcp
+        return gcp.container.Cluster(
+            f"{name}-cluster",
+            name=f"{args.stack}-gpu-platform",
+            location=cfg.cluster_zone or cfg.region,
+            node_locations=list(cfg.node_zones) or None,
+            **_cluster_settings(args),
+            node_config=_transient_node_config(self.node_account.email),
+            opts=pulumi.ResourceOptions.merge(
+                protected(opts, args.protect),
+                # The default pool's config is only used while that pool briefly exists; after its
+                # removal the API reports another, and a diff here would replace the whole cluster.
+                pulumi.ResourceOptions(ignore_changes=["nodeConfig"]),
+            ),
+        )
+
+    def _pools(
+        self, name: str, args: GpuClusterArgs, cluster: gcp.container.Cluster, opts: pulumi.ResourceOptions
+    ) -> list[gcp.container.NodePool]:
+        cfg = args.gcp
+        defaults = nodepools.NodeDefaults(
+            cluster=cluster.name,
+            location=cfg.cluster_zone or cfg.region,
+            zones=len(cfg.node_zones) or (1 if cfg.cluster_zone else REGIONAL_DEFAULT_ZONES),
+            service_account=self.node_account.email,
+            boot_disk_key=args.boot_disk_key,
+            node_tag=args.node_tag,
+            resource_labels=args.labels,
+            driver_version=cfg.gpu_driver_version,
+        )
+        system = nodepools.system_pool(f"{name}-system", defaults, cfg.system_pool, opts)
+        gpu = [nodepools.gpu_pool(f"{name}-{p.name}", defaults, p, cfg.region, opts) for p in args.pools]
+        return [system, *gpu]
+
+    def _node_account(
+        self, name: str, args: GpuClusterArgs, child: pulumi.ResourceOptions
+    ) -> gcp.serviceaccount.Account:
+        account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            project=args.gcp.project,
+            account_id=account_id(args.stack, "gke-nodes"),
+            display_name=f"GKE nodes of {args.stack}",
+            opts=child,
+        )
+        for role in NODE_ROLES:
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[1].split('.')[-1].lower()}",
+                project=args.gcp.project,
+                role=role,
+                member=account.member,
+                opts=child,
+            )
+        return account
+
+
+def _kubeconfig(values: list[Any]) -> str:
+    name, endpoint, ca_data = values
+    return kubeconfig.render(str(name), str(endpoint), str(ca_data))
+
+
+def _cluster_settings(args: GpuClusterArgs) -> dict[str, Any]:
+    return {**_networking(args), **_security(args), **_operations(args)}
+
+
+def _networking(args: GpuClusterArgs) -> dict[str, Any]:
+    cfg = args.gcp
+    cidrs = cfg.api_access.authorized_cidrs
+    return {
+        "network": args.network,
+        "subnetwork": args.subnetwork,
+        "networking_mode": "VPC_NATIVE",
+        "ip_allocation_policy": {
+            "cluster_secondary_range_name": args.pods_range,
+            "services_secondary_range_name": args.services_range,
+        },
+        "private_cluster_config": {
+            "enable_private_nodes": True,
+            "enable_private_endpoint": cfg.api_access.private_endpoint,
+            "master_ipv4_cidr_block": cfg.network.master_cidr,
+        },
+        "master_authorized_networks_config": {
+            "cidr_blocks": [
+                {"cidr_block": c, "display_name": f"authorized-{i}"} for i, c in enumerate(cidrs)
+            ],
+            "gcp_public_cidrs_access_enabled": False,
+        },
+        "datapath_provider": "ADVANCED_DATAPATH",
+    }
+
+
+def _security(args: GpuClusterArgs) -> dict[str, Any]:
+    return {
+        "workload_identity_config": {"workload_pool": f"{args.gcp.project}.svc.id.goog"},
+        "enable_shielded_nodes": True,
+        "database_encryption": {"state": "ENCRYPTED", "key_name": args.secrets_key},
+        "binary_authorization": {"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
+        "enable_legacy_abac": False,
+        "master_auth": {"client_certificate_config": {"issue_client_certificate": False}},
+        "deletion_protection": args.protect,
+    }
+
+
+def _operations(args: GpuClusterArgs) -> dict[str, Any]:
+    return {
+        # The default pool cannot be configured like ours; GKE needs one node to create it, then it goes.
+        "remove_default_node_pool": True,
+        "initial_node_count": 1,
+        "release_channel": {"channel": args.gcp.release_channel},
+        "min_master_version": args.gcp.kubernetes_version,
+        # loggingService/monitoringService cannot be set together with these (API 400); these also turn
+        # on the control-plane logs that the service fields cannot.
+        "logging_config": {"enable_components": list(LOG_COMPONENTS)},
+        "monitoring_config": {
+            "enable_components": list(METRIC_COMPONENTS),
+            "managed_prometheus": {"enabled": True},
+        },
+        "resource_labels": dict(args.labels),
+    }
+
+
+def _transient_node_config(service_account: pulumi.Input[str]) -> dict[str, Any]:
+    """The removed default pool still boots for a moment: keep it off the Compute Engine default account
+    (often disabled by org policy) and off the node metadata server."""
+    return {
+        "service_account": service_account,
+        "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+        "workload_metadata_config": {"mode": "GKE_METADATA"},
+        "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+    }

@@ -1,0 +1,91 @@
+"""Workload identity: one Google service account per workload role, usable only by that role's Kubernetes
+service account, with bucket-scoped storage roles (no project-wide grants)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
+from infra.clouds.gcp.common import account_id, children
+
+GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
+WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+MODEL_PREFIX = "models/"
+
+
+@dataclass(frozen=True)
+class WorkloadIdentityArgs:
+    project: str
+    stack: str
+    namespace: str
+    bucket: pulumi.Input[str]
+    cluster: pulumi.Resource
+    """The workload identity pool exists only once the cluster does; binding to it earlier fails."""
+
+
+def workload_member(project: str, namespace: str, ksa: str) -> str:
+    return f"serviceAccount:{project}.svc.id.goog[{namespace}/{ksa}]"
+
+
+def serving_condition(bucket: str) -> dict[str, str]:
+    """Reads under `models/` only. A list request names the bucket, not an object, so it is allowed by the
+    prefix it asks for (`objectListPrefix`), which is how TF Serving finds the model versions."""
+    return {
+        "title": "models-prefix-only",
+        "description": "Read and list objects under models/ only",
+        "expression": (
+            f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{MODEL_PREFIX}") || '
+            f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{MODEL_PREFIX}")'
+        ),
+    }
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    bindings: dict[WorkloadRole, IdentityBinding]
+
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-platform:gcp:WorkloadIdentity", name, None, opts)
+        child = children(self, opts)
+        after_cluster = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[args.cluster]))
+        self.bindings, self.accounts = {}, {}
+        for role, ksa in SERVICE_ACCOUNTS.items():
+            gsa = gcp.serviceaccount.Account(
+                f"{name}-{role}",
+                project=args.project,
+                account_id=account_id(args.stack, role),
+                display_name=f"{role} workloads of {args.stack} ({args.namespace}/{ksa})",
+                opts=child,
+            )
+            gcp.serviceaccount.IAMMember(
+                f"{name}-{role}-wi",
+                service_account_id=gsa.name,
+                role=WORKLOAD_IDENTITY_USER,
+                member=workload_member(args.project, args.namespace, ksa),
+                opts=after_cluster,
+            )
+            self.accounts[role] = gsa.email
+            self.bindings[role] = IdentityBinding(
+                service_account=ksa, annotations={GSA_ANNOTATION: gsa.email}
+            )
+        self._storage(name, args, child)
+        self.register_outputs({f"{r}Account": e for r, e in self.accounts.items()})
+
+    def _storage(self, name: str, args: WorkloadIdentityArgs, child: pulumi.ResourceOptions) -> None:
+        gcp.storage.BucketIAMMember(
+            f"{name}-trainer-objects",
+            bucket=args.bucket,
+            role="roles/storage.objectAdmin",
+            member=pulumi.Output.concat("serviceAccount:", self.accounts["trainer"]),
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{name}-serving-models",
+            bucket=args.bucket,
+            role="roles/storage.objectViewer",
+            member=pulumi.Output.concat("serviceAccount:", self.accounts["serving"]),
+            condition=pulumi.Output.from_input(args.bucket).apply(serving_condition),
+            opts=child,
+        )

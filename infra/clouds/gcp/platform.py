@@ -1,0 +1,162 @@
+"""The GCP platform component: one explicit provider, the project APIs, then keys, network, cluster,
+storage, registry and workload identity, returned as the `base.CloudPlatform` contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.clouds.base import CloudPlatform, Registry
+from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
+from infra.clouds.gcp.common import CLOUD, gcp_labels
+from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
+from infra.clouds.gcp.kms import Keys, KeysArgs
+from infra.clouds.gcp.network import Network, NetworkArgs
+from infra.clouds.gcp.registry import ContainerRegistry, ContainerRegistryArgs
+from infra.clouds.gcp.services import ProjectServices, ProjectServicesArgs
+from infra.clouds.gcp.storage import ObjectStore, ObjectStoreArgs
+from infra.config import StackConfig
+from infra.config_clouds import GcpConfig
+
+INTERNAL_LB = {"networking.gke.io/load-balancer-type": "Internal"}
+"""GKE's internal passthrough Network Load Balancer (cloud.google.com/kubernetes-engine/docs/how-to/
+internal-load-balancing); without it a LoadBalancer Service gets an external one."""
+
+
+@dataclass(frozen=True)
+class GcpPlatformArgs:
+    config: StackConfig
+
+
+class GcpPlatform(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GcpPlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-platform:gcp:Platform", name, None, opts)
+        cfg, g = args.config, _section(args.config)
+        self.provider = gcp.Provider(
+            f"{name}-provider", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.services = ProjectServices(f"{name}-services", ProjectServicesArgs(g.project), self._opts())
+        after_apis = self._opts(after=self.services.services)
+        keys = Keys(
+            f"{name}-keys",
+            KeysArgs(g.project, g.region, g.key_rotation_days, gcp_labels(cfg.stack, "keys"), cfg.protect),
+            after_apis,
+        )
+        node_tag = f"{cfg.stack}-gke-node"
+        network = Network(
+            f"{name}-network", NetworkArgs(g.project, g.region, g.network, node_tag), after_apis
+        )
+        self.cluster = self._cluster(
+            name, cfg=cfg, keys=keys, network=network, node_tag=node_tag, opts=after_apis
+        )
+        self._data(name, cfg, keys, after_apis)
+        self.network, self.subnetwork = network.network, network.subnetwork
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.cluster_name,
+                "bucketUri": self.store.uri,
+                "registry": self.registry.repository,
+                "network": self.network,
+                "subnetwork": self.subnetwork,
+            }
+        )
+
+    def _cluster(
+        self,
+        name: str,
+        *,
+        cfg: StackConfig,
+        keys: Keys,
+        network: Network,
+        node_tag: str,
+        opts: pulumi.ResourceOptions,
+    ) -> GpuCluster:
+        args = GpuClusterArgs(
+            stack=cfg.stack,
+            gcp=_section(cfg),
+            pools=cfg.pools_on(CLOUD),
+            network=network.network,
+            subnetwork=network.subnetwork,
+            pods_range=network.pods_range,
+            services_range=network.services_range,
+            secrets_key=keys.keys["gke"].id,
+            boot_disk_key=keys.keys["disk"].id,
+            key_grants=[keys.grants["gke"], keys.grants["disk"]],
+            node_tag=node_tag,
+            labels=gcp_labels(cfg.stack, "cluster"),
+            protect=cfg.protect,
+        )
+        return GpuCluster(f"{name}-gke", args, opts)
+
+    def _data(self, name: str, cfg: StackConfig, keys: Keys, opts: pulumi.ResourceOptions) -> None:
+        """The bucket, the registry and the workload identities that use them."""
+        g = _section(cfg)
+        self.store = ObjectStore(
+            f"{name}-storage",
+            ObjectStoreArgs(
+                g.project,
+                g.region,
+                g.bucket_name,
+                keys.keys["gcs"].id,
+                keys.grants["gcs"],
+                cfg.storage,
+                gcp_labels(cfg.stack, "storage"),
+                cfg.protect,
+            ),
+            opts,
+        )
+        self.registry = ContainerRegistry(
+            f"{name}-registry",
+            ContainerRegistryArgs(
+                g.project,
+                g.region,
+                g.registry_name,
+                keys.keys["registry"].id,
+                keys.grants["registry"],
+                self.cluster.node_account.member,
+                gcp_labels(cfg.stack, "registry"),
+                cfg.protect,
+            ),
+            opts,
+        )
+        self.identity = WorkloadIdentity(
+            f"{name}-identity",
+            WorkloadIdentityArgs(
+                g.project, cfg.stack, cfg.namespace, self.store.bucket_name, self.cluster.cluster
+            ),
+            opts,
+        )
+
+    def _opts(self, after: list[gcp.projects.Service] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, providers={"gcp": self.provider}, depends_on=after)
+
+    def contract(self, cfg: StackConfig) -> CloudPlatform:
+        g = _section(cfg)
+        return CloudPlatform(
+            cloud=CLOUD,
+            region=g.region,
+            cluster_name=self.cluster.cluster_name,
+            kubeconfig=self.cluster.kubeconfig,
+            k8s_provider=self.cluster.provider,
+            bucket_uri=self.store.uri,
+            registry=Registry(
+                host=self.registry.host, repository=self.registry.repository, auth=self.registry.auth
+            ),
+            identities=self.identity.bindings,
+            # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
+            missing={},
+            service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
+        )
+
+
+def _section(cfg: StackConfig) -> GcpConfig:
+    if cfg.gcp is None:
+        raise ValueError("the gcp section is unset although `clouds` enables gcp (config validation)")
+    return cfg.gcp
+
+
+def build(cfg: StackConfig) -> CloudPlatform:
+    platform = GcpPlatform(f"{cfg.stack}-{CLOUD}", GcpPlatformArgs(cfg))
+    return platform.contract(cfg)

@@ -1,0 +1,122 @@
+"""The GKE cluster carries the GCP cluster controls on both stacks (CP-02..CP-13, ND-03/04 cluster side)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from infra.plan.runner import Plan
+from tests.infra.clouds.gcp.helpers import (
+    CLUSTER,
+    SUBNETWORK,
+    cluster_inputs,
+    gcp_config,
+    key,
+    key_id,
+    named,
+    node_account_email,
+    one,
+    stack_config,
+)
+
+
+def test_cp02_private_nodes_and_authorized_networks(stack_plan: Plan) -> None:
+    c, cfg = cluster_inputs(stack_plan), gcp_config(stack_plan)
+    private = c["privateClusterConfig"]
+    assert private["enablePrivateNodes"] is True
+    assert private["masterIpv4CidrBlock"] == cfg.network.master_cidr
+    blocks = [b["cidrBlock"] for b in c["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+    assert blocks == list(cfg.api_access.authorized_cidrs)
+    assert all(ipaddress.IPv4Network(b).prefixlen > 0 for b in blocks)
+    assert private["enablePrivateEndpoint"] is True or blocks
+    assert c["masterAuthorizedNetworksConfig"]["gcpPublicCidrsAccessEnabled"] is False
+
+
+def test_cp04_secrets_encrypted_with_the_gke_key(stack_plan: Plan) -> None:
+    cluster = one(stack_plan, CLUSTER)
+    encryption = cluster.inputs["databaseEncryption"]
+    assert encryption == {"state": "ENCRYPTED", "keyName": key_id(stack_plan, "gke")}
+    # GKE checks its agent's access to the key when it creates the cluster.
+    assert named(stack_plan, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "-keys-gke-agent").urn in (
+        cluster.depends_on
+    )
+    assert key(stack_plan, "gke").urn in cluster.depends_on
+
+
+def test_cp06_control_plane_logging_and_monitoring(stack_plan: Plan) -> None:
+    c = cluster_inputs(stack_plan)
+    logs = set(c["loggingConfig"]["enableComponents"])
+    assert {"SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER"} <= logs
+    assert "SYSTEM_COMPONENTS" in c["monitoringConfig"]["enableComponents"]
+    assert c["monitoringConfig"]["managedPrometheus"]["enabled"] is True
+    # The API refuses loggingService/monitoringService next to the *Config blocks; unset, they default on.
+    assert "loggingService" not in c
+    assert "monitoringService" not in c
+
+
+def test_cp08_dataplane_v2(stack_plan: Plan) -> None:
+    assert cluster_inputs(stack_plan)["datapathProvider"] == "ADVANCED_DATAPATH"
+
+
+def test_cp09_release_channel_and_version(stack_plan: Plan) -> None:
+    c, cfg = cluster_inputs(stack_plan), gcp_config(stack_plan)
+    assert c["releaseChannel"]["channel"] == cfg.release_channel
+    assert c["releaseChannel"]["channel"] in {"RAPID", "REGULAR", "STABLE"}
+    assert c["minMasterVersion"] == cfg.kubernetes_version
+
+
+def test_cp10_no_client_certificate_no_legacy_abac(stack_plan: Plan) -> None:
+    c = cluster_inputs(stack_plan)
+    assert c["masterAuth"]["clientCertificateConfig"]["issueClientCertificate"] is False
+    assert c["enableLegacyAbac"] is False
+
+
+def test_cp11_workload_identity_pool(stack_plan: Plan) -> None:
+    pool = cluster_inputs(stack_plan)["workloadIdentityConfig"]["workloadPool"]
+    assert pool == f"{gcp_config(stack_plan).project}.svc.id.goog"
+
+
+def test_cp12_vpc_native_on_the_subnet_ranges(stack_plan: Plan) -> None:
+    c = cluster_inputs(stack_plan)
+    subnet = one(stack_plan, SUBNETWORK).inputs
+    ranges = {r["rangeName"] for r in subnet["secondaryIpRanges"]}
+    policy = c["ipAllocationPolicy"]
+    assert {policy["clusterSecondaryRangeName"], policy["servicesSecondaryRangeName"]} == ranges
+    assert c["networkingMode"] == "VPC_NATIVE"
+    assert one(stack_plan, SUBNETWORK).urn in one(stack_plan, CLUSTER).depends_on
+    assert "/subnetworks/" in c["subnetwork"]
+
+
+def test_cp13_binary_authorization_enforced(stack_plan: Plan) -> None:
+    c = cluster_inputs(stack_plan)
+    assert c["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+
+
+def test_nd03_shielded_nodes_on_the_cluster(stack_plan: Plan) -> None:
+    assert cluster_inputs(stack_plan)["enableShieldedNodes"] is True
+
+
+def test_nd04_default_pool_removed_and_never_on_the_default_account(stack_plan: Plan) -> None:
+    c = cluster_inputs(stack_plan)
+    assert c["removeDefaultNodePool"] is True
+    assert c["initialNodeCount"] == 1
+    # The default pool boots briefly before its removal: it too runs as the dedicated node account.
+    assert c["nodeConfig"]["serviceAccount"] == node_account_email(stack_plan)
+    assert c["nodeConfig"]["workloadMetadataConfig"]["mode"] == "GKE_METADATA"
+
+
+def test_zonal_dev_regional_prod(stack_plan: Plan) -> None:
+    c, cfg = cluster_inputs(stack_plan), gcp_config(stack_plan)
+    if stack_plan.stack == "dev":
+        assert c["location"] == cfg.cluster_zone == "us-central1-a"
+        assert "nodeLocations" not in c
+    else:
+        assert cfg.cluster_zone is None
+        assert c["location"] == cfg.region
+        assert c["nodeLocations"] == list(cfg.node_zones)
+
+
+def test_deletion_protection_follows_config(stack_plan: Plan) -> None:
+    cluster, protect = one(stack_plan, CLUSTER), stack_config(stack_plan).protect
+    assert cluster.inputs["deletionProtection"] is protect
+    assert cluster.protect is protect
+    assert protect is (stack_plan.stack == "prod")
