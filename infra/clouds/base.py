@@ -70,6 +70,13 @@ class CloudPlatform:
     service_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations for the serving `LoadBalancer` Service that make this cloud's load balancer match
     `serving.exposure` (an internal one, say)."""
+    storage_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment a pod needs, beside its identity, to reach the bucket (the storage account name on
+    Azure, the region on AWS); never a credential."""
+    spot_tolerations: tuple[Mapping[str, str], ...] = ()
+    """Tolerations for the taints this cloud puts on spot nodes by itself (AKS does; EKS and GKE don't)."""
+    network: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Network ids applications and peering may need (VPC/VNet, subnets), exported with the outputs."""
 
     def lacks(self, capability: Capability) -> bool:
         return capability in self.missing
