@@ -1,0 +1,40 @@
+"""Every control of CONTROLS.md as pure rule functions, one module per area; importing this package
+registers them all in `CONTROLS`."""
+
+from policy.rules import (
+    cluster,
+    config,
+    control_plane,
+    iam_aws,
+    identity,
+    jobs,
+    network,
+    node_pools,
+    nodes,
+    registry,
+    serving,
+    storage,
+    storage_s3,
+    workload_resources,
+    workloads,
+)
+from policy.rules.base import CONTROLS, Control, Resource, Stack, Violation, cloud_of
+
+MODULES = (
+    control_plane,
+    cluster,
+    nodes,
+    node_pools,
+    iam_aws,
+    identity,
+    storage_s3,
+    storage,
+    registry,
+    network,
+    workloads,
+    workload_resources,
+    serving,
+    jobs,
+    config,
+)
+__all__ = ["CONTROLS", "MODULES", "Control", "Resource", "Stack", "Violation", "cloud_of"]

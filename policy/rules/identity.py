@@ -1,0 +1,164 @@
+"""GCP and Azure identity: exact GKE workload identity bindings (ID-03), no basic roles and no project-wide
+storage grants (ID-04), exact Azure federated credentials (ID-05) and narrowly scoped Azure role
+assignments (ID-06). Where the stack declares Kubernetes service accounts, the stack rules also check the
+annotation (and, on Azure, the pod label) that binds each one to its cloud identity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from policy.rules import k8s
+from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
+from policy.rules.props import Props, as_list, get, present, unknown
+
+SA_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+SA_IAM_BINDING = "gcp:serviceaccount/iAMBinding:IAMBinding"
+PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
+PROJECT_IAM_BINDING = "gcp:projects/iAMBinding:IAMBinding"
+FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+AKS = "azure-native:containerservice:ManagedCluster"
+WI_USER = "roles/iam.workloadIdentityUser"
+WI_MEMBER = re.compile(r"^serviceAccount:([a-z][-a-z0-9]*)\.svc\.id\.goog\[([a-z0-9-]+)/([a-z0-9-]+)\]$")
+GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
+BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
+AZ_SUBJECT = re.compile(r"^system:serviceaccount:([a-z0-9-]+):([a-z0-9-]+)$")
+AZ_AUDIENCE = "api://AzureADTokenExchange"
+AZ_CLIENT_ANNOTATION = "azure.workload.identity/client-id"
+AZ_USE_LABEL = "azure.workload.identity/use"
+BROAD_SCOPE = re.compile(r"^/subscriptions/[^/]+(/resourceGroups/[^/]+)?/?$", re.IGNORECASE)
+BROAD_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35f-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+}
+"""Built-in role ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles)."""
+
+ID03 = control(
+    "ID-03",
+    "GKE workload identity binding is exact",
+    "roles/iam.workloadIdentityUser is granted only to serviceAccount:<project>.svc.id.goog[<ns>/<ksa>], "
+    "and that Kubernetes service account carries the iam.gke.io/gcp-service-account annotation.",
+)
+ID04 = control(
+    "ID-04",
+    "No basic roles; bucket-scoped storage IAM",
+    "No project-level owner, editor or viewer grants, and storage roles are granted on the bucket, not the "
+    "project.",
+)
+ID05 = control(
+    "ID-05",
+    "Azure workload identity federation is exact",
+    "Each federated credential trusts the cluster's OIDC issuer, one service account subject and the "
+    "api://AzureADTokenExchange audience; the service account and its pods carry the workload identity "
+    "annotation and label.",
+)
+ID06 = control(
+    "ID-06",
+    "Azure RBAC scoped",
+    "Role assignments are scoped below the resource group (a storage account, container, registry, "
+    "key or cluster) and never grant Owner, Contributor or User Access Administrator.",
+)
+
+
+def _wi_members(type_: str, props: Props) -> list[object]:
+    return [props.get("member")] if type_.lower() == SA_IAM_MEMBER.lower() else as_list(props.get("members"))
+
+
+@resource_rule(ID03, SA_IAM_MEMBER, SA_IAM_BINDING)
+def gke_binding(type_: str, props: Props) -> Iterator[str]:
+    members = _wi_members(type_, props)
+    is_wi = any(isinstance(m, str) and ".svc.id.goog[" in m for m in members)
+    if props.get("role") != WI_USER and not is_wi:
+        return
+    if props.get("role") != WI_USER:
+        yield f"a workload identity member must get {WI_USER} only, not {props.get('role')}"
+    for member in members:
+        if not unknown(member) and not WI_MEMBER.match(str(member)):
+            yield f"member {member!r} must be exactly serviceAccount:<project>.svc.id.goog[<ns>/<ksa>]"
+
+
+@stack_rule(ID03)
+def gke_ksa_annotated(stack: Stack) -> list[Violation]:
+    found = []
+    for binding in stack.of(SA_IAM_MEMBER, SA_IAM_BINDING):
+        accounts = k8s.service_accounts(stack, binding.cloud)
+        if not accounts:
+            continue  # the stack declares no Kubernetes service accounts on this cluster (yet)
+        for member in _wi_members(binding.type, binding.props):
+            match = WI_MEMBER.match(str(member))
+            if match:
+                found += _annotated(binding, accounts.get((match[2], match[3])), f"{match[2]}/{match[3]}")
+    return found
+
+
+def _annotated(binding: Resource, sa: Resource | None, where: str) -> list[Violation]:
+    if sa is None:
+        return [binding.violation(ID03, f"binds {where}, but the stack declares no such ServiceAccount")]
+    email = get(sa.props, "metadata.annotations", {}).get(GSA_ANNOTATION)
+    target = binding.props.get("serviceAccountId")
+    if not present(email):
+        return [sa.violation(ID03, f"needs the {GSA_ANNOTATION} annotation")]
+    if isinstance(target, str) and not unknown(target) and not unknown(email) and str(email) not in target:
+        return [sa.violation(ID03, f"annotation {GSA_ANNOTATION}={email} is not the account {target} binds")]
+    return []
+
+
+@resource_rule(ID04, PROJECT_IAM_MEMBER, PROJECT_IAM_BINDING)
+def no_basic_roles(_: str, props: Props) -> Iterator[str]:
+    role = props.get("role")
+    if role in BASIC_ROLES:
+        yield f"{role} is a basic role; grant a predefined role instead"
+    elif isinstance(role, str) and role.startswith("roles/storage."):
+        yield f"{role} on the whole project; grant it on the bucket (storage/bucketIAMMember)"
+
+
+@resource_rule(ID05, FEDERATED_CREDENTIAL)
+def federated_credential(_: str, props: Props) -> Iterator[str]:
+    subject, issuer, audiences = props.get("subject"), props.get("issuer"), props.get("audiences")
+    if not unknown(subject) and not AZ_SUBJECT.match(str(subject or "")):
+        yield f"subject must be exactly system:serviceaccount:<ns>:<sa>, got {subject!r}"
+    if not unknown(audiences) and as_list(audiences) != [AZ_AUDIENCE]:
+        yield f"audiences must be [{AZ_AUDIENCE}]"
+    if not unknown(issuer) and not str(issuer or "").startswith("https://"):
+        yield "issuer must be the cluster's OIDC issuer URL"
+
+
+@stack_rule(ID05)
+def azure_federation_wired(stack: Stack) -> list[Violation]:
+    found = []
+    for credential in stack.of(FEDERATED_CREDENTIAL):
+        if stack.of(AKS) and not stack.deps(credential, AKS):
+            found.append(credential.violation(ID05, "issuer must come from the cluster's oidcIssuerProfile"))
+        match = AZ_SUBJECT.match(str(credential.props.get("subject") or ""))
+        accounts = k8s.service_accounts(stack, credential.cloud)
+        if match and accounts:
+            found += _azure_sa(stack, credential, accounts.get((match[1], match[2])), match[1], match[2])
+    return found
+
+
+def _azure_sa(stack: Stack, credential: Resource, sa: Resource | None, ns: str, name: str) -> list[Violation]:
+    if sa is None:
+        return [
+            credential.violation(ID05, f"trusts {ns}/{name}, but the stack declares no such ServiceAccount")
+        ]
+    found = []
+    if not present(get(sa.props, "metadata.annotations", {}).get(AZ_CLIENT_ANNOTATION)):
+        found.append(sa.violation(ID05, f"needs the {AZ_CLIENT_ANNOTATION} annotation"))
+    for res, spec in k8s.workloads(stack):
+        uses = spec.get("serviceAccountName") == name and k8s.namespace(res.props) == ns
+        labelled = str(k8s.pod_labels(res.type, res.props).get(AZ_USE_LABEL)) == "true"
+        if uses and res.cloud == credential.cloud and not labelled:
+            found.append(res.violation(ID05, f'pod template needs the label {AZ_USE_LABEL}: "true"'))
+    return found
+
+
+@resource_rule(ID06, ROLE_ASSIGNMENT)
+def role_assignment_scope(_: str, props: Props) -> Iterator[str]:
+    scope, role = props.get("scope"), str(props.get("roleDefinitionId") or "")
+    if isinstance(scope, str) and not unknown(scope) and BROAD_SCOPE.match(scope):
+        yield f"scope {scope} is a whole subscription or resource group; scope it to the resource"
+    broad = BROAD_ROLES.get(role.rsplit("/", 1)[-1].lower())
+    if broad:
+        yield f"{broad} is too broad; use the data-plane role the app needs"

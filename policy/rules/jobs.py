@@ -1,0 +1,157 @@
+"""Training Job controls: preemption tolerance (RL-05), hygiene and scheduling onto the GPU pool (RL-06),
+and checkpoints in a versioned bucket of the stack (RL-07). They hold for every Job outside kube-system;
+RL-07 for those that use GPUs (the training Jobs)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policy.rules import k8s, pools
+from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
+from policy.rules.props import Props, as_list, get, is_true, number, present, unknown
+from policy.rules.storage_s3 import BUCKET as S3_BUCKET
+from policy.rules.storage_s3 import VERSIONING, attached
+
+MAX_BACKOFF = 10
+CHECKPOINT_ENV = re.compile(r"(^|_)CHECKPOINT_DIR$")
+CHECKPOINT_FLAG = "--checkpoint-dir"
+URI = re.compile(r"^(s3|gs|az|abfss?)://([^/@]+)")
+GCS_BUCKET = "gcp:storage/bucket:Bucket"
+BLOB_CONTAINER = "azure-native:storage:BlobContainer"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+
+RL05 = control(
+    "RL-05",
+    "Preemption-tolerant Job",
+    "Jobs ignore pod disruptions (podFailurePolicy Ignore on DisruptionTarget), restart pods never, and "
+    f"bound their retries (backoffLimit at most {MAX_BACKOFF}).",
+)
+RL06 = control(
+    "RL-06",
+    "Job hygiene",
+    "Jobs are cleaned up after they finish (ttlSecondsAfterFinished); GPU Jobs select their pool and "
+    "tolerate every taint it carries (GPU, Spot).",
+)
+RL07 = control(
+    "RL-07",
+    "Checkpoint and resume wired",
+    "Training Jobs write checkpoints (CHECKPOINT_DIR or --checkpoint-dir) to a versioned bucket of this "
+    "stack; the trainer resumes from them (BackupAndRestore, tested offline).",
+)
+
+
+def _ignores_disruption(rule: Mapping[str, Any]) -> bool:
+    conditions = as_list(rule.get("onPodConditions"))
+    return rule.get("action") == "Ignore" and any(c.get("type") == "DisruptionTarget" for c in conditions)
+
+
+@resource_rule(RL05, k8s.JOB)
+def preemption(type_: str, props: Props) -> Iterator[str]:
+    if k8s.is_system(props):
+        return
+    rules = get(props, "spec.podFailurePolicy.rules")
+    if not unknown(rules) and not any(_ignores_disruption(r) for r in as_list(rules)):
+        yield "spec.podFailurePolicy.rules needs {action: Ignore, onPodConditions: [type: DisruptionTarget]}"
+    if get(props, "spec.template.spec.restartPolicy") != "Never":
+        yield 'spec.template.spec.restartPolicy must be "Never"'
+    backoff = get(props, "spec.backoffLimit")
+    if not unknown(backoff) and not (0 <= (number(backoff) or -1) <= MAX_BACKOFF):
+        yield f"spec.backoffLimit must be set, at most {MAX_BACKOFF}"
+
+
+@resource_rule(RL06, k8s.JOB)
+def hygiene(type_: str, props: Props) -> Iterator[str]:
+    if k8s.is_system(props):
+        return
+    if not present(get(props, "spec.ttlSecondsAfterFinished")):
+        yield "spec.ttlSecondsAfterFinished must be set"
+    pod = k8s.pod_spec(type_, props) or {}
+    required = get(pod, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution")
+    if k8s.uses_gpu(pod) and not present(pod.get("nodeSelector")) and not present(required):
+        yield "a GPU Job must select its pool (nodeSelector or required node affinity)"
+
+
+@stack_rule(RL06)
+def tolerates_pool(stack: Stack) -> list[Violation]:
+    found = []
+    index = pools.by_label(stack)
+    for res, pod in k8s.workloads(stack, k8s.JOB):
+        label = (pod.get("nodeSelector") or {}).get(pools.POOL_LABEL)
+        if not label or k8s.is_system(res.props):
+            continue
+        targets = index.get((str(res.cloud), str(label)), [])
+        tolerations = as_list(pod.get("tolerations"))
+        for pool in targets:
+            for taint in pool.taints:
+                if not k8s.tolerates(tolerations, taint.key, taint.value, taint.effect):
+                    found.append(res.violation(RL06, f"does not tolerate {taint} of pool {pool.label}"))
+        if not targets and any(p.cloud == res.cloud for p in pools.pools(stack)):
+            found.append(res.violation(RL06, f"selects {pools.POOL_LABEL}={label}, which no pool carries"))
+    return found
+
+
+def checkpoint_uris(pod: Mapping[str, Any]) -> list[Any]:
+    """Every checkpoint location a pod's containers get, from the environment or the arguments."""
+    found: list[Any] = []
+    for c in k8s.containers(pod):
+        found += [
+            e.get("value") for e in as_list(c.spec.get("env")) if CHECKPOINT_ENV.search(str(e.get("name")))
+        ]
+        args = [str(a) for a in as_list(c.spec.get("args")) + as_list(c.spec.get("command"))]
+        for i, arg in enumerate(args):
+            if arg == CHECKPOINT_FLAG and i + 1 < len(args):
+                found.append(args[i + 1])
+            elif arg.startswith(CHECKPOINT_FLAG + "="):
+                found.append(arg.split("=", 1)[1])
+    return found
+
+
+def _versioned_bucket(stack: Stack, cloud: str | None, scheme: str, name: str) -> bool:
+    if scheme == "gs":
+        return any(
+            b.props.get("name") == name and is_true(get(b.props, "versioning.enabled"))
+            for b in stack.of(GCS_BUCKET)
+            if b.cloud == cloud
+        )
+    if scheme == "s3":
+        return any(
+            any(
+                get(v.props, "versioningConfiguration.status") == "Enabled"
+                for v in attached(stack, b, VERSIONING)
+            )
+            for b in stack.of(S3_BUCKET)
+            if b.props.get("bucket") == name and b.cloud == cloud
+        )
+    containers = [c for c in stack.of(BLOB_CONTAINER) if name in (c.props.get("containerName"), c.name)]
+    versioned = any(is_true(s.props.get("isVersioningEnabled")) for s in stack.of(BLOB_SERVICE))
+    return bool(containers) and versioned
+
+
+def _checkpoint_problem(stack: Stack, res: Resource, uris: list[Any]) -> str | None:
+    if not uris:
+        return f"needs a checkpoint location (an env var ending in CHECKPOINT_DIR, or {CHECKPOINT_FLAG})"
+    for uri in uris:
+        if unknown(uri):
+            continue
+        match = URI.match(str(uri or ""))
+        bucket = match[2] if match else None
+        scheme = match[1] if match else ""
+        if bucket and scheme.startswith("abfs"):
+            bucket = bucket.split("@")[0]
+        if not bucket or not _versioned_bucket(stack, res.cloud, scheme[:2], bucket):
+            return f"checkpoints at {uri!r} must be in a versioned bucket of this stack"
+    return None
+
+
+@stack_rule(RL07)
+def checkpoints(stack: Stack) -> list[Violation]:
+    found = []
+    for res, pod in k8s.workloads(stack, k8s.JOB):
+        if k8s.is_system(res.props) or not k8s.uses_gpu(pod):
+            continue
+        problem = _checkpoint_problem(stack, res, checkpoint_uris(pod))
+        if problem:
+            found.append(res.violation(RL07, problem))
+    return found

@@ -1,0 +1,157 @@
+"""Network controls: AWS VPC hygiene (NW-01), GCP VPC hygiene (NW-02) and a default-deny NetworkPolicy
+with DNS egress in every workload namespace (NW-03)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from policy.rules import k8s
+from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
+from policy.rules.props import Props, as_list, get, is_false, is_true, number, present
+
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+GCP_NETWORK = "gcp:compute/network:Network"
+GCP_SUBNET = "gcp:compute/subnetwork:Subnetwork"
+ADMIN_PORTS = (22, 3389)
+OPEN = ("0.0.0.0/0", "::/0")
+DNS_PORT = 53
+
+NW01 = control(
+    "NW-01",
+    "AWS VPC hygiene",
+    "Every VPC has flow logs and a managed default security group with no rules; no security group opens "
+    "SSH or RDP to the internet.",
+)
+NW02 = control(
+    "NW-02",
+    "GCP VPC hygiene",
+    "Custom-mode VPCs (no auto subnets); subnetworks with private Google access and flow logs.",
+)
+NW03 = control(
+    "NW-03",
+    "Default-deny NetworkPolicy with DNS egress",
+    "Every workload namespace has a NetworkPolicy selecting all pods that denies ingress and egress, and "
+    "a policy that allows DNS egress.",
+)
+
+
+def _admin_port_open(protocol: Any, low: Any, high: Any, cidrs: list[Any]) -> list[int]:
+    if not any(c in OPEN for c in cidrs):
+        return []
+    if str(protocol) in ("-1", "all"):
+        return list(ADMIN_PORTS)
+    lo, hi = number(low), number(high)
+    return [p for p in ADMIN_PORTS if lo is not None and hi is not None and lo <= p <= hi]
+
+
+def _ingress(type_: str, props: Props) -> Iterator[tuple[Any, Any, Any, list[Any]]]:
+    token = type_.lower()
+    if token == SG.lower():
+        for rule in as_list(props.get("ingress")):
+            cidrs = as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))
+            yield rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"), cidrs
+    elif token == SG_RULE.lower():
+        if props.get("type") == "ingress":
+            cidrs = as_list(props.get("cidrBlocks")) + as_list(props.get("ipv6CidrBlocks"))
+            yield props.get("protocol"), props.get("fromPort"), props.get("toPort"), cidrs
+    else:
+        cidrs = [props.get("cidrIpv4"), props.get("cidrIpv6")]
+        yield props.get("ipProtocol"), props.get("fromPort"), props.get("toPort"), cidrs
+
+
+@resource_rule(NW01, SG, SG_RULE, SG_INGRESS, DEFAULT_SG)
+def security_groups(type_: str, props: Props) -> Iterator[str]:
+    if type_.lower() == DEFAULT_SG.lower():
+        for key in ("ingress", "egress"):
+            if as_list(props.get(key)):
+                yield f"the default security group must have no {key} rules"
+        return
+    for protocol, low, high, cidrs in _ingress(type_, props):
+        for port in _admin_port_open(protocol, low, high, cidrs):
+            yield f"ingress opens port {port} to the internet"
+
+
+@stack_rule(NW01)
+def vpc_logged_and_locked(stack: Stack) -> list[Violation]:
+    found = []
+    for vpc in stack.of(VPC):
+        if not stack.dependents(vpc, FLOW_LOG):
+            found.append(vpc.violation(NW01, "needs an ec2 FlowLog"))
+        if not stack.dependents(vpc, DEFAULT_SG):
+            found.append(vpc.violation(NW01, "needs a DefaultSecurityGroup resource (with no rules)"))
+    return found
+
+
+@resource_rule(NW02, GCP_NETWORK, GCP_SUBNET)
+def gcp_vpc(type_: str, props: Props) -> Iterator[str]:
+    if type_.lower() == GCP_NETWORK.lower():
+        # The provider default is true: auto-mode networks get a subnet in every region.
+        if props.get("autoCreateSubnetworks") is None or not is_false(props.get("autoCreateSubnetworks")):
+            yield "autoCreateSubnetworks must be false"
+        return
+    if not is_true(props.get("privateIpGoogleAccess")):
+        yield "privateIpGoogleAccess must be true"
+    if not present(props.get("logConfig")):
+        yield "logConfig must be set (flow logs)"
+
+
+def _selects_all(policy: Props) -> bool:
+    selector = get(policy, "spec.podSelector")
+    return (
+        isinstance(selector, Mapping)
+        and not selector.get("matchLabels")
+        and not selector.get("matchExpressions")
+    )
+
+
+def _default_deny(policy: Props) -> bool:
+    types = set(as_list(get(policy, "spec.policyTypes")))
+    rules = as_list(get(policy, "spec.ingress")) + as_list(get(policy, "spec.egress"))
+    return _selects_all(policy) and {"Ingress", "Egress"} <= types and not rules
+
+
+def _allows_dns(policy: Props) -> bool:
+    return any(
+        number(port.get("port")) == DNS_PORT
+        for rule in as_list(get(policy, "spec.egress"))
+        for port in as_list(rule.get("ports"))
+    )
+
+
+def _namespaces(stack: Stack) -> dict[tuple[str | None, str], Resource]:
+    """Workload namespaces per cloud: declared Namespace objects and namespaces workloads run in."""
+    found: dict[tuple[str | None, str], Resource] = {}
+    for ns in stack.of(k8s.NAMESPACE):
+        found.setdefault((ns.cloud, k8s.object_name(ns.props, ns.name)), ns)
+    for res, _ in k8s.workloads(stack):
+        name = k8s.namespace(res.props)
+        if name and name not in k8s.SYSTEM_NAMESPACES:
+            found.setdefault((res.cloud, name), res)
+    return {key: res for key, res in found.items() if key[1] not in k8s.SYSTEM_NAMESPACES}
+
+
+@stack_rule(NW03)
+def default_deny(stack: Stack) -> list[Violation]:
+    policies = stack.of(k8s.NETWORK_POLICY)
+    found = []
+    for (cloud, name), res in _namespaces(stack).items():
+        mine = [p.props for p in policies if p.cloud == cloud and k8s.namespace(p.props) == name]
+        if not any(_default_deny(p) for p in mine):
+            found.append(
+                res.violation(
+                    NW03,
+                    f"namespace {name} needs a default-deny NetworkPolicy (podSelector {{}}, "
+                    "policyTypes Ingress and Egress, no rules)",
+                )
+            )
+        if not any(_allows_dns(p) for p in mine):
+            found.append(
+                res.violation(NW03, f"namespace {name} needs a NetworkPolicy allowing DNS egress (53)")
+            )
+    return found

@@ -1,0 +1,145 @@
+"""Workload controls beyond pod security: requests and limits with GPUs in limits (WL-07), images pinned by
+digest from the stack's registry (WL-08), namespace hygiene (WL-09), and dedicated service accounts without
+automounted tokens (ID-07)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from policy.rules import k8s, registry
+from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
+from policy.rules.props import Props, as_list, get, is_false, number, present, unknown
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+UPSTREAM = "a vendor image pinned by digest; mirror it into the stack's registry to make this mandatory"
+PSS_LABEL = "pod-security.kubernetes.io/enforce"
+
+WL07 = control(
+    "WL-07",
+    "Requests and limits (GPUs in limits)",
+    "Every container requests and limits CPU and memory; a container using GPUs limits nvidia.com/gpu and "
+    "its pod tolerates the GPU taint.",
+)
+WL08 = control(
+    "WL-08",
+    "Images pinned by digest from the stack's registry",
+    "Every image is pinned by sha256 digest and comes from a registry of the stack (vendor images from "
+    "elsewhere are advisory findings).",
+)
+WL09 = control(
+    "WL-09",
+    "Namespace hygiene",
+    "Nothing in the default namespace; namespaces enforce Pod Security restricted; secrets reach pods as "
+    "volumes, not environment variables.",
+)
+ID07 = control(
+    "ID-07",
+    "Dedicated service account; no default",
+    "Every workload names its own declared ServiceAccount (never default) and does not automount its token.",
+)
+
+
+def _gpu_tolerated(pod: Props) -> bool:
+    return any(
+        (t.get("key") == k8s.GPU_RESOURCE or (t.get("operator") == "Exists" and not t.get("key")))
+        and t.get("effect") in (None, "NoSchedule")
+        for t in as_list(pod.get("tolerations"))
+    )
+
+
+@resource_rule(WL07, *k8s.WORKLOAD_TYPES)
+def resources(type_: str, props: Props) -> Iterator[str]:
+    pod = k8s.pod_spec(type_, props) or {}
+    for c in k8s.containers(pod):
+        if c.role == "ephemeral container":
+            continue  # the API refuses resources on ephemeral containers
+        for where in ("requests", "limits"):
+            missing = [r for r in ("cpu", "memory") if not present(get(c.spec, f"resources.{where}.{r}"))]
+            if missing:
+                yield f"{c} needs resources.{where} for {' and '.join(missing)}"
+        if (
+            k8s.gpu_count(c) > 0
+            and (number(get(c.spec, "resources.limits", {}).get(k8s.GPU_RESOURCE)) or 0) < 1
+        ):
+            yield f"{c} uses GPUs; resources.limits[{k8s.GPU_RESOURCE}] must be at least 1"
+    if k8s.uses_gpu(pod) and not _gpu_tolerated(pod):
+        yield f"the pod uses GPUs but has no toleration for the {k8s.GPU_RESOURCE} NoSchedule taint"
+
+
+@resource_rule(WL08, *k8s.WORKLOAD_TYPES)
+def pinned(type_: str, props: Props) -> Iterator[str]:
+    for c in k8s.containers(k8s.pod_spec(type_, props) or {}):
+        image = c.spec.get("image")
+        if not unknown(image) and not DIGEST.search(str(image or "")):
+            yield f"{c} image {image!r} must be pinned by digest (...@sha256:<64 hex>)"
+
+
+@stack_rule(WL08)
+def own_registry(stack: Stack) -> list[Violation]:
+    found = []
+    for res, pod in k8s.workloads(stack):
+        hosts = registry.hosts(stack, res.cloud)
+        for c in k8s.containers(pod):
+            image = str(c.spec.get("image") or "")
+            if unknown(image) or any(h in image for h in hosts):
+                continue
+            found.append(
+                res.violation(WL08, f"{c} image {image} is not from this stack's registry", UPSTREAM)
+            )
+    return found
+
+
+def _secret_env(pod: Props) -> Iterator[str]:
+    for c in k8s.containers(pod):
+        for env in as_list(c.spec.get("env")):
+            if present(get(env, "valueFrom.secretKeyRef")):
+                yield f"{c} env {env.get('name')} reads a secret; mount it as a volume instead"
+        for source in as_list(c.spec.get("envFrom")):
+            if present(source.get("secretRef")):
+                yield f"{c} envFrom reads a whole secret; mount it as a volume instead"
+
+
+def _namespaced_object(type_: str) -> bool:
+    return k8s.is_object(type_) and k8s.kind_of(type_).lower() not in k8s.CLUSTER_SCOPED
+
+
+@resource_rule(WL09, match=k8s.is_object)
+def namespace_hygiene(type_: str, props: Props) -> Iterator[str]:
+    if _namespaced_object(type_) and k8s.namespace(props) in (None, "default"):
+        yield "metadata.namespace must name the workload namespace, not default"
+    if type_.lower() == k8s.NAMESPACE.lower():
+        name = get(props, "metadata.name")
+        labels = get(props, "metadata.labels", {})
+        if name not in k8s.SYSTEM_NAMESPACES and labels.get(PSS_LABEL) != "restricted":
+            yield f"the namespace needs the label {PSS_LABEL}: restricted"
+    pod = k8s.pod_spec(type_, props)
+    if pod is not None:
+        yield from _secret_env(pod)
+
+
+@resource_rule(ID07, *k8s.WORKLOAD_TYPES)
+def dedicated_account(type_: str, props: Props) -> Iterator[str]:
+    pod = k8s.pod_spec(type_, props) or {}
+    account = pod.get("serviceAccountName")
+    if not present(account) or account == "default":
+        yield "serviceAccountName must name a dedicated ServiceAccount, not default"
+
+
+@stack_rule(ID07)
+def accounts_declared(stack: Stack) -> list[Violation]:
+    found = []
+    for res, pod in k8s.workloads(stack):
+        name = pod.get("serviceAccountName")
+        if not present(name) or name == "default" or unknown(name):
+            continue
+        sa = k8s.service_accounts(stack, res.cloud).get((k8s.namespace(res.props), str(name)))
+        if sa is None:
+            found.append(res.violation(ID07, f"ServiceAccount {name} is not declared in its namespace"))
+        elif not is_false(pod.get("automountServiceAccountToken")) and not is_false(
+            sa.props.get("automountServiceAccountToken")
+        ):
+            found.append(
+                res.violation(ID07, "automountServiceAccountToken must be false (pod or ServiceAccount)")
+            )
+    return found
