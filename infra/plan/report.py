@@ -11,6 +11,7 @@ from rich.tree import Tree
 
 from infra.catalog import CLOUDS, pick
 from infra.config import StackConfig
+from infra.plan.diff import Diff
 from infra.plan.runner import Plan, PlannedResource
 
 CROSS_CLOUD = "cross-cloud"
@@ -82,3 +83,19 @@ def print_plan(plan: Plan, cfg: StackConfig, console: Console) -> None:
     for key, value in plan.public_outputs().items():
         outputs.add_row(key, escape(str(value)))
     console.print(outputs)
+
+
+def print_diff(diff: Diff, console: Console) -> None:
+    console.print(
+        f"[bold]Against the base plan:[/] {len(diff.added)} added, {len(diff.removed)} removed, "
+        f"{len(diff.changed)} changed"
+    )
+    for key in diff.added:
+        console.print(f"  [green]+[/] {escape(key[1])} ({escape(key[0])})")
+    for key in diff.removed:
+        console.print(f"  [red]-[/] {escape(key[1])} ({escape(key[0])})")
+    for change in diff.changed:
+        paths = ", ".join(p for p, _, _ in change.paths)
+        console.print(f"  [yellow]~[/] {escape(change.name)} ({escape(change.type)}): {escape(paths)}")
+    for warning in diff.warnings:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
