@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from policy.rules import k8s, registry
 from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
@@ -126,6 +127,12 @@ def dedicated_account(type_: str, props: Props) -> Iterator[str]:
         yield "serviceAccountName must name a dedicated ServiceAccount, not default"
 
 
+def _automount(pod: Props, account: Props) -> Any:
+    """The pod's setting wins over its ServiceAccount's; unset on both means the token is mounted."""
+    value = pod.get("automountServiceAccountToken")
+    return value if value is not None else account.get("automountServiceAccountToken", True)
+
+
 @stack_rule(ID07)
 def accounts_declared(stack: Stack) -> list[Violation]:
     found = []
@@ -136,9 +143,7 @@ def accounts_declared(stack: Stack) -> list[Violation]:
         sa = k8s.service_accounts(stack, res.cloud).get((k8s.namespace(res.props), str(name)))
         if sa is None:
             found.append(res.violation(ID07, f"ServiceAccount {name} is not declared in its namespace"))
-        elif not is_false(pod.get("automountServiceAccountToken")) and not is_false(
-            sa.props.get("automountServiceAccountToken")
-        ):
+        elif not is_false(_automount(pod, sa.props)):
             found.append(
                 res.violation(ID07, "automountServiceAccountToken must be false (pod or ServiceAccount)")
             )
