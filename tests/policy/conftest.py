@@ -1,0 +1,32 @@
+"""The compliant stacks every rule test mutates: one per cloud, each with its Kubernetes objects."""
+
+from __future__ import annotations
+
+from tests.policy import fixtures_azure, fixtures_gcp
+from tests.policy.fixtures_aws import aws_stack
+from tests.policy.fixtures_k8s import k8s_objects
+from tests.policy.stacks import Fixture
+
+AKS_SPOT_TOLERATION = {
+    "key": "kubernetes.azure.com/scalesetpriority",
+    "operator": "Equal",
+    "value": "spot",
+    "effect": "NoSchedule",
+}
+
+
+def gcp_full() -> list[Fixture]:
+    return [
+        *fixtures_gcp.gcp_stack(),
+        *k8s_objects("gcp", fixtures_gcp.REGISTRY, f"gs://{fixtures_gcp.BUCKET}/ckpt"),
+    ]
+
+
+def azure_full() -> list[Fixture]:
+    objects = k8s_objects(
+        "azure", fixtures_azure.REGISTRY, f"az://{fixtures_azure.CONTAINER}/ckpt", AKS_SPOT_TOLERATION
+    )
+    return [*fixtures_azure.azure_stack(), *objects]
+
+
+STACKS = {"aws": aws_stack, "gcp": gcp_full, "azure": azure_full}

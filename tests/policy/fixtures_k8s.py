@@ -1,0 +1,191 @@
+"""Compliant Kubernetes objects for one cluster: the PSS-restricted namespace with default-deny and DNS
+policies, service accounts bound to cloud identity, the training Job and the TF Serving Deployment with
+its PDB and HPA. The same objects serve the renderer tests (they validate with kubernetes-validate and
+pass checkov)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.policy.stacks import Fixture
+
+NS = "ml"
+DIGEST = "@sha256:" + "a" * 64
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+TMP = [{"name": "tmp", "mountPath": "/tmp"}]
+RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
+
+
+def _k8s(type_: str, name: str, props: dict[str, Any], cloud: str) -> Fixture:
+    return Fixture(f"kubernetes:{type_}", name, props, (), cloud)
+
+
+def _meta(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": NS, **extra}
+
+
+def _container(name: str, image: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "securityContext": copy.deepcopy(RESTRICTED),
+        "resources": copy.deepcopy(RESOURCES),
+        "volumeMounts": copy.deepcopy(TMP),
+        **extra,
+    }
+
+
+def _job(registry: str, checkpoint: str, spot_toleration: dict[str, str] | None) -> dict[str, Any]:
+    trainer = _container(
+        "trainer",
+        f"{registry}trainer{DIGEST}",
+        args=["train"],
+        env=[{"name": "TRAINER_CHECKPOINT_DIR", "value": checkpoint}],
+    )
+    trainer["resources"]["limits"]["nvidia.com/gpu"] = 1
+    tolerations = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    tolerations += [spot_toleration] if spot_toleration else []
+    pod = {
+        "serviceAccountName": "trainer",
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "securityContext": copy.deepcopy(POD_SECURITY),
+        "nodeSelector": {"gpu-platform/pool": "train"},
+        "tolerations": tolerations,
+        "initContainers": [_container("prepare", f"{registry}trainer{DIGEST}", args=["prepare-data"])],
+        "containers": [trainer],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
+    labels = {"app": "trainer", "azure.workload.identity/use": "true"}
+    return {
+        "metadata": _meta("train", annotations={"pulumi.com/skipAwait": "true"}),
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": 1,
+            "parallelism": 1,
+            "backoffLimit": 4,
+            "ttlSecondsAfterFinished": 86400,
+            "podFailurePolicy": {
+                "rules": [
+                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}
+                ]
+            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    }
+
+
+def _probe(path: str) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": 8501}, "periodSeconds": 10}
+
+
+def _deployment(registry: str) -> dict[str, Any]:
+    serving = _container(
+        "serving",
+        f"{registry}serving{DIGEST}",
+        ports=[{"name": "grpc", "containerPort": 8500}, {"name": "http", "containerPort": 8501}],
+        readinessProbe=_probe("/v1/models/digits"),
+        livenessProbe=_probe("/v1/models/digits"),
+        startupProbe={**_probe("/v1/models/digits"), "failureThreshold": 30},
+    )
+    pod = {
+        "serviceAccountName": "serving",
+        "automountServiceAccountToken": False,
+        "securityContext": copy.deepcopy(POD_SECURITY),
+        "terminationGracePeriodSeconds": 30,
+        "initContainers": [_container("model-sync", f"{registry}sync{DIGEST}")],
+        "containers": [serving],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"app": "serving"}},
+            }
+        ],
+    }
+    return {
+        "metadata": _meta("serving"),
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "serving"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {"metadata": {"labels": {"app": "serving"}}, "spec": pod},
+        },
+    }
+
+
+def _service_account(name: str) -> dict[str, Any]:
+    annotations = {
+        "iam.gke.io/gcp-service-account": f"{name}@acme-dev.iam.gserviceaccount.com",
+        "azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001",
+    }
+    return {"metadata": _meta(name, annotations=annotations), "automountServiceAccountToken": False}
+
+
+def k8s_objects(
+    cloud: str, registry: str, checkpoint: str, spot_toleration: dict[str, str] | None = None
+) -> list[Fixture]:
+    dns = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    namespace = {"metadata": {"name": NS, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    return [
+        _k8s("core/v1:Namespace", "ns", namespace, cloud),
+        _k8s(
+            "networking.k8s.io/v1:NetworkPolicy",
+            "default-deny",
+            {
+                "metadata": _meta("default-deny"),
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            },
+            cloud,
+        ),
+        _k8s(
+            "networking.k8s.io/v1:NetworkPolicy",
+            "allow-dns",
+            {
+                "metadata": _meta("allow-dns"),
+                "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]},
+            },
+            cloud,
+        ),
+        _k8s("core/v1:ServiceAccount", "trainer-sa", _service_account("trainer"), cloud),
+        _k8s("core/v1:ServiceAccount", "serving-sa", _service_account("serving"), cloud),
+        _k8s("batch/v1:Job", "train", _job(registry, checkpoint, spot_toleration), cloud),
+        _k8s("apps/v1:Deployment", "serving", _deployment(registry), cloud),
+        _k8s(
+            "policy/v1:PodDisruptionBudget",
+            "serving-pdb",
+            {
+                "metadata": _meta("serving"),
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serving"}}},
+            },
+            cloud,
+        ),
+        _k8s(
+            "autoscaling/v2:HorizontalPodAutoscaler",
+            "serving-hpa",
+            {
+                "metadata": _meta("serving"),
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "serving"},
+                    "minReplicas": 2,
+                    "maxReplicas": 4,
+                },
+            },
+            cloud,
+        ),
+    ]

@@ -1,0 +1,156 @@
+"""What holds across the rules: the compliant stacks pass everything, every control has mutation tests,
+rules are pure functions of (type, props), type tokens compare case-insensitively over both S3 families,
+and advisory findings (node agents, vendor images, ACR below Premium, waivers) advise without failing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from policy import engine
+from policy.rules import CONTROLS, control_plane, storage_s3
+from policy.rules.props import canonical
+from tests.policy import (
+    test_control_plane,
+    test_identity,
+    test_network,
+    test_nodes,
+    test_reliability,
+    test_storage,
+    test_workloads,
+)
+from tests.policy.conftest import STACKS
+from tests.policy.fixtures_k8s import k8s_objects
+from tests.policy.stacks import Fixture, broken, mutate, stack, violations
+
+TABLES = (
+    test_control_plane,
+    test_nodes,
+    test_identity,
+    test_storage,
+    test_network,
+    test_workloads,
+    test_reliability,
+)
+NOT_ON_INPUTS = {"CF-01"}
+
+
+@pytest.mark.parametrize("cloud", sorted(STACKS))
+def test_compliant_stack_has_no_findings(cloud: str) -> None:
+    assert engine.evaluate(stack(STACKS[cloud](), protect=True), {}) == []
+
+
+def test_every_control_is_registered_with_a_description() -> None:
+    assert len(CONTROLS) == 65
+    assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
+
+
+def test_every_control_checkable_on_inputs_has_mutation_tests() -> None:
+    tested = {p.values[1] for table in TABLES for p in table.MUTATIONS}
+    assert tested == set(CONTROLS) - NOT_ON_INPUTS
+
+
+def test_resource_rules_are_pure_functions_of_type_and_props() -> None:
+    cluster = next(f for f in STACKS["aws"]() if f.name == "eks")
+    props = copy.deepcopy(cluster.props)
+    assert control_plane.eks_endpoint(cluster.type, props) == []
+    props["vpcConfig"]["publicAccessCidrs"] = ["0.0.0.0/0"]
+    found = control_plane.eks_endpoint(cluster.type, props)
+    assert [v.control for v in found] == ["CP-01"]
+    assert "0.0.0.0/0" in found[0].message
+    assert control_plane.eks_endpoint("gcp:container/cluster:Cluster", props) == []
+
+
+def test_type_tokens_compare_case_insensitively() -> None:
+    fixtures = [
+        Fixture(f.type.upper(), f.name, f.props, f.deps, f.cloud, f.protect) if f.name == "gke" else f
+        for f in STACKS["gcp"]()
+    ]
+    assert violations("CP-13", broken(fixtures, (("gke", "binaryAuthorization", {}),)))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketVersioningV2:BucketVersioningV2",
+        "AWS:S3/BUCKETVERSIONINGV2:BUCKETVERSIONINGV2",
+    ],
+)
+def test_both_s3_families_count(token: str) -> None:
+    assert canonical(token) == canonical(storage_s3.VERSIONING)
+    fixtures = [
+        Fixture(token, f.name, f.props, f.deps, f.cloud, f.protect) if f.name == "data-versioning" else f
+        for f in STACKS["aws"]()
+    ]
+    assert violations("ST-03", stack(fixtures)) == []
+    assert violations(
+        "ST-03", broken(fixtures, (("data-versioning", "versioningConfiguration.status", "Off"),))
+    )
+
+
+def _finding(
+    fixtures: list[Fixture], control_id: str, waivers: engine.Waivers | None = None
+) -> engine.Finding:
+    found = [
+        f for f in engine.evaluate(stack(fixtures, protect=True), waivers or {}) if f.control == control_id
+    ]
+    assert found, control_id
+    return found[0]
+
+
+def test_a_waiver_makes_its_control_advisory_on_its_clouds_only() -> None:
+    fixtures = mutate(STACKS["azure"](), "account", "encryption", {})
+    waived = _finding(fixtures, "ST-12", {("ST-12", "azure"): "dev holds no customer data"})
+    assert (waived.severity, waived.reason) == ("advisory", "waived on azure: dev holds no customer data")
+    assert _finding(fixtures, "ST-12", {("ST-12", "aws"): "not this cloud"}).severity == "mandatory"
+
+
+def test_node_agents_in_kube_system_get_advisory_host_findings() -> None:
+    agent = next(f for f in k8s_objects("gcp", "", "") if f.name == "train")
+    props = copy.deepcopy(agent.props)
+    props["metadata"]["namespace"] = "kube-system"
+    props["spec"]["template"]["spec"]["volumes"] = [{"name": "tmp", "hostPath": {"path": "/var/lib/kubelet"}}]
+    fixtures = [
+        Fixture(
+            "kubernetes:apps/v1:DaemonSet",
+            "device-plugin",
+            {"metadata": props["metadata"], "spec": {"template": props["spec"]["template"]}},
+            (),
+            "gcp",
+        )
+    ]
+    host = _finding(fixtures, "WL-05")
+    assert (host.severity, host.resource) == ("advisory", "device-plugin")
+    assert "kube-system" in str(host.reason)
+
+
+def test_vendor_images_pinned_by_digest_are_advisory() -> None:
+    image = "docker.io/tensorflow/serving@sha256:" + "b" * 64
+    fixtures = mutate(STACKS["gcp"](), "serving", "spec.template.spec.containers[0].image", image)
+    finding = _finding(fixtures, "WL-08")
+    assert (finding.severity, finding.resource) == ("advisory", "serving")
+
+
+def test_acr_network_lockdown_advises_below_premium() -> None:
+    fixtures = mutate(STACKS["azure"](), "acr", "sku.name", "Standard")
+    fixtures = mutate(fixtures, "acr", "publicNetworkAccess", "Enabled")
+    finding = _finding(fixtures, "RG-03")
+    assert finding.severity == "advisory"
+    assert "Premium" in str(finding.reason)
+
+
+def test_config_validation_is_advisory_by_nature_and_finds_nothing_on_inputs() -> None:
+    assert CONTROLS["CF-01"].advisory
+    assert violations("CF-01", stack(STACKS["gcp"]())) == []
+
+
+def test_parse_waivers_needs_a_reason() -> None:
+    raw = [
+        {"control": "ST-12", "clouds": ["azure"], "reason": "no customer data in dev"},
+        {"control": "CP-04", "clouds": ["aws"], "reason": ""},
+        "not a waiver",
+    ]
+    assert engine.parse_waivers(raw) == {("ST-12", "azure"): "no customer data in dev"}
+    assert engine.parse_waivers(None) == {}
