@@ -1,0 +1,109 @@
+"""`--render-k8s`: every Kubernetes object of a plan as YAML that validates against the Kubernetes schemas
+(kubernetes-validate --strict, the stack's Kubernetes version) and passes checkov's Kubernetes checks.
+
+The plans hold few Kubernetes objects until the workloads land, so the renderer is also tested on the
+policy tests' compliant objects (namespace, network policies, service accounts, the training Job, the
+serving Deployment, its PDB and HPA), which satisfy the K controls.
+
+Checkov checks skipped: none. A check skipped later goes in CHECKOV_SKIPS with the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from infra.plan import manifests
+from infra.plan.runner import Plan, PlannedResource
+from tests.policy.conftest import azure_full, gcp_full
+from tests.tools import checkov
+
+KUBERNETES_VERSION = "1.33.0"
+"""The version both stack files configure on every cloud."""
+CHECKOV_SKIPS: dict[str, str] = {}
+"""checkov check id -> why the platform cannot or need not pass it."""
+
+
+def fixture_plan() -> Plan:
+    objects = [f for f in [*gcp_full(), *azure_full()] if f.type.startswith("kubernetes:")]
+    resources = [
+        PlannedResource(
+            f.type, f.name, f"urn:{f.cloud}:{f.name}", None, None, f.cloud, True, f.props, [], False, False
+        )
+        for f in objects
+    ]
+    return Plan("gpu-platform", "fixture", resources, {}, [])
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("kubernetes:core/v1:Namespace", ("v1", "Namespace")),
+        ("kubernetes:apps/v1:Deployment", ("apps/v1", "Deployment")),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", ("networking.k8s.io/v1", "NetworkPolicy")),
+    ],
+)
+def test_api_version_and_kind_come_from_the_type_token(token: str, expected: tuple[str, str]) -> None:
+    assert manifests.api_version(token) == expected
+
+
+def test_manifest_fills_name_and_makes_integral_floats_integers() -> None:
+    res = PlannedResource(
+        "kubernetes:apps/v1:Deployment",
+        "web",
+        "urn",
+        None,
+        None,
+        "gcp",
+        True,
+        {"metadata": {"namespace": "ml"}, "spec": {"replicas": 2.0}},
+        [],
+        False,
+        False,
+    )
+    doc = manifests.manifest(res)
+    assert doc == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"namespace": "ml", "name": "web"},
+        "spec": {"replicas": 2},
+    }
+
+
+def _validate_all(files: list[Path]) -> None:
+    for path in files:
+        doc = yaml.safe_load(path.read_text())
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_fixture_objects_render_one_file_each_and_validate(tmp_path: Path) -> None:
+    plan = fixture_plan()
+    files = manifests.write(plan, tmp_path)
+    assert len(files) == len(set(files)) == len(plan.resources)
+    assert sorted(p.relative_to(tmp_path).parts[0] for p in files) == sorted(
+        r.cloud or "" for r in plan.resources
+    )
+    _validate_all(files)
+    failed = checkov(tmp_path, "kubernetes", tuple(CHECKOV_SKIPS))
+    assert failed == [], [(c["check_id"], c["resource"], c["file_path"]) for c in failed]
+
+
+def test_strict_validation_catches_a_misspelled_field(tmp_path: Path) -> None:
+    plan = fixture_plan()
+    job = next(r for r in plan.resources if r.name == "train")
+    job.inputs["spec"]["backofLimit"] = 3
+    files = manifests.write(Plan("gpu-platform", "x", [job], {}, []), tmp_path)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        _validate_all(files)
+
+
+def test_stack_plans_render_valid_manifests(stack_plan: Plan, tmp_path: Path) -> None:
+    files = manifests.write(stack_plan, tmp_path)
+    assert len(files) == len(manifests.objects(stack_plan))
+    _validate_all(files)
+    if files:
+        failed = checkov(tmp_path, "kubernetes", tuple(CHECKOV_SKIPS))
+        assert failed == [], [(c["check_id"], c["resource"], c["file_path"]) for c in failed]

@@ -1,0 +1,91 @@
+"""The offline plan runs the policy rules: dev and prod pass every mandatory control, a program change
+that breaks a control makes the plan exit 1 naming it (config that breaks one is refused with exit 2, see
+test_cli.py), and a stack waiver turns the finding advisory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi_gcp as gcp
+import pytest
+
+from infra import config
+from infra.plan import policy, runner, stackfile
+from infra.plan.__main__ import EXIT_OK, EXIT_VIOLATIONS, main
+from tests.infra.plan.test_cli import write_stack
+from tests.plans import ROOT, stack_values
+
+
+def test_stack_plans_have_no_mandatory_violations(stack_plan: runner.Plan) -> None:
+    files = stackfile.load(ROOT, stack_plan.stack)
+    cfg = config.parse(config.read_raw(files.config.get), stack=stack_plan.stack)
+    findings = policy.check(stack_plan, cfg)
+    assert policy.mandatory(findings) == [], [str(f) for f in findings]
+
+
+def _wrap(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Replace `module.name` (a resource class) by one that edits its keyword arguments first."""
+    real = getattr(module, name)
+
+    def patched(resource_name: str, *args: Any, **kwargs: Any) -> Any:
+        change(kwargs)
+        return real(resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, patched)
+
+
+def _unversioned(kwargs: dict[str, Any]) -> None:
+    kwargs["versioning"] = {"enabled": False}
+
+
+def _open_endpoint(kwargs: dict[str, Any]) -> None:
+    kwargs["master_authorized_networks_config"]["cidr_blocks"].append({"cidr_block": "0.0.0.0/0"})
+
+
+Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
+"""(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
+BREAKS = [
+    pytest.param(
+        (gcp.storage, "Bucket", _unversioned, "ST-08", "dev-gcp-storage-bucket"), id="bucket-versioning"
+    ),
+    pytest.param((gcp.container, "Cluster", _open_endpoint, "CP-02", "dev-gcp-gke-cluster"), id="api-open"),
+]
+
+
+@pytest.mark.parametrize("broken", BREAKS)
+def test_breaking_a_control_exits_1_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, broken: Break
+) -> None:
+    module, name, change, control, resource = broken
+    _wrap(monkeypatch, module, name, change)
+    out = tmp_path / "plan.json"
+    assert main(["--stack", "dev", "--cwd", str(ROOT), "--json", str(out)]) == EXIT_VIOLATIONS
+    violations = json.loads(out.read_text())["violations"]
+    assert {"control": control, "severity": "mandatory"}.items() <= next(
+        v for v in violations if v["control"] == control and v["resource"] == resource
+    ).items()
+    assert set(violations[0]) == {"control", "severity", "resource", "message"}
+    printed = capsys.readouterr().out
+    assert control in printed
+    assert resource in printed
+
+
+def test_a_waiver_in_the_stack_config_makes_the_violation_advisory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _wrap(monkeypatch, gcp.storage, "Bucket", _unversioned)
+    waivers = [
+        *stack_values("dev")["gpu-platform:waivers"],
+        {"control": "ST-08", "clouds": ["gcp"], "reason": "a scratch stack whose data is disposable"},
+    ]
+    project = write_stack(tmp_path, "waived", {"gpu-platform:waivers": waivers})
+    out = tmp_path / "plan.json"
+    assert main(["--stack", "waived", "--cwd", str(project), "--json", str(out)]) == EXIT_OK
+    st08 = [v for v in json.loads(out.read_text())["violations"] if v["control"] == "ST-08"]
+    assert st08
+    assert all(v["severity"] == "advisory" for v in st08)
