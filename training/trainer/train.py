@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from trainer import distribute, manifest, records, storage
+from trainer import distribute, keras_fixes, manifest, records, storage
 from trainer import model as cnn
 from trainer.config import TrainConfig, to_json
 from trainer.distribute import Placement
@@ -42,6 +42,9 @@ def run(cfg: TrainConfig) -> None:
         "workers": placement.workers,
         "mixed_precision": mixed,
         "xla": xla,
+        "steps_per_execution": (
+            keras_fixes.MULTI_WORKER_STEPS_PER_EXECUTION if placement.workers > 1 else cfg.steps_per_execution
+        ),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
     }
@@ -72,17 +75,24 @@ def _fit(
 ) -> Any:
     train_ds = records.dataset(files["train"], meta, "train", cfg.batch_size, training=True, seed=cfg.seed)
     val_ds = records.dataset(files["val"], meta, "val", cfg.batch_size, training=False)
+    multi_worker = placement.workers > 1
+    if multi_worker:
+        keras_fixes.fix_multi_worker_metric_reduction()
+    steps_per_execution = (
+        keras_fixes.MULTI_WORKER_STEPS_PER_EXECUTION if multi_worker else cfg.steps_per_execution
+    )
     with placement.strategy.scope():
         model = cnn.build(meta.shape, len(meta.classes), cfg.model)
-        cnn.compile_model(model, cfg.model, steps_per_execution=cfg.steps_per_execution, xla=xla)
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=cfg.epochs,
-        shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset anyway
-        callbacks=callbacks,
-        verbose=2,  # one line per epoch: readable in `kubectl logs`, unlike a progress bar
-    )
+        cnn.compile_model(model, cfg.model, steps_per_execution=steps_per_execution, xla=xla)
+        keras_fixes.build_for_strategy(model, placement.strategy)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset anyway
+            callbacks=callbacks,
+            verbose=2,  # one line per epoch: readable in `kubectl logs`, unlike a progress bar
+        )
     return model
 
 
