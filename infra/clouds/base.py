@@ -53,6 +53,8 @@ class IdentityBinding:
     service_account: str
     annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pod_labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment the role's containers need to reach the bucket (Azure: the storage account name)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class CloudPlatform:
     identities: Mapping[WorkloadRole, IdentityBinding]
     missing: Mapping[Capability, str] = field(default_factory=dict)
     """Capabilities this cloud does not provide, each with the reason; workloads fill the gap."""
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations for the serving `Service` of type LoadBalancer (an internal load balancer, say)."""
 
     def lacks(self, capability: Capability) -> bool:
         return capability in self.missing
