@@ -114,11 +114,17 @@ class Network(pulumi.ComponentResource):
         nat: network.NatGateway,
         after: list[pulumi.Resource],
     ) -> network.Subnet:
-        # NSGs keep Azure's default rules: VNet and load-balancer traffic in, nothing from the internet.
-        nsg = network.NetworkSecurityGroup(
-            f"{self._name}-{plan.role}-nsg",
-            network_security_group_name=f"{self._name}-{plan.role}-nsg",
-            **self._common(),
+        # Node subnets get NSGs with Azure's default rules: VNet and load-balancer traffic in, nothing from
+        # the internet. The delegated API server subnet gets none: AKS runs the API server's load balancer
+        # there and documents no rule set for a custom NSG on it.
+        nsg = (
+            network.NetworkSecurityGroup(
+                f"{self._name}-{plan.role}-nsg",
+                network_security_group_name=f"{self._name}-{plan.role}-nsg",
+                **self._common(),
+            )
+            if plan.nodes
+            else None
         )
         endpoints = [network.ServiceEndpointPropertiesFormatArgs(service=STORAGE_SERVICE_ENDPOINT)]
         delegation = network.DelegationArgs(name="aks-apiserver", service_name=API_SERVER_DELEGATION)
@@ -128,7 +134,7 @@ class Network(pulumi.ComponentResource):
             resource_group_name=self._scope.resource_group_name,
             virtual_network_name=vnet.name,
             address_prefix=plan.cidr,
-            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id) if nsg else None,
             nat_gateway=network.SubResourceArgs(id=nat.id) if plan.nodes else None,
             service_endpoints=endpoints if plan.nodes else None,
             delegations=None if plan.nodes else [delegation],

@@ -98,13 +98,15 @@ def test_node_subnets_leave_through_the_nat_gateway_and_carry_nsgs(stack_plan: P
     assert nat["sku"] == {"name": "Standard"}
     assert ip["sku"] == {"name": "Standard", "tier": "Regional"}
     assert ip["publicIPAllocationMethod"] == "Static"
-    for role in ("system", "gpu", "apiserver"):
+    for role in ("system", "gpu"):
         subnet = named(stack_plan, "azure-native:network:Subnet", f"-net-{role}").inputs
         assert subnet["networkSecurityGroup"]["id"].endswith(f"-net-{role}-nsg")
+        assert subnet["natGateway"]["id"].endswith("-net-nat")
         assert subnet["defaultOutboundAccess"] is False
-        assert ("natGateway" in subnet) == (role != "apiserver")
     apiserver = named(stack_plan, "azure-native:network:Subnet", "-net-apiserver").inputs
     assert apiserver["delegations"][0]["serviceName"] == "Microsoft.ContainerService/managedClusters"
+    assert "natGateway" not in apiserver
+    assert "networkSecurityGroup" not in apiserver
 
 
 def test_plan_prints_the_dev_waiver(dev_plan: Plan) -> None:
