@@ -103,7 +103,7 @@ def test_manifest_lists_counts_shape_classes_and_verified_shards(digits: Path, t
     for item in digits.iterdir():
         (copy / item.name).write_bytes(item.read_bytes())
     (copy / "test-00000-of-00004.tfrecord").write_bytes(b"corrupt")
-    with pytest.raises(DataError, match="checksum mismatch for .*test-00000-of-00004.tfrecord"):
+    with pytest.raises(DataError, match=r"checksum mismatch for .*test-00000-of-00004\.tfrecord"):
         manifest.stage(storage.locate(str(copy)), tmp_path / "cache")
 
 

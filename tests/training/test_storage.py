@@ -33,7 +33,7 @@ def test_a_failed_write_keeps_the_previous_content(tmp_path: Path, monkeypatch: 
         raise OSError("disk full")
 
     monkeypatch.setattr(loc.fs, "pipe_file", half_write)
-    with pytest.raises(StorageError, match="cannot write .*b.json: OSError: disk full"):
+    with pytest.raises(StorageError, match=r"cannot write .*b\.json: OSError: disk full"):
         storage.write_bytes(loc, b"replacement")
     assert storage.read_bytes(loc) == b"complete"
     assert storage.list_files(storage.locate(str(tmp_path))) == ["b.json"]  # the torn temp is not listed
@@ -98,7 +98,7 @@ def test_transient_faults_are_retried_with_backoff(tmp_path: Path) -> None:
 def test_retries_stop_after_the_last_attempt(tmp_path: Path) -> None:
     loc = storage.locate(str(tmp_path))
     flaky = _Flaky([ConnectionError("down")] * 10)
-    with pytest.raises(StorageError, match="cannot read .*: ConnectionError: down"):
+    with pytest.raises(StorageError, match=r"cannot read .*: ConnectionError: down"):
         storage_errors.call(loc, "read", flaky)
     assert flaky.calls == storage_errors.ATTEMPTS
 
