@@ -21,6 +21,11 @@ setup:
 
 demo: setup
 	$(UV) run --locked python -m infra.plan --stack dev
+	rm -rf $(TOOLS)/demo
+	$(UV) run --locked python -m trainer prepare-data --out $(TOOLS)/demo/data
+	$(UV) run --locked python -m trainer train --data $(TOOLS)/demo/data --model-dir $(TOOLS)/demo/model
+	$(UV) run --locked python -m trainer evaluate --model-dir $(TOOLS)/demo/model
+	$(UV) run --locked python -m trainer export --model-dir $(TOOLS)/demo/model --out $(TOOLS)/demo/serve
 
 lint:
 	$(UV) run --locked ruff check .
