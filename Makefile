@@ -12,6 +12,7 @@ export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@command -v dot >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz)
 	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
 	$(UV) sync --locked --group test --compile-bytecode
 	@test -x $(TOOLS)/bin/checkov || $(UV) tool install --quiet "checkov==$(CHECKOV_VERSION)"
@@ -20,6 +21,11 @@ setup:
 
 demo: setup
 	$(UV) run --locked python -m infra.plan --stack dev
+	rm -rf $(TOOLS)/demo
+	$(UV) run --locked python -m trainer prepare-data --out $(TOOLS)/demo/data
+	$(UV) run --locked python -m trainer train --data $(TOOLS)/demo/data --model-dir $(TOOLS)/demo/model
+	$(UV) run --locked python -m trainer evaluate --model-dir $(TOOLS)/demo/model
+	$(UV) run --locked python -m trainer export --model-dir $(TOOLS)/demo/model --out $(TOOLS)/demo/serve
 
 lint:
 	$(UV) run --locked ruff check .

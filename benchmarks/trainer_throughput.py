@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import tensorflow as tf
+
 from trainer import cli, manifest, model, records, storage
 from trainer.__main__ import main as trainer_main
 from trainer.config import ModelConfig

@@ -268,15 +268,17 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
             ),
         ),
         "gcp": (
+            # a3-highgpu-1g/2g/4g exist only as Spot or flex-start VMs; the 8-GPU shape is the one an
+            # on-demand pool can rely on.
             MachineOffer(
-                "a3-highgpu-1g",
-                1,
-                80,
-                26,
-                234,
+                "a3-highgpu-8g",
+                8,
+                640,
+                208,
+                1872,
                 _GCP_H100_REGIONS,
-                Price(11.0613, _GCP_SRC),
-                Price(4.4245, _GCP_SPOT_SRC),
+                Price(88.2494, _GCP_SRC),
+                Price(35.2998, _GCP_SPOT_SRC),
                 accelerator="nvidia-h100-80gb",
             ),
         ),

@@ -162,23 +162,27 @@ def _subnets(parsed: dict[str, Any]) -> Iterator[str]:
             f"{P}aws.vpcCidr", aws.vpc_cidr, "a /16 to /20 network (room for public and private subnets)"
         )
     if azure is not None:
-        vnet = _net(azure.vnet_cidr)
-        for field in ("system_subnet_cidr", "gpu_subnet_cidr"):
-            cidr = getattr(azure, field)
-            if not _net(cidr).subnet_of(vnet):
-                yield _problem(
-                    f"{P}azure.{_camel(field)}", cidr, f"a subnet inside vnetCidr ({azure.vnet_cidr})"
-                )
-        if _net(azure.system_subnet_cidr).overlaps(_net(azure.gpu_subnet_cidr)):
-            yield _problem(
-                f"{P}azure.gpuSubnetCidr", azure.gpu_subnet_cidr, "a subnet apart from systemSubnetCidr"
-            )
+        yield from _azure_subnets(azure)
     for cloud in _enabled(parsed):
         ranges = _ranges(cloud, parsed[cloud])
         for i, (a_key, a) in enumerate(ranges):
             for b_key, b in ranges[i + 1 :]:
                 if _net(a).overlaps(_net(b)):
                     yield _problem(f"{P}{b_key}", b, f"a range apart from {a_key} ({a})")
+
+
+AZURE_SUBNETS = ("system_subnet_cidr", "gpu_subnet_cidr", "api_server_subnet_cidr")
+
+
+def _azure_subnets(azure: Any) -> Iterator[str]:
+    vnet = _net(azure.vnet_cidr)
+    for i, field in enumerate(AZURE_SUBNETS):
+        cidr = getattr(azure, field)
+        if not _net(cidr).subnet_of(vnet):
+            yield _problem(f"{P}azure.{_camel(field)}", cidr, f"a subnet inside vnetCidr ({azure.vnet_cidr})")
+        for earlier in AZURE_SUBNETS[:i]:
+            if _net(cidr).overlaps(_net(getattr(azure, earlier))):
+                yield _problem(f"{P}azure.{_camel(field)}", cidr, f"a subnet apart from {_camel(earlier)}")
 
 
 def _ranges(cloud: Cloud, section: Any) -> list[tuple[str, str]]:

@@ -93,6 +93,13 @@ AddonVersion = Annotated[
 ]
 
 
+def _api_server_subnet(cidr: str) -> str:
+    # AKS API Server VNet Integration needs a delegated subnet of at least /28.
+    if int(cidr.rsplit("/", 1)[1]) > 28:
+        raise ValueError("expected a /28 or larger network for the AKS API server subnet")
+    return cidr
+
+
 def _retention(days: int) -> int:
     if days not in CLOUDWATCH_RETENTION_DAYS:
         raise ValueError(f"expected one of CloudWatch's retention values {list(CLOUDWATCH_RETENTION_DAYS)}")
@@ -158,6 +165,8 @@ class AzureConfig(Section):
     vnet_cidr: Cidr
     system_subnet_cidr: Cidr
     gpu_subnet_cidr: Cidr
+    api_server_subnet_cidr: Annotated[Cidr, AfterValidator(_api_server_subnet)]
+    """Delegated to AKS for API Server VNet Integration, which a KMS key in a private Key Vault requires."""
     pod_cidr: Cidr
     service_cidr: Cidr
     kubernetes_version: KubernetesVersion
@@ -170,5 +179,12 @@ class AzureConfig(Section):
     general_pool: SystemPool
     """AKS taints its system pool CriticalAddonsOnly, so CPU workloads get a user pool of their own."""
     storage_account_name: StorageAccountName
+    storage_sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS"] = "Standard_LRS"
     registry_name: AcrName
+    registry_retention_days: int = Field(default=7, ge=0, le=365)
+    """Days ACR keeps untagged manifests before deleting them."""
     key_vault_name: KeyVaultName
+    log_retention_days: int = Field(default=30, ge=30, le=730)
+    """Log Analytics retention for Container insights and the kube-audit diagnostic logs."""
+    audit_log: Literal["kube-audit", "kube-audit-admin"] = "kube-audit-admin"
+    """`kube-audit` records every request, reads of secrets included; `-admin` only writes, far cheaper."""

@@ -10,7 +10,10 @@ from infra.catalog import Cloud
 from infra.clouds.base import CloudPlatform
 from infra.config import StackConfig
 
-PLATFORM_MODULES: dict[Cloud, str] = {"gcp": "infra.clouds.gcp.platform"}
+PLATFORM_MODULES: dict[Cloud, str] = {
+    "gcp": "infra.clouds.gcp.platform",
+    "azure": "infra.clouds.azure.platform",
+}
 """Cloud -> module with `build(cfg) -> CloudPlatform`, imported only when that cloud is enabled."""
 
 

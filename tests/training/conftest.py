@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,10 +45,10 @@ class Trained:
     data: Path
     model_dir: Path
     serve: Path  # export base path; version 1 is exported
-    metrics: dict[str, object]
+    metrics: dict[str, Any]
 
 
-def run_cli(*args: str) -> int:
+def run_cli(*args: object) -> int:
     return main([str(a) for a in args])
 
 

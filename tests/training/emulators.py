@@ -57,22 +57,45 @@ def _command(scheme: str, port: int) -> list[str]:
     if scheme == "s3":
         return [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     if scheme == "gs":
-        return [str(VENV_BIN / "gcp-storage-emulator"), "start", "-H", "127.0.0.1", "--port", str(port),
-                "--in-memory"]  # fmt: skip
+        return [
+            str(VENV_BIN / "gcp-storage-emulator"),
+            "start",
+            "-H",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--in-memory",
+        ]
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("Azurite needs Node.js on PATH")
-    return [str(azurite_binary()), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-            "--disableTelemetry", "--skipApiVersionCheck", "--loose"]  # fmt: skip
+    return [
+        str(azurite_binary()),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+        "--loose",
+    ]
 
 
 def _env(scheme: str, port: int) -> dict[str, str]:
     if scheme == "s3":
         # moto accepts any credentials; the region must be us-east-1 for plain bucket creation.
-        return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # fmt: skip
+        return {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
     if scheme == "gs":
-        return {"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
+        return {
+            "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}",
+            "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+        }
     return {"AZURE_STORAGE_CONNECTION_STRING": azure_connection_string(port)}
 
 

@@ -10,7 +10,9 @@ from tests.training.conftest import trainer_process
 from tests.training.emulators import free_port
 
 
-def test_two_workers_train_one_model_with_multi_worker_mirrored_strategy(digits: Path, tmp_path: Path) -> None:
+def test_two_workers_train_one_model_with_multi_worker_mirrored_strategy(
+    digits: Path, tmp_path: Path
+) -> None:
     hosts = [f"localhost:{free_port()}", f"localhost:{free_port()}"]
     model_dir = tmp_path / "model"
     workers = []
@@ -27,7 +29,8 @@ def test_two_workers_train_one_model_with_multi_worker_mirrored_strategy(digits:
 
     # In lockstep, both workers end with the very same weights.
     fingerprints = [re.findall(r"Model fingerprint: (\w+)", output) for output in outputs]
-    assert fingerprints[0] and fingerprints[0] == fingerprints[1]
+    assert fingerprints[0]
+    assert fingerprints[0] == fingerprints[1]
     # Only the chief (worker 0) writes the model directory.
     config = json.loads((model_dir / "config.json").read_text())
     assert config["runtime"]["workers"] == 2

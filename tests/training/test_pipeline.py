@@ -52,8 +52,14 @@ def test_plots_are_valid_pngs(trained: Trained, name: str) -> None:
 def test_config_is_saved_beside_the_model(trained: Trained) -> None:
     config = json.loads((trained.model_dir / "config.json").read_text())
     assert config["epochs"] == EPOCHS
-    assert config["model"] == {"filters": 32, "dense_units": 128, "l1": 0.0, "l2": 0.0, "dropout": 0.0,
-                               "learning_rate": 0.001}  # fmt: skip
+    assert config["model"] == {
+        "filters": 32,
+        "dense_units": 128,
+        "l1": 0.0,
+        "l2": 0.0,
+        "dropout": 0.0,
+        "learning_rate": 0.001,
+    }
     assert config["runtime"]["mixed_precision"] is False  # CPU: off by default
     assert config["runtime"]["xla"] is False
     assert config["data_set"] == {"shape": [8, 8, 1], "classes": [str(i) for i in range(10)]}
@@ -94,8 +100,18 @@ def test_export_commits_whole_versions_and_never_overwrites(trained: Trained) ->
     version = trained.serve / "1"
     assert {p.name for p in trained.serve.iterdir()} >= {"1"}
     assert not [p for p in trained.serve.iterdir() if p.name.startswith(".")], "staging left behind"
-    expected = {"saved_model.pb", "fingerprint.pb", "model.tflite", "model_int8.tflite", "signature.json",
-                "export.json", "metrics.json", "config.json", "training_curves.png", "confusion_matrix.png"}  # fmt: skip
+    expected = {
+        "saved_model.pb",
+        "fingerprint.pb",
+        "model.tflite",
+        "model_int8.tflite",
+        "signature.json",
+        "export.json",
+        "metrics.json",
+        "config.json",
+        "training_curves.png",
+        "confusion_matrix.png",
+    }
     assert expected <= {p.name for p in version.iterdir()}
     assert (version / "variables" / "variables.index").exists()
     assert run_cli("export", "--model-dir", trained.model_dir, "--out", trained.serve, "--version", "1") == 2

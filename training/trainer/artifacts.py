@@ -10,7 +10,9 @@ from typing import Any
 
 import keras
 
+from trainer import model as cnn
 from trainer import storage
+from trainer.config import ModelConfig
 from trainer.errors import DataError
 from trainer.train import CONFIG_FILE, HISTORY_FILE, MODEL_FILE
 
@@ -28,6 +30,24 @@ def load_model(model_dir: storage.Location, scratch: Path) -> Any:
     if not model_dir.is_local:
         storage.download_file(model_dir.child(MODEL_FILE), local)
     return keras.models.load_model(str(local))
+
+
+def load_float32_model(model_dir: storage.Location, scratch: Path, config: dict[str, Any]) -> Any:
+    """The trained model computing in float32, whatever precision it was trained in.
+
+    A mixed-precision model runs float16 ops, which the TFLite converter rejects and which buy nothing
+    at serving batch sizes; its variables are float32 already, so the float32 model is the same
+    architecture, rebuilt from the saved config, with the same weights.
+    """
+    model = load_model(model_dir, scratch)
+    if not config["runtime"]["mixed_precision"]:
+        return model
+    cnn.set_precision(False)
+    data_set = config["data_set"]
+    shape = (int(data_set["shape"][0]), int(data_set["shape"][1]), int(data_set["shape"][2]))
+    rebuilt = cnn.build(shape, len(data_set["classes"]), ModelConfig(**config["model"]))
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
 
 
 def data_uri(option: str | None, config: dict[str, Any]) -> str:

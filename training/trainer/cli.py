@@ -183,8 +183,10 @@ def _add(parser: Parser, opt: Opt) -> None:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse arguments, fill the gaps from the environment, then from defaults; exit 2 on bad input."""
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     command: Parser = vars(args).pop("_parser")
+    if unknown:  # reported by the subcommand, so that the message points at its --help
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     for opt in COMMANDS[args.command][1]:
         if getattr(args, opt.dest) is None:
             setattr(args, opt.dest, _from_env(command, opt))

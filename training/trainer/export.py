@@ -6,6 +6,7 @@ probabilities), plus `model.tflite` (float32), `model_int8.tflite`, `signature.j
 names, shapes and class names), `export.json` (TFLite agreement with the SavedModel on the test split)
 and, when present, the model directory's `metrics.json`, PNG plots and `config.json`. It is assembled
 locally and committed in one step (see `storage.commit_tree`), so TF Serving never loads half a version.
+A model trained in mixed precision is exported computing in float32 (see `artifacts.load_float32_model`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def run(cfg: ExportConfig) -> None:
     with tempfile.TemporaryDirectory(prefix="trainer-export-") as scratch:
         tmp = Path(scratch)
         bundle = tmp / "bundle"
-        report = _build(model_dir, data, tmp, bundle)
+        model = artifacts.load_float32_model(model_dir, tmp, trained)
+        report = _build(model, data, tmp, bundle)
         for name in _EXTRAS:
             if storage.exists(model_dir.child(name)):
                 storage.download_file(model_dir.child(name), bundle / name)
@@ -47,10 +49,9 @@ def run(cfg: ExportConfig) -> None:
     )
 
 
-def _build(model_dir: storage.Location, data: storage.Location, tmp: Path, bundle: Path) -> dict[str, Any]:
+def _build(model: Any, data: storage.Location, tmp: Path, bundle: Path) -> dict[str, Any]:
     """Write the SavedModel, the TFLite models and the JSON descriptions into `bundle`."""
     meta, files = manifest.stage(data, tmp / "data", ("train", "test"))
-    model = artifacts.load_model(model_dir, tmp)
     model.export(str(bundle), format="tf_saved_model", verbose=False)
     x_train, _ = records.arrays(files["train"], meta, "train")
     x_test, _ = records.arrays(files["test"], meta, "test")

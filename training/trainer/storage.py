@@ -126,10 +126,13 @@ def read_bytes(loc: Location) -> bytes:
 
 
 def write_bytes(loc: Location, data: bytes) -> None:
-    """Write all of `data` or nothing: to a temporary name first, then published under `loc`."""
+    """Write all of `data` or nothing: to a temporary name first, then published under `loc`.
+
+    Errors name `loc`, never the temporary name, which means nothing to the user.
+    """
     temp = loc.sibling(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{loc.name}")
     _makedirs(loc)
-    call(temp, "write", lambda: loc.fs.pipe_file(temp.path, data))
+    call(loc, "write", lambda: loc.fs.pipe_file(temp.path, data))
     _publish(temp, loc)
 
 
@@ -137,7 +140,7 @@ def upload_file(local: Path, loc: Location) -> None:
     """Copy a local file to `loc` atomically (temporary name, then rename or server-side copy)."""
     temp = loc.sibling(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{loc.name}")
     _makedirs(loc)
-    call(temp, "write", lambda: loc.fs.put_file(str(local), temp.path))
+    call(loc, "write", lambda: loc.fs.put_file(str(local), temp.path))
     _publish(temp, loc)
 
 
@@ -191,7 +194,7 @@ def commit_tree(local_dir: Path, loc: Location, last: tuple[str, ...] = ()) -> N
     for rel in files:
         target = staging.child(rel)
         _makedirs(target)
-        call(target, "write", functools.partial(loc.fs.put_file, str(local_dir / rel), target.path))
+        call(loc.child(rel), "write", functools.partial(loc.fs.put_file, str(local_dir / rel), target.path))
     if loc.is_local:
         call(loc, "write", lambda: os.rename(staging.path, loc.path))
         return
@@ -199,7 +202,7 @@ def commit_tree(local_dir: Path, loc: Location, last: tuple[str, ...] = ()) -> N
     for rel in ordered:
         src, dst = staging.child(rel), loc.child(rel)
         call(dst, "write", functools.partial(loc.fs.copy, src.path, dst.path))
-    call(staging, "delete", lambda: loc.fs.rm(staging.path, recursive=True))
+    call(loc, "write", lambda: loc.fs.rm(staging.path, recursive=True))
 
 
 def _publish(temp: Location, final: Location) -> None:
@@ -209,7 +212,7 @@ def _publish(temp: Location, final: Location) -> None:
     # Server-side copy, not fs.mv: gcsfs's mv uses GCS moveTo, which the emulator answers with a 501
     # that gcsfs then retries for half a minute.
     call(final, "write", lambda: final.fs.copy(temp.path, final.path))
-    call(temp, "delete", lambda: final.fs.rm_file(temp.path))
+    call(final, "write", lambda: final.fs.rm_file(temp.path))
 
 
 def _makedirs(loc: Location) -> None:

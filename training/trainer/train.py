@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from trainer import distribute, manifest, records, storage
+from trainer import distribute, keras_fixes, manifest, records, storage
 from trainer import model as cnn
 from trainer.config import TrainConfig, to_json
 from trainer.distribute import Placement
@@ -36,15 +36,11 @@ def run(cfg: TrainConfig) -> None:
     )
     keras.utils.set_random_seed(cfg.seed)
     cnn.set_precision(mixed)
-    runtime = {
-        "strategy": placement.name,
-        "replicas": placement.replicas,
-        "workers": placement.workers,
-        "mixed_precision": mixed,
-        "xla": xla,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
+    steps = cfg.steps_per_execution
+    if placement.workers > 1:
+        keras_fixes.fix_multi_worker_metric_reduction()
+        steps = keras_fixes.MULTI_WORKER_STEPS_PER_EXECUTION
+    runtime = _runtime(placement, mixed=mixed, xla=xla, steps_per_execution=steps)
     model_dir = storage.locate(cfg.model_dir)
     ckpt_loc = storage.locate(cfg.checkpoint_dir) if cfg.checkpoint_dir else model_dir.child("checkpoints")
     with tempfile.TemporaryDirectory(prefix="trainer-") as scratch:
@@ -55,7 +51,8 @@ def run(cfg: TrainConfig) -> None:
         done = restore_checkpoints(ckpt_loc, checkpoints.local)
         if done:
             print(f"Resuming from {ckpt_loc.uri}: {done} of {cfg.epochs} epoch(s) done", flush=True)
-        model = _fit(cfg, placement, meta, files, xla=xla, callbacks=_callbacks(outputs, checkpoints))
+        callbacks = _callbacks(outputs, checkpoints)
+        model = _fit(cfg, placement, meta, files, xla=xla, steps_per_execution=steps, callbacks=callbacks)
         data_set = {"shape": list(meta.shape), "classes": meta.classes}
         _save(model, outputs, to_json(cfg, runtime=runtime, data_set=data_set))
         print(f"Model fingerprint: {cnn.fingerprint(model)}", flush=True)
@@ -68,22 +65,38 @@ def _fit(
     files: dict[str, list[Path]],
     *,
     xla: bool,
+    steps_per_execution: int,
     callbacks: list[Any],
 ) -> Any:
     train_ds = records.dataset(files["train"], meta, "train", cfg.batch_size, training=True, seed=cfg.seed)
     val_ds = records.dataset(files["val"], meta, "val", cfg.batch_size, training=False)
     with placement.strategy.scope():
         model = cnn.build(meta.shape, len(meta.classes), cfg.model)
-        cnn.compile_model(model, cfg.model, steps_per_execution=cfg.steps_per_execution, xla=xla)
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=cfg.epochs,
-        shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset anyway
-        callbacks=callbacks,
-        verbose=2,  # one line per epoch: readable in `kubectl logs`, unlike a progress bar
-    )
+        cnn.compile_model(model, cfg.model, steps_per_execution=steps_per_execution, xla=xla)
+        keras_fixes.build_for_strategy(model, placement.strategy)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            shuffle=False,  # the tf.data pipeline shuffles; Keras cannot shuffle a Dataset anyway
+            callbacks=callbacks,
+            verbose=2,  # one line per epoch: readable in `kubectl logs`, unlike a progress bar
+        )
     return model
+
+
+def _runtime(placement: Placement, *, mixed: bool, xla: bool, steps_per_execution: int) -> dict[str, Any]:
+    """What was resolved at run time, saved in config.json beside the options."""
+    return {
+        "strategy": placement.name,
+        "replicas": placement.replicas,
+        "workers": placement.workers,
+        "mixed_precision": mixed,
+        "xla": xla,
+        "steps_per_execution": steps_per_execution,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
 
 
 def _callbacks(outputs: Output, checkpoints: Output) -> list[Any]:

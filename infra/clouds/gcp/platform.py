@@ -148,6 +148,7 @@ class GcpPlatform(pulumi.ComponentResource):
             # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
             missing={},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
+            network={"network": self.network, "subnetwork": self.subnetwork},
         )
 
 

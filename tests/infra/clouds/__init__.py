@@ -1,0 +1,1 @@
+"""Per-cloud platform tests."""

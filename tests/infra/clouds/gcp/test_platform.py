@@ -167,7 +167,9 @@ def test_components_and_parenting(stack_plan: Plan) -> None:
         if resource.cloud == "gcp" and resource is not root:
             assert resource.parent in by_urn, resource.name
             assert resource.name.startswith(f"{stack_plan.stack}-gcp-"), resource.name
-    (k8s_provider,) = [r for r in stack_plan.resources if r.type == "pulumi:providers:kubernetes"]
+    (k8s_provider,) = [
+        r for r in stack_plan.resources if r.type == "pulumi:providers:kubernetes" and r.cloud == "gcp"
+    ]
     assert by_urn[str(k8s_provider.parent)].type == "gpu-platform:gcp:GpuCluster"
     assert k8s_provider.secret_paths == ["kubeconfig"]
 

@@ -1,0 +1,224 @@
+"""The AKS cluster: user-assigned identities for the control plane and the kubelet, the role assignments
+AKS needs before it starts, the ManagedCluster with the system pool, the general and GPU pools, Container
+insights with kube-audit diagnostic logs, and the kubeconfig with its Kubernetes provider.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import containerservice as cs
+from pulumi_azure_native import managedidentity
+
+from infra.clouds.azure import kubeconfig, monitoring, nodepools
+from infra.clouds.azure.common import Grant, Scope, assign
+from infra.config_clouds import AzureConfig
+from infra.config_types import GpuPool
+
+
+@dataclass(frozen=True)
+class GpuClusterArgs:
+    scope: Scope
+    cluster_name: str
+    tenant_id: str
+    config: AzureConfig
+    gpu_pools: tuple[GpuPool, ...]
+    vnet_id: pulumi.Input[str]
+    system_subnet_id: pulumi.Input[str]
+    gpu_subnet_id: pulumi.Input[str]
+    api_server_subnet_id: pulumi.Input[str]
+    vault_id: pulumi.Input[str]
+    kms_key: azure_native.keyvault.Key
+    protect: bool
+
+
+class GpuCluster(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    cluster_id: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    kubelet_principal_id: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    gpu_pools: dict[str, cs.AgentPool]
+
+    def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:azure:GpuCluster", name, None, opts)
+        self._name, self._args, scope = name, args, args.scope
+        control_plane = self._identity("control-plane")
+        kubelet = self._identity("kubelet")
+        grants = self._prerequisites(control_plane, kubelet)
+        logs = monitoring.workspace(f"{name}-logs", scope, args.config.log_retention_days, self, args.protect)
+        cluster = self._cluster(control_plane, kubelet, logs.id, grants)
+        monitoring.audit_logs(f"{name}-audit", cluster.id, logs.id, args.config.audit_log, self)
+        target = nodepools.PoolTarget(scope, cluster, self)
+        nodepools.general_pool(name, args.config.general_pool, args.system_subnet_id, target)
+        self.gpu_pools = {
+            p.name: nodepools.gpu_pool(name, p, args.gpu_subnet_id, target) for p in args.gpu_pools
+        }
+        self.cluster_name = cluster.name
+        self.cluster_id = cluster.id
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
+        self.kubelet_principal_id = kubelet.principal_id
+        self.kubeconfig = pulumi.Output.secret(self._kubeconfig(cluster))
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _identity(self, role: str) -> managedidentity.UserAssignedIdentity:
+        return managedidentity.UserAssignedIdentity(
+            f"{self._name}-{role}",
+            resource_name_=f"{self._name}-{role}",
+            resource_group_name=self._args.scope.resource_group_name,
+            location=self._args.scope.location,
+            tags=self._args.scope.tags("cluster"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _prerequisites(
+        self,
+        control_plane: managedidentity.UserAssignedIdentity,
+        kubelet: managedidentity.UserAssignedIdentity,
+    ) -> list[pulumi.Resource]:
+        """What the control-plane identity must hold before AKS creates anything with it."""
+        a, cp = self._args, control_plane.principal_id
+        grants = {
+            # Joins node pools and the API server to our subnets, which carry our NAT gateway.
+            "network": Grant("Network Contributor", cp, a.vnet_id),
+            # Attaches the kubelet identity we bring to the node VMs.
+            "kubelet-operator": Grant("Managed Identity Operator", cp, kubelet.id),
+            # KMS wraps and unwraps the etcd data-encryption keys with this one key only.
+            "kms-crypto": Grant("Key Vault Crypto User", cp, a.kms_key.id),
+            # A private key vault: AKS creates the private endpoint KMS talks through.
+            "kms-private-link": Grant("Key Vault Contributor", cp, a.vault_id),
+        }
+        return [assign(f"{self._name}-{key}", a.scope, g, self) for key, g in grants.items()]
+
+    def _cluster(
+        self,
+        control_plane: managedidentity.UserAssignedIdentity,
+        kubelet: managedidentity.UserAssignedIdentity,
+        workspace_id: pulumi.Output[str],
+        grants: list[pulumi.Resource],
+    ) -> cs.ManagedCluster:
+        a, c = self._args, self._args.config
+        return cs.ManagedCluster(
+            f"{self._name}-aks",
+            resource_name_=a.cluster_name,
+            resource_group_name=a.scope.resource_group_name,
+            location=a.scope.location,
+            dns_prefix=a.cluster_name,
+            kubernetes_version=c.kubernetes_version,
+            sku=cs.ManagedClusterSKUArgs(name="Base", tier=c.sku_tier),
+            identity=cs.ManagedClusterIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[control_plane.id]
+            ),
+            identity_profile={"kubeletidentity": _kubelet_identity(kubelet)},
+            agent_pool_profiles=[nodepools.system_profile(c.system_pool, a.system_subnet_id)],
+            api_server_access_profile=self._api_access(),
+            aad_profile=self._aad(),
+            disable_local_accounts=True,
+            enable_rbac=True,
+            oidc_issuer_profile=cs.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=self._security(),
+            network_profile=self._network_profile(),
+            auto_upgrade_profile=cs.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=c.upgrade_channel, node_os_upgrade_channel=c.node_os_upgrade_channel
+            ),
+            addon_profiles=_addons(workspace_id),
+            tags=a.scope.tags("cluster"),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=a.protect,
+                depends_on=grants,
+                # The autoscaler owns the system pool's node count after creation.
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
+        )
+
+    def _aad(self) -> cs.ManagedClusterAADProfileArgs:
+        return cs.ManagedClusterAADProfileArgs(
+            managed=True,
+            enable_azure_rbac=True,
+            admin_group_object_ids=list(self._args.config.admin_group_object_ids),
+            tenant_id=self._args.tenant_id,
+        )
+
+    def _api_access(self) -> cs.ManagedClusterAPIServerAccessProfileArgs:
+        access = self._args.config.api_access
+        return cs.ManagedClusterAPIServerAccessProfileArgs(
+            enable_private_cluster=access.private_endpoint,
+            authorized_ip_ranges=None if access.private_endpoint else list(access.authorized_cidrs),
+            # VNet integration puts the API server in our delegated subnet: nodes reach it privately and
+            # KMS can use a key vault without public access.
+            enable_vnet_integration=True,
+            subnet_id=self._args.api_server_subnet_id,
+        )
+
+    def _security(self) -> cs.ManagedClusterSecurityProfileArgs:
+        return cs.ManagedClusterSecurityProfileArgs(
+            workload_identity=cs.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+            azure_key_vault_kms=cs.AzureKeyVaultKmsArgs(
+                enabled=True,
+                # AKS KMS needs the versioned key id; a rotated key is picked up on the next `pulumi up`.
+                key_id=self._args.kms_key.key_uri_with_version,
+                key_vault_network_access="Private",
+                key_vault_resource_id=self._args.vault_id,
+            ),
+        )
+
+    def _network_profile(self) -> cs.ContainerServiceNetworkProfileArgs:
+        c = self._args.config
+        return cs.ContainerServiceNetworkProfileArgs(
+            network_plugin="azure",
+            network_plugin_mode="overlay",
+            network_policy=c.network_policy,
+            network_dataplane="cilium" if c.network_policy == "cilium" else "azure",
+            pod_cidr=c.pod_cidr,
+            service_cidr=c.service_cidr,
+            dns_service_ip=dns_service_ip(c.service_cidr),
+            outbound_type="userAssignedNATGateway",
+            load_balancer_sku="standard",
+        )
+
+    def _kubeconfig(self, cluster: cs.ManagedCluster) -> pulumi.Output[str]:
+        creds = cs.list_managed_cluster_user_credentials_output(
+            resource_group_name=self._args.scope.resource_group_name,
+            resource_name=cluster.name,
+            format="exec",
+            opts=self._args.scope.invoke_opts(depends_on=[cluster]),
+        )
+        config: pulumi.Output[str] = creds.apply(lambda r: kubeconfig.exec_kubeconfig(r.kubeconfigs[0].value))
+        return config
+
+
+def _kubelet_identity(kubelet: managedidentity.UserAssignedIdentity) -> cs.UserAssignedIdentityArgs:
+    return cs.UserAssignedIdentityArgs(
+        resource_id=kubelet.id, client_id=kubelet.client_id, object_id=kubelet.principal_id
+    )
+
+
+def _addons(workspace_id: pulumi.Input[str]) -> dict[str, cs.ManagedClusterAddonProfileArgs]:
+    return {
+        # Azure Policy's Gatekeeper admission: the trusted-image and pod-security policies (CP-13).
+        "azurepolicy": cs.ManagedClusterAddonProfileArgs(enabled=True),
+        # Container insights, authenticating with its managed identity instead of the workspace key.
+        "omsagent": cs.ManagedClusterAddonProfileArgs(
+            enabled=True, config={"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"}
+        ),
+    }
+
+
+def dns_service_ip(service_cidr: str) -> str:
+    """The cluster DNS address: the service CIDR's .10, as AKS's own default does."""
+    return str(ipaddress.IPv4Network(service_cidr)[10])

@@ -1,0 +1,92 @@
+"""What every Azure component shares: where resources go (`Scope`), tags, and RBAC role assignments.
+
+Role definition ids are Azure's built-in role GUIDs (stable across tenants), expanded to the
+subscription-scoped id that `Microsoft.Authorization/roleAssignments` expects.
+Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from infra import naming
+
+BuiltInRole = Literal[
+    "AcrPull",
+    "AcrPush",
+    "Key Vault Contributor",
+    "Key Vault Crypto Service Encryption User",
+    "Key Vault Crypto User",
+    "Managed Identity Operator",
+    "Network Contributor",
+    "Storage Blob Data Contributor",
+    "Storage Blob Data Reader",
+]
+ROLE_IDS: dict[BuiltInRole, str] = {
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The resource group, location and subscription every Azure child resource lands in."""
+
+    stack: str
+    location: str
+    resource_group_name: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    provider: azure_native.Provider
+
+    def tags(self, component: str) -> dict[str, str]:
+        return naming.tags(self.stack, "azure", component)
+
+    def role_definition_id(self, role: BuiltInRole) -> pulumi.Output[str]:
+        return self.subscription_id.apply(
+            lambda sub: (
+                f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS[role]}"
+            )
+        )
+
+    def invoke_opts(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.InvokeOutputOptions:
+        return pulumi.InvokeOutputOptions(provider=self.provider, depends_on=list(depends_on))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role assignment: who (`principal_id`) gets `role` on exactly `on` (an ARM resource id)."""
+
+    role: BuiltInRole
+    principal_id: pulumi.Input[str]
+    on: pulumi.Input[str]
+    condition: str | None = None
+    principal_type: str | None = "ServicePrincipal"
+    """Set for managed identities: ARM then skips the directory lookup that fails on a fresh identity."""
+
+
+def assign(
+    name: str, scope: Scope, grant: Grant, parent: pulumi.Resource
+) -> azure_native.authorization.RoleAssignment:
+    return azure_native.authorization.RoleAssignment(
+        name,
+        principal_id=grant.principal_id,
+        principal_type=grant.principal_type,
+        role_definition_id=scope.role_definition_id(grant.role),
+        scope=grant.on,
+        condition=grant.condition,
+        condition_version="2.0" if grant.condition else None,
+        description=f"gpu-platform {scope.stack}: {grant.role}",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,143 @@
+"""The Azure network: a VNet, a subnet for the system and general pools, one for the GPU pools, one
+delegated to the AKS API server; an NSG on each; a Standard NAT gateway with a static public IP as the
+node subnets' only way out (AKS `outboundType: userAssignedNATGateway`).
+
+Pods use Azure CNI Overlay, so their addresses come from the cluster's pod CIDR outside the VNet and no
+pod subnet is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import network
+
+from infra.clouds.azure.common import Scope
+
+API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
+STORAGE_SERVICE_ENDPOINT = "Microsoft.Storage"
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    scope: Scope
+    vnet_cidr: str
+    system_subnet_cidr: str
+    gpu_subnet_cidr: str
+    api_server_subnet_cidr: str
+
+
+@dataclass(frozen=True)
+class _SubnetPlan:
+    role: str
+    cidr: str
+    nodes: bool
+    """Node subnets leave through the NAT gateway and reach Storage by service endpoint; the API server
+    subnet is delegated to AKS instead."""
+
+
+class Network(pulumi.ComponentResource):
+    vnet_id: pulumi.Output[str]
+    system_subnet_id: pulumi.Output[str]
+    gpu_subnet_id: pulumi.Output[str]
+    api_server_subnet_id: pulumi.Output[str]
+    egress_ip: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:azure:Network", name, None, opts)
+        self._name, self._scope = name, args.scope
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=f"{name}-vnet",
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.vnet_cidr]),
+            **self._common(),
+        )
+        ip, nat = self._nat_gateway()
+        plans = [
+            _SubnetPlan("system", args.system_subnet_cidr, nodes=True),
+            _SubnetPlan("gpu", args.gpu_subnet_cidr, nodes=True),
+            _SubnetPlan("apiserver", args.api_server_subnet_cidr, nodes=False),
+        ]
+        subnets: dict[str, network.Subnet] = {}
+        previous: list[pulumi.Resource] = []
+        for plan in plans:
+            # One subnet after another: ARM refuses concurrent writes to a VNet (AnotherOperationInProgress).
+            subnets[plan.role] = self._subnet(plan, vnet, nat, previous)
+            previous = [subnets[plan.role]]
+        self.vnet_id = vnet.id
+        self.system_subnet_id = subnets["system"].id
+        self.gpu_subnet_id = subnets["gpu"].id
+        self.api_server_subnet_id = subnets["apiserver"].id
+        self.egress_ip = ip.ip_address.apply(lambda a: a or "")
+        self.register_outputs(
+            {
+                "vnetId": self.vnet_id,
+                "systemSubnetId": self.system_subnet_id,
+                "gpuSubnetId": self.gpu_subnet_id,
+                "apiServerSubnetId": self.api_server_subnet_id,
+                "egressIp": self.egress_ip,
+            }
+        )
+
+    def _common(self) -> dict[str, object]:
+        return {
+            "resource_group_name": self._scope.resource_group_name,
+            "location": self._scope.location,
+            "tags": self._scope.tags("network"),
+            "opts": pulumi.ResourceOptions(parent=self),
+        }
+
+    def _nat_gateway(self) -> tuple[network.PublicIPAddress, network.NatGateway]:
+        ip = network.PublicIPAddress(
+            f"{self._name}-nat-ip",
+            public_ip_address_name=f"{self._name}-nat-ip",
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            **self._common(),
+        )
+        nat = network.NatGateway(
+            f"{self._name}-nat",
+            nat_gateway_name=f"{self._name}-nat",
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            public_ip_addresses=[network.SubResourceArgs(id=ip.id)],
+            idle_timeout_in_minutes=4,
+            **self._common(),
+        )
+        return ip, nat
+
+    def _subnet(
+        self,
+        plan: _SubnetPlan,
+        vnet: network.VirtualNetwork,
+        nat: network.NatGateway,
+        after: list[pulumi.Resource],
+    ) -> network.Subnet:
+        # Node subnets get NSGs with Azure's default rules: VNet and load-balancer traffic in, nothing from
+        # the internet. The delegated API server subnet gets none: AKS runs the API server's load balancer
+        # there and documents no rule set for a custom NSG on it.
+        nsg = (
+            network.NetworkSecurityGroup(
+                f"{self._name}-{plan.role}-nsg",
+                network_security_group_name=f"{self._name}-{plan.role}-nsg",
+                **self._common(),
+            )
+            if plan.nodes
+            else None
+        )
+        endpoints = [network.ServiceEndpointPropertiesFormatArgs(service=STORAGE_SERVICE_ENDPOINT)]
+        delegation = network.DelegationArgs(name="aks-apiserver", service_name=API_SERVER_DELEGATION)
+        return network.Subnet(
+            f"{self._name}-{plan.role}",
+            subnet_name=plan.role,
+            resource_group_name=self._scope.resource_group_name,
+            virtual_network_name=vnet.name,
+            address_prefix=plan.cidr,
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id) if nsg else None,
+            nat_gateway=network.SubResourceArgs(id=nat.id) if plan.nodes else None,
+            service_endpoints=endpoints if plan.nodes else None,
+            delegations=None if plan.nodes else [delegation],
+            default_outbound_access=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )

@@ -1,0 +1,181 @@
+"""The Azure platform: one explicit azure-native provider, the stack's resource group, and the
+capability components wired together, returned as the cloud contract (`base.CloudPlatform`).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from infra import naming
+from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
+from infra.clouds.azure.common import Scope
+from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
+from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
+from infra.clouds.azure.network import Network, NetworkArgs
+from infra.clouds.azure.nodepools import SPOT_TOLERATION
+from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
+from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
+from infra.clouds.base import Capability, CloudPlatform
+from infra.config import StackConfig
+from infra.config_clouds import AzureConfig
+
+CONTAINER = "ml"
+INTERNAL_LB = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
+NO_DEVICE_PLUGIN = (
+    "AKS installs the NVIDIA driver on GPU pools (gpuProfile.driver=Install) but not the NVIDIA device "
+    "plugin, so nodes advertise no nvidia.com/gpu until the workloads deploy it."
+)
+
+
+class AzurePlatform(pulumi.ComponentResource):
+    contract: CloudPlatform
+
+    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:azure:Platform", name, None, opts)
+        az = _section(cfg)
+        provider = azure_native.Provider(
+            f"{name}-provider", location=az.location, opts=pulumi.ResourceOptions(parent=self)
+        )
+        child = pulumi.ResourceOptions(parent=self, providers=[provider])
+        client = azure_native.authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(provider=provider)
+        )
+        group = azure_native.resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=az.resource_group_name,
+            location=az.location,
+            tags=naming.tags(cfg.stack, "azure", "platform"),
+            opts=pulumi.ResourceOptions(parent=self, providers=[provider], protect=cfg.protect),
+        )
+        scope = Scope(cfg.stack, az.location, group.name, client.subscription_id, provider)
+        network = Network(f"{name}-net", _network_args(scope, az), child)
+        keys = KeyVault(f"{name}-keys", _keys_args(scope, cfg), child)
+        cluster = GpuCluster(f"{name}-cluster", _cluster_args(scope, cfg, network, keys), child)
+        store = ObjectStore(f"{name}-store", _store_args(scope, cfg, network, keys), child)
+        registry = ContainerRegistry(
+            f"{name}-registry", _registry_args(scope, cfg, network, cluster, client.object_id), child
+        )
+        identity = WorkloadIdentity(
+            f"{name}-identity",
+            WorkloadIdentityArgs(
+                scope, cfg.namespace, cluster.oidc_issuer_url, store.container_id, store.account_name
+            ),
+            child,
+        )
+        self.contract = _contract(
+            cfg, cluster=cluster, store=store, registry=registry, identity=identity, network=network
+        )
+        self.register_outputs(
+            {
+                "resourceGroup": group.name,
+                "blobEndpoint": store.blob_endpoint,
+                "vnetId": network.vnet_id,
+                "subnetIds": {"system": network.system_subnet_id, "gpu": network.gpu_subnet_id},
+                "waivers": [w.control for w in cfg.waivers if "azure" in w.clouds],
+            }
+        )
+
+
+def build(cfg: StackConfig) -> CloudPlatform:
+    return AzurePlatform(f"{cfg.stack}-azure", cfg).contract
+
+
+def _contract(
+    cfg: StackConfig,
+    *,
+    cluster: GpuCluster,
+    store: ObjectStore,
+    registry: ContainerRegistry,
+    identity: WorkloadIdentity,
+    network: Network,
+) -> CloudPlatform:
+    return CloudPlatform(
+        cloud="azure",
+        region=_section(cfg).location,
+        cluster_name=cluster.cluster_name,
+        kubeconfig=cluster.kubeconfig,
+        k8s_provider=cluster.provider,
+        bucket_uri=store.bucket_uri,
+        registry=registry.contract,
+        identities=identity.bindings,
+        missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
+        service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
+        # adlfs reads the account from the environment; `AZURE_STORAGE_ANON=false` makes it use
+        # DefaultAzureCredential, which picks up the token the workload-identity webhook mounts.
+        storage_env={"AZURE_STORAGE_ACCOUNT_NAME": store.account_name, "AZURE_STORAGE_ANON": "false"},
+        spot_tolerations=(SPOT_TOLERATION,),
+        network={
+            "vnet": network.vnet_id,
+            "systemSubnet": network.system_subnet_id,
+            "gpuSubnet": network.gpu_subnet_id,
+        },
+    )
+
+
+def _section(cfg: StackConfig) -> AzureConfig:
+    if cfg.azure is None:  # config validation requires the section whenever `clouds` lists azure
+        raise ValueError("the azure platform needs the gpu-platform:azure config section")
+    return cfg.azure
+
+
+def _network_args(scope: Scope, az: AzureConfig) -> NetworkArgs:
+    return NetworkArgs(
+        scope, az.vnet_cidr, az.system_subnet_cidr, az.gpu_subnet_cidr, az.api_server_subnet_cidr
+    )
+
+
+def _keys_args(scope: Scope, cfg: StackConfig) -> KeyVaultArgs:
+    az = _section(cfg)
+    # ST-12 (storage CMK) may be waived per stack, with a reason in config; KMS for etcd never is.
+    cmk = cfg.waived("ST-12", "azure") is None
+    return KeyVaultArgs(scope, az.key_vault_name, az.tenant_id, storage_cmk=cmk, protect=cfg.protect)
+
+
+def _registry_args(
+    scope: Scope, cfg: StackConfig, network: Network, cluster: GpuCluster, deployer: pulumi.Output[str]
+) -> RegistryArgs:
+    az = _section(cfg)
+    return RegistryArgs(
+        scope,
+        az.registry_name,
+        az.registry_retention_days,
+        # Nodes pull through the NAT gateway's address; operators and CI push from their own CIDRs.
+        allowed_cidrs=[network.egress_ip, *az.api_access.authorized_cidrs],
+        kubelet_principal_id=cluster.kubelet_principal_id,
+        deployer_object_id=deployer,
+        protect=cfg.protect,
+    )
+
+
+def _cluster_args(scope: Scope, cfg: StackConfig, network: Network, keys: KeyVault) -> GpuClusterArgs:
+    az = _section(cfg)
+    return GpuClusterArgs(
+        scope=scope,
+        cluster_name=naming.resource_name(cfg.stack, "aks"),
+        tenant_id=az.tenant_id,
+        config=az,
+        gpu_pools=cfg.pools_on("azure"),
+        vnet_id=network.vnet_id,
+        system_subnet_id=network.system_subnet_id,
+        gpu_subnet_id=network.gpu_subnet_id,
+        api_server_subnet_id=network.api_server_subnet_id,
+        vault_id=keys.vault_id,
+        kms_key=keys.aks_key,
+        protect=cfg.protect,
+    )
+
+
+def _store_args(scope: Scope, cfg: StackConfig, network: Network, keys: KeyVault) -> ObjectStoreArgs:
+    az = _section(cfg)
+    return ObjectStoreArgs(
+        scope=scope,
+        account_name=az.storage_account_name,
+        sku=az.storage_sku,
+        container_name=CONTAINER,
+        node_subnet_ids=[network.system_subnet_id, network.gpu_subnet_id],
+        soft_delete_days=cfg.storage.soft_delete_days,
+        noncurrent_version_days=cfg.storage.noncurrent_version_days,
+        customer_key=CustomerKey(keys.vault_uri, keys.storage_key) if keys.storage_key else None,
+        protect=cfg.protect,
+    )

@@ -1,0 +1,98 @@
+"""The container registry: ACR Premium without the admin user or anonymous pull, untagged manifests
+expired by a retention policy, and a firewall that admits only the cluster's NAT address and the
+operators' CIDRs (RG-03). The kubelet identity gets AcrPull and the deployer AcrPush, both scoped to
+this registry.
+
+Premium on every stack, because the retention policy, network rules and private endpoints exist only in
+that SKU; Basic and Standard registries are always open to the internet.
+
+Push credentials: the deployer's Entra token (`authorization.getClientToken`) for the all-zeros user,
+never the admin user. ACR documents a two-hop login, in which that token is first exchanged for an ACR
+refresh token at `https://<login server>/oauth2/exchange`, and pulumi-azure-native has no invoke for
+that exchange (nor for ACR token passwords, pulumi/pulumi-azure-native#3099). See docs/azure.md for what
+this means and the fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+from pulumi_azure_native import containerregistry as cr
+
+from infra.clouds.azure.common import Grant, Scope, assign
+from infra.clouds.base import Registry as RegistryContract
+from infra.clouds.base import RegistryAuth
+
+ENTRA_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
+"""The user name ACR expects with an Entra-issued token in place of a password."""
+REPOSITORY = "trainer"
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    scope: Scope
+    registry_name: str
+    retention_days: int
+    allowed_cidrs: Sequence[pulumi.Input[str]]
+    """Who may reach the registry: the cluster's egress address and the operators' CIDRs."""
+    kubelet_principal_id: pulumi.Input[str]
+    deployer_object_id: pulumi.Input[str]
+    protect: bool
+
+
+class ContainerRegistry(pulumi.ComponentResource):
+    registry_id: pulumi.Output[str]
+    login_server: pulumi.Output[str]
+    contract: RegistryContract
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:azure:Registry", name, None, opts)
+        scope = args.scope
+        registry = self._registry(name, args)
+        assign(f"{name}-kubelet-pull", scope, Grant("AcrPull", args.kubelet_principal_id, registry.id), self)
+        # The deployer may be a user or a service principal: leave the type for ARM to look up.
+        pusher = Grant("AcrPush", args.deployer_object_id, registry.id, principal_type=None)
+        assign(f"{name}-deployer-push", scope, pusher, self)
+        token = azure_native.authorization.get_client_token_output(opts=scope.invoke_opts())
+        self.registry_id = registry.id
+        self.login_server = registry.login_server
+        self.contract = RegistryContract(
+            host=registry.login_server,
+            repository=registry.login_server.apply(lambda host: f"{host}/{REPOSITORY}"),
+            auth=RegistryAuth(
+                address=registry.login_server,
+                username=ENTRA_TOKEN_USER,
+                password=pulumi.Output.secret(token.token),
+            ),
+        )
+        self.register_outputs({"loginServer": self.login_server, "repository": self.contract.repository})
+
+    def _registry(self, name: str, args: RegistryArgs) -> cr.Registry:
+        scope = args.scope
+        return cr.Registry(
+            f"{name}-acr",
+            registry_name=args.registry_name,
+            resource_group_name=scope.resource_group_name,
+            location=scope.location,
+            sku=cr.SkuArgs(name="Premium"),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access="Enabled",
+            network_rule_set=cr.NetworkRuleSetArgs(
+                default_action="Deny",
+                ip_rules=[cr.IPRuleArgs(i_p_address_or_range=c, action="Allow") for c in args.allowed_cidrs],
+            ),
+            network_rule_bypass_options="AzureServices",
+            policies=cr.PoliciesArgs(
+                retention_policy=cr.RetentionPolicyArgs(status="enabled", days=args.retention_days),
+                # The push credential below is an ARM-audience Entra token; keep ACR accepting it.
+                azure_ad_authentication_as_arm_policy=cr.AzureADAuthenticationAsArmPolicyArgs(
+                    status="enabled"
+                ),
+            ),
+            tags=scope.tags("registry"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )

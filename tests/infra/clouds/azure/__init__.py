@@ -1,0 +1,1 @@
+"""Azure platform tests: the controls its resources carry, on the offline plan of each stack."""

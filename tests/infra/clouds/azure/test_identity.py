@@ -1,0 +1,67 @@
+"""Workload identity: exact federation per service account (ID-05) and storage RBAC scoped to the
+container, read-only under models/ for serving (ID-06)."""
+
+from __future__ import annotations
+
+from infra.clouds.azure.common import ROLE_IDS
+from infra.clouds.azure.identity import read_only_under
+from infra.plan.runner import Plan
+from tests.infra.clouds.azure.helpers import FEDERATION, IDENTITY, ROLE_ASSIGNMENT, azure, named, role_ids
+from tests.plans import stack_values
+
+ISSUER_PREFIX = "https://"
+
+
+def test_id05_one_exact_federation_per_service_account(stack_plan: Plan) -> None:
+    federations = {r.name.rsplit("-", 2)[-2]: r.inputs for r in azure(stack_plan, FEDERATION)}
+    assert sorted(federations) == ["serving", "trainer"]
+    for sa, fic in federations.items():
+        assert fic["subject"] == f"system:serviceaccount:ml:{sa}"
+        assert fic["audiences"] == ["api://AzureADTokenExchange"]
+        assert fic["issuer"].startswith(ISSUER_PREFIX)
+        assert ".oic.prod-aks.azure.com/" in fic["issuer"]
+        assert fic["resourceName"].endswith(f"-identity-{sa}")
+
+
+def test_id05_federation_trusts_this_clusters_issuer(stack_plan: Plan) -> None:
+    cluster = next(
+        r for r in stack_plan.resources if r.type == "azure-native:containerservice:ManagedCluster"
+    )
+    for fic in azure(stack_plan, FEDERATION):
+        assert cluster.urn in fic.depends_on
+
+
+def test_id06_trainer_contributes_to_the_container_only(stack_plan: Plan) -> None:
+    (grant,) = role_ids(stack_plan, ROLE_IDS["Storage Blob Data Contributor"])
+    assert grant.inputs["scope"].endswith("/blobServices/default/containers/ml")
+    assert grant.inputs["principalType"] == "ServicePrincipal"
+    assert "condition" not in grant.inputs
+
+
+def test_id06_serving_reads_only_models(stack_plan: Plan) -> None:
+    (grant,) = role_ids(stack_plan, ROLE_IDS["Storage Blob Data Reader"])
+    assert grant.inputs["scope"].endswith("/blobServices/default/containers/ml")
+    assert grant.inputs["condition"] == read_only_under("models/")
+    assert grant.inputs["conditionVersion"] == "2.0"
+
+
+def test_id06_no_assignment_wider_than_a_resource(stack_plan: Plan) -> None:
+    """Nothing is granted on a subscription or a resource group."""
+    for grant in azure(stack_plan, ROLE_ASSIGNMENT):
+        assert "/providers/" in grant.inputs["scope"], grant.name
+
+
+def test_id06_kubelet_pulls_from_the_registry_only(stack_plan: Plan) -> None:
+    (grant,) = role_ids(stack_plan, ROLE_IDS["AcrPull"])
+    kubelet = named(stack_plan, IDENTITY, "-kubelet")
+    registry = stack_values(stack_plan.stack)["gpu-platform:azure"]["registryName"]
+    assert grant.inputs["scope"].endswith(f"/registries/{registry}")
+    assert kubelet.urn in grant.depends_on
+
+
+def test_abac_condition_limits_reads_and_listings() -> None:
+    condition = read_only_under("models/")
+    blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+    assert f"@Resource[{blobs}:path] StringStartsWith 'models/'" in condition
+    assert f"@Request[{blobs}:prefix] StringStartsWith 'models/'" in condition
+    assert condition.count("SubOperationMatches{'Blob.List'}") == 2
