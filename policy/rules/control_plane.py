@@ -26,7 +26,8 @@ AWS_KEY = "aws:kms/key:Key"
 GCP_KEY = "gcp:kms/cryptoKey:CryptoKey"
 GCP_KEY_RING = "gcp:kms/keyRing:KeyRing"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-DIAGNOSTIC_SETTING = "azure-native:insights:DiagnosticSetting"
+DIAGNOSTIC_SETTINGS = ("azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting")
+"""pulumi-azure-native 3 has the resource under `monitor`; version 2 (and CONTROLS.md) under `insights`."""
 OPEN = ("0.0.0.0/0", "::/0")
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 MAX_ROTATION_SECONDS = 90 * 86_400
@@ -219,11 +220,9 @@ def _exports_audit(setting: Props) -> bool:
 def aks_audit_export(stack: Stack) -> list[Violation]:
     found = []
     for cluster in stack.of(AKS):
-        settings = stack.dependents(cluster, DIAGNOSTIC_SETTING)
+        settings = stack.dependents(cluster, *DIAGNOSTIC_SETTINGS)
         if not any(_exports_audit(s.props) for s in settings):
-            found.append(
-                cluster.violation(CP06, "needs an insights:DiagnosticSetting on it that exports kube-audit")
-            )
+            found.append(cluster.violation(CP06, "needs a DiagnosticSetting on it that exports kube-audit"))
     return found
 
 

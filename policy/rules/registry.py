@@ -17,6 +17,7 @@ AR_IAM_BINDING = "gcp:artifactregistry/repositoryIamBinding:RepositoryIamBinding
 AR_IAM_POLICY = "gcp:artifactregistry/repositoryIamPolicy:RepositoryIamPolicy"
 ACR = "azure-native:containerregistry:Registry"
 PREMIUM_ONLY = "ACR allows this only on the Premium SKU"
+OPEN = ("0.0.0.0/0", "0.0.0.0", "::/0")
 
 RG01 = control(
     "RG-01",
@@ -31,8 +32,8 @@ RG02 = control(
 RG03 = control(
     "RG-03",
     "ACR locked down",
-    "ACR has no admin user and no anonymous pull; on Premium, public network access is off and untagged "
-    "manifests are retained for a limited time.",
+    "ACR has no admin user and no anonymous pull; on Premium, public network access is off or denied by "
+    "default to all but listed addresses, and untagged manifests are retained for a limited time.",
 )
 
 
@@ -70,8 +71,13 @@ def ar_protected(stack: Stack) -> list[Violation]:
 
 
 def _acr_premium(props: Props) -> Iterator[str]:
-    if not equals(props.get("publicNetworkAccess"), "Disabled"):
-        yield 'publicNetworkAccess must be "Disabled"'
+    """Private (public access off), or public restricted to listed addresses: the stack chooses."""
+    rules = get(props, "networkRuleSet", {})
+    restricted = equals(get(rules, "defaultAction"), "Deny")
+    if not equals(props.get("publicNetworkAccess"), "Disabled") and not restricted:
+        yield 'publicNetworkAccess must be "Disabled", or networkRuleSet.defaultAction "Deny"'
+    elif restricted and any(r.get("iPAddressOrRange") in OPEN for r in as_list(get(rules, "ipRules"))):
+        yield "networkRuleSet.ipRules must not admit the whole internet"
     if not equals(get(props, "policies.retentionPolicy.status"), "enabled"):
         yield 'policies.retentionPolicy.status must be "enabled"'
 

@@ -93,7 +93,7 @@ def azure_stack() -> list[Fixture]:
     return [
         _az(f"{cs}ManagedCluster", "aks", cluster_props()),
         _az(f"{cs}AgentPool", "aks-train", gpu_pool, "aks"),
-        _az("azure-native:insights:DiagnosticSetting", "aks-audit", audit, "aks"),
+        _az("azure-native:monitor:DiagnosticSetting", "aks-audit", audit, "aks"),
         _az("azure-native:storage:StorageAccount", "account", account, protect=True),
         _az("azure-native:storage:BlobServiceProperties", "account-blob", blob_service, "account"),
         _az(

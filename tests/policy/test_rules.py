@@ -154,3 +154,25 @@ def test_parse_waivers_needs_a_reason() -> None:
     ]
     assert engine.parse_waivers(raw) == {("ST-12", "azure"): "no customer data in dev"}
     assert engine.parse_waivers(None) == {}
+
+
+@pytest.mark.parametrize(
+    "token", ["azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting"]
+)
+def test_audit_export_counts_under_both_azure_native_modules(token: str) -> None:
+    fixtures = [
+        Fixture(token, f.name, f.props, f.deps, f.cloud, f.protect) if f.name == "aks-audit" else f
+        for f in STACKS["azure"]()
+    ]
+    assert violations("CP-06", stack(fixtures)) == []
+
+
+FIREWALLED = {"defaultAction": "Deny", "ipRules": [{"iPAddressOrRange": "203.0.113.0/24", "action": "Allow"}]}
+
+
+def test_acr_may_be_private_or_public_behind_a_firewall() -> None:
+    fixtures = mutate(STACKS["azure"](), "acr", "publicNetworkAccess", "Enabled")
+    firewalled = mutate(fixtures, "acr", "networkRuleSet", FIREWALLED)
+    assert violations("RG-03", stack(firewalled, protect=True)) == []
+    wide_open = mutate(firewalled, "acr", "networkRuleSet.ipRules[0].iPAddressOrRange", "0.0.0.0/0")
+    assert [v.resource for v in violations("RG-03", stack(wide_open, protect=True))] == ["acr"]

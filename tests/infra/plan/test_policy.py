@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi_azure_native.containerservice as aks
 import pulumi_gcp as gcp
 import pytest
 
@@ -47,6 +48,11 @@ def _open_endpoint(kwargs: dict[str, Any]) -> None:
     kwargs["master_authorized_networks_config"]["cidr_blocks"].append({"cidr_block": "0.0.0.0/0"})
 
 
+def _untainted_gpu_pool(kwargs: dict[str, Any]) -> None:
+    if str(kwargs.get("vm_size", "")).startswith("Standard_N"):
+        kwargs["node_taints"] = []
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -54,6 +60,10 @@ BREAKS = [
         (gcp.storage, "Bucket", _unversioned, "ST-08", "dev-gcp-storage-bucket"), id="bucket-versioning"
     ),
     pytest.param((gcp.container, "Cluster", _open_endpoint, "CP-02", "dev-gcp-gke-cluster"), id="api-open"),
+    pytest.param(
+        (aks, "AgentPool", _untainted_gpu_pool, "ND-08", "dev-azure-cluster-gpu-train"),
+        id="gpu-taint-dropped",
+    ),
 ]
 
 
