@@ -15,6 +15,7 @@ from infra import catalog
 from infra.catalog import CLOUDS, Cloud
 from infra.config_types import GpuPool, SystemPool
 from infra.naming import PROJECT
+from policy.rules import CONTROLS
 
 P = f"{PROJECT}:"
 
@@ -43,6 +44,9 @@ def _sections(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
         if cloud not in raw:
             yield _problem(f"{P}{cloud}", None, f"a `{cloud}` section, because `clouds` enables {cloud}")
     for i, waiver in enumerate(parsed.get("waivers", ())):
+        # A misspelled ID would waive nothing and hide that it does.
+        if waiver.control not in CONTROLS:
+            yield _problem(f"{P}waivers[{i}].control", waiver.control, "a control ID of CONTROLS.md")
         for cloud in waiver.clouds:
             if "clouds" in parsed and cloud not in clouds:
                 yield _problem(f"{P}waivers[{i}].clouds", cloud, f"an enabled cloud ({', '.join(clouds)})")

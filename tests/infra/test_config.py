@@ -154,6 +154,16 @@ BAD_INPUTS = [
         '"cheap"',
         id="waiver-without-real-reason",
     ),
+    pytest.param(
+        {
+            "gpu-platform:waivers": [
+                {"control": "ST-21", "clouds": ["azure"], "reason": "a typo waives nothing at all"}
+            ]
+        },
+        "gpu-platform:waivers[0].control",
+        '"ST-21"',
+        id="waiver-of-unknown-control",
+    ),
 ]
 
 
