@@ -1,0 +1,1 @@
+"""Tests of the policy rules, the engine and the CrossGuard pack."""

@@ -179,9 +179,9 @@ def _pod_roles() -> list[Fixture]:
     ]
 
 
-def _bucket() -> list[Fixture]:
+def _tls_policy() -> str:
     arn = f"arn:aws:s3:::{BUCKET}"
-    tls = doc(
+    return doc(
         {
             "Effect": "Deny",
             "Principal": "*",
@@ -190,48 +190,36 @@ def _bucket() -> list[Fixture]:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     )
+
+
+def _bucket() -> list[Fixture]:
     sse = {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}
     lifecycle = [
         {"id": "abort", "status": "Enabled", "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
         {"id": "old", "status": "Enabled", "noncurrentVersionExpiration": {"noncurrentDays": 30}},
     ]
-    blocks = dict.fromkeys(BLOCKS, True)
-    s3 = "aws:s3/"
+    sides = {
+        # The deprecated V2 family (versioning here) counts the same as the v7 names.
+        "data-pab": ("bucketPublicAccessBlock:BucketPublicAccessBlock", dict.fromkeys(BLOCKS, True)),
+        "data-sse": (
+            "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            {"rules": [{"applyServerSideEncryptionByDefault": sse, "bucketKeyEnabled": True}]},
+        ),
+        "data-versioning": (
+            "bucketVersioningV2:BucketVersioningV2",
+            {"versioningConfiguration": {"status": "Enabled"}},
+        ),
+        "data-tls": ("bucketPolicy:BucketPolicy", {"policy": _tls_policy()}),
+        "data-lifecycle": ("bucketLifecycleConfiguration:BucketLifecycleConfiguration", {"rules": lifecycle}),
+        "data-ownership": (
+            "bucketOwnershipControls:BucketOwnershipControls",
+            {"rule": {"objectOwnership": "BucketOwnerEnforced"}},
+        ),
+    }
     return [
         _aws("aws:kms/key:Key", "s3-key", {"enableKeyRotation": True}, protect=True),
-        _aws(f"{s3}bucket:Bucket", "data", {"bucket": BUCKET, "forceDestroy": False}, protect=True),
-        _aws(
-            f"{s3}bucketPublicAccessBlock:BucketPublicAccessBlock",
-            "data-pab",
-            {"bucket": "b", **blocks},
-            "data",
-        ),
-        _aws(
-            f"{s3}bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-            "data-sse",
-            {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": sse, "bucketKeyEnabled": True}]},
-            "data",
-        ),
-        # The deprecated V2 family counts the same as the v7 names.
-        _aws(
-            f"{s3}bucketVersioningV2:BucketVersioningV2",
-            "data-versioning",
-            {"bucket": "b", "versioningConfiguration": {"status": "Enabled"}},
-            "data",
-        ),
-        _aws(f"{s3}bucketPolicy:BucketPolicy", "data-tls", {"bucket": "b", "policy": tls}, "data"),
-        _aws(
-            f"{s3}bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-            "data-lifecycle",
-            {"bucket": "b", "rules": lifecycle},
-            "data",
-        ),
-        _aws(
-            f"{s3}bucketOwnershipControls:BucketOwnershipControls",
-            "data-ownership",
-            {"bucket": "b", "rule": {"objectOwnership": "BucketOwnerEnforced"}},
-            "data",
-        ),
+        _aws("aws:s3/bucket:Bucket", "data", {"bucket": BUCKET, "forceDestroy": False}, protect=True),
+        *(_aws(f"aws:s3/{t}", name, {"bucket": "b", **props}, "data") for name, (t, props) in sides.items()),
     ]
 
 

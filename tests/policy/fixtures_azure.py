@@ -49,8 +49,8 @@ def cluster_props() -> dict[str, Any]:
     }
 
 
-def azure_stack() -> list[Fixture]:
-    gpu_pool = {
+def _gpu_pool() -> dict[str, Any]:
+    return {
         "mode": "User",
         "vmSize": "Standard_NC4as_T4_v3",
         "scaleSetPriority": "Spot",
@@ -61,7 +61,9 @@ def azure_stack() -> list[Fixture]:
         "nodeTaints": ["nvidia.com/gpu=present:NoSchedule"],
         "nodeLabels": {"gpu-platform/pool": "train"},
     }
-    audit = {"resourceUri": "aks-id", "logs": [{"category": "kube-audit", "enabled": True}]}
+
+
+def _storage() -> list[Fixture]:
     account = {
         "allowBlobPublicAccess": False,
         "minimumTlsVersion": "TLS1_2",
@@ -75,6 +77,15 @@ def azure_stack() -> list[Fixture]:
         "containerDeleteRetentionPolicy": {"enabled": True, "days": 7},
         "isVersioningEnabled": True,
     }
+    container = {"containerName": CONTAINER, "publicAccess": "None"}
+    return [
+        _az("azure-native:storage:StorageAccount", "account", account, protect=True),
+        _az("azure-native:storage:BlobServiceProperties", "account-blob", blob_service, "account"),
+        _az("azure-native:storage:BlobContainer", "container", container, "account"),
+    ]
+
+
+def _identity() -> list[Fixture]:
     acr = {
         "registryName": "acmegpuplatform",
         "sku": {"name": "Premium"},
@@ -89,20 +100,19 @@ def azure_stack() -> list[Fixture]:
         "audiences": ["api://AzureADTokenExchange"],
     }
     assignment = {"scope": ACCOUNT_ID, "roleDefinitionId": BLOB_READER, "principalId": "p"}
-    cs = "azure-native:containerservice:"
     return [
-        _az(f"{cs}ManagedCluster", "aks", cluster_props()),
-        _az(f"{cs}AgentPool", "aks-train", gpu_pool, "aks"),
-        _az("azure-native:monitor:DiagnosticSetting", "aks-audit", audit, "aks"),
-        _az("azure-native:storage:StorageAccount", "account", account, protect=True),
-        _az("azure-native:storage:BlobServiceProperties", "account-blob", blob_service, "account"),
-        _az(
-            "azure-native:storage:BlobContainer",
-            "container",
-            {"containerName": CONTAINER, "publicAccess": "None"},
-            "account",
-        ),
         _az("azure-native:containerregistry:Registry", "acr", acr, protect=True),
         _az("azure-native:managedidentity:FederatedIdentityCredential", "trainer-fic", credential, "aks"),
         _az("azure-native:authorization:RoleAssignment", "serving-blob", assignment, "account"),
+    ]
+
+
+def azure_stack() -> list[Fixture]:
+    audit = {"resourceUri": "aks-id", "logs": [{"category": "kube-audit", "enabled": True}]}
+    return [
+        _az("azure-native:containerservice:ManagedCluster", "aks", cluster_props()),
+        _az("azure-native:containerservice:AgentPool", "aks-train", _gpu_pool(), "aks"),
+        _az("azure-native:monitor:DiagnosticSetting", "aks-audit", audit, "aks"),
+        *_storage(),
+        *_identity(),
     ]

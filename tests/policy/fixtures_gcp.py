@@ -82,9 +82,7 @@ def _pools() -> list[Fixture]:
     ]
 
 
-def gcp_stack() -> list[Fixture]:
-    wi_member = f"serviceAccount:{PROJECT}.svc.id.goog[ml/trainer]"
-    trainer_sa = f"projects/{PROJECT}/serviceAccounts/trainer@{PROJECT}.iam.gserviceaccount.com"
+def _data() -> list[Fixture]:
     lifecycle = [
         {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": 30, "withState": "ARCHIVED"}},
         {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}},
@@ -107,44 +105,44 @@ def gcp_stack() -> list[Fixture]:
         "dockerConfig": {"immutableTags": True},
         "kmsKeyName": KEY,
     }
+    objects = {"bucket": BUCKET, "role": "roles/storage.objectAdmin", "member": "serviceAccount:trainer@x"}
+    reader = {"role": "roles/artifactregistry.reader", "member": f"serviceAccount:{NODE_SA}"}
+    return [
+        _gcp("gcp:storage/bucket:Bucket", "bucket", bucket, "key", protect=True),
+        _gcp("gcp:storage/bucketIAMMember:BucketIAMMember", "trainer-objects", objects),
+        _gcp("gcp:artifactregistry/repository:Repository", "repo", repo, "key", protect=True),
+        _gcp("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "repo-reader", reader),
+    ]
+
+
+def _identity() -> list[Fixture]:
+    trainer_sa = f"projects/{PROJECT}/serviceAccounts/trainer@{PROJECT}.iam.gserviceaccount.com"
+    binding = {
+        "serviceAccountId": trainer_sa,
+        "role": "roles/iam.workloadIdentityUser",
+        "member": f"serviceAccount:{PROJECT}.svc.id.goog[ml/trainer]",
+    }
+    node_role = {
+        "project": PROJECT,
+        "role": "roles/container.defaultNodeServiceAccount",
+        "member": f"serviceAccount:{NODE_SA}",
+    }
+    return [
+        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "trainer-wi", binding),
+        _gcp("gcp:projects/iAMMember:IAMMember", "node-role", node_role),
+    ]
+
+
+def gcp_stack() -> list[Fixture]:
+    key = {"purpose": "ENCRYPT_DECRYPT", "rotationPeriod": "7776000s"}
     subnet = {"privateIpGoogleAccess": True, "logConfig": {"aggregationInterval": "INTERVAL_5_SEC"}}
     return [
         _gcp("gcp:kms/keyRing:KeyRing", "ring", {"location": "us-central1"}, protect=True),
-        _gcp(
-            "gcp:kms/cryptoKey:CryptoKey",
-            "key",
-            {"purpose": "ENCRYPT_DECRYPT", "rotationPeriod": "7776000s"},
-            "ring",
-            protect=True,
-        ),
+        _gcp("gcp:kms/cryptoKey:CryptoKey", "key", key, "ring", protect=True),
         _gcp("gcp:compute/network:Network", "vpc", {"autoCreateSubnetworks": False}),
         _gcp("gcp:compute/subnetwork:Subnetwork", "subnet", subnet, "vpc"),
         _gcp("gcp:container/cluster:Cluster", "gke", cluster_props(), "key", "subnet", protect=True),
         *_pools(),
-        _gcp("gcp:storage/bucket:Bucket", "bucket", bucket, "key", protect=True),
-        _gcp(
-            "gcp:storage/bucketIAMMember:BucketIAMMember",
-            "trainer-objects",
-            {"bucket": BUCKET, "role": "roles/storage.objectAdmin", "member": "serviceAccount:trainer@x"},
-        ),
-        _gcp("gcp:artifactregistry/repository:Repository", "repo", repo, "key", protect=True),
-        _gcp(
-            "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
-            "repo-reader",
-            {"role": "roles/artifactregistry.reader", "member": f"serviceAccount:{NODE_SA}"},
-        ),
-        _gcp(
-            "gcp:serviceaccount/iAMMember:IAMMember",
-            "trainer-wi",
-            {"serviceAccountId": trainer_sa, "role": "roles/iam.workloadIdentityUser", "member": wi_member},
-        ),
-        _gcp(
-            "gcp:projects/iAMMember:IAMMember",
-            "node-role",
-            {
-                "project": PROJECT,
-                "role": "roles/container.defaultNodeServiceAccount",
-                "member": f"serviceAccount:{NODE_SA}",
-            },
-        ),
+        *_data(),
+        *_identity(),
     ]

@@ -137,55 +137,48 @@ def _service_account(name: str) -> dict[str, Any]:
     return {"metadata": _meta(name, annotations=annotations), "automountServiceAccountToken": False}
 
 
-def k8s_objects(
-    cloud: str, registry: str, checkpoint: str, spot_toleration: dict[str, str] | None = None
-) -> list[Fixture]:
+def _namespace(cloud: str) -> list[Fixture]:
     dns = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     namespace = {"metadata": {"name": NS, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    deny = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    allow_dns = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]}
+    policy = "networking.k8s.io/v1:NetworkPolicy"
     return [
         _k8s("core/v1:Namespace", "ns", namespace, cloud),
-        _k8s(
-            "networking.k8s.io/v1:NetworkPolicy",
-            "default-deny",
-            {
-                "metadata": _meta("default-deny"),
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-            },
-            cloud,
-        ),
-        _k8s(
-            "networking.k8s.io/v1:NetworkPolicy",
-            "allow-dns",
-            {
-                "metadata": _meta("allow-dns"),
-                "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]},
-            },
-            cloud,
-        ),
+        _k8s(policy, "default-deny", {"metadata": _meta("default-deny"), "spec": deny}, cloud),
+        _k8s(policy, "allow-dns", {"metadata": _meta("allow-dns"), "spec": allow_dns}, cloud),
         _k8s("core/v1:ServiceAccount", "trainer-sa", _service_account("trainer"), cloud),
         _k8s("core/v1:ServiceAccount", "serving-sa", _service_account("serving"), cloud),
-        _k8s("batch/v1:Job", "train", _job(registry, checkpoint, spot_toleration), cloud),
+    ]
+
+
+def _serving(cloud: str, registry: str) -> list[Fixture]:
+    budget = {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serving"}}}
+    scaler = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "serving"},
+        "minReplicas": 2,
+        "maxReplicas": 4,
+    }
+    return [
         _k8s("apps/v1:Deployment", "serving", _deployment(registry), cloud),
         _k8s(
             "policy/v1:PodDisruptionBudget",
             "serving-pdb",
-            {
-                "metadata": _meta("serving"),
-                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serving"}}},
-            },
+            {"metadata": _meta("serving"), "spec": budget},
             cloud,
         ),
         _k8s(
             "autoscaling/v2:HorizontalPodAutoscaler",
             "serving-hpa",
-            {
-                "metadata": _meta("serving"),
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "serving"},
-                    "minReplicas": 2,
-                    "maxReplicas": 4,
-                },
-            },
+            {"metadata": _meta("serving"), "spec": scaler},
             cloud,
         ),
     ]
+
+
+def k8s_objects(
+    cloud: str, registry: str, checkpoint: str, spot_toleration: dict[str, str] | None = None
+) -> list[Fixture]:
+    """The objects of one cluster; `spot_toleration` for clouds that taint Spot nodes themselves (AKS)."""
+    job = _k8s("batch/v1:Job", "train", _job(registry, checkpoint, spot_toleration), cloud)
+    return [*_namespace(cloud), job, *_serving(cloud, registry)]
