@@ -198,7 +198,7 @@ def _bucket() -> list[Fixture]:
         {"id": "abort", "status": "Enabled", "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
         {"id": "old", "status": "Enabled", "noncurrentVersionExpiration": {"noncurrentDays": 30}},
     ]
-    sides = {
+    sides: dict[str, tuple[str, dict[str, Any]]] = {
         # The deprecated V2 family (versioning here) counts the same as the v7 names.
         "data-pab": ("bucketPublicAccessBlock:BucketPublicAccessBlock", dict.fromkeys(BLOCKS, True)),
         "data-sse": (
