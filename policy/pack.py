@@ -85,9 +85,8 @@ def from_args(args: ResourceValidationArgs) -> Resource:
 def to_stack(resources: Sequence[Any], protect: bool | None) -> Stack:
     converted = []
     for r in resources:
-        deps = {d.urn for d in r.dependencies} | {
-            d.urn for ds in (r.property_dependencies or {}).values() for d in ds
-        }
+        by_property = {k: frozenset(d.urn for d in ds) for k, ds in (r.property_dependencies or {}).items()}
+        deps = {d.urn for d in r.dependencies}.union(*by_property.values())
         converted.append(
             Resource(
                 type=r.resource_type,
@@ -98,6 +97,7 @@ def to_stack(resources: Sequence[Any], protect: bool | None) -> Stack:
                 parent=_urn(r.parent),
                 depends_on=frozenset(deps),
                 protect=bool(r.opts.protect),
+                property_deps=by_property,
             )
         )
     return Stack(tuple(converted), protect)

@@ -33,6 +33,8 @@ class Captured:
     retain_on_delete: bool
     ignore_changes: list[str]
     secret_paths: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input, the URNs its value came from (unlike `depends_on`, no `depends_on` option expansion)."""
 
 
 def unwrap_secrets(value: Any, path: str = "", found: list[str] | None = None) -> tuple[Any, list[str]]:
@@ -71,8 +73,9 @@ class CaptureMonitor(mocks.MockMonitor):
             return response
         inputs, secret_paths = unwrap_secrets(rpc.deserialize_properties(request.object))
         deps = set(request.dependencies)
-        for prop_deps in request.propertyDependencies.values():
-            deps.update(prop_deps.urns)
+        by_property = {key: sorted(value.urns) for key, value in request.propertyDependencies.items()}
+        for urns in by_property.values():
+            deps.update(urns)
         captured = Captured(
             urn=response.urn,
             type=request.type,
@@ -86,6 +89,7 @@ class CaptureMonitor(mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             ignore_changes=list(request.ignoreChanges),
             secret_paths=secret_paths,
+            property_dependencies=by_property,
         )
         with self._lock:
             self.captured[response.urn] = captured

@@ -28,6 +28,7 @@ def stack_of(plan: Plan, protect: bool | None) -> Stack:
                 depends_on=frozenset(r.depends_on),
                 protect=r.protect,
                 retain_on_delete=r.retain_on_delete,
+                property_deps={k: frozenset(v) for k, v in r.property_dependencies.items()},
             )
             for r in plan.resources
         ),

@@ -48,6 +48,15 @@ class Resource:
     protect: bool = False
     retain_on_delete: bool | None = None
     """None where the caller cannot see it: a policy pack gets `protect` but not `retainOnDelete`."""
+    property_deps: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per input (camelCase), the URNs its value came from. `depends_on` is wider: a `depends_on` option
+    naming a component adds every resource in it."""
+
+    def linked(self, via: str | None) -> frozenset[str]:
+        """The URNs behind input `via` where the caller knows them per input, else every dependency."""
+        if via is not None and self.property_deps:
+            return self.property_deps.get(via, frozenset())
+        return self.depends_on
 
     @functools.cached_property
     def kind(self) -> str:
@@ -73,15 +82,15 @@ class Stack:
         wanted = {canonical(t) for t in types}
         return [r for r in self.resources if r.kind in wanted]
 
-    def deps(self, res: Resource, *types: str) -> list[Resource]:
-        """What `res` depends on (through its inputs or `depends_on`), of the given types."""
+    def deps(self, res: Resource, *types: str, via: str | None = None) -> list[Resource]:
+        """What `res` depends on, of the given types: through input `via`, or at all."""
         wanted = {canonical(t) for t in types}
-        found = (self._by_urn.get(urn) for urn in res.depends_on)
+        found = (self._by_urn.get(urn) for urn in res.linked(via))
         return [r for r in found if r is not None and r.kind in wanted]
 
-    def dependents(self, res: Resource, *types: str) -> list[Resource]:
-        """The resources of the given types that depend on `res`."""
-        return [r for r in self.of(*types) if res.urn and res.urn in r.depends_on]
+    def dependents(self, res: Resource, *types: str, via: str | None = None) -> list[Resource]:
+        """The resources of the given types that depend on `res`: through their input `via`, or at all."""
+        return [r for r in self.of(*types) if res.urn and res.urn in r.linked(via)]
 
 
 class Advisory(str):

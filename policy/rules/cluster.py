@@ -91,7 +91,8 @@ def eks_vpc_cni(stack: Stack) -> list[Violation]:
         mine = [
             a
             for a in addons
-            if cluster.urn in a.depends_on or a.props.get("clusterName") == cluster.props.get("name")
+            if cluster.urn in a.linked("clusterName")
+            or a.props.get("clusterName") == cluster.props.get("name")
         ]
         if not any(a.props.get("addonName") == "vpc-cni" for a in mine):
             found.append(cluster.violation(CP08, "needs the vpc-cni add-on with network policy enabled"))

@@ -155,7 +155,8 @@ def eks_key_in_stack(stack: Stack) -> list[Violation]:
     return [
         cluster.violation(CP04, "the secrets key must be an aws:kms/key:Key of this stack")
         for cluster in stack.of(EKS)
-        if present(get(cluster.props, "encryptionConfig")) and not stack.deps(cluster, AWS_KEY)
+        if present(get(cluster.props, "encryptionConfig"))
+        and not stack.deps(cluster, AWS_KEY, via="encryptionConfig")
     ]
 
 
@@ -220,7 +221,7 @@ def _exports_audit(setting: Props) -> bool:
 def aks_audit_export(stack: Stack) -> list[Violation]:
     found = []
     for cluster in stack.of(AKS):
-        settings = stack.dependents(cluster, *DIAGNOSTIC_SETTINGS)
+        settings = stack.dependents(cluster, *DIAGNOSTIC_SETTINGS, via="resourceUri")
         if not any(_exports_audit(s.props) for s in settings):
             found.append(cluster.violation(CP06, "needs a DiagnosticSetting on it that exports kube-audit"))
     return found

@@ -105,7 +105,7 @@ def pod_identity_associated(stack: Stack) -> list[Violation]:
             ID01, "trusts EKS Pod Identity but no PodIdentityAssociation scopes it to a service account"
         )
         for role in stack.of(ROLE)
-        if trusts(role, POD_IDENTITY_SERVICE) and not stack.dependents(role, POD_IDENTITY)
+        if trusts(role, POD_IDENTITY_SERVICE) and not stack.dependents(role, POD_IDENTITY, via="roleArn")
     ]
 
 
@@ -136,14 +136,14 @@ def least_privilege(type_: str, props: Props) -> Iterator[str]:
 def _policies_of(stack: Stack, role: Resource) -> list[tuple[str, Any]]:
     """(where, document) for each policy the role carries: inline, RolePolicy, attached Policy."""
     found = [(role.name, p.get("policy")) for p in as_list(role.props.get("inlinePolicies"))]
-    found += [(p.name, p.props.get("policy")) for p in stack.dependents(role, ROLE_POLICY)]
-    for attachment in stack.dependents(role, ATTACHMENT):
-        found += [(p.name, p.props.get("policy")) for p in stack.deps(attachment, POLICY)]
+    found += [(p.name, p.props.get("policy")) for p in stack.dependents(role, ROLE_POLICY, via="role")]
+    for attachment in stack.dependents(role, ATTACHMENT, via="role"):
+        found += [(p.name, p.props.get("policy")) for p in stack.deps(attachment, POLICY, via="policyArn")]
     return found
 
 
 def _node_role(stack: Stack, role: Resource) -> Iterator[str]:
-    for attachment in stack.dependents(role, ATTACHMENT):
+    for attachment in stack.dependents(role, ATTACHMENT, via="role"):
         arn = attachment.props.get("policyArn")
         managed = isinstance(arn, str) and not unknown(arn) and arn.startswith("arn:aws:iam::aws:policy/")
         if managed and str(arn).rsplit("/", 1)[-1] not in NODE_POLICIES:

@@ -129,7 +129,7 @@ def federated_credential(_: str, props: Props) -> Iterator[str]:
 def azure_federation_wired(stack: Stack) -> list[Violation]:
     found = []
     for credential in stack.of(FEDERATED_CREDENTIAL):
-        if stack.of(AKS) and not stack.deps(credential, AKS):
+        if stack.of(AKS) and not stack.deps(credential, AKS, via="issuer"):
             found.append(credential.violation(ID05, "issuer must come from the cluster's oidcIssuerProfile"))
         match = AZ_SUBJECT.match(str(credential.props.get("subject") or ""))
         accounts = k8s.service_accounts(stack, credential.cloud)

@@ -81,9 +81,9 @@ def security_groups(type_: str, props: Props) -> Iterator[str]:
 def vpc_logged_and_locked(stack: Stack) -> list[Violation]:
     found = []
     for vpc in stack.of(VPC):
-        if not stack.dependents(vpc, FLOW_LOG):
+        if not stack.dependents(vpc, FLOW_LOG, via="vpcId"):
             found.append(vpc.violation(NW01, "needs an ec2 FlowLog"))
-        if not stack.dependents(vpc, DEFAULT_SG):
+        if not stack.dependents(vpc, DEFAULT_SG, via="vpcId"):
             found.append(vpc.violation(NW01, "needs a DefaultSecurityGroup resource (with no rules)"))
     return found
 

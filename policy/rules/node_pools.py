@@ -68,7 +68,7 @@ def disks_encrypted(type_: str, props: Props) -> Iterator[str]:
 def aks_pools_encrypted(stack: Stack) -> list[Violation]:
     found = []
     for pool in stack.of(pools.AKS_POOL):
-        clusters = stack.deps(pool, pools.AKS_CLUSTER)
+        clusters = stack.deps(pool, pools.AKS_CLUSTER, via="resourceName")
         if any(present(c.props.get("diskEncryptionSetID")) for c in clusters):
             continue
         if not is_true(pool.props.get("enableEncryptionAtHost")):

@@ -78,7 +78,7 @@ def node_groups_use_template(stack: Stack) -> list[Violation]:
     for group in stack.of(NODE_GROUP):
         if not present(group.props.get("launchTemplate")):
             found.append(group.violation(ND01, "needs a launchTemplate (IMDSv2, hop limit 1)"))
-        elif not stack.deps(group, LAUNCH_TEMPLATE):
+        elif not stack.deps(group, LAUNCH_TEMPLATE, via="launchTemplate"):
             found.append(group.violation(ND01, "launchTemplate must point to a LaunchTemplate of this stack"))
     return found
 
@@ -148,7 +148,7 @@ def no_public_nodes(type_: str, props: Props) -> Iterator[str]:
 def node_subnets_private(stack: Stack) -> list[Violation]:
     found = []
     for group in stack.of(NODE_GROUP):
-        for subnet in stack.deps(group, SUBNET):
+        for subnet in stack.deps(group, SUBNET, via="subnetIds"):
             if explicitly_true(subnet.props.get("mapPublicIpOnLaunch")):
                 found.append(
                     subnet.violation(

@@ -73,7 +73,7 @@ def _gke(stack: Stack) -> list[Pool]:
     found = []
     for res in stack.of(GKE_POOL):
         cfg = get(res.props, "nodeConfig", {})
-        clusters = stack.deps(res, GKE_CLUSTER)
+        clusters = stack.deps(res, GKE_CLUSTER, via="cluster")
         declared = tuple(_declared(t) for t in as_list(get(cfg, "taints")) if isinstance(t, Mapping))
         found.append(
             Pool(
@@ -155,7 +155,7 @@ def _aks(stack: Stack) -> list[Pool]:
             label = f"{cluster.name} pool '{profile.get('name', '?')}'"
             found.append(azure_pool(cluster, profile, label, cluster.urn))
     for res in stack.of(AKS_POOL):
-        clusters = stack.deps(res, AKS_CLUSTER)
+        clusters = stack.deps(res, AKS_CLUSTER, via="resourceName")
         found.append(azure_pool(res, res.props, res.name, clusters[0].urn if clusters else None))
     return found
 

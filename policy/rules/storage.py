@@ -165,7 +165,7 @@ def accounts_have_blob_service(stack: Stack) -> list[Violation]:
     found = [
         account.violation(ST11, "needs BlobServiceProperties (soft delete, versioning)")
         for account in stack.of(ACCOUNT)
-        if not stack.dependents(account, BLOB_SERVICE)
+        if not stack.dependents(account, BLOB_SERVICE, via="accountName")
     ]
     return found + protection.unprotected(stack, ST11, ACCOUNT)
 

@@ -58,7 +58,8 @@ def attached(stack: Stack, bucket: Resource, side_type: str) -> list[Resource]:
     return [
         s
         for s in stack.of(side_type)
-        if (bucket.urn and bucket.urn in s.depends_on) or (present(name) and s.props.get("bucket") == name)
+        if (bucket.urn and bucket.urn in s.linked("bucket"))
+        or (present(name) and s.props.get("bucket") == name)
     ]
 
 

@@ -117,3 +117,29 @@ def test_stack_policy_reports_on_the_resource_and_waivers_advise(
     assert waived
     assert waived[0].enforcementLevel == ADVISORY
     assert "waived on gcp: Binary Authorization policy not ready" in waived[0].message
+
+
+def test_stack_policy_links_resources_through_property_dependencies(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub,
+) -> None:
+    bucket_urn = urn("aws:s3/bucket:Bucket", "data")
+    blocks = dict.fromkeys(
+        ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
+    )
+    pab = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+    resources = [
+        analyzer_pb2.AnalyzerResource(
+            type="aws:s3/bucket:Bucket", properties=_struct({"bucket": "b"}), urn=bucket_urn, name="data"
+        ),
+        analyzer_pb2.AnalyzerResource(
+            type=pab,
+            properties=_struct({"bucket": "data-id", **blocks}),
+            urn=urn(pab, "data-pab"),
+            name="data-pab",
+            propertyDependencies={"bucket": analyzer_pb2.AnalyzerPropertyDependencies(urns=[bucket_urn])},
+        ),
+    ]
+    request = analyzer_pb2.AnalyzeStackRequest(resources=resources)
+    diagnostics = analyzer.AnalyzeStack(request, timeout=20).diagnostics
+    assert [d.message for d in diagnostics if d.policyName == "ST-01"] == []
+    assert [d for d in diagnostics if d.policyName == "ST-02" and d.urn == bucket_urn]

@@ -5,11 +5,12 @@ and advisory findings (node agents, vendor images, ACR below Premium, waivers) a
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
 from policy import engine
-from policy.rules import CONTROLS, control_plane, storage_s3
+from policy.rules import CONTROLS, Stack, control_plane, storage_s3
 from policy.rules.props import canonical
 from tests.policy import (
     test_control_plane,
@@ -22,7 +23,7 @@ from tests.policy import (
 )
 from tests.policy.conftest import STACKS
 from tests.policy.fixtures_k8s import k8s_objects
-from tests.policy.stacks import Fixture, broken, mutate, stack, violations
+from tests.policy.stacks import Fixture, broken, mutate, stack, urn, violations
 
 TABLES = (
     test_control_plane,
@@ -176,3 +177,25 @@ def test_acr_may_be_private_or_public_behind_a_firewall() -> None:
     assert violations("RG-03", stack(firewalled, protect=True)) == []
     wide_open = mutate(firewalled, "acr", "networkRuleSet.ipRules[0].iPAddressOrRange", "0.0.0.0/0")
     assert [v.resource for v in violations("RG-03", stack(wide_open, protect=True))] == ["acr"]
+
+
+def _with_subnets(subnet_ids: list[str]) -> Stack:
+    """The AWS stack with a public subnet the GPU node group depends on (through a `depends_on` option, as
+    depending on a network component does), and `subnetIds` known per input the way the engine sends it."""
+    public = Fixture("aws:ec2/subnet:Subnet", "public-a", {"mapPublicIpOnLaunch": True}, ("vpc",), "aws")
+    fixtures = [*STACKS["aws"](), public]
+    fixtures = mutate(fixtures, "train", "subnetIds", subnet_ids)
+    base = stack(
+        [dataclasses.replace(f, deps=(*f.deps, "public-a")) if f.name == "train" else f for f in fixtures]
+    )
+    by_property = {"subnetIds": frozenset(urn("aws:ec2/subnet:Subnet", s) for s in subnet_ids)}
+    resources = tuple(
+        dataclasses.replace(r, property_deps=by_property) if r.name == "train" else r for r in base.resources
+    )
+    return Stack(resources, base.protect)
+
+
+def test_links_follow_the_input_not_every_dependency() -> None:
+    assert violations("ND-06", _with_subnets(["private-a"])) == []
+    found = violations("ND-06", _with_subnets(["private-a", "public-a"]))
+    assert [(v.control, v.resource) for v in found] == [("ND-06", "public-a")]
