@@ -19,7 +19,8 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 SA_SUBJECT = re.compile(
     r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
 )
-READ_ONLY = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z]*$")
+READ_ONLY = re.compile(r"^[a-z0-9-]+:(Describe|List|Get)[A-Za-z*]*$")
+"""Reads, wildcards included (`ec2:Describe*`): they may name `Resource: "*"` (many have no resource ARN)."""
 NODE_POLICIES = frozenset(
     {
         "AmazonEKSWorkerNodePolicy",

@@ -160,7 +160,7 @@ def _pod_roles() -> list[Fixture]:
     )
     serve_policy = doc(
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/models/*"},
-        {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["ec2:Describe*", "ecr:GetAuthorizationToken"], "Resource": "*"},
     )
     association = {"clusterName": "dev-eks", "namespace": "ml", "serviceAccount": "trainer", "roleArn": "arn"}
     return [
