@@ -29,6 +29,8 @@ class _Model(BaseModel):
 
 
 class CloudOutputs(_Model):
+    """What one cloud of the stack offers applications."""
+
     region: str
     cluster_name: str
     kubeconfig: str = Field(
@@ -49,11 +51,15 @@ class CloudOutputs(_Model):
 
 
 class Endpoint(_Model):
+    """One TF Serving predict URL."""
+
     cloud: Cloud
     url: str = Field(pattern=PREDICT_URL)
 
 
 class StackOutputs(_Model):
+    """gpu-platform stack outputs (`pulumi stack output --json`), version 1."""
+
     schema_version: Literal[1]
     stack: str
     environment: Literal["dev", "prod"]
@@ -73,7 +79,10 @@ def entry(model: type[_Model], **values: Any) -> dict[str, Any]:
 
 
 def schema_text() -> str:
-    schema = StackOutputs.model_json_schema(by_alias=True)
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **StackOutputs.model_json_schema(by_alias=True),
+    }
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 

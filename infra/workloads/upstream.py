@@ -25,7 +25,8 @@ class Upstream:
 
     @property
     def ref(self) -> str:
-        return f"{self.repository}:{self.version}@{self.digest}"
+        tag = f":{self.version}" if self.version else ""
+        return f"{self.repository}{tag}@{self.digest}"
 
     @property
     def pinned(self) -> bool:
@@ -34,14 +35,14 @@ class Upstream:
     @property
     def mirror_tag(self) -> str:
         """Unique per digest: the registries keep tags immutable, so a re-pinned version needs a new tag."""
-        return f"{self.name}-{self.version}-{self.digest.removeprefix('sha256:')[:12]}"
+        return f"{self.name}-{self.version or 'untagged'}-{self.digest.removeprefix('sha256:')[:12]}"
 
 
 def from_ref(name: str, ref: str) -> Upstream:
     """An `Upstream` from a digest-pinned reference given in the stack config."""
     image, digest = ref.split("@", 1)
     repository, _, version = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
-    return Upstream(name, repository, version or "pinned", digest)
+    return Upstream(name, repository, version, digest)
 
 
 TF_SERVING = Upstream("tf-serving", "docker.io/tensorflow/serving", "2.21.0", DIGEST_TO_PIN)
