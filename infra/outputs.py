@@ -21,7 +21,7 @@ from infra.catalog import Cloud
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack-outputs.schema.json"
 DIGEST_REF = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
-PREDICT_URL = r"^(http://[^/\s]+:8501/v1/models/[a-z0-9-]+:predict)?$"
+PREDICT_URL = r"^(http://[^/\s]+/v1/models/[a-z0-9-]+:predict)?$"
 
 
 class _Model(BaseModel):
