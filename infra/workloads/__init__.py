@@ -65,20 +65,7 @@ class Workloads(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         labels = naming.labels(cfg.stack, platform.cloud, "workloads")
-        images = mirrors(cfg, platform)
-        for ref in (u.ref for u in images.values() if not u.pinned):
-            pulumi.log.warn(f"{ref} is not pinned yet: set its digest in workloads/upstream.py or the config")
-        built = ContainerImages(
-            f"{name}-images",
-            ContainerImagesArgs(platform.registry, cfg.training.image, images),
-            child,
-        )
-        if "device-plugin" in built.mirrored:
-            GpuDevicePlugin(
-                f"{name}-device-plugin",
-                GpuDevicePluginArgs(built.mirrored["device-plugin"], labels, platform.spot_tolerations),
-                child,
-            )
+        built = self._images(name, args, labels, child)
         namespace = WorkloadNamespace(
             f"{name}-namespace",
             WorkloadNamespaceArgs(
@@ -108,6 +95,25 @@ class Workloads(pulumi.ComponentResource):
                 "servingUrl": self.serving_url,
             }
         )
+
+    def _images(
+        self, name: str, args: WorkloadsArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> ContainerImages:
+        """The images, and the device plugin that runs one of them where the cloud lacks its own."""
+        cfg, platform = args.config, args.platform
+        images = mirrors(cfg, platform)
+        for ref in (u.ref for u in images.values() if not u.pinned):
+            pulumi.log.warn(f"{ref} is not pinned yet: set its digest in workloads/upstream.py or the config")
+        built = ContainerImages(
+            f"{name}-images", ContainerImagesArgs(platform.registry, cfg.training.image, images), opts
+        )
+        if "device-plugin" in built.mirrored:
+            GpuDevicePlugin(
+                f"{name}-device-plugin",
+                GpuDevicePluginArgs(built.mirrored["device-plugin"], labels, platform.spot_tolerations),
+                opts,
+            )
+        return built
 
     def _training(
         self,

@@ -137,12 +137,16 @@ def policies(args: WorkloadNamespaceArgs) -> dict[str, Obj]:
         },
     }
     if args.identity_egress:
-        specs["identity-egress"] = {
-            "pod_selector": workloads,
-            "policy_types": ["Egress"],
-            "egress": [
-                {"to": [{"ip_block": {"cidr": r.cidr}}], "ports": _ports(r.protocol, r.port)}
-                for r in args.identity_egress
-            ],
-        }
+        specs["identity-egress"] = _identity(args.identity_egress, workloads)
     return specs
+
+
+def _identity(rules: Sequence[EgressRule], pods: Obj) -> Obj:
+    """Each node-local identity endpoint of the contract, port-exact."""
+    return {
+        "pod_selector": pods,
+        "policy_types": ["Egress"],
+        "egress": [
+            {"to": [{"ip_block": {"cidr": r.cidr}}], "ports": _ports(r.protocol, r.port)} for r in rules
+        ],
+    }

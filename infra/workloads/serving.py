@@ -24,6 +24,7 @@ UID = 65532
 GRPC_PORT, REST_PORT = 8500, 8501
 CPU_TARGET_PERCENT = 70
 MODEL_SPACE = "10Gi"
+"""The sidecar's staging copy plus the published versions: room for a model of up to about 4 GB."""
 WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}"}
 """Replaces the default Service await (which also waits for ready pods) with the address alone."""
 
@@ -181,6 +182,8 @@ def server(args: ServingEndpointArgs, tmp_mount: Obj) -> Obj:
             f"--model_base_path={model_sync.MODELS}/{s.model_name}",
             f"--file_system_poll_wait_seconds={model_sync.INTERVAL_SECONDS}",
         ],
+        # The root filesystem is read-only and the user has no home: caches (CUDA's included) go to /tmp.
+        "env": pods.env({"HOME": pods.TMP}),
         "ports": [
             {"name": "grpc", "container_port": GRPC_PORT},
             {"name": "http", "container_port": REST_PORT},

@@ -106,7 +106,10 @@ class TrainingJob(pulumi.ComponentResource):
         self.model_uri = pulumi.Output.concat(args.bucket_uri, "/models/", args.model_name)
         job = k8s.batch.v1.Job(
             f"{name}-job",
-            metadata={**pods.metadata(self._job_name, args.namespace, labels), "annotations": pods.SKIP_AWAIT},
+            metadata={
+                **pods.metadata(self._job_name, args.namespace, labels),
+                "annotations": pods.SKIP_AWAIT,
+            },
             spec=self._spec(args, service_name),
             opts=child,
         )
