@@ -78,7 +78,8 @@ def sidecar(
         "READY": READY,
         "INTERVAL": str(INTERVAL_SECONDS),
         "HOME": pods.TMP,
-        "RCLONE_CONFIG": f"{pods.TMP}/rclone.conf",
+        # In-memory config: every option comes from the environment (and no notice each round).
+        "RCLONE_CONFIG": "/dev/null",
         "RCLONE_CACHE_DIR": f"{pods.TMP}/rclone",
     }
 
