@@ -5,6 +5,7 @@ environment as the trainer reads them, and a name that changes with the image or
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,41 @@ def test_prebuilt_image_skips_the_build_and_renames_the_job(prebuilt: Plan, dev_
     assert names
     assert not [n for n in names if n.endswith("-trainer")]
     assert len(names) == len(dev_plan.of_type(IMAGE)) - len(prebuilt.outputs["clouds"])
+
+
+def run_chain(tmp_path: Path, **env_vars: str) -> tuple[int, list[str]]:
+    """The Job's command chain with a stand-in `python` that logs each trainer command (and fails on
+    the one named in FAIL_ON with status 2)."""
+    log = tmp_path / "commands"
+    fake = tmp_path / "bin" / "python"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text(f'#!/bin/sh\necho "$3" >> {log}\n[ "$3" != "${{FAIL_ON:-}}" ] || exit 2\n')
+    fake.chmod(0o755)
+    env_ = {"PATH": f"{fake.parent}:/usr/bin:/bin", **env_vars}
+    status = subprocess.run(["/bin/sh", "-c", CHAIN], env=env_, check=False).returncode
+    return status, log.read_text().split() if log.exists() else []
+
+
+def test_chain_runs_every_step_on_worker_0(tmp_path: Path) -> None:
+    assert run_chain(tmp_path, TRAINER_SOURCE="digits", JOB_COMPLETION_INDEX="0") == (
+        0,
+        ["prepare-data", "train", "evaluate", "export"],
+    )
+
+
+def test_chain_other_workers_only_prepare_and_train(tmp_path: Path) -> None:
+    assert run_chain(tmp_path, TRAINER_SOURCE="digits", JOB_COMPLETION_INDEX="1") == (
+        0,
+        ["prepare-data", "train"],
+    )
+
+
+def test_chain_without_a_source_trains_on_prepared_data(tmp_path: Path) -> None:
+    assert run_chain(tmp_path, JOB_COMPLETION_INDEX="0") == (0, ["train", "evaluate", "export"])
+
+
+def test_chain_stops_at_the_first_failure_with_its_status(tmp_path: Path) -> None:
+    assert run_chain(tmp_path, TRAINER_SOURCE="digits", JOB_COMPLETION_INDEX="0", FAIL_ON="train") == (
+        2,
+        ["prepare-data", "train"],
+    )
