@@ -74,9 +74,20 @@ def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def clusters(plan: Plan, cfg: StackConfig) -> list[Cluster]:
-    """One `Cluster` per cloud that has workloads in the plan."""
-    clouds = sorted({r.cloud for r in plan.resources if r.type == WORKLOADS}, key=str)
-    return [Cluster(plan.stack, c, cfg, [r for r in plan.resources if r.cloud == c]) for c in clouds]
+    """One `Cluster` per cloud that has workloads in the plan: the resources under its `Workloads`
+    component only, so what a platform itself runs in its cluster (an autoscaler, say) stays out."""
+    by_urn = plan.by_urn()
+
+    def under(resource: PlannedResource, root: str) -> bool:
+        current: PlannedResource | None = resource
+        while current is not None and current.urn != root:
+            current = by_urn.get(current.parent) if current.parent else None
+        return current is not None
+
+    found = []
+    for root in sorted((r for r in plan.resources if r.type == WORKLOADS), key=lambda r: str(r.cloud)):
+        found.append(Cluster(plan.stack, root.cloud, cfg, [r for r in plan.resources if under(r, root.urn)]))
+    return found
 
 
 def env(container: dict[str, Any]) -> dict[str, str]:
