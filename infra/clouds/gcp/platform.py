@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.base import CloudPlatform, Registry
+from infra.clouds.base import CloudPlatform, EgressRule, Registry
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.gcp.common import CLOUD, gcp_labels
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
@@ -23,6 +23,9 @@ from infra.config_clouds import GcpConfig
 INTERNAL_LB = {"networking.gke.io/load-balancer-type": "Internal"}
 """GKE's internal passthrough Network Load Balancer (cloud.google.com/kubernetes-engine/docs/how-to/
 internal-load-balancing); without it a LoadBalancer Service gets an external one."""
+METADATA_SERVER = (EgressRule("169.254.169.254/32", 80), EgressRule("169.254.169.252/32", 988))
+"""The GKE metadata server, which serves Workload Identity tokens; with network policy enforced, pods must be
+allowed to reach both addresses (cloud.google.com/kubernetes-engine/docs/how-to/workload-identity)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class GcpPlatform(pulumi.ComponentResource):
             missing={},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
             network={"network": self.network, "subnetwork": self.subnetwork},
+            identity_egress=METADATA_SERVER,
         )
 
 
