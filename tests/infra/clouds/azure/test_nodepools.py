@@ -10,7 +10,7 @@ from infra import catalog
 from infra.clouds.azure.nodepools import GPU_TAINT, SPOT_TAINT
 from infra.plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, azure, gpu_pools, named
-from tests.plans import platform_resources, plan_with, stack_values
+from tests.plans import plan_with, platform_resources, stack_values
 
 POOLS = "gpu-platform:gpuPools"
 
