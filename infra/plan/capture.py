@@ -116,4 +116,5 @@ class PlanMocks(mocks.Mocks):
         return fakes.resource(args.typ, args.name, inputs, self.stack)
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        return fakes.invoke(args.token, unwrap_secrets(args.args)[0]), None
+        # An empty failure list, not None: the SDK's MockMonitor iterates it when `call` returns a tuple.
+        return fakes.invoke(args.token, unwrap_secrets(args.args)[0]), []

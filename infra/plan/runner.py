@@ -36,6 +36,7 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
     secret_paths: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +87,10 @@ def run(files: StackFiles, stack_name: str) -> Plan:
 def _run(files: StackFiles, stack_name: str) -> Plan:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK's set of outstanding outputs outlives the context: a failed run leaves futures of its
+    # closed loop there, and the next run's `wait_for_rpcs` would wait on them forever.
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
     try:
         monitor = CaptureMonitor(PlanMocks(stack_name))
         pulumi.runtime.set_all_config(dict(files.config), list(files.secret_keys))
@@ -159,6 +164,7 @@ def _planned(monitor: CaptureMonitor) -> list[PlannedResource]:
             protect=c.protect,
             retain_on_delete=c.retain_on_delete,
             secret_paths=c.secret_paths,
+            ignore_changes=c.ignore_changes,
         )
 
     return [one(c) for c in monitor.captured.values()]
