@@ -23,6 +23,7 @@ pulumi.export(
             "kubeconfig": pulumi.Output.secret(p.kubeconfig),
             "bucketUri": p.bucket_uri,
             "registry": p.registry.repository,
+            "network": p.network,
         }
         for p in platforms
     },

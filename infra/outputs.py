@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
@@ -29,6 +29,8 @@ class CloudOutputs(_Model):
     training_job: str
     model_uri: str
     serving_url: str
+    network: dict[str, str | list[str]] = Field(default_factory=dict)
+    """The cloud's network ids, e.g. AWS `vpcId`, `privateSubnetIds`, `publicSubnetIds`."""
 
 
 class Endpoint(_Model):

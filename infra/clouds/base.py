@@ -67,6 +67,11 @@ class CloudPlatform:
     identities: Mapping[WorkloadRole, IdentityBinding]
     missing: Mapping[Capability, str] = field(default_factory=dict)
     """Capabilities this cloud does not provide, each with the reason; workloads fill the gap."""
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations a Service of type LoadBalancer needs to get this cloud's load balancer, internal or
+    public as `serving.exposure` says (AWS: the NLB annotations of the cloud provider's controller)."""
+    network: Mapping[str, pulumi.Input[object]] = field(default_factory=dict)
+    """The cloud's network ids (VPC, subnets), exported as `clouds.<cloud>.network` for peering and ops."""
 
     def lacks(self, capability: Capability) -> bool:
         return capability in self.missing
