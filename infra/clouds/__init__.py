@@ -10,7 +10,7 @@ from infra.catalog import Cloud
 from infra.clouds.base import CloudPlatform
 from infra.config import StackConfig
 
-PLATFORM_MODULES: dict[Cloud, str] = {}
+PLATFORM_MODULES: dict[Cloud, str] = {"aws": "infra.clouds.aws.platform"}
 """Cloud -> module with `build(cfg) -> CloudPlatform`, imported only when that cloud is enabled."""
 
 
