@@ -30,13 +30,6 @@ class AwsEnv:
         # Invokes do not inherit a provider from a parent component, and the stack disables defaults.
         return pulumi.InvokeOutputOptions(provider=self.provider)
 
-    def arn(self, service: str, resource: str, region: bool = True) -> pulumi.Output[str]:
-        """`arn:<partition>:<service>:<region>:<account>:<resource>`, for policies that name resources."""
-        where = self.region if region else ""
-        return pulumi.Output.concat(
-            "arn:", self.partition, f":{service}:{where}:", self.account_id, f":{resource}"
-        )
-
 
 def make_env(name: str, stack: str, region: str, parent: pulumi.Resource) -> AwsEnv:
     provider = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=parent))

@@ -103,3 +103,18 @@ def test_stack_outputs_carry_the_aws_contract(stack_plan: Plan) -> None:
     assert "clouds.aws.kubeconfig" in stack_plan.secret_outputs
     assert aws["registry"].endswith("/gpu-platform/trainer")
     assert aws["network"]["vpcId"].startswith("vpc-")
+
+
+def test_every_aws_resource_uses_the_explicit_provider_and_is_tagged(stack_plan: Plan) -> None:
+    aws = [r for r in stack_plan.resources if r.cloud == "aws" and r.custom]
+    provider = f"pulumi:providers:aws::{stack_plan.stack}-aws-provider"
+    for resource in aws:
+        if resource.type.startswith("aws:"):
+            assert resource.provider is not None
+            assert resource.provider.endswith(provider), resource.name
+        if "tags" in resource.inputs:
+            tags = resource.inputs["tags"]
+            assert (tags["Project"], tags["Stack"]) == ("gpu-platform", stack_plan.stack), resource.name
+    kubernetes = [r for r in aws if r.type.startswith("kubernetes:")]
+    assert kubernetes
+    assert all(str(r.provider).endswith(f"::{stack_plan.stack}-aws-cluster-k8s") for r in kubernetes)
