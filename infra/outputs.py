@@ -47,7 +47,9 @@ class CloudOutputs(_Model):
         pattern=PREDICT_URL,
         description="TF Serving's REST predict URL; empty until the load balancer has an address.",
     )
-    network: dict[str, str] = Field(default_factory=dict, description="Network ids (VPC/VNet, subnets).")
+    network: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Network ids (VPC/VNet, subnets; a list where a tier has several)."
+    )
 
 
 class Endpoint(_Model):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -85,7 +85,7 @@ class CloudPlatform:
     Azure, the region on AWS); never a credential."""
     spot_tolerations: tuple[Mapping[str, str], ...] = ()
     """Tolerations for the taints this cloud puts on spot nodes by itself (AKS does; EKS and GKE don't)."""
-    network: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    network: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
     """Network ids applications and peering may need (VPC/VNet, subnets), exported with the outputs."""
     identity_egress: tuple[EgressRule, ...] = ()
     """Node-local identity endpoints the workload pods must reach (GKE metadata server, EKS Pod Identity

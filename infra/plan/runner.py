@@ -36,6 +36,7 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
     secret_paths: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,6 +164,7 @@ def _planned(monitor: CaptureMonitor) -> list[PlannedResource]:
             protect=c.protect,
             retain_on_delete=c.retain_on_delete,
             secret_paths=c.secret_paths,
+            ignore_changes=c.ignore_changes,
         )
 
     return [one(c) for c in monitor.captured.values()]
