@@ -39,24 +39,7 @@ class GcpPlatform(pulumi.ComponentResource):
         )
         self.services = ProjectServices(f"{name}-services", ProjectServicesArgs(g.project), self._opts())
         apis = self.services.apis
-        keys = Keys(
-            f"{name}-keys",
-            KeysArgs(
-                g.project,
-                g.region,
-                g.key_rotation_days,
-                gcp_labels(cfg.stack, "keys"),
-                cfg.protect,
-                # A service agent exists once its API is enabled; a grant to it fails before that.
-                agent_apis={
-                    "gke": apis("container"),
-                    "disk": apis("compute"),
-                    "gcs": apis("storage"),
-                    "registry": apis("artifactregistry"),
-                },
-            ),
-            self._opts(after=apis("cloudkms")),
-        )
+        keys = self._keys(name, cfg)
         node_tag = f"{cfg.stack}-gke-node"
         network = Network(
             f"{name}-network",
@@ -80,6 +63,24 @@ class GcpPlatform(pulumi.ComponentResource):
                 "subnetwork": self.subnetwork,
             }
         )
+
+    def _keys(self, name: str, cfg: StackConfig) -> Keys:
+        g, apis = _section(cfg), self.services.apis
+        args = KeysArgs(
+            g.project,
+            g.region,
+            g.key_rotation_days,
+            gcp_labels(cfg.stack, "keys"),
+            cfg.protect,
+            # A service agent exists once its API is enabled; a grant to it fails before that.
+            agent_apis={
+                "gke": apis("container"),
+                "disk": apis("compute"),
+                "gcs": apis("storage"),
+                "registry": apis("artifactregistry"),
+            },
+        )
+        return Keys(f"{name}-keys", args, self._opts(after=apis("cloudkms")))
 
     def _cluster(
         self,

@@ -65,10 +65,8 @@ def _offer(cfg: StackConfig, cloud: catalog.Cloud, pool_name: str) -> catalog.Ma
     return offer
 
 
-def aws(cfg: StackConfig) -> list[PlannedResource]:
-    a = cfg.aws
-    assert a is not None
-    b = Builder(cfg.stack, "aws")
+def _aws_network(b: Builder, a: Any) -> tuple[list[PlannedResource], PlannedResource]:
+    """The VPC's private subnets, and the route through the NAT gateway(s) that nodes wait for."""
     vpc = b.add("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": a.vpc_cidr})
     zones = range(a.availability_zones)
     public = [
@@ -81,6 +79,14 @@ def aws(cfg: StackConfig) -> list[PlannedResource]:
         eip = b.add("aws:ec2/eip:Eip", f"nat-ip-{z}", {"domain": "vpc"})
         nats.append(b.add("aws:ec2/natGateway:NatGateway", f"nat-{z}", {}, (eip, public[z])))
     routes = b.add("aws:ec2/route:Route", "private-default", {}, tuple(nats))
+    return private, routes
+
+
+def aws(cfg: StackConfig) -> list[PlannedResource]:
+    a = cfg.aws
+    assert a is not None
+    b = Builder(cfg.stack, "aws")
+    private, routes = _aws_network(b, a)
     keys = [
         b.add("aws:kms/key:Key", f"{use}-key", {"enableKeyRotation": True})
         for use in ("eks", "s3", "ecr", "logs")
@@ -151,17 +157,20 @@ def _aks_pool(sp: SystemPool, name: str, mode: str) -> dict[str, Any]:
     }
 
 
+def _azure_network(b: Builder, group: PlannedResource) -> list[PlannedResource]:
+    """The node subnets, each associated with the NAT gateway (AKS's user-assigned outbound)."""
+    vnet = b.add("azure-native:network:VirtualNetwork", "vnet", {}, (group,))
+    ip = b.add("azure-native:network:PublicIPAddress", "nat-ip", {"sku": {"name": "Standard"}}, (group,))
+    nat = b.add("azure-native:network:NatGateway", "nat", {"sku": {"name": "Standard"}}, (ip,))
+    return [b.add("azure-native:network:Subnet", f"{s}-subnet", {}, (vnet, nat)) for s in ("system", "gpu")]
+
+
 def azure(cfg: StackConfig) -> list[PlannedResource]:
     z = cfg.azure
     assert z is not None
     b = Builder(cfg.stack, "azure")
     group = b.add("azure-native:resources:ResourceGroup", "rg", {"resourceGroupName": z.resource_group_name})
-    vnet = b.add("azure-native:network:VirtualNetwork", "vnet", {}, (group,))
-    ip = b.add("azure-native:network:PublicIPAddress", "nat-ip", {"sku": {"name": "Standard"}}, (group,))
-    nat = b.add("azure-native:network:NatGateway", "nat", {"sku": {"name": "Standard"}}, (ip,))
-    subnets = [
-        b.add("azure-native:network:Subnet", f"{s}-subnet", {}, (vnet, nat)) for s in ("system", "gpu")
-    ]
+    subnets = _azure_network(b, group)
     vault = b.add(
         "azure-native:keyvault:Vault", "vault", {"properties": {"sku": {"name": "standard"}}}, (group,)
     )
@@ -180,14 +189,19 @@ def azure(cfg: StackConfig) -> list[PlannedResource]:
         },
         (*subnets, grant, logs),
     )
-    pools = [
-        b.add(
-            "azure-native:containerservice:AgentPool",
-            "general",
-            _aks_pool(z.general_pool, "general", "User"),
-            (cluster,),
-        )
-    ]
+    pools = _aks_pools(b, cfg, cluster)
+    b.add("azure-native:storage:StorageAccount", "storage", {"sku": {"name": "Standard_LRS"}}, (group,))
+    acr = "Basic" if cfg.environment == "dev" else "Premium"
+    b.add("azure-native:containerregistry:Registry", "acr", {"sku": {"name": acr}}, (group,))
+    b.add(K8S_PROVIDER, "k8s", {}, (cluster, *pools))
+    return b.resources
+
+
+def _aks_pools(b: Builder, cfg: StackConfig, cluster: PlannedResource) -> list[PlannedResource]:
+    """The general CPU pool and one AgentPool per GPU pool, GPU nodes on ephemeral OS disks."""
+    assert cfg.azure is not None
+    general = _aks_pool(cfg.azure.general_pool, "general", "User")
+    pools = [b.add("azure-native:containerservice:AgentPool", "general", general, (cluster,))]
     for pool in cfg.pools_on("azure"):
         offer = _offer(cfg, "azure", pool.name)
         sp = SystemPool(
@@ -196,11 +210,7 @@ def azure(cfg: StackConfig) -> list[PlannedResource]:
         inputs = {**_aks_pool(sp, pool.name, "User"), "minCount": pool.min_nodes, "osDiskType": "Ephemeral"}
         inputs["scaleSetPriority"] = "Spot" if pool.spot else "Regular"
         pools.append(b.add("azure-native:containerservice:AgentPool", pool.name, inputs, (cluster,)))
-    b.add("azure-native:storage:StorageAccount", "storage", {"sku": {"name": "Standard_LRS"}}, (group,))
-    acr = "Basic" if cfg.environment == "dev" else "Premium"
-    b.add("azure-native:containerregistry:Registry", "acr", {"sku": {"name": acr}}, (group,))
-    b.add(K8S_PROVIDER, "k8s", {}, (cluster, *pools))
-    return b.resources
+    return pools
 
 
 INTERNAL_LB = {"aws": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}}
