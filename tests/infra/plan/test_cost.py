@@ -3,15 +3,18 @@ tokens and property names the rules read checked against the installed SDKs, and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra import config
 from infra.plan import stackfile
+from infra.plan.__main__ import EXIT_INVALID_CONFIG, main
 from infra.plan.cost import PriceError, cost_markdown, estimate
 from infra.plan.runner import Plan, PlannedResource
 from tests.infra.plan.projected import projected_plan
+from tests.infra.plan.test_cli import write_stack
 from tests.plans import DELETE, ROOT, plan_with, planned
 
 H = 730
@@ -221,3 +224,14 @@ def test_dev_idle_within_goal_on_all_three_clouds() -> None:
     assert set(cost.clouds) == {"aws", "gcp", "azure"}
     assert cost.idle_monthly <= DEV_IDLE_GOAL
     assert estimate(planned("dev")).idle_monthly <= DEV_IDLE_GOAL
+
+
+def test_cli_cost_with_an_unpriced_machine_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system = {"machineType": "e2-highmem-2", "minNodes": 1, "maxNodes": 1}
+    project = write_stack(tmp_path, "odd", {"gpu-platform:gcp": {"systemPool": system}})
+    assert main(["--stack", "odd", "--cwd", str(project), "--cost"]) == EXIT_INVALID_CONFIG
+    err = capsys.readouterr().err
+    assert "no gcp price for machine type 'e2-highmem-2'" in err
+    assert "e2-standard-2" in err
