@@ -3,8 +3,9 @@ assumes where the plan cannot know it (GB of logs, of images, of NAT traffic).
 
 GPU machine prices live in `infra.catalog`; CPU machines and disks in `infra.plan.cost.machines`. Prices
 are the public pay-as-you-go list prices of the regions the stacks use (us-east-1/us-west-2,
-us-central1, East US/East US 2, which agree for every item here), copied from the pages named in each
-source on the date given. Taxes, discounts, support plans and data transfer out are not included.
+us-central1, East US/East US 2, which agree for every item here), compiled on the date given from the
+pricing page each source names; nothing here is fetched live, so re-check a figure before relying on it.
+Taxes, discounts, support plans and data transfer out are not included.
 """
 
 from __future__ import annotations
