@@ -1,7 +1,8 @@
-"""`python -m infra.plan --stack NAME [--json FILE]`: the offline plan of a stack.
+"""`python -m infra.plan --stack NAME [--json FILE] [--cost] [--critical-path] [--graph FILE]`: the offline
+plan of a stack.
 
-Exit codes: 0 planned; 2 invalid project/stack config (the message names each bad key); 1 mandatory
-policy violations.
+Exit codes: 0 planned; 2 invalid project/stack config (the message names each bad key), or an estimate
+that cannot be made (an unpriced machine type, no `dot` for --graph .svg); 1 mandatory policy violations.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from infra import config
-from infra.plan import report, runner, stackfile
+from infra.plan import estimates_cli, report, runner, stackfile
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID_CONFIG = 0, 1, 2
 
@@ -29,6 +30,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="project directory (default: .)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
+    estimates_cli.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -46,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         raise
     cfg = config.parse(config.read_raw(files.config.get), stack=args.stack)
     report.print_plan(plan, cfg, console)
+    try:
+        estimates = estimates_cli.run(args, plan, console)
+    except estimates_cli.ERRORS as exc:
+        return _invalid(errors, exc)
     if args.json:
-        args.json.write_text(json.dumps(to_json(plan), indent=2, sort_keys=False) + "\n")
+        args.json.write_text(json.dumps({**to_json(plan), **estimates}, indent=2, sort_keys=False) + "\n")
         console.print(f"wrote {args.json}")
     return EXIT_OK
 

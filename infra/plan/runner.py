@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import settings, stack
 
+from infra.plan import sdk_imports
 from infra.plan.capture import Captured, CaptureMonitor, PlanMocks, redact
 from infra.plan.stackfile import StackFiles
 
@@ -81,6 +82,7 @@ class ProgramFailedError(Exception):
 
 def run(files: StackFiles, stack_name: str) -> Plan:
     """Run the program on the mock engine; raise `ProgramFailedError` if it fails."""
+    sdk_imports.install()
     return contextvars.Context().run(_run, files, stack_name)
 
 
