@@ -1,15 +1,16 @@
 """Composition root: load the stack config, build each enabled cloud, then its workloads, then export.
 
 Pulumi runs this directory as `__main__` (`main: infra/` in Pulumi.yaml); the offline plan runs it the
-same way on the mock engine.
+same way on the mock engine. Outputs go through the contract in `infra/outputs.py`.
 """
 
 import pulumi
 
-from infra import clouds, config, outputs
+from infra import clouds, config, outputs, workloads
 
 cfg = config.load()
 platforms = [clouds.build(cloud, cfg) for cloud in cfg.clouds if clouds.available(cloud)]
+built = [(p, workloads.build(cfg, p)) for p in platforms]
 
 pulumi.export("schemaVersion", outputs.SCHEMA_VERSION)
 pulumi.export("stack", cfg.stack)
@@ -17,15 +18,22 @@ pulumi.export("environment", cfg.environment)
 pulumi.export(
     "clouds",
     {
-        p.cloud: {
-            "region": p.region,
-            "clusterName": p.cluster_name,
-            "kubeconfig": pulumi.Output.secret(p.kubeconfig),
-            "bucketUri": p.bucket_uri,
-            "registry": p.registry.repository,
-            "network": dict(p.network),
-        }
-        for p in platforms
+        p.cloud: outputs.entry(
+            outputs.CloudOutputs,
+            region=p.region,
+            cluster_name=p.cluster_name,
+            kubeconfig=pulumi.Output.secret(p.kubeconfig),
+            bucket_uri=p.bucket_uri,
+            registry=p.registry.repository,
+            training_image=w.training_image,
+            training_job=w.training_job,
+            model_uri=w.model_uri,
+            serving_url=w.serving_url,
+            network=dict(p.network),
+        )
+        for p, w in built
     },
 )
-pulumi.export("endpoints", [])
+pulumi.export(
+    "endpoints", [outputs.entry(outputs.Endpoint, cloud=p.cloud, url=w.serving_url) for p, w in built]
+)

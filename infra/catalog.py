@@ -67,107 +67,54 @@ _AZ_T4_REGIONS = ("eastus", "eastus2", "southcentralus", "westus2", "westeurope"
 _AZ_A100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "westeurope")
 _AZ_H100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "swedencentral")
 
+
+_SOURCES: dict[Cloud, tuple[str, str]] = {
+    "aws": (_AWS_SRC, _AWS_SPOT_SRC),
+    "gcp": (_GCP_SRC, _GCP_SPOT_SRC),
+    "azure": (_AZ_SRC, _AZ_SPOT_SRC),
+}
+
+
+def _row(  # noqa: PLR0917 - one row of the table below, read by position like its neighbours
+    cloud: Cloud,
+    machine: str,
+    gpus: int,
+    gpu_gb: int,
+    vcpus: int,
+    ram_gb: int,
+    regions: tuple[str, ...],
+    on_demand: float,
+    spot: float,
+    accelerator: str | None = None,
+) -> MachineOffer:
+    on_demand_src, spot_src = _SOURCES[cloud]
+    return MachineOffer(
+        machine, gpus, gpu_gb, vcpus, ram_gb, regions, Price(on_demand, on_demand_src), Price(spot, spot_src),
+        accelerator,
+    )  # fmt: skip
+
+
+# Columns: cloud, machine type, GPUs per node, GPU memory (GB), vCPUs, RAM (GB), regions, on-demand and
+# spot $/h.
 CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
     "t4": {
         "aws": (
-            MachineOffer(
-                "g4dn.xlarge",
-                1,
-                16,
-                4,
-                16,
-                _AWS_T4_REGIONS,
-                Price(0.526, _AWS_SRC),
-                Price(0.2104, _AWS_SPOT_SRC),
-            ),
-            MachineOffer(
-                "g4dn.12xlarge",
-                4,
-                64,
-                48,
-                192,
-                _AWS_T4_REGIONS,
-                Price(3.912, _AWS_SRC),
-                Price(1.5648, _AWS_SPOT_SRC),
-            ),
+            _row("aws", "g4dn.xlarge", 1, 16, 4, 16, _AWS_T4_REGIONS, 0.526, 0.2104),
+            _row("aws", "g4dn.12xlarge", 4, 64, 48, 192, _AWS_T4_REGIONS, 3.912, 1.5648),
         ),
-        "gcp": (
-            MachineOffer(
-                "n1-standard-4",
-                1,
-                16,
-                4,
-                15,
-                _GCP_T4_REGIONS,
-                Price(0.54, _GCP_SRC),
-                Price(0.18, _GCP_SPOT_SRC),
-                accelerator="nvidia-tesla-t4",
-            ),
-        ),
+        "gcp": (_row("gcp", "n1-standard-4", 1, 16, 4, 15, _GCP_T4_REGIONS, 0.54, 0.18, "nvidia-tesla-t4"),),
         "azure": (
-            MachineOffer(
-                "Standard_NC4as_T4_v3",
-                1,
-                16,
-                4,
-                28,
-                _AZ_T4_REGIONS,
-                Price(0.526, _AZ_SRC),
-                Price(0.0526, _AZ_SPOT_SRC),
-            ),
-            MachineOffer(
-                "Standard_NC64as_T4_v3",
-                4,
-                64,
-                64,
-                440,
-                _AZ_T4_REGIONS,
-                Price(4.352, _AZ_SRC),
-                Price(0.4352, _AZ_SPOT_SRC),
-            ),
+            _row("azure", "Standard_NC4as_T4_v3", 1, 16, 4, 28, _AZ_T4_REGIONS, 0.526, 0.0526),
+            _row("azure", "Standard_NC64as_T4_v3", 4, 64, 64, 440, _AZ_T4_REGIONS, 4.352, 0.4352),
         ),
     },
     "l4": {
-        "aws": (
-            MachineOffer(
-                "g6.xlarge",
-                1,
-                24,
-                4,
-                16,
-                _AWS_G5_G6_REGIONS,
-                Price(0.8048, _AWS_SRC),
-                Price(0.3219, _AWS_SPOT_SRC),
-            ),
-        ),
-        "gcp": (
-            MachineOffer(
-                "g2-standard-8",
-                1,
-                24,
-                8,
-                32,
-                _GCP_L4_REGIONS,
-                Price(0.8536, _GCP_SRC),
-                Price(0.3414, _GCP_SPOT_SRC),
-                accelerator="nvidia-l4",
-            ),
-        ),
+        "aws": (_row("aws", "g6.xlarge", 1, 24, 4, 16, _AWS_G5_G6_REGIONS, 0.8048, 0.3219),),
+        "gcp": (_row("gcp", "g2-standard-8", 1, 24, 8, 32, _GCP_L4_REGIONS, 0.8536, 0.3414, "nvidia-l4"),),
         "azure": (Unavailable("Azure has no VM size with an NVIDIA L4; use t4 or a100-80gb there."),),
     },
     "a10g": {
-        "aws": (
-            MachineOffer(
-                "g5.xlarge",
-                1,
-                24,
-                4,
-                16,
-                _AWS_G5_G6_REGIONS,
-                Price(1.006, _AWS_SRC),
-                Price(0.4024, _AWS_SPOT_SRC),
-            ),
-        ),
+        "aws": (_row("aws", "g5.xlarge", 1, 24, 4, 16, _AWS_G5_G6_REGIONS, 1.006, 0.4024),),
         "gcp": (Unavailable("The A10G is an AWS-only part (EC2 G5); GCP's nearest is the l4."),),
         "azure": (
             Unavailable(
@@ -177,122 +124,47 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
         ),
     },
     "a100-40gb": {
-        "aws": (
-            MachineOffer(
-                "p4d.24xlarge",
-                8,
-                320,
-                96,
-                1152,
-                _AWS_P_REGIONS,
-                Price(21.9576, _AWS_SRC),
-                Price(8.7830, _AWS_SPOT_SRC),
-            ),
-        ),
+        "aws": (_row("aws", "p4d.24xlarge", 8, 320, 96, 1152, _AWS_P_REGIONS, 21.9576, 8.783),),
         "gcp": (
-            MachineOffer(
-                "a2-highgpu-1g",
-                1,
-                40,
-                12,
-                85,
-                _GCP_A100_REGIONS,
-                Price(3.6731, _GCP_SRC),
-                Price(1.4692, _GCP_SPOT_SRC),
-                accelerator="nvidia-tesla-a100",
+            _row(
+                "gcp", "a2-highgpu-1g", 1, 40, 12, 85, _GCP_A100_REGIONS, 3.6731, 1.4692, "nvidia-tesla-a100"
             ),
         ),
-        "azure": (
-            MachineOffer(
-                "Standard_ND96asr_v4",
-                8,
-                320,
-                96,
-                900,
-                _AZ_A100_REGIONS,
-                Price(27.197, _AZ_SRC),
-                Price(5.4394, _AZ_SPOT_SRC),
-            ),
-        ),
+        "azure": (_row("azure", "Standard_ND96asr_v4", 8, 320, 96, 900, _AZ_A100_REGIONS, 27.197, 5.4394),),
     },
     "a100-80gb": {
         "aws": (
-            MachineOffer(
-                "p4de.24xlarge",
-                8,
-                640,
-                96,
-                1152,
-                ("us-east-1", "us-west-2"),
-                Price(27.4471, _AWS_SRC),
-                Price(10.9788, _AWS_SPOT_SRC),
-            ),
+            _row("aws", "p4de.24xlarge", 8, 640, 96, 1152, ("us-east-1", "us-west-2"), 27.4471, 10.9788),
         ),
         "gcp": (
-            MachineOffer(
-                "a2-ultragpu-1g",
-                1,
-                80,
-                12,
-                170,
-                _GCP_A100_REGIONS,
-                Price(5.0688, _GCP_SRC),
-                Price(2.0275, _GCP_SPOT_SRC),
-                accelerator="nvidia-a100-80gb",
+            _row(
+                "gcp", "a2-ultragpu-1g", 1, 80, 12, 170, _GCP_A100_REGIONS, 5.0688, 2.0275, "nvidia-a100-80gb"
             ),
         ),
         "azure": (
-            MachineOffer(
-                "Standard_NC24ads_A100_v4",
-                1,
-                80,
-                24,
-                220,
-                _AZ_A100_REGIONS,
-                Price(3.673, _AZ_SRC),
-                Price(0.7346, _AZ_SPOT_SRC),
-            ),
+            _row("azure", "Standard_NC24ads_A100_v4", 1, 80, 24, 220, _AZ_A100_REGIONS, 3.673, 0.7346),
         ),
     },
     "h100-80gb": {
-        "aws": (
-            MachineOffer(
-                "p5.48xlarge",
-                8,
-                640,
-                192,
-                2048,
-                _AWS_P_REGIONS,
-                Price(55.04, _AWS_SRC),
-                Price(22.016, _AWS_SPOT_SRC),
-            ),
-        ),
+        "aws": (_row("aws", "p5.48xlarge", 8, 640, 192, 2048, _AWS_P_REGIONS, 55.04, 22.016),),
+        # a3-highgpu-1g/2g/4g exist only as Spot or flex-start VMs; the 8-GPU shape is the one an
+        # on-demand pool can rely on.
         "gcp": (
-            # a3-highgpu-1g/2g/4g exist only as Spot or flex-start VMs; the 8-GPU shape is the one an
-            # on-demand pool can rely on.
-            MachineOffer(
+            _row(
+                "gcp",
                 "a3-highgpu-8g",
                 8,
                 640,
                 208,
                 1872,
                 _GCP_H100_REGIONS,
-                Price(88.2494, _GCP_SRC),
-                Price(35.2998, _GCP_SPOT_SRC),
-                accelerator="nvidia-h100-80gb",
+                88.2494,
+                35.2998,
+                "nvidia-h100-80gb",
             ),
         ),
         "azure": (
-            MachineOffer(
-                "Standard_ND96isr_H100_v5",
-                8,
-                640,
-                96,
-                1900,
-                _AZ_H100_REGIONS,
-                Price(98.32, _AZ_SRC),
-                Price(19.664, _AZ_SPOT_SRC),
-            ),
+            _row("azure", "Standard_ND96isr_H100_v5", 8, 640, 96, 1900, _AZ_H100_REGIONS, 98.32, 19.664),
         ),
     },
 }

@@ -91,6 +91,13 @@ AddonVersion = Annotated[
     str,
     pattern(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", "an EKS add-on version like v1.19.2-eksbuild.1"),
 ]
+ContainerImageDigest = Annotated[
+    str,
+    pattern(
+        r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+:v[0-9]+\.[0-9]+\.[0-9]+@sha256:[0-9a-f]{64}$",
+        "an image with a version tag, pinned by digest, like REGISTRY/REPO:v1.33.0@sha256:<64 hex digits>",
+    ),
+]
 
 
 def _api_server_subnet(cidr: str) -> str:
@@ -125,6 +132,8 @@ class AwsConfig(Section):
     deployer_principal_arn: IamPrincipalArn
     system_pool: SystemPool
     addons: EksAddons
+    cluster_autoscaler_image: ContainerImageDigest
+    """Cluster Autoscaler, whose minor version should match kubernetesVersion (its compatibility rule)."""
     bucket_name: S3BucketName
     registry_name: EcrRepositoryName
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 90

@@ -63,6 +63,9 @@ DnsLabel = Annotated[str, pattern(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$", "a DNS l
 Quantity = Annotated[
     str, pattern(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$", "a Kubernetes quantity like 500m, 2 or 4Gi")
 ]
+DigestRef = Annotated[
+    str, pattern(r"^[a-z0-9./:_-]+@sha256:[0-9a-f]{64}$", "an image pinned by digest (REPO@sha256:...)")
+]
 
 
 def _gpu_choice(value: object) -> GpuType | dict[Cloud, GpuType]:
@@ -137,6 +140,10 @@ class Serving(Section):
     source_cidrs: tuple[RestrictedCidr, ...] = ()
     cpu: Quantity = "1"
     memory: Quantity = "2Gi"
+    image: DigestRef | None = None
+    """Upstream TF Serving (CPU) image to mirror; unset uses the release pinned in workloads/upstream.py."""
+    gpu_image: DigestRef | None = None
+    """Upstream TF Serving GPU image to mirror when `pool` is a GPU pool; unset uses the pinned release."""
 
 
 class Training(Section):
@@ -146,13 +153,12 @@ class Training(Section):
     epochs: int = Field(default=10, ge=1, le=1000)
     batch_size: int = Field(default=64, ge=1, le=65536)
     data_source: str = "digits"
-    image: (
-        Annotated[
-            str,
-            pattern(r"^[a-z0-9./:_-]+@sha256:[0-9a-f]{64}$", "an image pinned by digest (REPO@sha256:...)"),
-        ]
-        | None
-    ) = None
+    """`digits` (bundled), a bucket URI of raw data for `prepare-data`, or empty to train on data already
+    prepared under `<bucket>/data/`."""
+    cpu: Quantity = "2"
+    """CPU per worker, requested and limited (Guaranteed QoS); it must fit the pool's machine."""
+    memory: Quantity = "8Gi"
+    image: DigestRef | None = None
     """A prebuilt, digest-pinned trainer image; unset builds `training/Dockerfile` and pushes it."""
 
 

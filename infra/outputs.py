@@ -1,18 +1,27 @@
 """The stack-output contract: what applications may read from `pulumi stack output --json`.
 
-Versioned by `schemaVersion`; bump it on any change an existing reader would misread.
+Versioned by `schemaVersion`; bump it on any change an existing reader would misread. The program
+exports through `entry()`, which refuses a field the model does not declare (or misses one), and apps
+parse with `StackOutputs`. `python -m infra.outputs` writes the JSON Schema published in
+`schemas/stack-outputs.schema.json`. This module imports nothing of Pulumi, so apps can use it alone.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 
 SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack-outputs.schema.json"
+DIGEST_REF = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
+PREDICT_URL = r"^(http://[^/\s]+/v1/models/[a-z0-9-]+:predict)?$"
 
 
 class _Model(BaseModel):
@@ -20,25 +29,73 @@ class _Model(BaseModel):
 
 
 class CloudOutputs(_Model):
+    """What one cloud of the stack offers applications."""
+
     region: str
     cluster_name: str
-    kubeconfig: str
-    bucket_uri: str
-    registry: str
-    training_image: str
-    training_job: str
-    model_uri: str
-    serving_url: str
+    kubeconfig: str = Field(
+        description="Secret: shown as [secret] unless read with --show-secrets; uses the cloud's exec plugin."
+    )
+    bucket_uri: str = Field(pattern=r"^(s3|gs|az)://[^/\s]+$")
+    registry: str = Field(description="The training image's repository, without tag or digest.")
+    training_image: str = Field(pattern=DIGEST_REF)
+    training_job: str = Field(description="The Kubernetes Job that trains and exports the model.")
+    model_uri: str = Field(
+        description="Where the Job exports `<version>/` directories that TF Serving loads."
+    )
+    serving_url: str = Field(
+        pattern=PREDICT_URL,
+        description="TF Serving's REST predict URL; empty until the load balancer has an address.",
+    )
+    network: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Network ids (VPC/VNet, subnets; a list where a tier has several)."
+    )
 
 
 class Endpoint(_Model):
+    """One TF Serving predict URL."""
+
     cloud: Cloud
-    url: str
+    url: str = Field(pattern=PREDICT_URL)
 
 
 class StackOutputs(_Model):
+    """gpu-platform stack outputs (`pulumi stack output --json`), version 1."""
+
     schema_version: Literal[1]
     stack: str
     environment: Literal["dev", "prod"]
     clouds: dict[Cloud, CloudOutputs]
-    endpoints: list[Endpoint]
+    endpoints: list[Endpoint] = Field(
+        description="Predict endpoints in failover order (the stack's `clouds`)."
+    )
+
+
+def entry(model: type[_Model], **values: Any) -> dict[str, Any]:
+    """`values` keyed by the model's wire names, for `pulumi.export`; every field, and only those."""
+    fields = model.model_fields
+    missing, unknown = set(fields) - set(values), set(values) - set(fields)
+    if missing or unknown:
+        raise ValueError(f"{model.__name__}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    return {fields[name].alias or name: value for name, value in values.items()}
+
+
+def schema_text() -> str:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **StackOutputs.model_json_schema(by_alias=True),
+    }
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    """Write the JSON Schema (or check it is current with `--check`, exit 1 if not)."""
+    current = SCHEMA_PATH.read_text() if SCHEMA_PATH.exists() else ""
+    if "--check" in sys.argv[1:]:
+        sys.exit(0 if current == schema_text() else 1)
+    SCHEMA_PATH.parent.mkdir(exist_ok=True)
+    SCHEMA_PATH.write_text(schema_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -45,3 +45,15 @@ def plan_with(overrides: Mapping[str, Any], base: str = "dev") -> runner.Plan:
     """Plan `base` with config keys changed, e.g. {"gpu-platform:aws": {"natGateways": "perZone"}}."""
     values = merged(stack_values(base), overrides)
     return runner.run(stackfile.load(ROOT, f"{base}-test", overrides=values), base)
+
+
+def platform_resources(plan: runner.Plan, cloud: str) -> list[runner.PlannedResource]:
+    """The resources of one cloud's platform component tree (its workloads tree left out)."""
+    by_urn = plan.by_urn()
+
+    def top(res: runner.PlannedResource) -> runner.PlannedResource:
+        while res.parent is not None and res.parent in by_urn:
+            res = by_urn[res.parent]
+        return res
+
+    return [r for r in plan.resources if top(r).type == f"gpu-platform:{cloud}:Platform"]

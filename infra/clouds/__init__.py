@@ -11,6 +11,7 @@ from infra.clouds.base import CloudPlatform
 from infra.config import StackConfig
 
 PLATFORM_MODULES: dict[Cloud, str] = {
+    "aws": "infra.clouds.aws.platform",
     "gcp": "infra.clouds.gcp.platform",
     "azure": "infra.clouds.azure.platform",
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -47,6 +47,16 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class EgressRule:
+    """A node-local endpoint pods must reach to obtain cloud credentials (a metadata server, a token
+    agent), which a default-deny NetworkPolicy would otherwise block."""
+
+    cidr: str
+    port: int
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+@dataclass(frozen=True)
 class IdentityBinding:
     """What a service account and its pods carry to act as the cloud identity made for one role."""
 
@@ -75,8 +85,11 @@ class CloudPlatform:
     Azure, the region on AWS); never a credential."""
     spot_tolerations: tuple[Mapping[str, str], ...] = ()
     """Tolerations for the taints this cloud puts on spot nodes by itself (AKS does; EKS and GKE don't)."""
-    network: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    network: Mapping[str, pulumi.Input[Any]] = field(default_factory=dict)
     """Network ids applications and peering may need (VPC/VNet, subnets), exported with the outputs."""
+    identity_egress: tuple[EgressRule, ...] = ()
+    """Node-local identity endpoints the workload pods must reach (GKE metadata server, EKS Pod Identity
+    agent); empty where identity needs only HTTPS to public endpoints (Azure AD)."""
 
     def lacks(self, capability: Capability) -> bool:
         return capability in self.missing

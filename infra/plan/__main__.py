@@ -1,8 +1,10 @@
-"""`python -m infra.plan --stack NAME [--json FILE] [--markdown FILE] [--render-k8s DIR] [--diff BASE]`:
-the offline plan of a stack, checked against the policy rules.
+"""`python -m infra.plan --stack NAME [--json FILE] [--cost] [--critical-path] [--graph FILE]
+[--markdown FILE] [--render-k8s DIR] [--diff BASE]`: the offline plan of a stack, checked against the
+policy rules.
 
-Exit codes: 0 planned; 2 invalid project/stack config (the message names each bad key); 1 mandatory
-policy violations (the reports are written first).
+Exit codes: 0 planned; 2 invalid project/stack config (the message names each bad key), or an estimate
+that cannot be made (an unpriced machine type, no `dot` for --graph .svg); 1 mandatory policy violations
+(the reports are written first).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from infra import config
-from infra.plan import diff, manifests, markdown, policy, report, runner, stackfile
+from infra.plan import estimates_cli, policy, report, reports_cli, runner, stackfile
 from policy.engine import Finding
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID_CONFIG = 0, 1, 2
@@ -31,9 +33,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="project directory (default: .)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the plan as JSON")
-    parser.add_argument("--markdown", type=Path, metavar="FILE", help="write a pull-request comment")
-    parser.add_argument("--render-k8s", type=Path, metavar="DIR", help="write each Kubernetes object as YAML")
-    parser.add_argument("--diff", type=Path, metavar="BASE", help="compare with a plan written by --json")
+    estimates_cli.add_arguments(parser)
+    reports_cli.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -53,26 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     findings = policy.check(plan, cfg)
     report.print_plan(plan, cfg, console)
     policy.print_findings(findings, console)
-    doc = to_json(plan, findings)
-    changes = diff.compare(diff.load(args.diff), doc) if args.diff else None
-    if changes is not None:
-        report.print_diff(changes, console)
-    _write(args, console, doc, plan, markdown.render(plan, cfg, findings, changes))
-    return EXIT_VIOLATIONS if policy.mandatory(findings) else EXIT_OK
-
-
-def _write(
-    args: argparse.Namespace, console: Console, doc: dict[str, object], plan: runner.Plan, md: str
-) -> None:
+    try:
+        estimates = estimates_cli.run(args, plan, console)
+    except estimates_cli.ERRORS as exc:
+        return _invalid(errors, exc)
+    doc = {**to_json(plan, findings), **estimates}
+    reports_cli.run(args, plan, cfg=cfg, findings=findings, doc=doc, console=console)
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
         console.print(f"wrote {args.json}")
-    if args.markdown:
-        args.markdown.write_text(md + "\n")
-        console.print(f"wrote {args.markdown}")
-    if args.render_k8s:
-        written = manifests.write(plan, args.render_k8s)
-        console.print(f"wrote {len(written)} Kubernetes manifest(s) under {args.render_k8s}")
+    return EXIT_VIOLATIONS if policy.mandatory(findings) else EXIT_OK
 
 
 def _invalid(errors: Console, exc: Exception) -> int:

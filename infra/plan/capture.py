@@ -35,6 +35,8 @@ class Captured:
     secret_paths: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """Per input, the URNs its value came from (unlike `depends_on`, no `depends_on` option expansion)."""
+    providers: list[str] = field(default_factory=list)
+    """A component's `providers` option: the providers its children inherit (URNs)."""
 
 
 def unwrap_secrets(value: Any, path: str = "", found: list[str] | None = None) -> tuple[Any, list[str]]:
@@ -90,13 +92,16 @@ class CaptureMonitor(mocks.MockMonitor):
             ignore_changes=list(request.ignoreChanges),
             secret_paths=secret_paths,
             property_dependencies=by_property,
+            providers=sorted(ref.rsplit("::", 1)[0] for ref in request.providers.values()),
         )
         with self._lock:
             self.captured[response.urn] = captured
         return response
 
     def cloud_of(self, urn: str | None, seen: frozenset[str] = frozenset()) -> str | None:
-        """The cloud a resource belongs to: from its component tree, else from its provider's tree."""
+        """The cloud a resource belongs to: from its component tree, else from its provider's tree, else
+        from the providers a cloud-agnostic component hands its children (the workloads get the cloud of
+        the Kubernetes provider they were given)."""
         if urn is None or urn in seen or urn not in self.captured:
             return None
         res = self.captured[urn]
@@ -106,7 +111,8 @@ class CaptureMonitor(mocks.MockMonitor):
         if parts[0] == "pulumi" and parts[1] == "providers" and parts[2] in _PROVIDER_CLOUDS:
             return _PROVIDER_CLOUDS[parts[2]]
         seen = seen | {urn}
-        return self.cloud_of(res.parent, seen) or self.cloud_of(res.provider, seen)
+        found = self.cloud_of(res.parent, seen) or self.cloud_of(res.provider, seen)
+        return found or next(filter(None, (self.cloud_of(p, seen) for p in res.providers)), None)
 
 
 class PlanMocks(mocks.Mocks):

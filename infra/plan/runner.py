@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import settings, stack
 
+from infra.plan import sdk_imports
 from infra.plan.capture import Captured, CaptureMonitor, PlanMocks, redact
 from infra.plan.stackfile import StackFiles
 
@@ -37,6 +38,7 @@ class PlannedResource:
     retain_on_delete: bool
     secret_paths: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class ProgramFailedError(Exception):
 
 def run(files: StackFiles, stack_name: str) -> Plan:
     """Run the program on the mock engine; raise `ProgramFailedError` if it fails."""
+    sdk_imports.install()
     return contextvars.Context().run(_run, files, stack_name)
 
 
@@ -165,6 +168,7 @@ def _planned(monitor: CaptureMonitor) -> list[PlannedResource]:
             retain_on_delete=c.retain_on_delete,
             secret_paths=c.secret_paths,
             property_dependencies=c.property_dependencies,
+            ignore_changes=c.ignore_changes,
         )
 
     return [one(c) for c in monitor.captured.values()]

@@ -37,8 +37,11 @@ class GpuClusterArgs:
     services_range: str
     secrets_key: pulumi.Input[str]
     boot_disk_key: pulumi.Input[str]
-    key_grants: Sequence[pulumi.Resource]
-    """The service agents' grants on the two keys: GKE checks them when it creates the cluster and nodes."""
+    secrets_key_grant: pulumi.Resource
+    """The GKE agent's grant on the secrets key: GKE checks it when it creates the cluster."""
+    boot_disk_key_grant: pulumi.Resource
+    """The Compute Engine agent's grant on the disk key: only node pools (their boot disks) need it; the
+    cluster's transient default pool has no CMEK disk."""
     node_tag: str
     labels: Mapping[str, str]
     protect: bool
@@ -49,13 +52,10 @@ class GpuCluster(pulumi.ComponentResource):
         super().__init__("gpu-platform:gcp:GpuCluster", name, None, opts)
         child = children(self, opts)
         self.node_account = self._node_account(name, args, child)
-        after_keys = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=list(args.key_grants))
-        )
-        cluster = self._cluster(name, args, after_keys)
+        cluster = self._cluster(name, args, _after(child, args.secrets_key_grant))
         self.cluster = cluster
         self.cluster_name = cluster.name
-        self.node_pools = self._pools(name, args, cluster, after_keys)
+        self.node_pools = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant))
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(
                 cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
@@ -131,6 +131,10 @@ class GpuCluster(pulumi.ComponentResource):
                 opts=child,
             )
         return account
+
+
+def _after(child: pulumi.ResourceOptions, grant: pulumi.Resource) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[grant]))
 
 
 def _kubeconfig(values: list[Any]) -> str:

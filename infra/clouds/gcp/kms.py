@@ -3,8 +3,8 @@ Google service agent that encrypts with it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -25,6 +25,8 @@ class KeysArgs:
     rotation_days: int
     labels: Mapping[str, str]
     protect: bool
+    agent_apis: Mapping[KeyUse, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    """The API whose enablement creates each use's service agent: its grant waits for that API only."""
 
 
 class Keys(pulumi.ComponentResource):
@@ -55,7 +57,7 @@ class Keys(pulumi.ComponentResource):
                 crypto_key_id=key.id,
                 role=ENCRYPTER_DECRYPTER,
                 member=agent,
-                opts=child,
+                opts=_after(child, args.agent_apis.get(use, ())),
             )
         self.key_ring = ring.id
         self.register_outputs({"keyRing": ring.id, **{f"{u}Key": k.id for u, k in self.keys.items()}})
@@ -67,14 +69,17 @@ class Keys(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         number = gcp.organizations.get_project_output(project_id=args.project, opts=invoke).number
         # The GCS agent exists only once something asks for it; this invoke creates it if need be.
-        gcs = gcp.storage.get_project_service_account_output(project=args.project, opts=invoke)
+        gcs = gcp.storage.get_project_service_account_output(
+            project=args.project,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=list(args.agent_apis.get("gcs", ()))),
+        )
         # Artifact Registry creates its agent with the first repository, too late for that repository's
         # CMEK grant, so create it up front (`gcloud beta services identity create`).
         registry = gcp.projects.ServiceIdentity(
             f"{name}-registry-identity",
             project=args.project,
             service="artifactregistry.googleapis.com",
-            opts=child,
+            opts=_after(child, args.agent_apis.get("registry", ())),
         )
 
         def agent(domain: str) -> pulumi.Output[str]:
@@ -89,3 +94,7 @@ class Keys(pulumi.ComponentResource):
             # Node boot disks are created by Compute Engine, whose agent needs the disk key.
             "disk": agent("compute-system"),
         }
+
+
+def _after(child: pulumi.ResourceOptions, apis: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(apis)))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.base import CloudPlatform, Registry
+from infra.clouds.base import CloudPlatform, EgressRule, Registry
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.gcp.common import CLOUD, gcp_labels
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
@@ -23,6 +23,9 @@ from infra.config_clouds import GcpConfig
 INTERNAL_LB = {"networking.gke.io/load-balancer-type": "Internal"}
 """GKE's internal passthrough Network Load Balancer (cloud.google.com/kubernetes-engine/docs/how-to/
 internal-load-balancing); without it a LoadBalancer Service gets an external one."""
+METADATA_SERVER = (EgressRule("169.254.169.254/32", 80), EgressRule("169.254.169.252/32", 988))
+"""The GKE metadata server, which serves Workload Identity tokens; with network policy enforced, pods must be
+allowed to reach both addresses (cloud.google.com/kubernetes-engine/docs/how-to/workload-identity)."""
 
 
 @dataclass(frozen=True)
@@ -38,20 +41,21 @@ class GcpPlatform(pulumi.ComponentResource):
             f"{name}-provider", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self)
         )
         self.services = ProjectServices(f"{name}-services", ProjectServicesArgs(g.project), self._opts())
-        after_apis = self._opts(after=self.services.services)
-        keys = Keys(
-            f"{name}-keys",
-            KeysArgs(g.project, g.region, g.key_rotation_days, gcp_labels(cfg.stack, "keys"), cfg.protect),
-            after_apis,
-        )
+        apis = self.services.apis
+        keys = self._keys(name, cfg)
         node_tag = f"{cfg.stack}-gke-node"
         network = Network(
-            f"{name}-network", NetworkArgs(g.project, g.region, g.network, node_tag), after_apis
+            f"{name}-network",
+            NetworkArgs(g.project, g.region, g.network, node_tag),
+            self._opts(after=apis("compute")),
         )
+        # Binary Authorization, logging and monitoring are configured on the cluster itself; `iam` is for
+        # the node service account.
+        cluster_apis = apis("container", "compute", "binaryauthorization", "logging", "monitoring", "iam")
         self.cluster = self._cluster(
-            name, cfg=cfg, keys=keys, network=network, node_tag=node_tag, opts=after_apis
+            name, cfg=cfg, keys=keys, network=network, node_tag=node_tag, opts=self._opts(after=cluster_apis)
         )
-        self._data(name, cfg, keys, after_apis)
+        self._data(name, cfg, keys)
         self.network, self.subnetwork = network.network, network.subnetwork
         self.register_outputs(
             {
@@ -62,6 +66,24 @@ class GcpPlatform(pulumi.ComponentResource):
                 "subnetwork": self.subnetwork,
             }
         )
+
+    def _keys(self, name: str, cfg: StackConfig) -> Keys:
+        g, apis = _section(cfg), self.services.apis
+        args = KeysArgs(
+            g.project,
+            g.region,
+            g.key_rotation_days,
+            gcp_labels(cfg.stack, "keys"),
+            cfg.protect,
+            # A service agent exists once its API is enabled; a grant to it fails before that.
+            agent_apis={
+                "gke": apis("container"),
+                "disk": apis("compute"),
+                "gcs": apis("storage"),
+                "registry": apis("artifactregistry"),
+            },
+        )
+        return Keys(f"{name}-keys", args, self._opts(after=apis("cloudkms")))
 
     def _cluster(
         self,
@@ -83,16 +105,19 @@ class GcpPlatform(pulumi.ComponentResource):
             services_range=network.services_range,
             secrets_key=keys.keys["gke"].id,
             boot_disk_key=keys.keys["disk"].id,
-            key_grants=[keys.grants["gke"], keys.grants["disk"]],
+            secrets_key_grant=keys.grants["gke"],
+            boot_disk_key_grant=keys.grants["disk"],
             node_tag=node_tag,
             labels=gcp_labels(cfg.stack, "cluster"),
             protect=cfg.protect,
         )
         return GpuCluster(f"{name}-gke", args, opts)
 
-    def _data(self, name: str, cfg: StackConfig, keys: Keys, opts: pulumi.ResourceOptions) -> None:
-        """The bucket, the registry and the workload identities that use them."""
+    def _data(self, name: str, cfg: StackConfig, keys: Keys) -> None:
+        """The bucket, the registry and the workload identities that use them; none waits for the cluster
+        except the identity bindings, which need its workload identity pool."""
         g = _section(cfg)
+        apis = self.services.apis
         self.store = ObjectStore(
             f"{name}-storage",
             ObjectStoreArgs(
@@ -105,7 +130,7 @@ class GcpPlatform(pulumi.ComponentResource):
                 gcp_labels(cfg.stack, "storage"),
                 cfg.protect,
             ),
-            opts,
+            self._opts(after=apis("storage")),
         )
         self.registry = ContainerRegistry(
             f"{name}-registry",
@@ -119,14 +144,14 @@ class GcpPlatform(pulumi.ComponentResource):
                 gcp_labels(cfg.stack, "registry"),
                 cfg.protect,
             ),
-            opts,
+            self._opts(after=apis("artifactregistry")),
         )
         self.identity = WorkloadIdentity(
             f"{name}-identity",
             WorkloadIdentityArgs(
                 g.project, cfg.stack, cfg.namespace, self.store.bucket_name, self.cluster.cluster
             ),
-            opts,
+            self._opts(after=apis("iam", "iamcredentials")),
         )
 
     def _opts(self, after: list[gcp.projects.Service] | None = None) -> pulumi.ResourceOptions:
@@ -149,6 +174,7 @@ class GcpPlatform(pulumi.ComponentResource):
             missing={},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
             network={"network": self.network, "subnetwork": self.subnetwork},
+            identity_egress=METADATA_SERVER,
         )
 
 

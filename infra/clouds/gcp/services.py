@@ -34,8 +34,8 @@ class ProjectServices(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ProjectServicesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:ProjectServices", name, None, opts)
-        self.services = [
-            gcp.projects.Service(
+        self.by_api = {
+            api.split(".")[0]: gcp.projects.Service(
                 f"{name}-{api.split('.')[0]}",
                 project=args.project,
                 service=api,
@@ -43,5 +43,14 @@ class ProjectServices(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for api in APIS
-        ]
+        }
+        self.services = list(self.by_api.values())
         self.register_outputs({"services": [s.service for s in self.services]})
+
+    def apis(self, *names: str) -> list[gcp.projects.Service]:
+        """The services a component needs, by short name (`compute`, `container`...): each component
+        waits for its own APIs only, so a bucket never waits for the container API, say."""
+        unknown = [n for n in names if n not in self.by_api]
+        if unknown:
+            raise KeyError(f"unknown APIs {unknown}; enabled here: {', '.join(self.by_api)}")
+        return [self.by_api[n] for n in names]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.plan.fakes import aws, azure, gcp, kubernetes
+from infra.plan.fakes import aws, azure, docker_build, gcp, kubernetes
 from infra.plan.fakes.registry import INVOKES, RESOURCES, Ctx
 
 __all__ = ["UnplannedInvokeError", "invoke", "resource"]
-_MODULES = (aws, gcp, azure, kubernetes)
+_MODULES = (aws, gcp, azure, kubernetes, docker_build)
 
 
 class UnplannedInvokeError(Exception):

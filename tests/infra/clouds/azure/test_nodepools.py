@@ -10,7 +10,7 @@ from infra import catalog
 from infra.clouds.azure.nodepools import GPU_TAINT, SPOT_TAINT
 from infra.plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, azure, gpu_pools, named
-from tests.plans import plan_with, stack_values
+from tests.plans import plan_with, platform_resources, stack_values
 
 POOLS = "gpu-platform:gpuPools"
 
@@ -113,7 +113,7 @@ def test_changing_a_pool_changes_exactly_its_inputs(dev_plan: Plan, changed_plan
 
 
 def _without_pools(plan: Plan) -> dict[str, Any]:
-    return {r.name: r.inputs for r in plan.resources if r.cloud == "azure" and r.type != AGENT_POOL}
+    return {r.name: r.inputs for r in platform_resources(plan, "azure") if r.type != AGENT_POOL}
 
 
 def test_pool_changes_leave_the_rest_alone(dev_plan: Plan, changed_plan: Plan) -> None:

@@ -163,8 +163,9 @@ def test_components_and_parenting(stack_plan: Plan) -> None:
     by_urn = stack_plan.by_urn()
     (root,) = [r for r in stack_plan.resources if r.type == "gpu-platform:gcp:Platform"]
     assert root.name == f"{stack_plan.stack}-gcp"
+    workloads = f"{stack_plan.stack}-gcp-workloads"  # the cloud-agnostic workloads have their own tree
     for resource in stack_plan.resources:
-        if resource.cloud == "gcp" and resource is not root:
+        if resource.cloud == "gcp" and resource is not root and resource.name != workloads:
             assert resource.parent in by_urn, resource.name
             assert resource.name.startswith(f"{stack_plan.stack}-gcp-"), resource.name
     (k8s_provider,) = [

@@ -1,0 +1,1 @@
+"""Examples of applications that use a deployed gpu-platform stack."""

@@ -1,0 +1,61 @@
+"""`python -m examples.app [--outputs FILE|-] [--stack NAME] [--input FILE]`: classify a digit on the
+platform, whichever cloud answers first in the stack's order, and print which one did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from examples.app import client
+
+# scikit-learn's first handwritten digit (a zero), scaled to [0, 1] as `prepare-data` does, [8, 8, 1].
+SAMPLE = [
+    [[v / 16] for v in row]
+    for row in (
+        (0, 0, 5, 13, 9, 1, 0, 0),
+        (0, 0, 13, 15, 10, 15, 5, 0),
+        (0, 3, 15, 2, 0, 11, 8, 0),
+        (0, 4, 12, 0, 0, 8, 8, 0),
+        (0, 5, 8, 0, 0, 9, 8, 0),
+        (0, 4, 11, 0, 1, 12, 7, 0),
+        (0, 2, 14, 5, 10, 12, 0, 0),
+        (0, 0, 6, 13, 10, 0, 0, 0),
+    )
+]
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m examples.app", description=__doc__, allow_abbrev=False)
+    parser.add_argument("--outputs", help="saved `pulumi stack output --json --show-secrets`, or - for stdin")
+    parser.add_argument("--stack", help="stack to ask `pulumi stack output` for (default: the selected one)")
+    parser.add_argument("--input", type=Path, help="JSON list of instances (default: one sample digit)")
+    parser.add_argument("--timeout", type=float, default=client.Policy.timeout, help="seconds per request")
+    parser.add_argument("--attempts", type=int, default=client.Policy.attempts, help="tries per cloud")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        outputs = client.load(args.outputs, args.stack)
+    except ValidationError as exc:
+        print(f"the stack outputs do not match the contract (schemaVersion 1):\n{exc}", file=sys.stderr)
+        return 2
+    instances = json.loads(args.input.read_text()) if args.input else [SAMPLE]
+    policy = client.Policy(timeout=args.timeout, attempts=args.attempts)
+    try:
+        result = client.predict(outputs.endpoints, instances, policy)
+    except client.AllEndpointsFailedError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    best = [max(range(len(p)), key=p.__getitem__) if isinstance(p, list) else p for p in result.predictions]
+    print(json.dumps({"cloud": result.cloud, "classes": best, "failures": result.failures}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

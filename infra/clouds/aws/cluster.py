@@ -1,0 +1,239 @@
+"""The EKS cluster: API-only access entries, a restricted or private endpoint, KMS-encrypted secrets,
+every control-plane log type into a pre-created encrypted log group, pinned managed add-ons, the node
+groups, and the kubeconfig and Kubernetes provider that the workloads use.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from infra.clouds.aws import policies
+from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.nodepools import NodePools, NodePoolsArgs, PoolSpec
+from infra.config_clouds import EksAddons
+from infra.config_types import ApiAccess
+
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
+
+def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig whose user runs `aws eks get-token`: short-lived tokens, nothing stored."""
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
+            "interactiveMode": "Never",
+        }
+    }
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [{"name": name, "user": user}],
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass
+class GpuClusterArgs:
+    env: AwsEnv
+    cluster_name: str
+    version: str
+    subnet_ids: pulumi.Input[list[str]]
+    api_access: ApiAccess
+    deployer_principal_arn: str
+    addons: EksAddons
+    secrets_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+    disks_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    system_pool: PoolSpec
+    gpu_pools: list[PoolSpec]
+    protect: bool
+
+
+class GpuCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:aws:GpuCluster", name, None, opts)
+        self._name, self._args, env = name, args, args.env
+        self.cluster = self._cluster()
+        self.cluster_name: pulumi.Output[str] = self.cluster.name
+        admin = self._deployer_access()
+        self.node_pools = NodePools(
+            f"{name}-nodes",
+            NodePoolsArgs(
+                env=env,
+                cluster_name=self.cluster.name,
+                cluster_version=self.cluster.version,
+                subnet_ids=args.subnet_ids,
+                disks_key_arn=args.disks_key_arn,
+                system=args.system_pool,
+                gpu=args.gpu_pools,
+                autoscaled_cluster=args.cluster_name,
+                # Nodes join only once the CNI can give them pod addresses, or their group never turns
+                # healthy; the agent must run before the CNI can get its Pod Identity credentials.
+                after=self._node_addons(),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # CoreDNS stays degraded (and its create times out) until some node can run it.
+        dns = self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
+            ).apply(lambda v: kubeconfig(v[0], v[1], v[2], env.region))
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            # Kubernetes objects wait for the deployer's access and for nodes with working DNS.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, dns]),
+        )
+        self.register_outputs(
+            {"clusterName": self.cluster_name, "clusterArn": self.cluster.arn, "kubeconfig": self.kubeconfig}
+        )
+
+    def _role(self, role: str, service: str, policies_: tuple[str, ...]) -> aws.iam.Role:
+        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        created = aws.iam.Role(
+            f"{self._name}-{role}-role",
+            assume_role_policy=policies.service_trust(service, ("sts:AssumeRole", "sts:TagSession")),
+            tags=env.tags("cluster"),
+            opts=child,
+        )
+        for policy in policies_:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{role}-{policy}",
+                role=created.name,
+                policy_arn=pulumi.Output.concat("arn:", env.partition, f":iam::aws:policy/{policy}"),
+                opts=child,
+            )
+        return created
+
+    def _cluster(self) -> aws.eks.Cluster:
+        args, env = self._args, self._args.env
+        role = self._role("cluster", "eks.amazonaws.com", ("AmazonEKSClusterPolicy",))
+        # Created first: EKS would otherwise create `/aws/eks/<name>/cluster` itself, unencrypted and
+        # kept forever.
+        logs = aws.cloudwatch.LogGroup(
+            f"{self._name}-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            tags=env.tags("cluster"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        public = not args.api_access.private_endpoint
+        return aws.eks.Cluster(
+            f"{self._name}-eks",
+            name=args.cluster_name,
+            version=args.version,
+            role_arn=role.arn,
+            access_config={
+                "authentication_mode": "API",
+                # The deployer gets an explicit access entry below; a bootstrap entry would clash with it.
+                "bootstrap_cluster_creator_admin_permissions": False,
+            },
+            # The managed add-ons below replace the unmanaged defaults EKS would otherwise install.
+            bootstrap_self_managed_addons=False,
+            vpc_config={
+                "subnet_ids": args.subnet_ids,
+                "endpoint_private_access": True,
+                "endpoint_public_access": public,
+                "public_access_cidrs": list(args.api_access.authorized_cidrs) if public else None,
+            },
+            encryption_config={"provider": {"key_arn": args.secrets_key_arn}, "resources": ["secrets"]},
+            enabled_cluster_log_types=list(LOG_TYPES),
+            # STANDARD: at the end of standard support EKS upgrades instead of billing extended support.
+            upgrade_policy={"support_type": "STANDARD"},
+            deletion_protection=args.protect,
+            tags=env.tags("cluster"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[logs, role]),
+        )
+
+    def _deployer_access(self) -> aws.eks.AccessPolicyAssociation:
+        args, child = self._args, pulumi.ResourceOptions(parent=self)
+        entry = aws.eks.AccessEntry(
+            f"{self._name}-deployer",
+            cluster_name=self.cluster.name,
+            principal_arn=args.deployer_principal_arn,
+            type="STANDARD",
+            tags=args.env.tags("cluster"),
+            opts=child,
+        )
+        return aws.eks.AccessPolicyAssociation(
+            f"{self._name}-deployer-admin",
+            cluster_name=self.cluster.name,
+            principal_arn=entry.principal_arn,
+            policy_arn=pulumi.Output.concat(
+                "arn:", args.env.partition, f":eks::aws:cluster-access-policy/{ADMIN_POLICY}"
+            ),
+            access_scope={"type": "cluster"},
+            opts=child,
+        )
+
+    def _node_addons(self) -> list[pulumi.Resource]:
+        """The add-ons a node needs to turn Ready: Pod Identity agent, VPC CNI, kube-proxy."""
+        addons = self._args.addons
+        agent = self._addon("eks-pod-identity-agent", addons.eks_pod_identity_agent)
+        cni = self._addon(
+            "vpc-cni",
+            addons.vpc_cni,
+            configuration={"enableNetworkPolicy": "true"},
+            pod_identity=[{"role_arn": self._cni_role().arn, "service_account": "aws-node"}],
+            depends_on=[agent],
+        )
+        return [agent, cni, self._addon("kube-proxy", addons.kube_proxy)]
+
+    def _cni_role(self) -> aws.iam.Role:
+        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{self._name}-cni-role",
+            assume_role_policy=policies.pod_identity_trust(
+                self._args.cluster_name, "kube-system", "aws-node"
+            ),
+            tags=env.tags("cluster"),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{self._name}-cni-AmazonEKS_CNI_Policy",
+            role=role.name,
+            policy_arn=pulumi.Output.concat("arn:", env.partition, ":iam::aws:policy/AmazonEKS_CNI_Policy"),
+            opts=child,
+        )
+        return role
+
+    def _addon(
+        self,
+        addon: str,
+        version: str,
+        configuration: dict[str, str] | None = None,
+        pod_identity: list[dict[str, pulumi.Input[str]]] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> aws.eks.Addon:
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=self.cluster.name,
+            addon_name=addon,
+            addon_version=version,
+            configuration_values=json.dumps(configuration) if configuration else None,
+            pod_identity_associations=pod_identity,
+            # The program owns these add-ons' configuration; drift made by hand is overwritten.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._args.env.tags("cluster"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+        )

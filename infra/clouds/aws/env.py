@@ -1,0 +1,45 @@
+"""What every AWS component needs besides its own args: the provider, the account and naming facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import naming
+from infra.catalog import Cloud
+
+CLOUD: Cloud = "aws"
+
+
+@dataclass(frozen=True)
+class AwsEnv:
+    """The explicit provider and the account it resolves to, shared by the AWS components."""
+
+    stack: str
+    region: str
+    provider: aws.Provider
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+
+    def tags(self, component: str) -> dict[str, str]:
+        return naming.tags(self.stack, CLOUD, component)
+
+    def invoke_opts(self) -> pulumi.InvokeOutputOptions:
+        # Invokes do not inherit a provider from a parent component, and the stack disables defaults.
+        return pulumi.InvokeOutputOptions(provider=self.provider)
+
+
+def make_env(name: str, stack: str, region: str, parent: pulumi.Resource) -> AwsEnv:
+    provider = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=parent))
+    opts = pulumi.InvokeOutputOptions(provider=provider)
+    identity = aws.get_caller_identity_output(opts=opts)
+    partition = aws.get_partition_output(opts=opts)
+    return AwsEnv(
+        stack=stack,
+        region=region,
+        provider=provider,
+        account_id=identity.account_id,
+        partition=partition.partition,
+    )

@@ -1,0 +1,79 @@
+"""Workload identity through EKS Pod Identity: one IAM role per workload service account, trusted only
+for that cluster, namespace and service account, and bound to it with a Pod Identity association.
+
+Pods need no annotation: the Pod Identity agent hands credentials to any pod of the associated service
+account (AWS SDKs from late 2023 on read them; see docs/aws.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.clouds.aws import policies
+from infra.clouds.aws.env import AwsEnv
+from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
+
+MODELS_PREFIX = "models/"
+
+
+@dataclass
+class WorkloadIdentityArgs:
+    env: AwsEnv
+    cluster_name: str
+    cluster: pulumi.Input[str]
+    """The cluster's name as an Output, so the associations wait for the cluster."""
+    namespace: str
+    bucket_arn: pulumi.Input[str]
+    bucket_key_arn: pulumi.Input[str]
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gpu-platform:aws:WorkloadIdentity", name, None, opts)
+        self._name, self._args = name, args
+        self.roles = {role: self._bind(role, sa) for role, sa in SERVICE_ACCOUNTS.items()}
+        self.bindings: dict[WorkloadRole, IdentityBinding] = {
+            role: IdentityBinding(service_account=sa) for role, sa in SERVICE_ACCOUNTS.items()
+        }
+        self.register_outputs({f"{role}RoleArn": r.arn for role, r in self.roles.items()})
+
+    def _policy(self, role: WorkloadRole) -> pulumi.Output[str]:
+        env = self._args.env
+
+        def render(values: list[str]) -> str:
+            bucket, key = values
+            if role == "trainer":
+                return policies.trainer_policy(bucket, key, env.region)
+            return policies.serving_policy(bucket, key, env.region, MODELS_PREFIX)
+
+        return pulumi.Output.all(self._args.bucket_arn, self._args.bucket_key_arn).apply(render)
+
+    def _bind(self, role: WorkloadRole, service_account: str) -> aws.iam.Role:
+        args, child = self._args, pulumi.ResourceOptions(parent=self)
+        iam_role = aws.iam.Role(
+            f"{self._name}-{role}",
+            assume_role_policy=policies.pod_identity_trust(
+                args.cluster_name, args.namespace, service_account
+            ),
+            description=f"Pod Identity role of {args.namespace}/{service_account}",
+            tags=args.env.tags("identity"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{role}-policy", role=iam_role.id, policy=self._policy(role), opts=child
+        )
+        aws.eks.PodIdentityAssociation(
+            f"{self._name}-{role}-association",
+            cluster_name=args.cluster,
+            namespace=args.namespace,
+            service_account=service_account,
+            role_arn=iam_role.arn,
+            tags=args.env.tags("identity"),
+            opts=child,
+        )
+        return iam_role

@@ -1,0 +1,76 @@
+"""Customer-managed KMS keys, one per purpose, each with yearly rotation and an alias.
+
+Separate keys keep each key policy minimal (only the logs key trusts CloudWatch Logs, only the disks key
+trusts Auto Scaling) and let a key be disabled without taking down unrelated data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.clouds.aws import policies
+from infra.clouds.aws.env import AwsEnv
+
+KeyPurpose = Literal["secrets", "storage", "registry", "logs", "disks"]
+PURPOSES: dict[KeyPurpose, str] = {
+    "secrets": "EKS envelope encryption of Kubernetes secrets",
+    "storage": "SSE-KMS of the data, checkpoint and model bucket",
+    "registry": "ECR image encryption",
+    "logs": "CloudWatch log groups (EKS control plane, VPC flow logs)",
+    "disks": "EBS root volumes of the EKS nodes",
+}
+
+
+@dataclass
+class KeysArgs:
+    env: AwsEnv
+    alias_prefix: str
+    """`alias/<prefix>/<purpose>`; aliases make the keys findable in the console and CLI."""
+    deletion_window_days: int
+    protect: bool
+
+
+class Keys(pulumi.ComponentResource):
+    """The platform's CMKs; `arn(purpose)` is what other components encrypt with."""
+
+    def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:aws:Keys", name, None, opts)
+        env = args.env
+        self.keys: dict[KeyPurpose, aws.kms.Key] = {}
+        for purpose, description in PURPOSES.items():
+            policy = pulumi.Output.all(env.partition, env.account_id).apply(_policy_for(purpose, env.region))
+            key = aws.kms.Key(
+                f"{name}-{purpose}",
+                description=f"gpu-platform {env.stack}: {description}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=policy,
+                tags=env.tags("kms"),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            aws.kms.Alias(
+                f"{name}-{purpose}-alias",
+                name=f"alias/{args.alias_prefix}/{purpose}",
+                target_key_id=key.key_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.keys[purpose] = key
+        self.register_outputs({f"{p}KeyArn": k.arn for p, k in self.keys.items()})
+
+    def arn(self, purpose: KeyPurpose) -> pulumi.Output[str]:
+        arn: pulumi.Output[str] = self.keys[purpose].arn
+        return arn
+
+
+def _policy_for(purpose: KeyPurpose, region: str) -> Callable[[list[str]], str]:
+    def render(values: list[str]) -> str:
+        partition, account_id = values
+        return policies.key_policy(purpose, partition, account_id, region)
+
+    return render

@@ -1,0 +1,200 @@
+"""The AWS platform: keys, network, EKS with its node groups and autoscaler, bucket, registry and
+workload identity, tied together into the `CloudPlatform` contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra import naming
+from infra.clouds.aws import nodepools
+from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
+from infra.clouds.aws.env import CLOUD, make_env
+from infra.clouds.aws.identity import WorkloadIdentity, WorkloadIdentityArgs
+from infra.clouds.aws.kms import Keys, KeysArgs
+from infra.clouds.aws.network import Network, NetworkArgs
+from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
+from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
+from infra.clouds.base import Capability, CloudPlatform, EgressRule
+from infra.config import StackConfig
+from infra.config_clouds import AwsConfig
+
+NLB = "service.beta.kubernetes.io/aws-load-balancer"
+MISSING = {
+    Capability.GPU_DEVICE_PLUGIN: (
+        "EKS's AL2023 NVIDIA AMI ships the driver and container toolkit but not the NVIDIA device "
+        "plugin, so nodes advertise no nvidia.com/gpu until it is installed"
+    )
+}
+
+
+def cluster_name(stack: str) -> str:
+    """Fixed, not auto-named: the log group, subnet tags and autoscaler tags must know it in advance."""
+    return naming.resource_name(naming.PROJECT, stack)
+
+
+def service_annotations(exposure: str, tags: dict[str, str]) -> dict[str, str]:
+    """Annotations that give a LoadBalancer Service an NLB from the cloud provider's service controller;
+    internal unless serving is public (its Service then limits sources with `loadBalancerSourceRanges`)."""
+    annotations = {
+        f"{NLB}-type": "nlb",
+        f"{NLB}-additional-resource-tags": ",".join(f"{k}={v}" for k, v in sorted(tags.items())),
+    }
+    if exposure == "internal":
+        annotations[f"{NLB}-internal"] = "true"
+    return annotations
+
+
+@dataclass
+class AwsPlatformArgs:
+    cfg: StackConfig
+
+
+class AwsPlatform(pulumi.ComponentResource):
+    def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:aws:Platform", name, None, opts)
+        self._name, cfg = name, args.cfg
+        self._cfg, aws_cfg = cfg, _section(cfg)
+        self._env = make_env(name, cfg.stack, aws_cfg.region, parent=self)
+        self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._env.provider})
+        self.cluster_name = cluster_name(cfg.stack)
+        self.keys = Keys(
+            f"{name}-keys",
+            KeysArgs(self._env, f"{naming.PROJECT}/{cfg.stack}", 30 if cfg.protect else 7, cfg.protect),
+            opts=self._child,
+        )
+        self.network = self._network(aws_cfg)
+        self.cluster = self._cluster(aws_cfg)
+        self.autoscaler = ClusterAutoscaler(
+            f"{name}-autoscaler",
+            ClusterAutoscalerArgs(
+                env=self._env,
+                cluster_name=self.cluster_name,
+                cluster=self.cluster.cluster_name,
+                image=aws_cfg.cluster_autoscaler_image,
+                k8s_provider=self.cluster.provider,
+            ),
+            opts=self._child,
+        )
+        self._data(aws_cfg)
+        self.network_ids: dict[str, pulumi.Output[object]] = {
+            "vpcId": self.network.vpc_id,
+            "privateSubnetIds": self.network.private_subnet_ids,
+            "publicSubnetIds": self.network.public_subnet_ids,
+        }
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.cluster_name,
+                "bucketUri": self.store.uri,
+                "registry": self.registry.registry.repository,
+                **self.network_ids,
+            }
+        )
+
+    def _network(self, aws_cfg: AwsConfig) -> Network:
+        return Network(
+            f"{self._name}-network",
+            NetworkArgs(
+                env=self._env,
+                cidr=aws_cfg.vpc_cidr,
+                zones=aws_cfg.availability_zones,
+                nat_gateways=aws_cfg.nat_gateways,
+                cluster_name=self.cluster_name,
+                logs_key_arn=self.keys.arn("logs"),
+                log_retention_days=aws_cfg.log_retention_days,
+            ),
+            opts=self._child,
+        )
+
+    def _cluster(self, aws_cfg: AwsConfig) -> GpuCluster:
+        cfg = self._cfg
+        return GpuCluster(
+            f"{self._name}-cluster",
+            GpuClusterArgs(
+                env=self._env,
+                cluster_name=self.cluster_name,
+                version=aws_cfg.kubernetes_version,
+                subnet_ids=self.network.private_subnet_ids,
+                api_access=aws_cfg.api_access,
+                deployer_principal_arn=aws_cfg.deployer_principal_arn,
+                addons=aws_cfg.addons,
+                secrets_key_arn=self.keys.arn("secrets"),
+                logs_key_arn=self.keys.arn("logs"),
+                disks_key_arn=self.keys.arn("disks"),
+                log_retention_days=aws_cfg.log_retention_days,
+                system_pool=nodepools.system_spec(aws_cfg.system_pool),
+                gpu_pools=[nodepools.gpu_spec(p, aws_cfg.region) for p in cfg.pools_on(CLOUD)],
+                protect=cfg.protect,
+            ),
+            opts=self._child,
+        )
+
+    def _data(self, aws_cfg: AwsConfig) -> None:
+        """The bucket, the registry, and the workload identities that reach the bucket."""
+        cfg, env = self._cfg, self._env
+        self.store = ObjectStore(
+            f"{self._name}-storage",
+            ObjectStoreArgs(
+                env=env,
+                bucket_name=aws_cfg.bucket_name,
+                key_arn=self.keys.arn("storage"),
+                noncurrent_version_days=cfg.storage.noncurrent_version_days,
+                abort_multipart_days=cfg.storage.abort_multipart_days,
+                protect=cfg.protect,
+            ),
+            opts=self._child,
+        )
+        self.registry = ContainerRegistry(
+            f"{self._name}-registry",
+            ContainerRegistryArgs(env, aws_cfg.registry_name, self.keys.arn("registry"), cfg.protect),
+            opts=self._child,
+        )
+        self.identity = WorkloadIdentity(
+            f"{self._name}-identity",
+            WorkloadIdentityArgs(
+                env=env,
+                cluster_name=self.cluster_name,
+                cluster=self.cluster.cluster_name,
+                namespace=cfg.namespace,
+                bucket_arn=self.store.bucket_arn,
+                bucket_key_arn=self.keys.arn("storage"),
+            ),
+            opts=self._child,
+        )
+
+
+def _section(cfg: StackConfig) -> AwsConfig:
+    if cfg.aws is None:  # `clouds` lists aws only with a validated section
+        raise ValueError("the aws platform needs the gpu-platform:aws section")
+    return cfg.aws
+
+
+POD_IDENTITY_AGENT = (EgressRule("169.254.170.23/32", 80),)
+"""The EKS Pod Identity agent, a node-local endpoint that hands pods their role credentials; a default-deny
+NetworkPolicy must let pods reach it (docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html)."""
+
+
+def build(cfg: StackConfig) -> CloudPlatform:
+    platform = AwsPlatform(f"{cfg.stack}-{CLOUD}", AwsPlatformArgs(cfg))
+    aws_cfg = _section(cfg)
+    return CloudPlatform(
+        cloud=CLOUD,
+        region=aws_cfg.region,
+        cluster_name=platform.cluster.cluster_name,
+        kubeconfig=platform.cluster.kubeconfig,
+        k8s_provider=platform.cluster.provider,
+        bucket_uri=platform.store.uri,
+        registry=platform.registry.registry,
+        identities=platform.identity.bindings,
+        missing=MISSING,
+        service_annotations=service_annotations(
+            cfg.serving.exposure, naming.tags(cfg.stack, CLOUD, "serving")
+        ),
+        network=platform.network_ids,
+        # s3fs and rclone take the bucket's region from here; credentials come from the Pod Identity agent.
+        storage_env={"AWS_REGION": aws_cfg.region, "AWS_DEFAULT_REGION": aws_cfg.region},
+        identity_egress=POD_IDENTITY_AGENT,
+    )

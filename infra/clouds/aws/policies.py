@@ -1,0 +1,254 @@
+"""IAM, KMS and bucket policy documents, as pure functions of plain values.
+
+Components call these inside `Output.apply` once ARNs are known; tests call them directly. Each grant is
+the narrowest the service allows, and where a service forces `Resource: "*"` the comment says why.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Statement = dict[str, Any]
+VERSION = "2012-10-17"
+KMS_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+def document(*statements: Statement) -> str:
+    return json.dumps({"Version": VERSION, "Statement": list(statements)}, sort_keys=True)
+
+
+def service_trust(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:
+    """Trust for an AWS service principal (`eks.amazonaws.com`, `ec2.amazonaws.com`)."""
+    return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)})
+
+
+def flow_logs_trust(account_id: str) -> str:
+    # The VPC docs' confused-deputy guard: only deliveries for this account may assume the role.
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
+
+
+def pod_identity_trust(cluster_name: str, namespace: str, service_account: str) -> str:
+    """EKS Pod Identity trust, scoped by the session tags the agent sets to one cluster, namespace and SA.
+
+    https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
+    """
+    return document(
+        {
+            "Sid": "PodIdentity",
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                }
+            },
+        }
+    )
+
+
+def key_policy(purpose: str, partition: str, account_id: str, region: str) -> str:
+    """A CMK policy: the account (through IAM policies) plus the service principals `purpose` needs."""
+    account = {
+        "Sid": "AccountAdministersThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    if purpose == "logs":
+        return document(account, _logs_use(partition, account_id, region))
+    if purpose == "disks":
+        return document(account, *_autoscaling_use(partition, account_id))
+    return document(account)
+
+
+def _logs_use(partition: str, account_id: str, region: str) -> Statement:
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+    groups = f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+    return {
+        "Sid": "CloudWatchLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": KMS_USE,
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": groups}},
+    }
+
+
+def _autoscaling_use(partition: str, account_id: str) -> list[Statement]:
+    # Managed node groups launch through Auto Scaling, whose service-linked role must use the key for
+    # encrypted root volumes, or instances fail with Client.InternalError.
+    role = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    asg = {"AWS": f"arn:{partition}:iam::{account_id}:role/{role}"}
+    return [
+        {"Sid": "AutoScalingUse", "Effect": "Allow", "Principal": asg, "Action": KMS_USE, "Resource": "*"},
+        {
+            "Sid": "AutoScalingGrants",
+            "Effect": "Allow",
+            "Principal": asg,
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> str:
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+
+
+def _bucket_key_use(key_arn: str, region: str, actions: list[str]) -> Statement:
+    return {
+        "Sid": "UseBucketKeyThroughS3",
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": key_arn,
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+    }
+
+
+def trainer_policy(bucket_arn: str, key_arn: str, region: str) -> str:
+    """Read/write on the whole bucket: data in, checkpoints and models out."""
+    return document(
+        {
+            "Sid": "ListBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "ReadWriteObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            "Resource": f"{bucket_arn}/*",
+        },
+        _bucket_key_use(key_arn, region, ["kms:Decrypt", "kms:GenerateDataKey"]),
+    )
+
+
+def serving_policy(bucket_arn: str, key_arn: str, region: str, prefix: str) -> str:
+    """Read-only, and only under `prefix` (e.g. `models/`): listing is limited by the `s3:prefix` key."""
+    return document(
+        {
+            "Sid": "ListModels",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
+        },
+        {
+            "Sid": "ReadModels",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{prefix}*",
+        },
+        _bucket_key_use(key_arn, region, ["kms:Decrypt"]),
+    )
+
+
+def autoscaler_policy(partition: str, region: str, account_id: str, cluster: str) -> str:
+    """Cluster Autoscaler on AWS: the README's minimum, with writes limited to this cluster's groups."""
+    return document(
+        {
+            # Describe* calls take no resource-level permissions: IAM only accepts "*" for them.
+            "Sid": "Discover",
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations",
+                "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+            ],
+            "Resource": "*",
+        },
+        {
+            # Scale-from-zero reads a managed node group's labels and taints from EKS.
+            "Sid": "ReadNodeGroups",
+            "Effect": "Allow",
+            "Action": "eks:DescribeNodegroup",
+            "Resource": f"arn:{partition}:eks:{region}:{account_id}:nodegroup/{cluster}/*/*",
+        },
+        {
+            "Sid": "ScaleOwnGroups",
+            "Effect": "Allow",
+            "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            "Resource": (
+                f"arn:{partition}:autoscaling:{region}:{account_id}:autoScalingGroup:*:autoScalingGroupName/*"
+            ),
+            "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}},
+        },
+    )
+
+
+def flow_logs_policy(log_group_arn: str, partition: str, region: str, account_id: str) -> str:
+    return document(
+        {
+            "Sid": "Deliver",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {
+            "Sid": "FindGroup",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": f"arn:{partition}:logs:{region}:{account_id}:log-group:*",
+        },
+    )
+
+
+def ecr_lifecycle(untagged_days: int = 7, keep_images: int = 50) -> str:
+    """Untagged layers go after a week; at most `keep_images` tagged images stay (tags are immutable)."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": "expire untagged images",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"keep the newest {keep_images} images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )

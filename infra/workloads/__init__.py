@@ -1,0 +1,184 @@
+"""The cloud-agnostic workloads, one `Workloads` component per cloud: GPU device support where the cloud
+lacks it, the namespace and its policies, the images, the training Job and the TF Serving endpoint.
+
+Everything here talks to one cluster through the contract's Kubernetes provider, which the component
+hands to all its children; what differs between clouds comes from the contract as data (annotations,
+environment, tolerations, missing capabilities), never from a branch on the cloud's name. Only
+pulumi_kubernetes and pulumi_docker_build are imported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from infra import naming
+from infra.clouds.base import Capability, CloudPlatform, WorkloadRole
+from infra.config import StackConfig
+from infra.workloads import upstream
+from infra.workloads.device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
+from infra.workloads.image import ContainerImages, ContainerImagesArgs
+from infra.workloads.namespace import WorkloadNamespace, WorkloadNamespaceArgs
+from infra.workloads.pods import app_labels
+from infra.workloads.serving import GRPC_PORT, REST_PORT, ServingEndpoint, ServingEndpointArgs
+from infra.workloads.training import WORKER_PORT, TrainingJob, TrainingJobArgs
+
+APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving"}
+"""The `app.kubernetes.io/name` of each role's pods."""
+
+
+@dataclass(frozen=True)
+class WorkloadsArgs:
+    config: StackConfig
+    platform: CloudPlatform
+
+
+def mirrors(cfg: StackConfig, platform: CloudPlatform) -> dict[str, upstream.Upstream]:
+    """The third-party images this cluster runs: the serving build for its pool, rclone, and the device
+    plugin where the cloud does not provide one."""
+    s = cfg.serving
+    on_gpu = cfg.pool(s.pool) is not None
+    configured = s.gpu_image if on_gpu else s.image
+    default = upstream.TF_SERVING_GPU if on_gpu else upstream.TF_SERVING
+    images = {
+        "serving": upstream.from_ref(default.name, configured) if configured else default,
+        "model-sync": upstream.RCLONE,
+    }
+    if platform.lacks(Capability.GPU_DEVICE_PLUGIN):
+        images["device-plugin"] = upstream.DEVICE_PLUGIN
+    return images
+
+
+class Workloads(pulumi.ComponentResource):
+    training_image: pulumi.Output[str]
+    training_job: pulumi.Output[str]
+    model_uri: pulumi.Output[str]
+    serving_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg, platform = args.config, args.platform
+        # Every Kubernetes resource below inherits this provider: they all land in this cloud's cluster.
+        own = pulumi.ResourceOptions(providers={"kubernetes": platform.k8s_provider})
+        super().__init__(
+            "gpu-platform:workloads:Workloads", name, None, pulumi.ResourceOptions.merge(opts, own)
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        labels = naming.labels(cfg.stack, platform.cloud, "workloads")
+        built = self._images(name, args, labels, child)
+        namespace = WorkloadNamespace(
+            f"{name}-namespace",
+            WorkloadNamespaceArgs(
+                name=cfg.namespace,
+                labels=labels,
+                identities=platform.identities,
+                apps=APPS,
+                trainer_port=WORKER_PORT,
+                serving_ports=(GRPC_PORT, REST_PORT),
+                serving_sources=cfg.serving.source_cidrs,
+                identity_egress=platform.identity_egress,
+            ),
+            child,
+        )
+        self.training_image = built.trainer
+        job = self._training(
+            name, args=args, namespace=namespace, image=built.trainer, labels=labels, opts=child
+        )
+        self.training_job, self.model_uri = job.job_name, job.model_uri
+        serving = self._serving(name, args=args, namespace=namespace, images=built, labels=labels, opts=child)
+        self.serving_url = serving.url
+        self.register_outputs(
+            {
+                "trainingImage": self.training_image,
+                "trainingJob": self.training_job,
+                "modelUri": self.model_uri,
+                "servingUrl": self.serving_url,
+            }
+        )
+
+    def _images(
+        self, name: str, args: WorkloadsArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> ContainerImages:
+        """The images, and the device plugin that runs one of them where the cloud lacks its own."""
+        cfg, platform = args.config, args.platform
+        images = mirrors(cfg, platform)
+        for ref in (u.ref for u in images.values() if not u.pinned):
+            pulumi.log.warn(f"{ref} is not pinned yet: set its digest in workloads/upstream.py or the config")
+        built = ContainerImages(
+            f"{name}-images", ContainerImagesArgs(platform.registry, cfg.training.image, images), opts
+        )
+        if "device-plugin" in built.mirrored:
+            GpuDevicePlugin(
+                f"{name}-device-plugin",
+                GpuDevicePluginArgs(built.mirrored["device-plugin"], labels, platform.spot_tolerations),
+                opts,
+            )
+        return built
+
+    def _training(
+        self,
+        name: str,
+        *,
+        args: WorkloadsArgs,
+        namespace: WorkloadNamespace,
+        image: pulumi.Output[str],
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> TrainingJob:
+        cfg, platform = args.config, args.platform
+        pool = cfg.pool(cfg.training.pool)
+        if pool is None:  # config validation guarantees the pool; a broken invariant must not pass silently
+            raise ValueError(f"training pool {cfg.training.pool!r} is not among the GPU pools")
+        return TrainingJob(
+            f"{name}-training",
+            TrainingJobArgs(
+                namespace=namespace.name,
+                image=image,
+                training=cfg.training,
+                pool=pool,
+                model_name=cfg.serving.model_name,
+                bucket_uri=platform.bucket_uri,
+                service_account=namespace.accounts["trainer"],
+                pod_labels=platform.identities["trainer"].pod_labels,
+                storage_env=platform.storage_env,
+                spot_tolerations=platform.spot_tolerations,
+                labels=labels,
+                selector=app_labels(APPS["trainer"], cfg.stack),
+            ),
+            opts,
+        )
+
+    def _serving(
+        self,
+        name: str,
+        *,
+        args: WorkloadsArgs,
+        namespace: WorkloadNamespace,
+        images: ContainerImages,
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions,
+    ) -> ServingEndpoint:
+        cfg, platform = args.config, args.platform
+        return ServingEndpoint(
+            f"{name}-serving",
+            ServingEndpointArgs(
+                namespace=namespace.name,
+                serving=cfg.serving,
+                pool=cfg.pool(cfg.serving.pool),
+                image=images.mirrored["serving"],
+                sync_image=images.mirrored["model-sync"],
+                bucket_uri=platform.bucket_uri,
+                service_account=namespace.accounts["serving"],
+                pod_labels=platform.identities["serving"].pod_labels,
+                storage_env=platform.storage_env,
+                service_annotations=platform.service_annotations,
+                spot_tolerations=platform.spot_tolerations,
+                labels=labels,
+                selector=app_labels(APPS["serving"], cfg.stack),
+            ),
+            opts,
+        )
+
+
+def build(cfg: StackConfig, platform: CloudPlatform) -> Workloads:
+    return Workloads(f"{cfg.stack}-{platform.cloud}-workloads", WorkloadsArgs(cfg, platform))

@@ -1,0 +1,82 @@
+"""Pod building blocks shared by the training Job and the serving Deployment: the restricted security
+context, the writable scratch space, resources, labels and where a pod may run.
+
+Dicts use the Pulumi SDK's snake_case input names; keys inside label, selector and resource maps are
+Kubernetes data and pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+from infra.config_types import GpuPool
+
+POOL_LABEL = "gpu-platform/pool"
+GENERAL_POOL = "general"
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+"""Every cloud's GPU pools carry the taint `nvidia.com/gpu=present:NoSchedule` (GKE adds it itself)."""
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+TMP = "/tmp"
+
+Obj = dict[str, Any]
+
+
+def pod_security(uid: int) -> Obj:
+    """Pod-level context of PSS `restricted` (WL-01, WL-04); `fs_group` makes the emptyDirs writable."""
+    return {
+        "run_as_non_root": True,
+        "run_as_user": uid,
+        "run_as_group": uid,
+        "fs_group": uid,
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security(uid: int) -> Obj:
+    """Container-level context (WL-01..04, WL-06), repeated per container so each stands on its own."""
+    return {
+        "run_as_non_root": True,
+        "run_as_user": uid,
+        "allow_privilege_escalation": False,
+        "read_only_root_filesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+
+
+def scratch(name: str, path: str, size: str) -> tuple[Obj, Obj]:
+    """A size-limited emptyDir and its mount: the only writable places under a read-only root."""
+    return {"name": name, "empty_dir": {"size_limit": size}}, {"name": name, "mount_path": path}
+
+
+def resources(cpu: str, memory: str, gpus: int = 0) -> Obj:
+    """Requests equal to limits (Guaranteed QoS); GPUs go in limits, where Kubernetes counts them (WL-07)."""
+    limits: dict[str, str] = {"cpu": cpu, "memory": memory}
+    if gpus:
+        limits[GPU_RESOURCE] = str(gpus)
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+
+
+def placement(pool: GpuPool | None, spot_tolerations: Sequence[Mapping[str, str]]) -> Obj:
+    """Node selector and tolerations for a GPU pool, or for the general CPU nodes when `pool` is None."""
+    if pool is None:
+        return {"node_selector": {POOL_LABEL: GENERAL_POOL}}
+    tolerations = [GPU_TOLERATION, *(dict(t) for t in spot_tolerations)] if pool.spot else [GPU_TOLERATION]
+    return {"node_selector": {POOL_LABEL: pool.name}, "tolerations": tolerations}
+
+
+def env(values: Mapping[str, pulumi.Input[str]]) -> list[Obj]:
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+def app_labels(app: str, stack: str) -> dict[str, str]:
+    """The selector labels of one app: stable, so a Deployment's or Service's selector never changes."""
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": stack}
+
+
+def metadata(name: pulumi.Input[str], namespace: pulumi.Input[str], labels: Mapping[str, str]) -> Obj:
+    return {"name": name, "namespace": namespace, "labels": dict(labels)}

@@ -1,0 +1,47 @@
+"""The policy documents as pure functions: key policies trust only the services each key serves."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.clouds.aws import policies
+from infra.clouds.aws.kms import PURPOSES
+
+ACCOUNT = "123456789012"
+
+
+def _principals(purpose: str) -> list[object]:
+    doc = json.loads(policies.key_policy(purpose, "aws", ACCOUNT, "us-west-2"))
+    return [s["Principal"] for s in doc["Statement"]]
+
+
+@pytest.mark.parametrize("purpose", list(PURPOSES))
+def test_key_policy_keeps_the_account_in_control(purpose: str) -> None:
+    assert {"AWS": f"arn:aws:iam::{ACCOUNT}:root"} in _principals(purpose)
+    assert "*" not in _principals(purpose)
+
+
+def test_only_the_logs_key_trusts_cloudwatch_and_only_disks_trusts_autoscaling() -> None:
+    logs = {"Service": "logs.us-west-2.amazonaws.com"}
+    role = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    asg = {"AWS": f"arn:aws:iam::{ACCOUNT}:role/{role}"}
+    for purpose in PURPOSES:
+        assert (logs in _principals(purpose)) is (purpose == "logs")
+        assert (asg in _principals(purpose)) is (purpose == "disks")
+
+
+def test_autoscaler_writes_only_to_its_clusters_groups() -> None:
+    doc = json.loads(policies.autoscaler_policy("aws", "us-west-2", ACCOUNT, "gpu-platform-prod"))
+    scale = next(s for s in doc["Statement"] if s["Sid"] == "ScaleOwnGroups")
+    assert scale["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-platform-prod": "owned"}
+    }
+    wildcard = [s for s in doc["Statement"] if s["Resource"] == "*"]
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for s in wildcard for a in s["Action"])
+
+
+def test_ecr_lifecycle_any_rule_comes_last() -> None:
+    rules = json.loads(policies.ecr_lifecycle())["rules"]
+    assert max(rules, key=lambda r: r["rulePriority"])["selection"]["tagStatus"] == "any"

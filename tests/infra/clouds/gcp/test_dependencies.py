@@ -1,0 +1,48 @@
+"""Each GCP resource waits for what it needs and nothing else: its own APIs, its key grant, and the cluster
+only where the cluster's workload identity pool must exist. False waits lengthen a fresh `pulumi up`."""
+
+from __future__ import annotations
+
+from infra.plan.runner import Plan
+from tests.infra.clouds.gcp.helpers import (
+    BUCKET,
+    CLUSTER,
+    KEY_GRANT,
+    NODE_POOL,
+    REPOSITORY,
+    SERVICE,
+    gcp,
+    named,
+    one,
+)
+
+
+def _api_names(plan: Plan, urns: list[str]) -> set[str]:
+    by_urn = plan.by_urn()
+    return {by_urn[u].inputs["service"].split(".")[0] for u in urns if by_urn[u].type == SERVICE}
+
+
+def test_data_services_wait_for_their_own_api_only(stack_plan: Plan) -> None:
+    assert _api_names(stack_plan, one(stack_plan, BUCKET).depends_on) == {"storage"}
+    assert _api_names(stack_plan, one(stack_plan, REPOSITORY).depends_on) == {"artifactregistry"}
+    assert _api_names(stack_plan, one(stack_plan, "gcp:compute/network:Network").depends_on) == {"compute"}
+
+
+def test_key_grants_wait_for_the_api_that_creates_their_agent(stack_plan: Plan) -> None:
+    expected = {"gke": "container", "disk": "compute", "gcs": "storage", "registry": "artifactregistry"}
+    for use, api in expected.items():
+        grant = named(stack_plan, KEY_GRANT, f"-keys-{use}-agent")
+        assert _api_names(stack_plan, grant.depends_on) == {"cloudkms", api}
+
+
+def test_only_what_needs_the_cluster_waits_for_it(stack_plan: Plan) -> None:
+    cluster = one(stack_plan, CLUSTER).urn
+    waiting = {r.type for r in stack_plan.resources if cluster in r.depends_on}
+    assert waiting == {NODE_POOL, "gcp:serviceaccount/iAMMember:IAMMember", "pulumi:providers:kubernetes"}
+    assert all(cluster not in r.depends_on for r in gcp(stack_plan, BUCKET) + gcp(stack_plan, REPOSITORY))
+
+
+def test_the_cluster_waits_for_the_secrets_key_grant_not_the_disk_one(stack_plan: Plan) -> None:
+    deps = one(stack_plan, CLUSTER).depends_on
+    assert named(stack_plan, KEY_GRANT, "-keys-gke-agent").urn in deps
+    assert named(stack_plan, KEY_GRANT, "-keys-disk-agent").urn not in deps

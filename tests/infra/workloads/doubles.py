@@ -1,0 +1,194 @@
+"""The workloads built alone, on the mock engine, against contract doubles: clouds that lack the device
+plugin, taint spot nodes, need storage environment and node-local identity endpoints, and read S3 or
+Azure Blob. The merged platforms (GCP so far) cover the rest; these keep the code's contract-driven
+branches tested whatever clouds are merged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi.runtime import settings
+from pulumi.runtime import stack as stack_runtime
+
+from infra import clouds, config, workloads
+from infra.catalog import Cloud
+from infra.clouds.base import (
+    Capability,
+    CloudPlatform,
+    EgressRule,
+    IdentityBinding,
+    Registry,
+    RegistryAuth,
+)
+from infra.plan import stackfile
+from infra.plan.capture import Captured, CaptureMonitor, PlanMocks
+from infra.plan.runner import PlannedResource
+from tests.infra.workloads.helpers import Cluster
+from tests.plans import ROOT
+
+SPOT_TAINT = {
+    "key": "kubernetes.azure.com/scalesetpriority",
+    "operator": "Equal",
+    "value": "spot",
+    "effect": "NoSchedule",
+}
+POD_IDENTITY_AGENT = EgressRule("169.254.170.23/32", 80)
+LB_HOSTNAME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Double:
+    """What differs between contract doubles; the rest is filled in by `contract()`."""
+
+    cloud: str
+    bucket_uri: str
+    host: str
+    storage_env: dict[str, str] = field(default_factory=dict)
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    spot_tolerations: tuple[dict[str, str], ...] = ()
+    identity_egress: tuple[EgressRule, ...] = ()
+    service_annotations: dict[str, str] = field(default_factory=dict)
+
+
+S3_DOUBLE = Double(
+    cloud="aws",
+    bucket_uri="s3://double-bucket",
+    host="123456789012.dkr.ecr.us-west-2.amazonaws.com",
+    storage_env={"AWS_REGION": "us-west-2"},
+    identity_egress=(POD_IDENTITY_AGENT,),
+    service_annotations={LB_HOSTNAME_ANNOTATION: "nlb"},
+)
+AZ_DOUBLE = Double(
+    cloud="azure",
+    bucket_uri="az://models",
+    host="doubleacr.azurecr.io",
+    storage_env={"AZURE_STORAGE_ACCOUNT_NAME": "doubleaccount"},
+    pod_labels={"azure.workload.identity/use": "true"},
+    spot_tolerations=(SPOT_TAINT,),
+)
+
+
+def contract(double: Double) -> CloudPlatform:
+    def identity(role: str) -> IdentityBinding:
+        return IdentityBinding(role, {"example.com/identity": f"{role}-id"}, double.pod_labels)
+
+    return CloudPlatform(
+        cloud=cast(Cloud, double.cloud),
+        region="double-region",
+        cluster_name=pulumi.Output.from_input("double-cluster"),
+        kubeconfig=pulumi.Output.secret("{}"),
+        k8s_provider=k8s.Provider(f"{double.cloud}-double-k8s", kubeconfig="{}"),
+        bucket_uri=pulumi.Output.from_input(double.bucket_uri),
+        registry=Registry(
+            host=pulumi.Output.from_input(double.host),
+            repository=pulumi.Output.from_input(f"{double.host}/gpu-platform/trainer"),
+            auth=RegistryAuth(double.host, "token", pulumi.Output.secret("short-lived")),
+        ),
+        identities={"trainer": identity("trainer"), "serving": identity("serving")},
+        missing={Capability.GPU_DEVICE_PLUGIN: "a double without it"},
+        service_annotations=double.service_annotations,
+        storage_env=double.storage_env,
+        spot_tolerations=double.spot_tolerations,
+        identity_egress=double.identity_egress,
+    )
+
+
+DOUBLES = {
+    # prod's config (GPU serving, two workers) on a cloud like EKS: S3, Pod Identity, NLB host names.
+    "s3-double": (S3_DOUBLE, "prod"),
+    # dev's config (spot training, CPU serving) on a cloud like AKS: Blob, a spot taint, identity labels.
+    "az-double": (AZ_DOUBLE, "dev"),
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    double: Double
+    cluster: Cluster
+    serving_url: str
+
+
+@functools.cache
+def built(key: str) -> Built:
+    """A double's workloads, built once per test session."""
+    return build(*DOUBLES[key])
+
+
+def build(double: Double, stack: str) -> Built:
+    """`workloads.build` alone for `stack`'s config and the double's contract; every registration kept."""
+    return contextvars.Context().run(_build, double, stack)
+
+
+def missing(stack: str, cloud: str) -> set[Capability]:
+    """The capabilities a merged cloud's real contract says it lacks (its platform built on the mocks)."""
+
+    def run(cfg: config.StackConfig) -> set[Capability]:
+        return set(clouds.build(cast(Cloud, cloud), cfg).missing)
+
+    return contextvars.Context().run(_on_mocks, stack, run)
+
+
+def _build(double: Double, stack: str) -> Built:
+    box: list[CaptureMonitor] = []
+
+    def run(cfg: config.StackConfig) -> tuple[config.StackConfig, str]:
+        url = workloads.build(cfg, contract(double)).serving_url.future()
+        return cfg, str(asyncio.get_event_loop().run_until_complete(url))
+
+    cfg, url = _on_mocks(stack, run, box)
+    resources = [_planned(c, double.cloud) for c in box[0].captured.values()]
+    return Built(double, Cluster(stack, double.cloud, cfg, resources), url)
+
+
+def _planned(c: Captured, cloud: str) -> PlannedResource:
+    return PlannedResource(
+        type=c.type,
+        name=c.name,
+        urn=c.urn,
+        parent=c.parent,
+        provider=c.provider,
+        cloud=cloud,
+        custom=c.custom,
+        inputs=c.inputs,
+        depends_on=c.depends_on,
+        protect=c.protect,
+        retain_on_delete=c.retain_on_delete,
+        secret_paths=c.secret_paths,
+    )
+
+
+def _on_mocks(
+    stack: str, body: Callable[[config.StackConfig], T], box: list[CaptureMonitor] | None = None
+) -> T:
+    """Run `body(cfg)` for `stack` on the mock engine in a fresh event loop, then wait for registrations."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    with settings.SETTINGS.lock:  # as the runner does: a failed earlier run must not leave tasks here
+        settings.SETTINGS.outputs.clear()
+    try:
+        files = stackfile.load(ROOT, stack)
+        monitor = CaptureMonitor(PlanMocks(stack))
+        if box is not None:
+            box.append(monitor)
+        pulumi.runtime.set_all_config(dict(files.config), list(files.secret_keys))
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=files.project, stack=stack, preview=False, monitor=monitor
+        )
+        result = body(config.load())
+        loop.run_until_complete(stack_runtime.wait_for_rpcs())
+        return result
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)

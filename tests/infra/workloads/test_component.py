@@ -1,0 +1,56 @@
+"""The Workloads component per cloud: its name and type, every child under it and named after it, every
+Kubernetes object sent to that cloud's cluster through the contract's provider, and all that the issue
+asks for present on each cloud."""
+
+from __future__ import annotations
+
+from tests.infra.workloads.helpers import (
+    DEPLOYMENT,
+    HPA,
+    IMAGE,
+    JOB,
+    NAMESPACE,
+    PDB,
+    POLICY,
+    SERVICE,
+    WORKLOADS,
+    Cluster,
+)
+from tests.plans import planned
+
+
+def test_one_workloads_component_per_cloud(cluster: Cluster) -> None:
+    (component,) = [r for r in cluster.resources if r.type == WORKLOADS]
+    assert component.name == f"{cluster.stack}-{cluster.cloud}-workloads"
+
+
+def test_every_child_is_named_after_the_component(cluster: Cluster) -> None:
+    (root,) = [r for r in cluster.resources if r.type == WORKLOADS]
+    for resource in cluster.resources:
+        assert resource.name.startswith(root.name), resource.name
+    cloud = [r for r in planned(cluster.stack).resources if r.cloud == cluster.cloud]
+    named = [r for r in cloud if r.name.startswith(f"{root.name}-")]
+    assert {r.urn for r in named} <= {r.urn for r in cluster.resources}
+
+
+def test_kubernetes_objects_go_through_the_clusters_provider(cluster: Cluster) -> None:
+    by_urn = planned(cluster.stack).by_urn()
+    objects = [r for r in cluster.resources if r.type.startswith("kubernetes:")]
+    assert objects
+    (provider,) = {r.provider for r in objects}
+    assert provider is not None
+    assert by_urn[provider].type == "pulumi:providers:kubernetes"
+    assert by_urn[provider].cloud == cluster.cloud
+
+
+def test_images_go_through_an_explicit_builder(cluster: Cluster) -> None:
+    builders = {r.urn for r in cluster.resources if r.type == "pulumi:providers:docker-build"}
+    images = [r for r in cluster.resources if r.type == IMAGE]
+    assert images
+    assert {r.provider for r in images} <= builders
+
+
+def test_everything_the_issue_asks_for_is_there(cluster: Cluster) -> None:
+    for type_ in (NAMESPACE, POLICY, IMAGE, JOB, DEPLOYMENT, SERVICE, HPA, PDB):
+        assert cluster.of(type_), type_
+    assert cluster.one(JOB)["spec"]["completionMode"] == "Indexed"

@@ -1,0 +1,94 @@
+"""The model-sync script, run for real with rclone against a local directory standing in for the bucket:
+complete versions are published, half-written ones and the trainer's hidden staging names are not, the
+readiness marker appears with the first version, and a version deleted from the bucket is unloaded.
+Needs the `rclone` binary (Debian: `apt-get install rclone`); skipped without it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.workloads import model_sync
+
+pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="needs the rclone binary")
+
+
+def version(root: Path, number: int, complete: bool = True) -> None:
+    (root / str(number) / "variables").mkdir(parents=True)
+    (root / str(number) / "variables" / "variables.index").write_text("weights")
+    if complete:
+        (root / str(number) / "saved_model.pb").write_text("graph")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> Path:
+    root = tmp_path / "bucket" / "models" / "digits"
+    version(root, 1)
+    version(root, 2, complete=False)  # the trainer writes saved_model.pb last
+    (root / ".staging-1234" / "variables").mkdir(parents=True)
+    (root / ".tmp-5678-export.json").write_text("{}")
+    return root
+
+
+@contextlib.contextmanager
+def sidecar(source: Path, tmp_path: Path) -> Iterator[Path]:
+    """The sidecar's script syncing `source`, with the environment the pod gives it; yields /models."""
+    models = tmp_path / "models"
+    env = {
+        **os.environ,
+        "MODEL_SOURCE": str(source),
+        "MODELS": str(models),
+        "MODEL_NAME": "digits",
+        "READY": str(models / ".synced"),
+        "INTERVAL": "0.1",
+        "RCLONE_CONFIG": "/dev/null",
+    }
+    process = subprocess.Popen(["/bin/sh", "-c", model_sync.SCRIPT], env=env, stdout=subprocess.DEVNULL)
+    try:
+        yield models
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+@pytest.fixture
+def synced(tmp_path: Path, bucket: Path) -> Iterator[Path]:
+    with sidecar(bucket, tmp_path) as models:
+        yield models
+
+
+def test_publishes_complete_versions_only(synced: Path, bucket: Path) -> None:
+    served = synced / "digits"
+    wait_for((synced / ".synced").exists)
+    assert sorted(p.name for p in served.iterdir()) == ["1"]
+    assert (served / "1" / "saved_model.pb").read_text() == "graph"
+    assert not any(p.name.startswith(".") for p in (synced / ".stage").iterdir())
+    (bucket / "2" / "saved_model.pb").write_text("graph")
+    wait_for((served / "2" / "saved_model.pb").exists)
+    shutil.rmtree(bucket / "1")
+    wait_for(lambda: not (served / "1").exists())
+    assert sorted(p.name for p in served.iterdir()) == ["2"]
+
+
+def test_waits_for_a_first_model(tmp_path: Path) -> None:
+    """No model in the bucket yet: nothing is marked ready, so TF Serving does not start."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with sidecar(empty, tmp_path) as models:
+        wait_for((models / ".stage").exists)
+        time.sleep(0.5)
+        assert not (models / ".synced").exists()

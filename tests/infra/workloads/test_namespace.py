@@ -1,0 +1,110 @@
+"""NW-03 and WL-09: the workload namespace enforces Pod Security `restricted`, denies all traffic by
+default, and allows only DNS, serving ingress, trainer peers, HTTPS egress and the identity endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.infra.workloads import doubles
+from tests.infra.workloads.helpers import ACCOUNT, NAMESPACE, POLICY, Cluster, containers
+
+PSS = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "audit", "warn")}
+
+
+def policies(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    found = [p for p in cluster.of(POLICY) if p["metadata"]["namespace"] == cluster.cfg.namespace]
+    return {p["metadata"]["name"]: p["spec"] for p in found}
+
+
+def ports(rule: dict[str, Any]) -> set[tuple[str, int]]:
+    return {(p["protocol"], p["port"]) for p in rule["ports"]}
+
+
+def test_wl09_namespace_enforces_restricted(cluster: Cluster) -> None:
+    ns = cluster.named(NAMESPACE, cluster.cfg.namespace)
+    assert PSS.items() <= ns["metadata"]["labels"].items()
+    assert cluster.cfg.namespace != "default"
+
+
+def test_wl09_every_namespaced_object_is_outside_default(cluster: Cluster) -> None:
+    for obj in cluster.manifests():
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"]["namespace"] not in ("", "default"), obj["metadata"]["name"]
+
+
+def test_wl09_no_secret_in_environment(cluster: Cluster) -> None:
+    for _, _, pod in cluster.pods():
+        for container in containers(pod):
+            assert all("valueFrom" not in e for e in container.get("env", [])), container["name"]
+
+
+def test_nw03_default_deny_in_the_workload_namespace(cluster: Cluster) -> None:
+    deny = policies(cluster)["default-deny"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_nw03_dns_egress_to_kube_dns(cluster: Cluster) -> None:
+    dns = policies(cluster)["allow-dns"]
+    assert dns["podSelector"] == {}
+    (rule,) = dns["egress"]
+    assert ports(rule) == {("UDP", 53), ("TCP", 53)}
+    (peer,) = rule["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+
+
+def test_serving_ingress_only_on_its_ports(cluster: Cluster) -> None:
+    spec = policies(cluster)["serving-ingress"]
+    (rule,) = spec["ingress"]
+    assert ports(rule) == {("TCP", 8500), ("TCP", 8501)}
+    blocks = [p["ipBlock"]["cidr"] for p in rule["from"] if "ipBlock" in p]
+    assert blocks == (list(cluster.cfg.serving.source_cidrs) or ["0.0.0.0/0"])
+    assert spec["podSelector"]["matchExpressions"][0]["values"] == ["tf-serving"]
+
+
+def test_trainer_workers_reach_each_other_on_the_worker_port(cluster: Cluster) -> None:
+    spec = policies(cluster)["trainer-peers"]
+    assert ports(spec["ingress"][0]) == ports(spec["egress"][0]) == {("TCP", 2222)}
+    assert spec["ingress"][0]["from"] == spec["egress"][0]["to"] == [{"podSelector": spec["podSelector"]}]
+
+
+def test_https_egress_to_storage_but_not_link_local(cluster: Cluster) -> None:
+    (rule,) = policies(cluster)["storage-egress"]["egress"]
+    assert ports(rule) == {("TCP", 443)}
+    assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}]
+
+
+def test_identity_endpoints_are_exact_link_local_hosts(cluster: Cluster) -> None:
+    spec = policies(cluster).get("identity-egress")
+    for rule in spec["egress"] if spec else []:
+        (peer,) = rule["to"]
+        assert peer["ipBlock"]["cidr"].startswith("169.254.")
+        assert peer["ipBlock"]["cidr"].endswith("/32")
+
+
+def test_identity_egress_follows_the_contract(double: doubles.Built) -> None:
+    spec = policies(double.cluster).get("identity-egress")
+    found = [(r["to"][0]["ipBlock"]["cidr"], r["ports"][0]["port"]) for r in spec["egress"]] if spec else []
+    assert found == [(r.cidr, r.port) for r in double.double.identity_egress]
+
+
+def test_id07_dedicated_service_accounts_without_token(cluster: Cluster) -> None:
+    accounts = {a["metadata"]["name"]: a for a in cluster.of(ACCOUNT)}
+    assert set(accounts) == {"trainer", "serving"}
+    assert all(a["automountServiceAccountToken"] is False for a in accounts.values())
+    for _, obj, pod in cluster.workload_pods():
+        assert pod["serviceAccountName"] in accounts, obj["metadata"]["name"]
+        assert pod["serviceAccountName"] != "default"
+        assert pod["automountServiceAccountToken"] is False
+
+
+def test_id07_accounts_carry_the_contract_identity(double: doubles.Built) -> None:
+    for account in double.cluster.of(ACCOUNT):
+        role = account["metadata"]["name"]
+        assert account["metadata"]["annotations"] == {"example.com/identity": f"{role}-id"}
+    source = double.double
+    for _, _, pod in double.cluster.workload_pods():
+        assert pod["serviceAccountName"] in ("trainer", "serving")
+    for _, obj, _ in double.cluster.workload_pods():
+        labels = obj["spec"]["template"]["metadata"]["labels"]
+        assert source.pod_labels.items() <= labels.items()
