@@ -188,7 +188,11 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             "command": command(self._args.cluster_name),
             # Pods cannot reach IMDS (hop limit 1), so the SDK needs the region from the environment.
             "env": [{"name": "AWS_REGION", "value": self._args.env.region}],
-            "resources": {"requests": {"cpu": "100m", "memory": "600Mi"}, "limits": {"memory": "600Mi"}},
+            # Upstream's example values (cluster-autoscaler-autodiscover.yaml); limits on both (WL-07).
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "600Mi"},
+                "limits": {"cpu": "100m", "memory": "600Mi"},
+            },
             "securityContext": {
                 "allowPrivilegeEscalation": False,
                 "readOnlyRootFilesystem": True,
