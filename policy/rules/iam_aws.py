@@ -16,6 +16,7 @@ POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+ADDON = "aws:eks/addon:Addon"
 SA_SUBJECT = re.compile(
     r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
 )
@@ -74,8 +75,15 @@ def _web_identity(statement: Mapping[str, Any]) -> Iterator[str]:
         yield 'the trust needs StringEquals "<issuer>:aud" = "sts.amazonaws.com"'
 
 
-@resource_rule(ID01, ROLE, POD_IDENTITY)
+@resource_rule(ID01, ROLE, POD_IDENTITY, ADDON)
 def trust_scoped(type_: str, props: Props) -> Iterator[str]:
+    if type_.lower() == ADDON.lower():
+        # An EKS add-on's own associations: the namespace is the add-on's, the service account is named.
+        for association in as_list(props.get("podIdentityAssociations")):
+            account = association.get("serviceAccount")
+            if not present(account) or (isinstance(account, str) and "*" in account):
+                yield "podIdentityAssociations[].serviceAccount must name exactly one service account"
+        return
     if type_.lower() == POD_IDENTITY.lower():
         for key in ("namespace", "serviceAccount"):
             value = props.get(key)
@@ -99,14 +107,19 @@ def trusts(role: Resource, service: str) -> bool:
     )
 
 
+def _associated(stack: Stack, role: Resource) -> bool:
+    addons = stack.dependents(role, ADDON, via="podIdentityAssociations")
+    return bool(stack.dependents(role, POD_IDENTITY, via="roleArn")) or any(
+        as_list(a.props.get("podIdentityAssociations")) for a in addons
+    )
+
+
 @stack_rule(ID01)
 def pod_identity_associated(stack: Stack) -> list[Violation]:
     return [
-        role.violation(
-            ID01, "trusts EKS Pod Identity but no PodIdentityAssociation scopes it to a service account"
-        )
+        role.violation(ID01, "trusts EKS Pod Identity but no association scopes it to a service account")
         for role in stack.of(ROLE)
-        if trusts(role, POD_IDENTITY_SERVICE) and not stack.dependents(role, POD_IDENTITY, via="roleArn")
+        if trusts(role, POD_IDENTITY_SERVICE) and not _associated(stack, role)
     ]
 
 

@@ -115,6 +115,12 @@ def is_system(props: Props) -> bool:
     return namespace(props) in SYSTEM_NAMESPACES
 
 
+def is_node_agent(type_: str, props: Props) -> bool:
+    """A DaemonSet (one pod per node: the device plugin, log and metric agents) or anything in kube-system:
+    software that serves the nodes and the cluster rather than being a workload."""
+    return canonical(type_) == "kubernetes:apps/v1:daemonset" or is_system(props)
+
+
 def object_name(props: Props, fallback: str) -> str:
     value = get(props, "metadata.name")
     return str(value) if isinstance(value, str) and not unknown(value) else fallback

@@ -36,8 +36,8 @@ NW02 = control(
 NW03 = control(
     "NW-03",
     "Default-deny NetworkPolicy with DNS egress",
-    "Every workload namespace has a NetworkPolicy selecting all pods that denies ingress and egress, and "
-    "a policy that allows DNS egress.",
+    "Every workload namespace has a NetworkPolicy selecting all pods that denies ingress and egress, and, "
+    "where pods may reach anything, a policy that allows DNS egress.",
 )
 
 
@@ -150,7 +150,9 @@ def default_deny(stack: Stack) -> list[Violation]:
                     "policyTypes Ingress and Egress, no rules)",
                 )
             )
-        if not any(_allows_dns(p) for p in mine):
+        # Pods allowed to reach anything must resolve it; a namespace whose pods need no network needs no DNS.
+        egress = any(as_list(get(p, "spec.egress")) for p in mine)
+        if egress and not any(_allows_dns(p) for p in mine):
             found.append(
                 res.violation(NW03, f"namespace {name} needs a NetworkPolicy allowing DNS egress (53)")
             )

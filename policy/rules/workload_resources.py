@@ -9,12 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from policy.rules import k8s, registry
-from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
+from policy.rules.base import Advisory, Stack, Violation, control, resource_rule, stack_rule
 from policy.rules.props import Props, as_list, get, is_false, number, present, unknown
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 UPSTREAM = "a vendor image pinned by digest; mirror it into the stack's registry to make this mandatory"
 PSS_LABEL = "pod-security.kubernetes.io/enforce"
+TOKENLESS_AGENT = "a node agent that mounts no service-account token"
+API_CLIENT = "a node agent or kube-system controller, which may need the API (CONTROLS: unless needed)"
+NODE_AGENT_NAMESPACE = "a namespace of node agents only, at the Pod Security level they need"
 
 WL07 = control(
     "WL-07",
@@ -109,14 +112,31 @@ def _namespaced_object(type_: str) -> bool:
 def namespace_hygiene(type_: str, props: Props) -> Iterator[str]:
     if _namespaced_object(type_) and k8s.namespace(props) in (None, "default"):
         yield "metadata.namespace must name the workload namespace, not default"
-    if type_.lower() == k8s.NAMESPACE.lower():
-        name = get(props, "metadata.name")
-        labels = get(props, "metadata.labels", {})
-        if name not in k8s.SYSTEM_NAMESPACES and labels.get(PSS_LABEL) != "restricted":
-            yield f"the namespace needs the label {PSS_LABEL}: restricted"
     pod = k8s.pod_spec(type_, props)
     if pod is not None:
         yield from _secret_env(pod)
+
+
+def _only_node_agents(stack: Stack, cloud: str | None, name: str) -> bool:
+    kinds = [
+        res.kind for res, _ in k8s.workloads(stack) if res.cloud == cloud and k8s.namespace(res.props) == name
+    ]
+    return bool(kinds) and all(kind == "kubernetes:apps/v1:daemonset" for kind in kinds)
+
+
+@stack_rule(WL09)
+def namespaces_restricted(stack: Stack) -> list[Violation]:
+    """Namespaces enforce PSS restricted; one that holds node agents only (DaemonSets that need the host)
+    may declare the level they need, which then advises instead of failing."""
+    found = []
+    for ns in stack.of(k8s.NAMESPACE):
+        name = k8s.object_name(ns.props, ns.name)
+        level = get(ns.props, "metadata.labels", {}).get(PSS_LABEL)
+        if name in k8s.SYSTEM_NAMESPACES or level == "restricted" or unknown(level):
+            continue
+        advisory = NODE_AGENT_NAMESPACE if level and _only_node_agents(stack, ns.cloud, name) else None
+        found.append(ns.violation(WL09, f"the namespace needs the label {PSS_LABEL}: restricted", advisory))
+    return found
 
 
 @resource_rule(ID07, *k8s.WORKLOAD_TYPES)
@@ -124,7 +144,13 @@ def dedicated_account(type_: str, props: Props) -> Iterator[str]:
     pod = k8s.pod_spec(type_, props) or {}
     account = pod.get("serviceAccountName")
     if not present(account) or account == "default":
-        yield "serviceAccountName must name a dedicated ServiceAccount, not default"
+        message = "serviceAccountName must name a dedicated ServiceAccount, not default"
+        # A node agent alone in its namespace that mounts no token gains nothing from an account of its own.
+        tokenless = is_false(pod.get("automountServiceAccountToken")) and not unknown(
+            pod.get("automountServiceAccountToken")
+        )
+        agent = k8s.is_node_agent(type_, props) and tokenless
+        yield Advisory(message, TOKENLESS_AGENT) if agent else message
 
 
 def _automount(pod: Props, account: Props) -> Any:
@@ -144,7 +170,7 @@ def accounts_declared(stack: Stack) -> list[Violation]:
         if sa is None:
             found.append(res.violation(ID07, f"ServiceAccount {name} is not declared in its namespace"))
         elif not is_false(_automount(pod, sa.props)):
-            found.append(
-                res.violation(ID07, "automountServiceAccountToken must be false (pod or ServiceAccount)")
-            )
+            advisory = API_CLIENT if k8s.is_node_agent(res.type, res.props) else None
+            message = "automountServiceAccountToken must be false (pod or ServiceAccount)"
+            found.append(res.violation(ID07, message, advisory))
     return found

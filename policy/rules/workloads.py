@@ -1,8 +1,9 @@
 """Pod security controls (WL-01..WL-06), the Pod Security Standards' restricted profile checked on every
 container of every workload kind, init containers included.
 
-Node agents in kube-system (the NVIDIA device plugin) need the host: there, running as root, host paths
-and a writable root filesystem are advisory findings rather than failures; everything else still holds.
+Node agents (DaemonSets such as the NVIDIA device plugin, and anything in kube-system) may need the host:
+for them running as root, host paths and a writable root filesystem are advisory findings rather than
+failures; everything else still holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from policy.rules.base import Advisory, control, resource_rule
 from policy.rules.k8s import Container
 from policy.rules.props import Props, as_list, equals, explicitly_true, get, is_false, is_true, number
 
-NODE_AGENT = "a node agent in kube-system, outside the PSS-restricted workload namespace"
+NODE_AGENT = "a node agent (a DaemonSet, or in kube-system), outside the PSS-restricted workload namespace"
 SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
 ALLOWED_CAPABILITIES = ("NET_BIND_SERVICE",)
 PSS_VOLUMES = frozenset(
@@ -65,8 +66,8 @@ def _effective(container: Container, pod: Mapping[str, Any], key: str) -> Any:
     return value if value is not None else get(pod, f"securityContext.{key}")
 
 
-def _system_aware(props: Props, message: str) -> str:
-    return Advisory(message, NODE_AGENT) if k8s.is_system(props) else message
+def _agent_aware(type_: str, props: Props, message: str) -> str:
+    return Advisory(message, NODE_AGENT) if k8s.is_node_agent(type_, props) else message
 
 
 @resource_rule(WL01, *WORKLOADS)
@@ -74,9 +75,9 @@ def non_root(type_: str, props: Props) -> Iterator[str]:
     pod = k8s.pod_spec(type_, props) or {}
     for c in k8s.containers(pod):
         if not is_true(_effective(c, pod, "runAsNonRoot")):
-            yield _system_aware(props, f"{c} must run with runAsNonRoot: true (pod or container)")
+            yield _agent_aware(type_, props, f"{c} must run with runAsNonRoot: true (pod or container)")
         if number(_effective(c, pod, "runAsUser")) == 0:
-            yield _system_aware(props, f"{c} must not run as user 0")
+            yield _agent_aware(type_, props, f"{c} must not run as user 0")
 
 
 @resource_rule(WL02, *WORKLOADS)
@@ -107,11 +108,11 @@ def seccomp(type_: str, props: Props) -> Iterator[str]:
             yield f"{c} needs seccompProfile.type RuntimeDefault or Localhost (pod or container)"
 
 
-def _volume_problems(props: Props, pod: Mapping[str, Any]) -> Iterator[str]:
+def _volume_problems(type_: str, props: Props, pod: Mapping[str, Any]) -> Iterator[str]:
     for volume in as_list(pod.get("volumes")):
         kinds = set(volume) - {"name"}
         if "hostPath" in kinds:
-            yield _system_aware(props, f"volume '{volume.get('name')}' must not be a hostPath")
+            yield _agent_aware(type_, props, f"volume '{volume.get('name')}' must not be a hostPath")
         elif kinds - PSS_VOLUMES:
             kind = ", ".join(sorted(kinds))
             yield f"volume '{volume.get('name')}' is a {kind}; PSS restricted does not allow it"
@@ -129,7 +130,7 @@ def no_host_access(type_: str, props: Props) -> Iterator[str]:
         for port in as_list(c.spec.get("ports")):
             if number(port.get("hostPort")):
                 yield f"{c} must not use hostPort {port.get('hostPort')}"
-    yield from _volume_problems(props, pod)
+    yield from _volume_problems(type_, props, pod)
 
 
 @resource_rule(WL06, *WORKLOADS)
@@ -138,7 +139,7 @@ def read_only_root(type_: str, props: Props) -> Iterator[str]:
     empty_dirs = {v.get("name") for v in as_list(pod.get("volumes")) if "emptyDir" in v}
     for c in k8s.containers(pod):
         if not is_true(c.security("readOnlyRootFilesystem")):
-            yield _system_aware(props, f"{c} must set securityContext.readOnlyRootFilesystem: true")
+            yield _agent_aware(type_, props, f"{c} must set securityContext.readOnlyRootFilesystem: true")
         tmp = [m for m in as_list(c.spec.get("volumeMounts")) if m.get("mountPath") == "/tmp"]
         if not any(m.get("name") in empty_dirs for m in tmp):
-            yield _system_aware(props, f"{c} needs an emptyDir volume mounted at /tmp")
+            yield _agent_aware(type_, props, f"{c} needs an emptyDir volume mounted at /tmp")

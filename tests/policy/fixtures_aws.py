@@ -69,7 +69,10 @@ def _cluster() -> list[Fixture]:
         "clusterName": "dev-eks",
         "addonName": "vpc-cni",
         "configurationValues": '{"enableNetworkPolicy": "true"}',
+        # The add-on's own Pod Identity association scopes the CNI role to kube-system/aws-node (ID-01).
+        "podIdentityAssociations": [{"serviceAccount": "aws-node", "roleArn": "arn:aws:iam::1:role/cni"}],
     }
+    pods = trust({"Service": "pods.eks.amazonaws.com"}, ["sts:AssumeRole", "sts:TagSession"])
     return [
         _aws("aws:kms/key:Key", "eks-key", {"enableKeyRotation": True}, protect=True),
         _aws("aws:eks/cluster:Cluster", "eks", cluster, "eks-key", "private-a"),
@@ -78,7 +81,8 @@ def _cluster() -> list[Fixture]:
             "eks-logs",
             {"name": "/aws/eks/dev-eks/cluster", "retentionInDays": 30, "kmsKeyId": KEY_ARN},
         ),
-        _aws("aws:eks/addon:Addon", "vpc-cni", cni, "eks"),
+        _aws("aws:iam/role:Role", "cni-role", {"assumeRolePolicy": pods}),
+        _aws("aws:eks/addon:Addon", "vpc-cni", cni, "eks", "cni-role"),
         _aws(
             "aws:eks/addon:Addon",
             "pod-identity",

@@ -142,11 +142,18 @@ def _namespace(cloud: str) -> list[Fixture]:
     namespace = {"metadata": {"name": NS, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
     deny = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     allow_dns = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]}
+    https = {"ports": [{"port": 443, "protocol": "TCP"}]}
+    allow_storage = {
+        "podSelector": {"matchLabels": {"app": "trainer"}},
+        "policyTypes": ["Egress"],
+        "egress": [https],
+    }
     policy = "networking.k8s.io/v1:NetworkPolicy"
     return [
         _k8s("core/v1:Namespace", "ns", namespace, cloud),
         _k8s(policy, "default-deny", {"metadata": _meta("default-deny"), "spec": deny}, cloud),
         _k8s(policy, "allow-dns", {"metadata": _meta("allow-dns"), "spec": allow_dns}, cloud),
+        _k8s(policy, "allow-storage", {"metadata": _meta("allow-storage"), "spec": allow_storage}, cloud),
         _k8s("core/v1:ServiceAccount", "trainer-sa", _service_account("trainer"), cloud),
         _k8s("core/v1:ServiceAccount", "serving-sa", _service_account("serving"), cloud),
     ]

@@ -49,6 +49,9 @@ MUTATIONS = [
     case("aws", "ID-01", ("trainer-pia", "serviceAccount", DELETE)),
     case("aws", "ID-01", ("trainer-pia", "namespace", DELETE)),
     case("aws", "ID-01", ("trainer-pia", REMOVE, None), on="trainer-role"),
+    case("aws", "ID-01", ("vpc-cni", "podIdentityAssociations[0].serviceAccount", "*")),
+    case("aws", "ID-01", ("vpc-cni", "podIdentityAssociations[0].serviceAccount", DELETE)),
+    case("aws", "ID-01", ("vpc-cni", "podIdentityAssociations", DELETE), on="cni-role"),
     case(
         "aws", "ID-01", ("serving-role", "assumeRolePolicy", _condition("sub", "system:serviceaccount:ml:*"))
     ),

@@ -22,7 +22,6 @@ from tests.policy import (
     test_workloads,
 )
 from tests.policy.conftest import STACKS
-from tests.policy.fixtures_k8s import k8s_objects
 from tests.policy.stacks import Fixture, broken, mutate, stack, urn, violations
 
 TABLES = (
@@ -108,23 +107,79 @@ def test_a_waiver_makes_its_control_advisory_on_its_clouds_only() -> None:
     assert _finding(fixtures, "ST-12", {("ST-12", "aws"): "not this cloud"}).severity == "mandatory"
 
 
-def test_node_agents_in_kube_system_get_advisory_host_findings() -> None:
-    agent = next(f for f in k8s_objects("gcp", "", "") if f.name == "train")
-    props = copy.deepcopy(agent.props)
-    props["metadata"]["namespace"] = "kube-system"
-    props["spec"]["template"]["spec"]["volumes"] = [{"name": "tmp", "hostPath": {"path": "/var/lib/kubelet"}}]
-    fixtures = [
+def _node_agent(namespace: str, kind: str = "DaemonSet") -> list[Fixture]:
+    """A device-plugin-like agent: host path, root, default service account without a token, in its own
+    namespace at the PSS level it needs, with a default-deny policy and no egress (so no DNS needed)."""
+    pod = {
+        "automountServiceAccountToken": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "agent",
+                "image": "us-central1-docker.pkg.dev/acme-dev/ml/agent@sha256:" + "c" * 64,
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                "resources": {
+                    "requests": {"cpu": "10m", "memory": "8Mi"},
+                    "limits": {"cpu": "10m", "memory": "8Mi"},
+                },
+                "volumeMounts": [{"name": "sockets", "mountPath": "/var/lib/kubelet/device-plugins"}],
+            }
+        ],
+        "volumes": [{"name": "sockets", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
+    }
+    labels = {"pod-security.kubernetes.io/enforce": "privileged"}
+    deny = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    meta = {"name": "agent", "namespace": namespace}
+    return [
         Fixture(
-            "kubernetes:apps/v1:DaemonSet",
-            "device-plugin",
-            {"metadata": props["metadata"], "spec": {"template": props["spec"]["template"]}},
+            "kubernetes:core/v1:Namespace",
+            "agents-ns",
+            {"metadata": {"name": namespace, "labels": labels}},
             (),
             "gcp",
-        )
+        ),
+        Fixture(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "agents-deny",
+            {"metadata": meta, "spec": deny},
+            (),
+            "gcp",
+        ),
+        Fixture(
+            f"kubernetes:apps/v1:{kind}",
+            "agent",
+            {"metadata": meta, "spec": {"template": {"spec": pod}}},
+            (),
+            "gcp",
+        ),
     ]
-    host = _finding(fixtures, "WL-05")
-    assert (host.severity, host.resource) == ("advisory", "device-plugin")
-    assert "kube-system" in str(host.reason)
+
+
+def test_node_agents_get_advisory_findings_for_what_they_need() -> None:
+    findings = engine.evaluate(stack([*STACKS["gcp"](), *_node_agent("agents")], protect=True), {})
+    assert {f.severity for f in findings} == {"advisory"}
+    assert {(f.control, f.resource) for f in findings} == {
+        ("WL-01", "agent"),
+        ("WL-05", "agent"),
+        ("WL-06", "agent"),
+        ("ID-07", "agent"),
+        ("WL-09", "agents-ns"),
+    }
+
+
+def test_a_privileged_namespace_with_other_workloads_fails() -> None:
+    fixtures = [*STACKS["gcp"](), *_node_agent("agents", kind="Deployment")]
+    mandatory = [f for f in engine.evaluate(stack(fixtures, protect=True), {}) if f.severity == "mandatory"]
+    assert ("WL-09", "agents-ns") in {(f.control, f.resource) for f in mandatory}
+    assert ("WL-05", "agent") in {(f.control, f.resource) for f in mandatory}
+
+
+def test_kube_system_controllers_may_keep_their_token() -> None:
+    fixtures = mutate(STACKS["gcp"](), "serving", "metadata.namespace", "kube-system")
+    fixtures = mutate(fixtures, "serving", "spec.template.spec.automountServiceAccountToken", True)
+    fixtures = mutate(fixtures, "serving-sa", "metadata.namespace", "kube-system")
+    tokens = [f for f in engine.evaluate(stack(fixtures), {}) if f.control == "ID-07"]
+    assert [(f.severity, f.resource) for f in tokens] == [("advisory", "serving")]
 
 
 def test_vendor_images_pinned_by_digest_are_advisory() -> None:
