@@ -5,7 +5,8 @@ The plans hold few Kubernetes objects until the workloads land, so the renderer 
 policy tests' compliant objects (namespace, network policies, service accounts, the training Job, the
 serving Deployment, its PDB and HPA), which satisfy the K controls.
 
-Checkov checks skipped: none. A check skipped later goes in CHECKOV_SKIPS with the reason.
+Checkov checks skipped: none for the workloads and the fixtures. The two node agents the plans hold fail
+some checks on purpose; NODE_AGENT_EXCEPTIONS lists each (check, object) with the reason, and only those.
 """
 
 from __future__ import annotations
@@ -24,7 +25,33 @@ from tests.tools import checkov
 KUBERNETES_VERSION = "1.33.0"
 """The version both stack files configure on every cloud."""
 CHECKOV_SKIPS: dict[str, str] = {}
-"""checkov check id -> why the platform cannot or need not pass it."""
+"""checkov check id -> why no object of the platform can pass it (none so far)."""
+DEVICE_PLUGIN = "DaemonSet.nvidia-device-plugin.nvidia-device-plugin"
+AUTOSCALER = "Deployment.kube-system.cluster-autoscaler"
+NODE_AGENT_EXCEPTIONS: dict[tuple[str, str], str] = {
+    (
+        "CKV_K8S_8",
+        DEVICE_PLUGIN,
+    ): "serves the kubelet a gRPC socket, no HTTP endpoint; NVIDIA's manifest has no probe",
+    ("CKV_K8S_9", DEVICE_PLUGIN): "same: nothing routes to it, so readiness means nothing",
+    (
+        "CKV_K8S_23",
+        DEVICE_PLUGIN,
+    ): "writes its socket into the host's root-owned /var/lib/kubelet/device-plugins",
+    ("CKV_K8S_40", DEVICE_PLUGIN): "runs as root for the same reason (policy WL-01 reports it as advisory)",
+    (
+        "CKV_K8S_22",
+        DEVICE_PLUGIN,
+    ): "NVIDIA's manifest leaves the root filesystem writable; not verified read-only "
+    "without a GPU node (policy WL-06 reports it as advisory)",
+    ("CKV_K8S_8", AUTOSCALER): "the upstream autodiscover example declares no probes",
+    ("CKV_K8S_9", AUTOSCALER): "same; nothing routes traffic to the autoscaler",
+    (
+        "CKV_K8S_38",
+        AUTOSCALER,
+    ): "the autoscaler calls the API server: it needs its token (policy ID-07 advises)",
+}
+"""(checkov check, object) -> why that node agent fails it; every other object passes every check."""
 
 
 def fixture_plan() -> Plan:
@@ -106,4 +133,5 @@ def test_stack_plans_render_valid_manifests(stack_plan: Plan, tmp_path: Path) ->
     _validate_all(files)
     if files:
         failed = checkov(tmp_path, "kubernetes", tuple(CHECKOV_SKIPS))
-        assert failed == [], [(c["check_id"], c["resource"], c["file_path"]) for c in failed]
+        unexpected = [(c["check_id"], c["resource"]) for c in failed]
+        assert [f for f in unexpected if f not in NODE_AGENT_EXCEPTIONS] == []
