@@ -30,7 +30,9 @@ def test_prod_plan_writes_the_json_document(tmp_path: Path) -> None:
     assert main(["--stack", "prod", "--cwd", str(ROOT), "--json", str(out)]) == EXIT_OK
     doc = json.loads(out.read_text())
     assert set(doc) == {"stack", "project", "resources", "outputs", "violations"}
-    assert (doc["stack"], doc["project"], doc["violations"]) == ("prod", "gpu-platform", [])
+    assert (doc["stack"], doc["project"]) == ("prod", "gpu-platform")
+    # prod passes every mandatory control; node agents leave advisory findings (policy/README.md).
+    assert {v["severity"] for v in doc["violations"]} <= {"advisory"}
     assert doc["outputs"]["schemaVersion"] == 1
     for res in doc["resources"]:
         assert set(res) == {"type", "name", "parent", "provider", "cloud", "inputs", "dependsOn"}

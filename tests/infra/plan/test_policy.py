@@ -92,10 +92,12 @@ def test_a_waiver_in_the_stack_config_makes_the_violation_advisory(
     waivers = [
         *stack_values("dev")["gpu-platform:waivers"],
         {"control": "ST-08", "clouds": ["gcp"], "reason": "a scratch stack whose data is disposable"},
+        # Checkpoints in an unversioned bucket break RL-07 as well.
+        {"control": "RL-07", "clouds": ["gcp"], "reason": "a scratch stack whose checkpoints are disposable"},
     ]
     project = write_stack(tmp_path, "waived", {"gpu-platform:waivers": waivers})
     out = tmp_path / "plan.json"
     assert main(["--stack", "waived", "--cwd", str(project), "--json", str(out)]) == EXIT_OK
-    st08 = [v for v in json.loads(out.read_text())["violations"] if v["control"] == "ST-08"]
+    st08 = [v for v in json.loads(out.read_text())["violations"] if v["control"] in ("ST-08", "RL-07")]
     assert st08
     assert all(v["severity"] == "advisory" for v in st08)
