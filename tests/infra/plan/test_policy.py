@@ -12,6 +12,7 @@ from typing import Any
 import pulumi_azure_native.containerservice as aks
 import pulumi_gcp as gcp
 import pytest
+from pulumi_aws import s3
 
 from infra import config
 from infra.plan import policy, runner, stackfile
@@ -44,6 +45,10 @@ def _unversioned(kwargs: dict[str, Any]) -> None:
     kwargs["versioning"] = {"enabled": False}
 
 
+def _suspended(kwargs: dict[str, Any]) -> None:
+    kwargs["versioning_configuration"] = {"status": "Suspended"}
+
+
 def _open_endpoint(kwargs: dict[str, Any]) -> None:
     kwargs["master_authorized_networks_config"]["cidr_blocks"].append({"cidr_block": "0.0.0.0/0"})
 
@@ -57,7 +62,10 @@ Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
     pytest.param(
-        (gcp.storage, "Bucket", _unversioned, "ST-08", "dev-gcp-storage-bucket"), id="bucket-versioning"
+        (gcp.storage, "Bucket", _unversioned, "ST-08", "dev-gcp-storage-bucket"), id="gcs-versioning"
+    ),
+    pytest.param(
+        (s3, "BucketVersioning", _suspended, "ST-03", "dev-aws-storage-versioning"), id="s3-versioning"
     ),
     pytest.param((gcp.container, "Cluster", _open_endpoint, "CP-02", "dev-gcp-gke-cluster"), id="api-open"),
     pytest.param(
