@@ -5,6 +5,8 @@ AZURITE_VERSION := 3.35.0
 TOOLS := .tools
 # `uv` if it is on PATH, else the one `make setup` installs with pip (pyenv shims may not show it yet).
 UV := $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
+# Debian packages need root: CI machines run as root, GitHub-hosted runners use passwordless sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_TOOL_DIR := $(abspath $(TOOLS))/uv-tools
 export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
@@ -12,8 +14,8 @@ export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	@command -v dot >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz)
-	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm)
+	@command -v dot >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends graphviz)
+	@command -v npm >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm)
 	$(UV) sync --locked --group test --compile-bytecode
 	@test -x $(TOOLS)/bin/checkov || $(UV) tool install --quiet "checkov==$(CHECKOV_VERSION)"
 	@test -x $(TOOLS)/node/node_modules/.bin/azurite-blob || \
