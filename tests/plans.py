@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,3 +58,13 @@ def platform_resources(plan: runner.Plan, cloud: str) -> list[runner.PlannedReso
         return res
 
     return [r for r in plan.resources if top(r).type == f"gpu-platform:{cloud}:Platform"]
+
+
+CONTRACT_PROGRAM = Path(__file__).parent / "infra" / "clouds" / "contract_program"
+
+
+@functools.cache
+def contract_plan(stack: str) -> runner.Plan:
+    """Each cloud's `platform.build(cfg)` alone on the stack's config, every contract field exported:
+    `outputs["contracts"][cloud]` holds the values and `secret_outputs` the secret ones."""
+    return runner.run(dataclasses.replace(stackfile.load(ROOT, stack), program_dir=CONTRACT_PROGRAM), stack)

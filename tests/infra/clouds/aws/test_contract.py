@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
-from pathlib import Path
 from typing import Any
 
 from infra.clouds.aws.platform import NLB, cluster_name, service_annotations
 from infra.clouds.base import SERVICE_ACCOUNTS
-from infra.plan import runner, stackfile
 from infra.plan.runner import Plan
-from tests.plans import ROOT, platform_resources
-
-PROGRAM = Path(__file__).parent / "contract_program"
-
-
-@functools.cache
-def contract_plan() -> Plan:
-    files = dataclasses.replace(stackfile.load(ROOT, "dev"), program_dir=PROGRAM)
-    return runner.run(files, "dev")
+from tests.plans import contract_plan, platform_resources
 
 
 def _contract() -> dict[str, Any]:
-    contract: dict[str, Any] = contract_plan().outputs["contract"]
+    contract: dict[str, Any] = contract_plan("dev").outputs["contracts"]["aws"]
     return contract
 
 
@@ -46,9 +34,9 @@ def test_every_field_is_returned() -> None:
 
 
 def test_kubeconfig_and_registry_password_are_secret() -> None:
-    secret = contract_plan().secret_outputs
-    assert "contract.kubeconfig" in secret
-    assert "contract.registry.auth.password" in secret
+    secret = contract_plan("dev").secret_outputs
+    assert "contracts.aws.kubeconfig" in secret
+    assert "contracts.aws.registry.auth.password" in secret
 
 
 def test_kubeconfig_uses_aws_eks_get_token() -> None:

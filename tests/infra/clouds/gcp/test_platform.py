@@ -3,86 +3,27 @@ project APIs."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-import pulumi_kubernetes as k8s
 import pytest
-from pulumi.runtime import stack as stack_runtime
 
-from infra import config
 from infra.clouds import PLATFORM_MODULES
-from infra.clouds.base import Capability, CloudPlatform
-from infra.clouds.gcp import platform, services
-from infra.plan import stackfile
-from infra.plan.capture import CaptureMonitor, PlanMocks
+from infra.clouds.gcp import services
 from infra.plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import SERVICE, gcp, gcp_config, stack_config
-from tests.plans import ROOT
+from tests.plans import contract_plan
 
-
-@dataclass
-class Built:
-    stack: str
-    contract: CloudPlatform
-    values: dict[str, Any]
-    secret: set[str]
-
-
-def build(stack: str) -> Built:
-    """`platform.build(cfg)` alone on the mock engine, with every Output of the contract resolved."""
-    return contextvars.Context().run(_build, stack)
-
-
-def _build(stack: str) -> Built:
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        files = stackfile.load(ROOT, stack)
-        monitor = CaptureMonitor(PlanMocks(stack))
-        pulumi.runtime.set_all_config(dict(files.config), list(files.secret_keys))
-        pulumi.runtime.set_mocks(
-            monitor.mocks, project=files.project, stack=stack, preview=False, monitor=monitor
-        )
-        contract = platform.build(config.load())
-        outputs = {
-            "cluster_name": contract.cluster_name,
-            "kubeconfig": contract.kubeconfig,
-            "bucket_uri": contract.bucket_uri,
-            "host": contract.registry.host,
-            "repository": contract.registry.repository,
-            "address": pulumi.Output.from_input(contract.registry.auth.address),
-            "username": pulumi.Output.from_input(contract.registry.auth.username),
-            "password": pulumi.Output.from_input(contract.registry.auth.password),
-            **{
-                f"{role}_annotations": pulumi.Output.from_input(dict(b.annotations))
-                for role, b in contract.identities.items()
-            },
-        }
-
-        async def resolve() -> tuple[dict[str, Any], set[str]]:
-            values = {k: await o.future() for k, o in outputs.items()}
-            return values, {k for k, o in outputs.items() if await o.is_secret()}
-
-        values, secret = loop.run_until_complete(resolve())
-        loop.run_until_complete(stack_runtime.wait_for_rpcs())
-        return Built(stack, contract, values, secret)
-    finally:
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-        asyncio.set_event_loop(None)
+Built = tuple[str, dict[str, Any], list[str]]
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def built(request: pytest.FixtureRequest) -> Built:
-    return build(request.param)
+    """The stack, the GCP contract's exported fields, and the paths of its secret fields."""
+    plan = contract_plan(request.param)
+    prefix = "contracts.gcp."
+    secret = [p.removeprefix(prefix) for p in plan.secret_outputs if p.startswith(prefix)]
+    return request.param, plan.outputs["contracts"]["gcp"], secret
 
 
 def test_registered_as_the_gcp_platform() -> None:
@@ -90,44 +31,49 @@ def test_registered_as_the_gcp_platform() -> None:
 
 
 def test_contract_fields(built: Built) -> None:
-    c, v = built.contract, built.values
-    project = f"acme-gpu-platform-{built.stack}"
-    assert c.cloud == "gcp"
-    assert c.region == "us-central1"
-    assert isinstance(c.k8s_provider, k8s.Provider)
-    assert v["cluster_name"] == f"{built.stack}-gpu-platform"
-    assert v["bucket_uri"] == f"gs://{project}-ml"
-    assert v["host"] == v["address"] == "us-central1-docker.pkg.dev"
-    assert v["repository"] == f"us-central1-docker.pkg.dev/{project}/ml/trainer"
+    stack, c, _ = built
+    project = f"acme-gpu-platform-{stack}"
+    assert (c["cloud"], c["region"]) == ("gcp", "us-central1")
+    assert c["k8sProvider"].split("::")[-2].endswith("pulumi:providers:kubernetes")
+    assert c["clusterName"] == f"{stack}-gpu-platform"
+    assert c["bucketUri"] == f"gs://{project}-ml"
+    assert c["registry"]["host"] == c["registry"]["auth"]["address"] == "us-central1-docker.pkg.dev"
+    assert c["registry"]["repository"] == f"us-central1-docker.pkg.dev/{project}/ml/trainer"
     # GKE installs the NVIDIA driver and device plugin itself.
-    assert not c.lacks(Capability.GPU_DEVICE_PLUGIN)
+    assert c["missing"] == {}
+    assert c["identityEgress"] == [
+        {"cidr": "169.254.169.254/32", "port": 80, "protocol": "TCP"},
+        {"cidr": "169.254.169.252/32", "port": 988, "protocol": "TCP"},
+    ]
+    assert set(c["network"]) == {"network", "subnetwork"}
 
 
 def test_contract_secrets_and_token_auth(built: Built) -> None:
-    assert built.values["username"] == "oauth2accesstoken"
-    assert built.values["password"]
-    assert {"kubeconfig", "password"} <= built.secret
-    assert not {"bucket_uri", "repository", "host"} & built.secret
+    _, c, secret = built
+    assert c["registry"]["auth"]["username"] == "oauth2accesstoken"
+    assert c["registry"]["auth"]["password"]
+    assert {"kubeconfig", "registry.auth.password"} <= set(secret)
+    assert not {"bucketUri", "registry.repository", "registry.host"} & set(secret)
 
 
 def test_contract_identities_annotate_the_gsa(built: Built) -> None:
-    c, v = built.contract, built.values
-    assert set(c.identities) == {"trainer", "serving"}
-    for role, binding in c.identities.items():
-        assert binding.service_account == role
-        assert binding.pod_labels == {}
-        (email,) = v[f"{role}_annotations"].values()
-        assert set(v[f"{role}_annotations"]) == {"iam.gke.io/gcp-service-account"}
+    _, c, _ = built
+    assert set(c["identities"]) == {"trainer", "serving"}
+    for role, binding in c["identities"].items():
+        assert binding["serviceAccount"] == role
+        assert binding["podLabels"] == {}
+        assert set(binding["annotations"]) == {"iam.gke.io/gcp-service-account"}
+        email = binding["annotations"]["iam.gke.io/gcp-service-account"]
         assert email.endswith(".iam.gserviceaccount.com")
         assert email.split("@")[0].endswith(role)
 
 
 def test_internal_load_balancer_annotation(built: Built) -> None:
-    assert built.contract.service_annotations == {"networking.gke.io/load-balancer-type": "Internal"}
+    assert built[1]["serviceAnnotations"] == {"networking.gke.io/load-balancer-type": "Internal"}
 
 
 def test_kubeconfig_uses_the_gke_auth_plugin(built: Built) -> None:
-    kubeconfig = json.loads(built.values["kubeconfig"])
+    kubeconfig = json.loads(built[1]["kubeconfig"])
     (user,) = kubeconfig["users"]
     assert user["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
     assert "token" not in user["user"]

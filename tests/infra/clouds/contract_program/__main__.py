@@ -1,15 +1,16 @@
-"""A test program: the AWS platform alone, exporting every field of the contract it returns."""
+"""A test program: each enabled cloud's platform alone, exporting every field of the contract it returns,
+so the contract tests read resolved values and secret marks through the ordinary plan runner."""
 
 import pulumi
 
-from infra import config
-from infra.clouds.aws import platform
+from infra import clouds, config
 
-built = platform.build(config.load())
-registry = built.registry
-pulumi.export(
-    "contract",
-    {
+cfg = config.load()
+contracts = {}
+for cloud in cfg.clouds:
+    built = clouds.build(cloud, cfg)
+    registry = built.registry
+    contracts[cloud] = {
         "cloud": built.cloud,
         "region": built.region,
         "clusterName": built.cluster_name,
@@ -35,6 +36,11 @@ pulumi.export(
         },
         "missing": {c.name: reason for c, reason in built.missing.items()},
         "serviceAnnotations": dict(built.service_annotations),
+        "storageEnv": dict(built.storage_env),
+        "spotTolerations": [dict(t) for t in built.spot_tolerations],
+        "identityEgress": [
+            {"cidr": e.cidr, "port": e.port, "protocol": e.protocol} for e in built.identity_egress
+        ],
         "network": dict(built.network),
-    },
-)
+    }
+pulumi.export("contracts", contracts)
