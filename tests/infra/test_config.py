@@ -154,6 +154,12 @@ BAD_INPUTS = [
         '"cheap"',
         id="waiver-without-real-reason",
     ),
+    pytest.param(
+        {"gpu-platform:azure": {"registryRetentionDays": 7}},
+        "gpu-platform:azure.registryRetentionDays",
+        "7",
+        id="retention-on-a-registry-whose-rg03-is-waived",
+    ),
 ]
 
 
