@@ -59,7 +59,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         assign(f"{name}-kubelet-pull", scope, Grant("AcrPull", args.kubelet_principal_id, registry.id), self)
         # The deployer may be a user or a service principal: leave the type for ARM to look up.
         pusher = Grant("AcrPush", args.deployer_object_id, registry.id, principal_type=None)
-        assign(f"{name}-deployer-push", scope, pusher, self)
+        push_grant = assign(f"{name}-deployer-push", scope, pusher, self)
         token = azure_native.authorization.get_client_token_output(opts=scope.invoke_opts())
         self.registry_id = registry.id
         self.login_server = registry.login_server
@@ -71,6 +71,7 @@ class ContainerRegistry(pulumi.ComponentResource):
                 username=ENTRA_TOKEN_USER,
                 password=pulumi.Output.secret(token.token),
             ),
+            push_after=(push_grant,),
         )
         self.register_outputs({"loginServer": self.login_server, "repository": self.contract.repository})
 

@@ -58,3 +58,11 @@ def test_deployer_pushes_to_this_registry_only(stack_plan: Plan) -> None:
 def test_registry_is_protected_per_config(dev_plan: Plan, prod_plan: Plan) -> None:
     assert one(dev_plan, REGISTRY).protect is False
     assert one(prod_plan, REGISTRY).protect is True
+
+
+def test_images_push_after_the_deployer_may_push(stack_plan: Plan) -> None:
+    """The program grants AcrPush itself, so every push waits for that grant, not just the registry."""
+    (grant,) = role_ids(stack_plan, ROLE_IDS["AcrPush"])
+    images = [r for r in stack_plan.of_type("docker-build:index:Image") if r.cloud == "azure"]
+    assert images
+    assert all(grant.urn in image.depends_on for image in images)
