@@ -7,6 +7,8 @@ after a warm-up, so import cost and program cost show separately. Goal: prod <= 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -40,6 +42,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stacks", nargs="+", default=["dev", "prod"])
     args = parser.parse_args()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"Python {platform.python_version()}, {cpus} CPUs available")
     for stack in args.stacks:
         warm(stack)
     for stack in args.stacks:

@@ -26,7 +26,7 @@ def _problem(key: str, got: object, expected: str) -> str:
 
 def check(parsed: dict[str, Any], raw: Mapping[str, Any]) -> list[str]:
     """Cross-key problems. `raw` serves the rules that need not wait for a whole section to parse."""
-    problems = list(_sections(parsed, raw)) + list(_regions(parsed, raw))
+    problems = list(_sections(parsed, raw)) + list(_regions(parsed, raw)) + list(_waived_options(parsed, raw))
     for rule in (_pool_bounds, _gpu_offers, _pool_references, _subnets, _overlaps):
         problems += list(rule(parsed))
     return problems
@@ -50,6 +50,21 @@ def _sections(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
         for cloud in waiver.clouds:
             if "clouds" in parsed and cloud not in clouds:
                 yield _problem(f"{P}waivers[{i}].clouds", cloud, f"an enabled cloud ({', '.join(clouds)})")
+
+
+WAIVED_OPTIONS: dict[tuple[str, Cloud], tuple[str, ...]] = {("RG-03", "azure"): ("registryRetentionDays",)}
+"""Options that a waiver makes meaningless: a Basic registry (RG-03 waived) has no retention policy."""
+
+
+def _waived_options(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
+    for waiver in parsed.get("waivers", ()):
+        for cloud in waiver.clouds:
+            section = raw.get(cloud)
+            for option in WAIVED_OPTIONS.get((waiver.control, cloud), ()):
+                if isinstance(section, dict) and option in section:
+                    yield _problem(
+                        f"{P}{cloud}.{option}", section[option], f"unset: {waiver.control} is waived"
+                    )
 
 
 def _regions(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:

@@ -44,6 +44,8 @@ class Registry:
     repository: pulumi.Output[str]
     """Full repository path without tag, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/trainer`."""
     auth: RegistryAuth
+    push_after: tuple[pulumi.Resource, ...] = ()
+    """What a push must wait for beyond the registry: the pusher's role where the program grants it."""
 
 
 @dataclass(frozen=True)

@@ -105,26 +105,37 @@ TABLE: dict[str, CreateTime] = {
     "kubernetes:core/v1:Service": _t(2, TYPICAL, "workload"),
     "kubernetes:apps/v1:Deployment": _t(90, _ROLLOUT, "workload"),
     "kubernetes:apps/v1:DaemonSet": _t(60, _ROLLOUT, "workload"),
-    "kubernetes:batch/v1:Job": _t(5, "pulumi.com/skipAwait: created, not awaited", "workload"),
+    "kubernetes:batch/v1:Job": _t(
+        60, "Pulumi awaits a Job's completion: its own run time, ~1 min assumed", "workload"
+    ),
     "kubernetes:helm.sh/v3:Release": _t(120, "helm install --wait of a small chart, ~1-2 min", "workload"),
     "docker-build:index:Image": _t(600, "a TensorFlow image build and push from scratch, ~10 min"),
 }
 
 LOAD_BALANCER_SERVICE = _t(120, _LB, "workload")
+KUBERNETES_OBJECT = _t(2, TYPICAL, "workload")
+NOT_AWAITED = _t(5, "pulumi.com/skipAwait: created, not awaited", "workload")
+SKIP_AWAIT = "pulumi.com/skipAwait"
 
 
 def create_time(res: PlannedResource) -> CreateTime:
-    """The typical create time of `res`; a LoadBalancer Service waits for its load balancer."""
+    """The typical create time of `res`; a LoadBalancer Service waits for its load balancer, and a
+    Kubernetes object annotated `pulumi.com/skipAwait` for nothing but the API call."""
     if not res.custom:
         return COMPONENT
     if res.type.startswith("pulumi:providers:"):
         return PROVIDER
+    if res.type.startswith("kubernetes:"):
+        return _kubernetes(res)
+    return TABLE.get(res.type, DEFAULT)
+
+
+def _kubernetes(res: PlannedResource) -> CreateTime:
+    annotations = (res.inputs.get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get(SKIP_AWAIT, "")).lower() == "true":
+        return NOT_AWAITED
     if res.type == "kubernetes:core/v1:Service" and (res.inputs.get("spec") or {}).get("type") == (
         "LoadBalancer"
     ):
         return LOAD_BALANCER_SERVICE
-    if res.type in TABLE:
-        return TABLE[res.type]
-    if res.type.startswith("kubernetes:"):
-        return _t(2, TYPICAL, "workload")
-    return DEFAULT
+    return TABLE.get(res.type, KUBERNETES_OBJECT)

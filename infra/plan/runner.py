@@ -8,9 +8,12 @@ tests do this) never see each other's state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import gc
 import runpy
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +87,24 @@ class ProgramFailedError(Exception):
 def run(files: StackFiles, stack_name: str) -> Plan:
     """Run the program on the mock engine; raise `ProgramFailedError` if it fails."""
     sdk_imports.install()
-    return contextvars.Context().run(_run, files, stack_name)
+    with _no_cyclic_gc():
+        return contextvars.Context().run(_run, files, stack_name)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for the run. A run allocates some 100,000 short-lived
+    futures, tasks and Outputs, so collections keep firing, and each older-generation one walks every SDK
+    class and type alias loaded (millions of objects) to free almost nothing (some 45,000 objects over a
+    prod run). Reference counting still frees everything else. Measured on prod: half the run time,
+    ~30 MB more peak memory; the collector resumes, as it was, when the run ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _run(files: StackFiles, stack_name: str) -> Plan:

@@ -66,7 +66,10 @@ class ContainerImages(pulumi.ComponentResource):
     def __init__(self, name: str, args: ContainerImagesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:workloads:ContainerImages", name, None, opts)
         provider = docker_build.Provider(f"{name}-builder", opts=pulumi.ResourceOptions(parent=self))
-        self._opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        # A push waits for the registry (through its repository input) and for the pusher's grant, if any.
+        self._opts = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=list(args.registry.push_after)
+        )
         self._registry = args.registry
         if args.prebuilt_trainer:
             self.trainer = pulumi.Output.from_input(args.prebuilt_trainer)

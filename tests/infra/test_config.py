@@ -164,6 +164,12 @@ BAD_INPUTS = [
         '"ST-21"',
         id="waiver-of-unknown-control",
     ),
+    pytest.param(
+        {"gpu-platform:azure": {"registryRetentionDays": 7}},
+        "gpu-platform:azure.registryRetentionDays",
+        "7",
+        id="retention-on-a-registry-whose-rg03-is-waived",
+    ),
 ]
 
 

@@ -53,6 +53,8 @@ class GpuClusterArgs:
     cluster_name: str
     version: str
     subnet_ids: pulumi.Input[list[str]]
+    node_egress: list[pulumi.Resource]
+    """The private subnets' NAT routes: nodes pull images and reach AWS APIs through them."""
     api_access: ApiAccess
     deployer_principal_arn: str
     addons: EksAddons
@@ -83,14 +85,14 @@ class GpuCluster(pulumi.ComponentResource):
                 system=args.system_pool,
                 gpu=args.gpu_pools,
                 autoscaled_cluster=args.cluster_name,
-                # Nodes join only once the CNI can give them pod addresses, or their group never turns
-                # healthy; the agent must run before the CNI can get its Pod Identity credentials.
-                after=self._node_addons(),
+                # Nodes join only once the CNI can give them pod addresses and a route out pulls its
+                # image, or their group never turns healthy.
+                after=[*self._node_addons(), *args.node_egress],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # CoreDNS stays degraded (and its create times out) until some node can run it.
-        dns = self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
+        self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(
                 self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
@@ -99,14 +101,17 @@ class GpuCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            # Kubernetes objects wait for the deployer's access and for nodes with working DNS.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, dns]),
+            # Kubernetes objects wait for the deployer's access and for the system nodes, not for CoreDNS:
+            # no object needs DNS to be created, and the rollouts Pulumi awaits outlast CoreDNS's minute.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, self.node_pools.system]),
         )
         self.register_outputs(
             {"clusterName": self.cluster_name, "clusterArn": self.cluster.arn, "kubeconfig": self.kubeconfig}
         )
 
-    def _role(self, role: str, service: str, policies_: tuple[str, ...]) -> aws.iam.Role:
+    def _role(
+        self, role: str, service: str, policies_: tuple[str, ...]
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         env, child = self._args.env, pulumi.ResourceOptions(parent=self)
         created = aws.iam.Role(
             f"{self._name}-{role}-role",
@@ -114,18 +119,20 @@ class GpuCluster(pulumi.ComponentResource):
             tags=env.tags("cluster"),
             opts=child,
         )
-        for policy in policies_:
+        attached = [
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-{role}-{policy}",
                 role=created.name,
                 policy_arn=pulumi.Output.concat("arn:", env.partition, f":iam::aws:policy/{policy}"),
                 opts=child,
             )
-        return created
+            for policy in policies_
+        ]
+        return created, attached
 
     def _cluster(self) -> aws.eks.Cluster:
         args, env = self._args, self._args.env
-        role = self._role("cluster", "eks.amazonaws.com", ("AmazonEKSClusterPolicy",))
+        role, grants = self._role("cluster", "eks.amazonaws.com", ("AmazonEKSClusterPolicy",))
         # Created first: EKS would otherwise create `/aws/eks/<name>/cluster` itself, unencrypted and
         # kept forever.
         logs = aws.cloudwatch.LogGroup(
@@ -161,7 +168,9 @@ class GpuCluster(pulumi.ComponentResource):
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=args.protect,
             tags=env.tags("cluster"),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[logs, role]),
+            # The role's policy too: EKS uses it while it creates the cluster's network interfaces and,
+            # on destroy, while it deletes them, so it must come before and go after the cluster.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[logs, role, *grants]),
         )
 
     def _deployer_access(self) -> aws.eks.AccessPolicyAssociation:
@@ -186,7 +195,10 @@ class GpuCluster(pulumi.ComponentResource):
         )
 
     def _node_addons(self) -> list[pulumi.Resource]:
-        """The add-ons a node needs to turn Ready: Pod Identity agent, VPC CNI, kube-proxy."""
+        """The add-ons a node needs to turn Ready: Pod Identity agent, VPC CNI, kube-proxy.
+
+        Created side by side: they are DaemonSets, which run nothing before the first node joins, and on a
+        new node the CNI retries until the agent beside it hands out its Pod Identity credentials."""
         addons = self._args.addons
         agent = self._addon("eks-pod-identity-agent", addons.eks_pod_identity_agent)
         cni = self._addon(
@@ -194,7 +206,6 @@ class GpuCluster(pulumi.ComponentResource):
             addons.vpc_cni,
             configuration={"enableNetworkPolicy": "true"},
             pod_identity=[{"role_arn": self._cni_role().arn, "service_account": "aws-node"}],
-            depends_on=[agent],
         )
         return [agent, cni, self._addon("kube-proxy", addons.kube_proxy)]
 

@@ -65,6 +65,8 @@ class Network(pulumi.ComponentResource):
             for i, cidr in enumerate(private_cidrs)
         ]
         self._public_routes(igw)
+        # What nodes need to get out: each private subnet's default route through NAT, and its association.
+        self.private_egress: list[pulumi.Resource] = []
         self._s3_endpoint(self._private_routes())
         self._flow_logs()
         self.vpc_id: pulumi.Output[str] = self.vpc.id
@@ -156,16 +158,17 @@ class Network(pulumi.ComponentResource):
             table = aws.ec2.RouteTable(
                 f"{self._name}-private-{i}-rt", vpc_id=self.vpc.id, tags=tags, opts=child
             )
-            aws.ec2.Route(
+            route = aws.ec2.Route(
                 f"{self._name}-private-{i}-default",
                 route_table_id=table.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nats[i % count].id,
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
+            association = aws.ec2.RouteTableAssociation(
                 f"{self._name}-private-{i}-rta", route_table_id=table.id, subnet_id=subnet.id, opts=child
             )
+            self.private_egress += [route, association]
             tables.append(table)
         return tables
 

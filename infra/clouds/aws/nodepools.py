@@ -120,7 +120,7 @@ class NodePools(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:NodePools", name, None, opts)
         self._name, self._args = name, args
-        self.role = self._node_role()
+        self.role, self._grants = self._node_role()
         self.system = self._group(args.system)
         self.gpu = {spec.name: self._group(spec) for spec in args.gpu}
         self.register_outputs(
@@ -130,7 +130,7 @@ class NodePools(pulumi.ComponentResource):
             }
         )
 
-    def _node_role(self) -> aws.iam.Role:
+    def _node_role(self) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
         env, child = self._args.env, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-node-role",
@@ -139,14 +139,16 @@ class NodePools(pulumi.ComponentResource):
             tags=env.tags("cluster"),
             opts=child,
         )
-        for policy in NODE_POLICIES:
+        grants = [
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-node-{policy}",
                 role=role.name,
                 policy_arn=pulumi.Output.concat("arn:", env.partition, f":iam::aws:policy/{policy}"),
                 opts=child,
             )
-        return role
+            for policy in NODE_POLICIES
+        ]
+        return role, grants
 
     def _launch_template(self, spec: PoolSpec, tags: dict[str, str]) -> aws.ec2.LaunchTemplate:
         # No image id and no user data: EKS then supplies the AMI of `amiType` and its bootstrap.
@@ -207,7 +209,9 @@ class NodePools(pulumi.ComponentResource):
             tags={**tags, **ca_tags},
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=args.after,
+                # The node role's policies: a node joins and pulls with them, and EKS needs them to
+                # delete the group's instances and interfaces on destroy.
+                depends_on=[*args.after, *self._grants],
                 # After creation the autoscaler owns the size; a later `up` must not reset it.
                 ignore_changes=["scalingConfig.desiredSize"],
             ),

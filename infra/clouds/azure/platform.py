@@ -145,6 +145,8 @@ def _registry_args(
         kubelet_principal_id=cluster.kubelet_principal_id,
         deployer_object_id=deployer,
         protect=cfg.protect,
+        # RG-03 may be waived per stack, with a reason in config: a Basic registry without a firewall.
+        locked_down=cfg.waived("RG-03", "azure") is None,
     )
 
 

@@ -3,8 +3,10 @@ expired by a retention policy, and a firewall that admits only the cluster's NAT
 operators' CIDRs (RG-03). The kubelet identity gets AcrPull and the deployer AcrPush, both scoped to
 this registry.
 
-Premium on every stack, because the retention policy, network rules and private endpoints exist only in
-that SKU; Basic and Standard registries are always open to the internet.
+Premium wherever RG-03 holds, because the retention policy, network rules and private endpoints exist only
+in that SKU; Basic and Standard registries are always open to the internet. A stack that waives RG-03 (dev,
+with its reason in the stack file) gets Basic instead: still no admin user and no anonymous pull, every
+pull and push authenticated with Entra ID, but reachable from any address and without retention.
 
 Push credentials: the deployer's Entra token (`authorization.getClientToken`) for the all-zeros user,
 never the admin user. ACR documents a two-hop login, in which that token is first exchanged for an ACR
@@ -41,6 +43,8 @@ class RegistryArgs:
     kubelet_principal_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     protect: bool
+    locked_down: bool = True
+    """False when the stack waives RG-03: Basic, no firewall and no retention policy."""
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -55,7 +59,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         assign(f"{name}-kubelet-pull", scope, Grant("AcrPull", args.kubelet_principal_id, registry.id), self)
         # The deployer may be a user or a service principal: leave the type for ARM to look up.
         pusher = Grant("AcrPush", args.deployer_object_id, registry.id, principal_type=None)
-        assign(f"{name}-deployer-push", scope, pusher, self)
+        push_grant = assign(f"{name}-deployer-push", scope, pusher, self)
         token = azure_native.authorization.get_client_token_output(opts=scope.invoke_opts())
         self.registry_id = registry.id
         self.login_server = registry.login_server
@@ -67,27 +71,31 @@ class ContainerRegistry(pulumi.ComponentResource):
                 username=ENTRA_TOKEN_USER,
                 password=pulumi.Output.secret(token.token),
             ),
+            push_after=(push_grant,),
         )
         self.register_outputs({"loginServer": self.login_server, "repository": self.contract.repository})
 
     def _registry(self, name: str, args: RegistryArgs) -> cr.Registry:
-        scope = args.scope
+        scope, locked = args.scope, args.locked_down
+        firewall = cr.NetworkRuleSetArgs(
+            default_action="Deny",
+            ip_rules=[cr.IPRuleArgs(i_p_address_or_range=c, action="Allow") for c in args.allowed_cidrs],
+        )
         return cr.Registry(
             f"{name}-acr",
             registry_name=args.registry_name,
             resource_group_name=scope.resource_group_name,
             location=scope.location,
-            sku=cr.SkuArgs(name="Premium"),
+            sku=cr.SkuArgs(name="Premium" if locked else "Basic"),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             public_network_access="Enabled",
-            network_rule_set=cr.NetworkRuleSetArgs(
-                default_action="Deny",
-                ip_rules=[cr.IPRuleArgs(i_p_address_or_range=c, action="Allow") for c in args.allowed_cidrs],
-            ),
-            network_rule_bypass_options="AzureServices",
+            network_rule_set=firewall if locked else None,
+            network_rule_bypass_options="AzureServices" if locked else None,
             policies=cr.PoliciesArgs(
-                retention_policy=cr.RetentionPolicyArgs(status="enabled", days=args.retention_days),
+                retention_policy=(
+                    cr.RetentionPolicyArgs(status="enabled", days=args.retention_days) if locked else None
+                ),
                 # The push credential below is an ARM-audience Entra token; keep ACR accepting it.
                 azure_ad_authentication_as_arm_policy=cr.AzureADAuthenticationAsArmPolicyArgs(
                     status="enabled"

@@ -55,17 +55,20 @@ class GpuCluster(pulumi.ComponentResource):
         cluster = self._cluster(name, args, _after(child, args.secrets_key_grant))
         self.cluster = cluster
         self.cluster_name = cluster.name
-        self.node_pools = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant))
+        system, *gpu = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant))
+        self.node_pools = [system, *gpu]
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(
                 cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
             ).apply(_kubeconfig)
         )
-        # Depending on the pools makes every Kubernetes object wait until there are nodes to run it.
+        # Kubernetes objects wait for the system pool, which runs GKE's add-ons and the general workloads
+        # (and backs a load balancer), but not for the GPU pools: what runs there (the training Job,
+        # serving on GPUs) is created without awaiting its pods, which wait for their nodes themselves.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_pools),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system]),
         )
         self.register_outputs(
             {

@@ -97,6 +97,18 @@ def log_group(res: PlannedResource, ctx: Context) -> list[Charge]:
     return [Charge("CloudWatch Logs ingestion", p.CLOUDWATCH_INGEST, gb, note=note)]
 
 
+def vpc_endpoint(res: PlannedResource, ctx: Context) -> list[Charge]:
+    """A gateway endpoint (S3, DynamoDB) costs nothing; an interface endpoint bills per zone it serves."""
+    kind = res.inputs.get("vpcEndpointType", "Gateway")
+    if kind == "Gateway":
+        return []
+    if kind == "Interface":
+        zones = len(res.inputs.get("subnetIds") or []) or 1
+        note = f"one network interface per subnet ({zones}); data processed ($0.01/GB) not included"
+        return [Charge("VPC interface endpoint", p.AWS_INTERFACE_ENDPOINT, zones * H, note=note)]
+    raise PriceError(f"no price for VPC endpoint type {kind!r}; priced: Gateway, Interface")
+
+
 def public_subnets(ctx: Context, cloud: str | None) -> int:
     """Subnets tagged for internet-facing load balancers: one NLB address each."""
     return sum(1 for s in ctx.of_cloud(cloud, SUBNET) if PUBLIC_ELB_TAG in (s.inputs.get("tags") or {}))
@@ -139,4 +151,5 @@ RULES: dict[str, Rule] = {
     "aws:ecr/repository:Repository": repository,
     "aws:cloudwatch/logGroup:LogGroup": log_group,
     "aws:lb/loadBalancer:LoadBalancer": load_balancer,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": vpc_endpoint,
 }

@@ -36,6 +36,7 @@ FREE = (
     "aws:ec2/defaultNetworkAcl:*",
     "aws:vpc/securityGroup*",
     "aws:ec2/launchTemplate:*",
+    "aws:autoscaling/tag:*",
     "aws:ec2/flowLog:*",
     "aws:eks/addon:*",
     "aws:eks/access*",
@@ -59,6 +60,7 @@ FREE = (
     "azure-native:network:SecurityRule",
     "azure-native:keyvault:Vault",
     "azure-native:storage:Blob*",
+    "azure-native:storage:ManagementPolicy",
     "azure-native:containerservice:MaintenanceConfiguration",
     "azure-native:monitor:DiagnosticSetting",
     "azure-native:insights:DiagnosticSetting",
@@ -69,7 +71,9 @@ FREE = (
 )
 """Types that cost nothing by themselves. Kubernetes objects run on nodes priced with their pools; the
 exceptions (a LoadBalancer Service) have rules, which win over these patterns. Flow logs and diagnostic
-settings cost what their log destination ingests, priced there."""
+settings cost what their log destination ingests, priced there. An Auto Scaling group tag and a storage
+lifecycle policy are metadata: the actions a lifecycle rule takes bill as operations, which the estimate
+leaves out everywhere."""
 
 
 RULES: dict[str, Rule] = {**aws.RULES, **gcp.RULES, **azure.RULES, **kubernetes.RULES}

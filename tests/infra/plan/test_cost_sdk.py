@@ -36,6 +36,7 @@ PROPERTIES = {
     "aws:ec2/subnet:Subnet": ["tags"],
     "aws:kms/key:Key": ["enableKeyRotation"],
     "aws:lb/loadBalancer:LoadBalancer": ["loadBalancerType", "internal"],
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ["vpcEndpointType", "subnetIds"],
     "gcp:container/cluster:Cluster": ["location", "nodeLocations", "loggingConfig", "enableComponents"],
     "gcp:container/nodePool:NodePool": [
         "nodeConfig",
@@ -89,6 +90,7 @@ PROPERTIES = {
     "kubernetes:core/v1:Service": ["spec", "type", "metadata", "annotations"],
 }
 VALUES = {
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ["Gateway", "Interface"],
     "azure-native:containerservice:ManagedCluster": [
         "Free",
         "Standard",

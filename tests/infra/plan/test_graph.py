@@ -43,10 +43,13 @@ def test_edges_are_reduced_and_the_critical_path_is_red() -> None:
     assert graph.build(plan, critical).source.count("color=red") == len(drawn)
 
 
-def test_the_kubernetes_provider_is_drawn_with_what_it_waits_for() -> None:
+def test_each_kubernetes_provider_is_drawn_with_what_it_waits_for() -> None:
     plan = planned("dev")
-    (provider,) = plan.of_type("pulumi:providers:kubernetes")
-    assert {b for a, b in graph._edges(plan) if a in provider.depends_on} >= {provider.urn}
+    providers = plan.of_type("pulumi:providers:kubernetes")
+    assert {p.cloud for p in providers} == {"aws", "gcp", "azure"}
+    edges = graph._edges(plan)
+    for provider in providers:
+        assert {b for a, b in edges if a in provider.depends_on} >= {provider.urn}
 
 
 def test_dot_needs_no_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,20 @@ def test_a_run_after_a_failed_run_completes() -> None:
         plan_with({"gpu-platform:gpuPools": [{"name": "bad", "gpu": "v100", "minNodes": 0, "maxNodes": 1}]})
     again = runner.run(stackfile.load(SAMPLE, "sample"), "sample")
     assert again.outputs["size"] == 2
+
+
+def test_the_garbage_collector_pauses_for_a_run_and_resumes_as_it_was() -> None:
+    seen: list[bool] = []
+    with runner._no_cyclic_gc():
+        seen.append(gc.isenabled())
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(runner.ProgramFailedError):
+            plan_with(
+                {"gpu-platform:gpuPools": [{"name": "bad", "gpu": "v100", "minNodes": 0, "maxNodes": 1}]}
+            )
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -8,8 +8,10 @@ from infra.clouds.aws.cluster import LOG_TYPES
 from infra.plan.runner import Plan
 from tests.infra.clouds.aws.helpers import (
     ADDON,
+    ATTACHMENT,
     CLUSTER,
     KEY,
+    NODE_GROUP,
     addon,
     aws_of,
     cluster_of,
@@ -107,7 +109,8 @@ def test_cluster_version_name_and_protection(stack_plan: Plan) -> None:
 
 
 def test_addons_pinned_and_ordered(stack_plan: Plan) -> None:
-    """Every add-on at its configured version; nodes wait for the CNI, CoreDNS waits for nodes."""
+    """Every add-on at its configured version; nodes wait for the CNI, CoreDNS waits for nodes, and the
+    node add-ons (DaemonSets, idle until a node joins) wait for nothing but the cluster and their roles."""
     versions = stack_config(stack_plan.stack).aws.addons  # type: ignore[union-attr]
     expected = {
         "vpc-cni": versions.vpc_cni,
@@ -120,7 +123,31 @@ def test_addons_pinned_and_ordered(stack_plan: Plan) -> None:
     for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert depends_on(system, addon(stack_plan, name))
     assert depends_on(addon(stack_plan, "coredns"), system)
-    assert depends_on(addon(stack_plan, "vpc-cni"), addon(stack_plan, "eks-pod-identity-agent"))
+    for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+        waits = {d for d in addon(stack_plan, name).depends_on if d != one(stack_plan, CLUSTER).urn}
+        assert not {r.urn for r in aws_of(stack_plan, ADDON)} & waits
+
+
+def test_cluster_and_nodes_wait_for_their_role_policies(stack_plan: Plan) -> None:
+    """EKS uses the roles' policies while it creates, and deletes, the cluster's and nodes' ENIs."""
+    cluster = one(stack_plan, CLUSTER)
+    assert depends_on(cluster, named(stack_plan, ATTACHMENT, "-cluster-AmazonEKSClusterPolicy"))
+    for group in aws_of(stack_plan, NODE_GROUP):
+        for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"):
+            assert depends_on(group, named(stack_plan, ATTACHMENT, f"-node-{policy}"))
+
+
+def test_the_cluster_waits_for_subnets_not_for_nat(stack_plan: Plan) -> None:
+    """The control plane needs its subnets only; nodes need a route out through NAT to pull images."""
+    cluster = one(stack_plan, CLUSTER)
+    routes = [r for r in aws_of(stack_plan, "aws:ec2/route:Route") if r.name.endswith("-default")]
+    private = [r for r in routes if "-private-" in r.name]
+    assert private
+    assert not any(
+        depends_on(cluster, r) for r in [*routes, *aws_of(stack_plan, "aws:ec2/natGateway:NatGateway")]
+    )
+    for group in aws_of(stack_plan, NODE_GROUP):
+        assert all(depends_on(group, r) for r in private)
 
 
 def test_cni_credentials_through_pod_identity(stack_plan: Plan) -> None:
@@ -137,8 +164,11 @@ def test_cni_credentials_through_pod_identity(stack_plan: Plan) -> None:
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 
 
-def test_kubernetes_provider_waits_for_access_and_dns(stack_plan: Plan) -> None:
+def test_kubernetes_provider_waits_for_access_and_system_nodes(stack_plan: Plan) -> None:
+    """Not for CoreDNS: no object needs DNS to be created, and no GPU group: nothing waits on min-0 pools."""
     provider = next(r for r in stack_plan.of_type("pulumi:providers:kubernetes") if r.cloud == "aws")
     assert "kubeconfig" in provider.secret_paths
     assert depends_on(provider, one(stack_plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"))
-    assert depends_on(provider, addon(stack_plan, "coredns"))
+    groups = {g.urn for g in aws_of(stack_plan, NODE_GROUP)}
+    assert set(provider.depends_on) & groups == {named(stack_plan, NODE_GROUP, "-nodes-system").urn}
+    assert not depends_on(provider, addon(stack_plan, "coredns"))

@@ -163,7 +163,9 @@ def test_dns_service_ip_is_the_tenth_address(cidr: str, dns: str) -> None:
 
 @pytest.fixture(scope="module")
 def private_plan() -> Plan:
-    return plan_with({AZ: {"apiAccess": {"privateEndpoint": True, "authorizedCidrs": []}}})
+    return plan_with(
+        {AZ: {"apiAccess": {"privateEndpoint": True, "authorizedCidrs": []}}, "gpu-platform:waivers": []}
+    )
 
 
 def test_cp03_private_cluster_when_configured(private_plan: Plan) -> None:

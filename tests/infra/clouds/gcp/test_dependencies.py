@@ -14,6 +14,7 @@ from tests.infra.clouds.gcp.helpers import (
     gcp,
     named,
     one,
+    pools,
 )
 
 
@@ -46,3 +47,10 @@ def test_the_cluster_waits_for_the_secrets_key_grant_not_the_disk_one(stack_plan
     deps = one(stack_plan, CLUSTER).depends_on
     assert named(stack_plan, KEY_GRANT, "-keys-gke-agent").urn in deps
     assert named(stack_plan, KEY_GRANT, "-keys-disk-agent").urn not in deps
+
+
+def test_kubernetes_objects_wait_for_the_system_pool_only(stack_plan: Plan) -> None:
+    """Not for GPU pools (min 0 in dev): what runs there is created without awaiting its pods."""
+    (provider,) = [r for r in stack_plan.of_type("pulumi:providers:kubernetes") if r.cloud == "gcp"]
+    by_pool = pools(stack_plan)
+    assert {p for p, pool in by_pool.items() if pool.urn in provider.depends_on} == {"general"}
