@@ -1,7 +1,7 @@
 """The model-sync script, run for real with rclone against a local directory standing in for the bucket:
 complete versions are published, half-written ones and the trainer's hidden staging names are not, the
 readiness marker appears with the first version, and a version deleted from the bucket is unloaded.
-Needs the `rclone` binary (Debian: `apt-get install rclone`); skipped without it."""
+Needs the `rclone` binary, which `make setup` installs from Debian."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 
 from infra.workloads import model_sync
-
-pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="needs the rclone binary")
 
 
 def version(root: Path, number: int, complete: bool = True) -> None:
