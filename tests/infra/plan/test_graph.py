@@ -14,8 +14,6 @@ from infra.plan.__main__ import EXIT_INVALID_CONFIG, EXIT_OK, main
 from infra.plan.runner import Plan
 from tests.plans import ROOT, planned
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
-
 
 def test_dot_source_clusters_every_resource_by_cloud_and_component() -> None:
     plan = planned("prod")
@@ -70,7 +68,6 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
         graph.write(graph.build(Plan("p", "s", [], {}, [])), tmp_path / "g.pdf")
 
 
-@needs_dot
 def test_svg_and_png_render(tmp_path: Path) -> None:
     dot = graph.build(planned("prod"))
     graph.write(dot, tmp_path / "g.svg")
