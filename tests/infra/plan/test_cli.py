@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.plan import runner, stackfile
 from infra.plan.__main__ import EXIT_INVALID_CONFIG, EXIT_OK, main
 from tests.plans import ROOT, merged, stack_values
 
@@ -80,6 +81,9 @@ def test_broken_stack_exits_2_naming_key_and_value(
     assert "invalid config for stack 'broken'" in err
     assert message in err
     assert not out.exists()
+    with pytest.raises(runner.ProgramFailedError) as failed:
+        runner.run(stackfile.load(project, "broken"), "broken")
+    assert failed.value.registered == []  # refused before any resource was declared
 
 
 def test_misspelled_flag_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
