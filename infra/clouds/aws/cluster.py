@@ -123,7 +123,7 @@ class GpuCluster(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-{role}-{policy}",
                 role=created.name,
-                policy_arn=pulumi.Output.concat("arn:", env.partition, f":iam::aws:policy/{policy}"),
+                policy_arn=env.managed_policy(policy),
                 opts=child,
             )
             for policy in policies_
@@ -222,7 +222,7 @@ class GpuCluster(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{self._name}-cni-AmazonEKS_CNI_Policy",
             role=role.name,
-            policy_arn=pulumi.Output.concat("arn:", env.partition, ":iam::aws:policy/AmazonEKS_CNI_Policy"),
+            policy_arn=env.managed_policy("AmazonEKS_CNI_Policy"),
             opts=child,
         )
         return role

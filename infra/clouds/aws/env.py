@@ -26,6 +26,10 @@ class AwsEnv:
     def tags(self, component: str) -> dict[str, str]:
         return naming.tags(self.stack, CLOUD, component)
 
+    def managed_policy(self, name: str) -> pulumi.Output[str]:
+        """The ARN of an AWS-managed IAM policy in this account's partition (aws, aws-cn, aws-us-gov)."""
+        return pulumi.Output.concat("arn:", self.partition, f":iam::aws:policy/{name}")
+
     def invoke_opts(self) -> pulumi.InvokeOutputOptions:
         # Invokes do not inherit a provider from a parent component, and the stack disables defaults.
         return pulumi.InvokeOutputOptions(provider=self.provider)

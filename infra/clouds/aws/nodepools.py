@@ -143,7 +143,7 @@ class NodePools(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-node-{policy}",
                 role=role.name,
-                policy_arn=pulumi.Output.concat("arn:", env.partition, f":iam::aws:policy/{policy}"),
+                policy_arn=env.managed_policy(policy),
                 opts=child,
             )
             for policy in NODE_POLICIES
