@@ -22,7 +22,6 @@ pulumi.export(
             outputs.CloudOutputs,
             region=p.region,
             cluster_name=p.cluster_name,
-            kubeconfig=pulumi.Output.secret(p.kubeconfig),
             bucket_uri=p.bucket_uri,
             registry=p.registry.repository,
             training_image=w.training_image,
@@ -37,3 +36,5 @@ pulumi.export(
 pulumi.export(
     "endpoints", [outputs.entry(outputs.Endpoint, cloud=p.cloud, url=w.serving_url) for p, w in built]
 )
+# On their own: a secret inside `clouds` would make the whole map secret to every reader.
+pulumi.export("kubeconfigs", pulumi.Output.secret({p.cloud: p.kubeconfig for p in platforms}))

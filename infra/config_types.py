@@ -140,6 +140,8 @@ class Serving(Section):
     source_cidrs: tuple[RestrictedCidr, ...] = ()
     cpu: Quantity = "1"
     memory: Quantity = "2Gi"
+    keep_versions: int = Field(default=2, ge=1, le=10)
+    """Model versions each replica keeps on disk (the newest ones); TF Serving serves the latest."""
     image: DigestRef | None = None
     """Upstream TF Serving (CPU) image to mirror; unset uses the release pinned in workloads/upstream.py."""
     gpu_image: DigestRef | None = None
@@ -158,6 +160,9 @@ class Training(Section):
     cpu: Quantity = "2"
     """CPU per worker, requested and limited (Guaranteed QoS); it must fit the pool's machine."""
     memory: Quantity = "8Gi"
+    active_deadline_hours: int = Field(default=24, ge=1, le=720)
+    """The Job's `activeDeadlineSeconds`, in hours: past it Kubernetes stops every worker and fails the
+    Job, so a run that never gets all its workers scheduled cannot hold GPUs forever."""
     image: DigestRef | None = None
     """A prebuilt, digest-pinned trainer image; unset builds `training/Dockerfile` and pushes it."""
 

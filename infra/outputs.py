@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack-outputs.schema.json"
 DIGEST_REF = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
 PREDICT_URL = r"^(http://[^/\s]+/v1/models/[a-z0-9-]+:predict)?$"
@@ -33,9 +33,6 @@ class CloudOutputs(_Model):
 
     region: str
     cluster_name: str
-    kubeconfig: str = Field(
-        description="Secret: shown as [secret] unless read with --show-secrets; uses the cloud's exec plugin."
-    )
     bucket_uri: str = Field(pattern=r"^(s3|gs|az)://[^/\s]+$")
     registry: str = Field(description="The training image's repository, without tag or digest.")
     training_image: str = Field(pattern=DIGEST_REF)
@@ -60,14 +57,21 @@ class Endpoint(_Model):
 
 
 class StackOutputs(_Model):
-    """gpu-platform stack outputs (`pulumi stack output --json`), version 1."""
+    """gpu-platform stack outputs (`pulumi stack output --json`), version 2: everything but the
+    kubeconfigs is plain, so applications read it without `--show-secrets`."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     stack: str
     environment: Literal["dev", "prod"]
     clouds: dict[Cloud, CloudOutputs]
     endpoints: list[Endpoint] = Field(
         description="Predict endpoints in failover order (the stack's `clouds`)."
+    )
+    kubeconfigs: dict[Cloud, str] | Literal["[secret]"] = Field(
+        description=(
+            "Secret, and exported on its own so that it keeps nothing else secret: `[secret]` unless read "
+            "with --show-secrets, then one kubeconfig per cloud, each using the cloud's exec plugin."
+        )
     )
 
 

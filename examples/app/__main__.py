@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from examples.app import client
+from infra.outputs import SCHEMA_VERSION
 
 # scikit-learn's first handwritten digit (a zero), scaled to [0, 1] as `prepare-data` does, [8, 8, 1].
 SAMPLE = [
@@ -30,7 +31,7 @@ SAMPLE = [
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m examples.app", description=__doc__, allow_abbrev=False)
-    parser.add_argument("--outputs", help="saved `pulumi stack output --json --show-secrets`, or - for stdin")
+    parser.add_argument("--outputs", help="saved `pulumi stack output --json`, or - for stdin")
     parser.add_argument("--stack", help="stack to ask `pulumi stack output` for (default: the selected one)")
     parser.add_argument("--input", type=Path, help="JSON list of instances (default: one sample digit)")
     parser.add_argument("--timeout", type=float, default=client.Policy.timeout, help="seconds per request")
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         outputs = client.load(args.outputs, args.stack)
     except ValidationError as exc:
-        print(f"the stack outputs do not match the contract (schemaVersion 1):\n{exc}", file=sys.stderr)
+        expected = f"schemaVersion {SCHEMA_VERSION}"
+        print(f"the stack outputs do not match the contract ({expected}):\n{exc}", file=sys.stderr)
         return 2
     instances = json.loads(args.input.read_text()) if args.input else [SAMPLE]
     policy = client.Policy(timeout=args.timeout, attempts=args.attempts)

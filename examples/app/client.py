@@ -68,7 +68,6 @@ def load(path: str | None = None, stack: str | None = None) -> StackOutputs:
             "stack",
             "output",
             "--json",
-            "--show-secrets",
             *(["--stack", stack] if stack else []),
         ]
         text = subprocess.run(command, check=True, capture_output=True, text=True).stdout

@@ -21,6 +21,10 @@ from infra.catalog import Cloud
 WorkloadRole = Literal["trainer", "serving"]
 SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {"trainer": "trainer", "serving": "serving"}
 """Kubernetes service-account names, fixed so each cloud can scope its identity trust to exactly them."""
+BUILD_TAG_PREFIX = "build-"
+"""The tag prefix of images built from this repository (the trainer). Only these may expire by count in a
+registry's cleanup rules: the other tags are mirrors of upstream images that running pods, and nodes
+scaled from zero, pull by digest long after they were pushed."""
 
 
 class Capability(Enum):
@@ -65,6 +69,9 @@ class IdentityBinding:
     service_account: str
     annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     pod_labels: Mapping[str, str] = field(default_factory=dict)
+    ready: tuple[pulumi.Resource, ...] = ()
+    """The cloud side of the identity (the trust binding and the storage grant): a pod admitted before
+    these exist gets no credentials, or credentials that are refused, so the workloads wait for them."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,12 @@ class CloudPlatform:
     bucket_uri: pulumi.Output[str]
     registry: Registry
     identities: Mapping[WorkloadRole, IdentityBinding]
+    internal_sources: tuple[str, ...]
+    """The cluster network's own address ranges (VPC/VNet, pod ranges where pods keep their address): the
+    only sources an internal serving load balancer admits unless `serving.sourceCidrs` says otherwise."""
+    spot_notice_seconds: int
+    """How long this cloud's spot reclaim leaves a pod between SIGTERM and the kill: the training Job's
+    grace period, in which the trainer writes a last checkpoint."""
     missing: Mapping[Capability, str] = field(default_factory=dict)
     """Capabilities this cloud does not provide, each with the reason; workloads fill the gap."""
     service_annotations: Mapping[str, str] = field(default_factory=dict)

@@ -50,6 +50,12 @@ def mirrors(cfg: StackConfig, platform: CloudPlatform) -> dict[str, upstream.Ups
     return images
 
 
+def serving_sources(cfg: StackConfig, platform: CloudPlatform) -> tuple[str, ...]:
+    """Who may reach the serving load balancer: the configured CIDRs (required when public), else the
+    cluster network's own ranges, never the whole internet."""
+    return tuple(cfg.serving.source_cidrs) or platform.internal_sources
+
+
 class Workloads(pulumi.ComponentResource):
     training_image: pulumi.Output[str]
     training_job: pulumi.Output[str]
@@ -66,6 +72,7 @@ class Workloads(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = naming.labels(cfg.stack, platform.cloud, "workloads")
         built = self._images(name, args, labels, child)
+        sources = serving_sources(cfg, platform)
         namespace = WorkloadNamespace(
             f"{name}-namespace",
             WorkloadNamespaceArgs(
@@ -75,7 +82,7 @@ class Workloads(pulumi.ComponentResource):
                 apps=APPS,
                 trainer_port=WORKER_PORT,
                 serving_ports=(GRPC_PORT, REST_PORT),
-                serving_sources=cfg.serving.source_cidrs,
+                serving_sources=sources,
                 identity_egress=platform.identity_egress,
             ),
             child,
@@ -85,7 +92,9 @@ class Workloads(pulumi.ComponentResource):
             name, args=args, namespace=namespace, image=built.trainer, labels=labels, opts=child
         )
         self.training_job, self.model_uri = job.job_name, job.model_uri
-        serving = self._serving(name, args=args, namespace=namespace, images=built, labels=labels, opts=child)
+        serving = self._serving(
+            name, args=args, namespace=namespace, images=built, sources=sources, labels=labels, opts=child
+        )
         self.serving_url = serving.url
         self.register_outputs(
             {
@@ -142,6 +151,8 @@ class Workloads(pulumi.ComponentResource):
                 pod_labels=platform.identities["trainer"].pod_labels,
                 storage_env=platform.storage_env,
                 spot_tolerations=platform.spot_tolerations,
+                grace_seconds=platform.spot_notice_seconds,
+                identity_ready=platform.identities["trainer"].ready,
                 labels=labels,
                 selector=app_labels(APPS["trainer"], cfg.stack),
             ),
@@ -155,6 +166,7 @@ class Workloads(pulumi.ComponentResource):
         args: WorkloadsArgs,
         namespace: WorkloadNamespace,
         images: ContainerImages,
+        sources: tuple[str, ...],
         labels: dict[str, str],
         opts: pulumi.ResourceOptions,
     ) -> ServingEndpoint:
@@ -172,7 +184,9 @@ class Workloads(pulumi.ComponentResource):
                 pod_labels=platform.identities["serving"].pod_labels,
                 storage_env=platform.storage_env,
                 service_annotations=platform.service_annotations,
+                source_cidrs=sources,
                 spot_tolerations=platform.spot_tolerations,
+                identity_ready=platform.identities["serving"].ready,
                 labels=labels,
                 selector=app_labels(APPS["serving"], cfg.stack),
             ),

@@ -18,7 +18,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker_build as docker_build
 
-from infra.clouds.base import Registry
+from infra.clouds.base import BUILD_TAG_PREFIX, Registry
 from infra.workloads.upstream import Upstream
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ class ContainerImages(pulumi.ComponentResource):
         else:
             self.trainer = self._build(
                 f"{name}-trainer",
-                tag=f"build-{context_digest(TRAINING_CONTEXT)[:16]}",
+                tag=f"{BUILD_TAG_PREFIX}{context_digest(TRAINING_CONTEXT)[:16]}",
                 context=TRAINING_CONTEXT,
                 dockerfile={"location": relative(TRAINING_CONTEXT / "Dockerfile")},
             )

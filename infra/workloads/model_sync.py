@@ -1,13 +1,19 @@
-"""The model-sync sidecar: rclone copies `<bucket>/models/<name>/` into the pod, where TF Serving polls it.
+"""The model-sync sidecar: rclone copies the newest versions of `<bucket>/models/<name>/` into the pod, where
+TF Serving polls them.
 
 rclone reads every store through the pod's workload identity (`env_auth`: the AWS SDK chain with EKS Pod
 Identity, Google default credentials from the GKE metadata server, the Azure credential chain with the
 Workload Identity token), so one sidecar serves all clouds, chosen by the bucket URI's scheme (data, not
-a cloud name). The sync runs into a staging directory, and a version is published into the model base
-path only once its `saved_model.pb` is there, by a rename, so TF Serving never sees half a version. A
-version deleted from the bucket is unloaded. The sidecar is a native sidecar (an init container that keeps
-running); its startup probe holds TF Serving back until a first version is in place, because TF Serving
-does not start its servers before its models load.
+a cloud name).
+
+Each round lists the bucket's complete versions (numeric directories holding `saved_model.pb`, which the
+trainer writes last) and keeps the newest `KEEP_VERSIONS` of them on disk: a missing one is copied into a
+hidden staging directory beside the model base path and published by a rename on the same volume, so TF
+Serving never sees half a version and no version is ever on disk twice; a version that is no longer wanted
+(older, or deleted from the bucket) is removed. The volume therefore holds at most `KEEP_VERSIONS + 1`
+copies of the model. The sidecar is a native sidecar (an init container that keeps running); its startup
+probe holds TF Serving back until a first version is in place, because TF Serving does not start its
+servers before its models load.
 """
 
 from __future__ import annotations
@@ -33,19 +39,24 @@ BACKENDS: Mapping[str, tuple[str, Mapping[str, str]]] = {
     "az": ("azureblob", {"RCLONE_AZUREBLOB_ENV_AUTH": "true"}),
 }
 """Bucket URI scheme -> rclone backend and the environment that configures it."""
-SCRIPT = """set -u
-stage="$MODELS/.stage"; dest="$MODELS/$MODEL_NAME"
-mkdir -p "$stage" "$dest"
+SCRIPT = r"""set -u
+dest="$MODELS/$MODEL_NAME"
+mkdir -p "$dest"
 while :; do
-  if rclone sync "$MODEL_SOURCE" "$stage" --exclude '.*' --exclude '.*/**' --stats 0; then
-    for dir in "$stage"/*/; do
-      v=$(basename "$dir")
-      case "$v" in ''|*[!0-9]*) continue ;; esac
-      [ -f "$dir/saved_model.pb" ] && [ ! -e "$dest/$v" ] || continue
-      rm -rf "$dest/.$v" && cp -R "$dir" "$dest/.$v" && mv "$dest/.$v" "$dest/$v" && echo "published $v"
+  if found=$(rclone lsf -R --files-only --include '/*/saved_model.pb' "$MODEL_SOURCE"); then
+    wanted=$(printf '%s\n' "$found" | sed -n 's#^\([0-9][0-9]*\)/saved_model\.pb$#\1#p' \
+      | sort -n | tail -n "$KEEP_VERSIONS" | tr '\n' ' ')
+    for v in $wanted; do
+      [ -e "$dest/$v" ] && continue
+      stage="$MODELS/.stage-$v"
+      rm -rf "$stage"
+      rclone copy "$MODEL_SOURCE/$v" "$stage" --exclude '.*' --exclude '.*/**' --stats 0 \
+        && mv "$stage" "$dest/$v" && echo "published $v"
     done
     for dir in "$dest"/*/; do
-      v=$(basename "$dir"); [ -d "$dir" ] && [ ! -e "$stage/$v" ] && rm -rf "$dir" && echo "removed $v"
+      [ -d "$dir" ] || continue
+      v=$(basename "$dir")
+      case " $wanted " in *" $v "*) ;; *) rm -rf "$dir" && echo "removed $v" ;; esac
     done
     set -- "$dest"/[0-9]*; [ -e "$1" ] && touch "$READY"
   fi
@@ -67,14 +78,17 @@ def source(bucket_uri: str, model: str) -> tuple[str, dict[str, str]]:
 
 def sidecar(
     image: pulumi.Input[str],
+    *,
     bucket_uri: pulumi.Input[str],
     model: str,
+    keep_versions: int,
     storage_env: Mapping[str, pulumi.Input[str]],
     uid: int,
 ) -> Obj:
     static = {
         "MODELS": MODELS,
         "MODEL_NAME": model,
+        "KEEP_VERSIONS": str(keep_versions),
         "READY": READY,
         "INTERVAL": str(INTERVAL_SECONDS),
         "HOME": pods.TMP,

@@ -6,9 +6,8 @@ What a NetworkPolicy can and cannot say here:
   no DNS names, so egress allows TCP 443 to any address except link-local (the metadata ranges, which
   get their own, port-exact rules from the cloud contract).
 - Serving ingress comes from in-cluster clients and from the load balancer. The Service keeps client
-  addresses (`externalTrafficPolicy: Local`), so `ipBlock` sees the real source: the configured source
-  CIDRs when set, else any address, because then the load balancer's own reach (internal to the VPC by
-  default) is the boundary.
+  addresses (`externalTrafficPolicy: Local`), so `ipBlock` sees the real source: the same ranges the
+  load balancer admits (the configured source CIDRs, else the cluster network's own ranges).
 """
 
 from __future__ import annotations
@@ -104,7 +103,7 @@ def policies(args: WorkloadNamespaceArgs) -> dict[str, Obj]:
     """NetworkPolicy specs by name: deny everything (NW-03), then allow what each workload needs."""
     trainer, workloads = _apps(args, "trainer"), _apps(args, "trainer", "serving")
     peers = [{"pod_selector": trainer}]
-    sources = [{"ip_block": {"cidr": c}} for c in (args.serving_sources or [ANYWHERE])]
+    sources = [{"ip_block": {"cidr": c}} for c in args.serving_sources]
     specs: dict[str, Obj] = {
         "default-deny": {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
         "allow-dns": {

@@ -24,7 +24,8 @@ UID = 65532
 GRPC_PORT, REST_PORT = 8500, 8501
 CPU_TARGET_PERCENT = 70
 MODEL_SPACE = "10Gi"
-"""The sidecar's staging copy plus the published versions: room for a model of up to about 4 GB."""
+"""The published versions (`serving.keepVersions`) plus the one being staged: with the default two kept,
+room for a model of up to about 3 GB."""
 WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}"}
 """Replaces the default Service await (which also waits for ready pods) with the address alone."""
 
@@ -42,7 +43,11 @@ class ServingEndpointArgs:
     pod_labels: Mapping[str, str]
     storage_env: Mapping[str, pulumi.Input[str]]
     service_annotations: Mapping[str, str]
+    source_cidrs: Sequence[str]
+    """Who may reach the load balancer: `serving.sourceCidrs`, else the cluster network's own ranges."""
     spot_tolerations: Sequence[Mapping[str, str]]
+    identity_ready: Sequence[pulumi.Resource]
+    """The cloud side of the serving identity; the model-sync sidecar needs it from its first round."""
     labels: Mapping[str, str]
     selector: Mapping[str, str]
 
@@ -72,7 +77,9 @@ class ServingEndpoint(pulumi.ComponentResource):
             },
             spec=self._spec(args),
             # The HPA owns the replica count once the Deployment exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["spec.replicas"], depends_on=list(args.identity_ready)
+            ),
         )
         service = k8s.core.v1.Service(
             f"{name}-service",
@@ -160,7 +167,12 @@ def pod_spec(args: ServingEndpointArgs) -> Obj:
         "termination_grace_period_seconds": 30,
         "init_containers": [
             model_sync.sidecar(
-                args.sync_image, args.bucket_uri, args.serving.model_name, args.storage_env, UID
+                args.sync_image,
+                bucket_uri=args.bucket_uri,
+                model=args.serving.model_name,
+                keep_versions=args.serving.keep_versions,
+                storage_env=args.storage_env,
+                uid=UID,
             )
         ],
         "containers": [server(args, tmp_mount)],
@@ -213,7 +225,8 @@ def service_spec(args: ServingEndpointArgs) -> Obj:
             {"name": "grpc", "port": GRPC_PORT, "target_port": GRPC_PORT, "protocol": "TCP"},
             {"name": "http", "port": REST_PORT, "target_port": REST_PORT, "protocol": "TCP"},
         ],
+        # Without it the clouds' service controllers open the load balancer (and on EKS the node ports
+        # in the node security group) to 0.0.0.0/0, even for an internal load balancer.
+        "load_balancer_source_ranges": list(args.source_cidrs),
     }
-    if args.serving.source_cidrs:
-        spec["load_balancer_source_ranges"] = list(args.serving.source_cidrs)
     return spec

@@ -74,6 +74,11 @@ class TrainingJobArgs:
     pod_labels: Mapping[str, str]
     storage_env: Mapping[str, pulumi.Input[str]]
     spot_tolerations: Sequence[Mapping[str, str]]
+    grace_seconds: int
+    """How long a pod has between SIGTERM and SIGKILL: the cloud's spot reclaim notice, in which the
+    trainer writes a last checkpoint."""
+    identity_ready: Sequence[pulumi.Resource]
+    """The cloud side of the trainer's identity; pods created before it get no credentials."""
     labels: Mapping[str, str]
     selector: Mapping[str, str]
 
@@ -111,7 +116,7 @@ class TrainingJob(pulumi.ComponentResource):
                 "annotations": pods.SKIP_AWAIT,
             },
             spec=self._spec(args, service_name),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.identity_ready)),
         )
         self.job_name = job.metadata.name
         self.register_outputs({"jobName": self.job_name, "modelUri": self.model_uri})
@@ -142,6 +147,8 @@ class TrainingJob(pulumi.ComponentResource):
                 ]
             },
             "ttl_seconds_after_finished": TTL_SECONDS,
+            # A Job whose workers cannot all be scheduled would otherwise hold the GPUs it got forever.
+            "active_deadline_seconds": args.training.active_deadline_hours * 3600,
             "template": {
                 "metadata": {"labels": {**args.labels, **args.selector, **args.pod_labels}},
                 "spec": self._pod(args, service_name),
@@ -158,7 +165,7 @@ class TrainingJob(pulumi.ComponentResource):
             "automount_service_account_token": False,
             "security_context": pods.pod_security(UID),
             **pods.placement(args.pool, args.spot_tolerations),
-            "termination_grace_period_seconds": 30,
+            "termination_grace_period_seconds": args.grace_seconds,
             "containers": [
                 {
                     "name": APP,
@@ -189,6 +196,8 @@ class TrainingJob(pulumi.ComponentResource):
             "TRAINER_JOB_NAME": self._job_name,
             "TRAINER_WORKER_SERVICE": service_name,
             "TRAINER_WORKER_PORT": str(WORKER_PORT),
+            # The trainer exits with a clear error, instead of training on CPU, when it sees fewer.
+            "TRAINER_EXPECT_GPUS": str(t.gpus_per_worker),
         }
         if t.data_source:
             values["TRAINER_SOURCE"] = t.data_source

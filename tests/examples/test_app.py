@@ -102,13 +102,12 @@ def down_url() -> str:
 
 
 def outputs(urls: dict[str, str]) -> dict[str, Any]:
-    """Stack outputs as `pulumi stack output --json --show-secrets` prints them, one cloud per URL."""
+    """Stack outputs as `pulumi stack output --json` prints them, one cloud per URL."""
     digest = "sha256:" + "0" * 64
     clouds = {
         cloud: {
             "region": "r",
             "clusterName": "c",
-            "kubeconfig": "{}",
             "bucketUri": f"gs://b-{cloud}",
             "registry": "registry.example/trainer",
             "trainingImage": f"registry.example/trainer@{digest}",
@@ -121,11 +120,12 @@ def outputs(urls: dict[str, str]) -> dict[str, Any]:
     }
     endpoints = [{"cloud": c, "url": u} for c, u in urls.items()]
     return {
-        "schemaVersion": 1,
+        "schemaVersion": 2,
         "stack": "dev",
         "environment": "dev",
         "clouds": clouds,
         "endpoints": endpoints,
+        "kubeconfigs": "[secret]",
     }
 
 

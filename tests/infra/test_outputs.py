@@ -20,16 +20,27 @@ def test_plan_outputs_parse_with_the_contract(stack_plan: Plan) -> None:
     assert parsed.schema_version == outputs.SCHEMA_VERSION
     assert parsed.stack == stack_plan.stack
     assert parsed.clouds
-    for cloud, out in parsed.clouds.items():
+    for out in parsed.clouds.values():
         assert out.serving_url.startswith("http://")
         assert out.model_uri == f"{out.bucket_uri}/models/digits"
-        assert f"clouds.{cloud}.kubeconfig" in stack_plan.secret_outputs
     assert [e.cloud for e in parsed.endpoints] == list(parsed.clouds)
     assert [e.url for e in parsed.endpoints] == [c.serving_url for c in parsed.clouds.values()]
+    assert isinstance(parsed.kubeconfigs, dict)
+    assert list(parsed.kubeconfigs) == list(parsed.clouds)
 
 
-def test_only_the_kubeconfig_is_secret(stack_plan: Plan) -> None:
-    assert all(path.endswith(".kubeconfig") for path in stack_plan.secret_outputs)
+def test_only_the_kubeconfigs_are_secret(stack_plan: Plan) -> None:
+    """Applications read every other output without `--show-secrets`: nothing else is secret."""
+    assert stack_plan.secret_outputs == ["kubeconfigs"]
+
+
+def test_outputs_as_the_cli_prints_them_without_show_secrets(dev_plan: Plan) -> None:
+    """`pulumi stack output --json` prints a secret output as `[secret]`; the contract still parses."""
+    printed = dev_plan.public_outputs()
+    assert printed["kubeconfigs"] == "[secret]"
+    parsed = outputs.StackOutputs.model_validate(printed)
+    assert parsed.kubeconfigs == "[secret]"
+    assert set(parsed.clouds) == set(dev_plan.outputs["clouds"])
 
 
 def test_contract_refuses_unknown_fields(dev_plan: Plan) -> None:

@@ -36,9 +36,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
     ) -> None:
         super().__init__("gpu-platform:aws:WorkloadIdentity", name, None, opts)
         self._name, self._args = name, args
-        self.roles = {role: self._bind(role, sa) for role, sa in SERVICE_ACCOUNTS.items()}
+        self.roles: dict[WorkloadRole, aws.iam.Role] = {}
         self.bindings: dict[WorkloadRole, IdentityBinding] = {
-            role: IdentityBinding(service_account=sa) for role, sa in SERVICE_ACCOUNTS.items()
+            role: self._bind(role, sa) for role, sa in SERVICE_ACCOUNTS.items()
         }
         self.register_outputs({f"{role}RoleArn": r.arn for role, r in self.roles.items()})
 
@@ -53,7 +53,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
 
         return pulumi.Output.all(self._args.bucket_arn, self._args.bucket_key_arn).apply(render)
 
-    def _bind(self, role: WorkloadRole, service_account: str) -> aws.iam.Role:
+    def _bind(self, role: WorkloadRole, service_account: str) -> IdentityBinding:
         args, child = self._args, pulumi.ResourceOptions(parent=self)
         iam_role = aws.iam.Role(
             f"{self._name}-{role}",
@@ -64,10 +64,10 @@ class WorkloadIdentity(pulumi.ComponentResource):
             tags=args.env.tags("identity"),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{self._name}-{role}-policy", role=iam_role.id, policy=self._policy(role), opts=child
         )
-        aws.eks.PodIdentityAssociation(
+        association = aws.eks.PodIdentityAssociation(
             f"{self._name}-{role}-association",
             cluster_name=args.cluster,
             namespace=args.namespace,
@@ -76,4 +76,6 @@ class WorkloadIdentity(pulumi.ComponentResource):
             tags=args.env.tags("identity"),
             opts=child,
         )
-        return iam_role
+        self.roles[role] = iam_role
+        # The agent hands credentials only to pods started after the association exists.
+        return IdentityBinding(service_account=service_account, ready=(association, policy))

@@ -173,6 +173,10 @@ def _section(cfg: StackConfig) -> AwsConfig:
     return cfg.aws
 
 
+SPOT_NOTICE_SECONDS = 120
+"""EC2 warns two minutes before it reclaims a Spot instance; the node is drained in that time
+(docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html)."""
+
 POD_IDENTITY_AGENT = (EgressRule("169.254.170.23/32", 80),)
 """The EKS Pod Identity agent, a node-local endpoint that hands pods their role credentials; a default-deny
 NetworkPolicy must let pods reach it (docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html)."""
@@ -190,6 +194,9 @@ def build(cfg: StackConfig) -> CloudPlatform:
         bucket_uri=platform.store.uri,
         registry=platform.registry.registry,
         identities=platform.identity.bindings,
+        # Pods have VPC addresses (VPC CNI), so the VPC range covers in-cluster and in-VPC clients alike.
+        internal_sources=(aws_cfg.vpc_cidr,),
+        spot_notice_seconds=SPOT_NOTICE_SECONDS,
         missing=MISSING,
         service_annotations=service_annotations(
             cfg.serving.exposure, naming.tags(cfg.stack, CLOUD, "serving")

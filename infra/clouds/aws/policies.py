@@ -222,8 +222,10 @@ def flow_logs_policy(log_group_arn: str, partition: str, region: str, account_id
     )
 
 
-def ecr_lifecycle(untagged_days: int = 7, keep_images: int = 50) -> str:
-    """Untagged layers go after a week; at most `keep_images` tagged images stay (tags are immutable)."""
+def ecr_lifecycle(build_prefix: str, untagged_days: int = 7, keep_builds: int = 50) -> str:
+    """Untagged layers go after a week, and only the newest `keep_builds` of our own builds (tags starting
+    with `build_prefix`) stay. Mirrored upstream images have other tags and never expire by count: pods
+    pin them by digest, and a node scaled from zero must still pull its device plugin."""
     return json.dumps(
         {
             "rules": [
@@ -240,11 +242,12 @@ def ecr_lifecycle(untagged_days: int = 7, keep_images: int = 50) -> str:
                 },
                 {
                     "rulePriority": 2,
-                    "description": f"keep the newest {keep_images} images",
+                    "description": f"keep the newest {keep_builds} builds",
                     "selection": {
-                        "tagStatus": "any",
+                        "tagStatus": "tagged",
+                        "tagPatternList": [f"{build_prefix}*"],
                         "countType": "imageCountMoreThan",
-                        "countNumber": keep_images,
+                        "countNumber": keep_builds,
                     },
                     "action": {"type": "expire"},
                 },

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.env import AwsEnv
-from infra.clouds.base import Registry, RegistryAuth
+from infra.clouds.base import BUILD_TAG_PREFIX, Registry, RegistryAuth
 
 
 @dataclass
@@ -41,7 +41,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
             repository=self.repository.name,
-            policy=policies.ecr_lifecycle(),
+            policy=policies.ecr_lifecycle(BUILD_TAG_PREFIX),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The output form takes the repository's registry id as input, so the token is fetched only

@@ -74,7 +74,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             tags=a.scope.tags("identity"),
             opts=child,
         )
-        managedidentity.FederatedIdentityCredential(
+        federation = managedidentity.FederatedIdentityCredential(
             f"{self._name}-{role}-federation",
             federated_identity_credential_resource_name=f"{a.namespace}-{service_account}",
             resource_name_=uai.name,
@@ -85,9 +85,11 @@ class WorkloadIdentity(pulumi.ComponentResource):
             opts=child,
         )
         grant = Grant(ROLES[role], uai.principal_id, a.container_id, condition=CONDITIONS.get(role))
-        assign(f"{self._name}-{role}-storage", a.scope, grant, self)
+        storage = assign(f"{self._name}-{role}-storage", a.scope, grant, self)
         return IdentityBinding(
             service_account=service_account,
             annotations={CLIENT_ID_ANNOTATION: uai.client_id},
             pod_labels={USE_LABEL: "true"},
+            # Entra ID refuses the pod's token exchange until the federated credential exists.
+            ready=(federation, storage),
         )

@@ -27,6 +27,10 @@ NO_DEVICE_PLUGIN = (
     "plugin, so nodes advertise no nvidia.com/gpu until the workloads deploy it."
 )
 
+SPOT_NOTICE_SECONDS = 30
+"""Azure's Scheduled Events announce a Spot eviction at least 30 seconds ahead
+(learn.microsoft.com/azure/virtual-machines/linux/scheduled-events)."""
+
 
 class AzurePlatform(pulumi.ComponentResource):
     contract: CloudPlatform
@@ -99,6 +103,9 @@ def _contract(
         bucket_uri=store.bucket_uri,
         registry=registry.contract,
         identities=identity.bindings,
+        # Pod traffic leaves the node with the node's VNet address (CNI overlay): the VNet range covers it.
+        internal_sources=(_section(cfg).vnet_cidr,),
+        spot_notice_seconds=SPOT_NOTICE_SECONDS,
         missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
         service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
         # adlfs reads the account from the environment; `AZURE_STORAGE_ANON=false` makes it use

@@ -50,7 +50,8 @@ class WorkloadIdentity(pulumi.ComponentResource):
         super().__init__("gpu-platform:gcp:WorkloadIdentity", name, None, opts)
         child = children(self, opts)
         after_cluster = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[args.cluster]))
-        self.bindings, self.accounts = {}, {}
+        self.accounts: dict[WorkloadRole, pulumi.Output[str]] = {}
+        trust: dict[WorkloadRole, pulumi.Resource] = {}
         for role, ksa in SERVICE_ACCOUNTS.items():
             gsa = gcp.serviceaccount.Account(
                 f"{name}-{role}",
@@ -59,7 +60,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 display_name=f"{role} workloads of {args.stack} ({args.namespace}/{ksa})",
                 opts=child,
             )
-            gcp.serviceaccount.IAMMember(
+            trust[role] = gcp.serviceaccount.IAMMember(
                 f"{name}-{role}-wi",
                 service_account_id=gsa.name,
                 role=WORKLOAD_IDENTITY_USER,
@@ -67,21 +68,28 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 opts=after_cluster,
             )
             self.accounts[role] = gsa.email
-            self.bindings[role] = IdentityBinding(
-                service_account=ksa, annotations={GSA_ANNOTATION: gsa.email}
+        grants = self._storage(name, args, child)
+        self.bindings = {
+            role: IdentityBinding(
+                service_account=ksa,
+                annotations={GSA_ANNOTATION: self.accounts[role]},
+                ready=(trust[role], grants[role]),
             )
-        self._storage(name, args, child)
+            for role, ksa in SERVICE_ACCOUNTS.items()
+        }
         self.register_outputs({f"{r}Account": e for r, e in self.accounts.items()})
 
-    def _storage(self, name: str, args: WorkloadIdentityArgs, child: pulumi.ResourceOptions) -> None:
-        gcp.storage.BucketIAMMember(
+    def _storage(
+        self, name: str, args: WorkloadIdentityArgs, child: pulumi.ResourceOptions
+    ) -> dict[WorkloadRole, pulumi.Resource]:
+        trainer = gcp.storage.BucketIAMMember(
             f"{name}-trainer-objects",
             bucket=args.bucket,
             role="roles/storage.objectAdmin",
             member=pulumi.Output.concat("serviceAccount:", self.accounts["trainer"]),
             opts=child,
         )
-        gcp.storage.BucketIAMMember(
+        serving = gcp.storage.BucketIAMMember(
             f"{name}-serving-models",
             bucket=args.bucket,
             role="roles/storage.objectViewer",
@@ -89,3 +97,4 @@ class WorkloadIdentity(pulumi.ComponentResource):
             condition=pulumi.Output.from_input(args.bucket).apply(serving_condition),
             opts=child,
         )
+        return {"trainer": trainer, "serving": serving}

@@ -27,6 +27,10 @@ METADATA_SERVER = (EgressRule("169.254.169.254/32", 80), EgressRule("169.254.169
 """The GKE metadata server, which serves Workload Identity tokens; with network policy enforced, pods must be
 allowed to reach both addresses (cloud.google.com/kubernetes-engine/docs/how-to/workload-identity)."""
 
+SPOT_NOTICE_SECONDS = 30
+"""Compute Engine gives a Spot VM 30 seconds between the preemption notice and the stop
+(cloud.google.com/compute/docs/instances/spot#preemption)."""
+
 
 @dataclass(frozen=True)
 class GcpPlatformArgs:
@@ -170,6 +174,9 @@ class GcpPlatform(pulumi.ComponentResource):
                 host=self.registry.host, repository=self.registry.repository, auth=self.registry.auth
             ),
             identities=self.identity.bindings,
+            # Nodes come from the subnet, pods keep their VPC-native addresses from the pods range.
+            internal_sources=(g.network.subnet_cidr, g.network.pods_cidr),
+            spot_notice_seconds=SPOT_NOTICE_SECONDS,
             # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
             missing={},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.outputs import SCHEMA_VERSION
 from infra.plan import runner, stackfile
 from infra.plan.__main__ import EXIT_INVALID_CONFIG, EXIT_OK, main
 from tests.plans import ROOT, merged, stack_values
@@ -34,7 +35,7 @@ def test_prod_plan_writes_the_json_document(tmp_path: Path) -> None:
     assert (doc["stack"], doc["project"]) == ("prod", "gpu-platform")
     # prod passes every mandatory control; node agents leave advisory findings (policy/README.md).
     assert {v["severity"] for v in doc["violations"]} <= {"advisory"}
-    assert doc["outputs"]["schemaVersion"] == 1
+    assert doc["outputs"]["schemaVersion"] == SCHEMA_VERSION
     for res in doc["resources"]:
         assert set(res) == {"type", "name", "parent", "provider", "cloud", "inputs", "dependsOn"}
         assert res["cloud"] in {"aws", "gcp", "azure", None}

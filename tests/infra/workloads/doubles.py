@@ -40,6 +40,7 @@ SPOT_TAINT = {
     "effect": "NoSchedule",
 }
 POD_IDENTITY_AGENT = EgressRule("169.254.170.23/32", 80)
+DOUBLE_NETWORK = ("10.99.0.0/16",)
 LB_HOSTNAME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
 T = TypeVar("T")
 
@@ -93,6 +94,8 @@ def contract(double: Double) -> CloudPlatform:
             auth=RegistryAuth(double.host, "token", pulumi.Output.secret("short-lived")),
         ),
         identities={"trainer": identity("trainer"), "serving": identity("serving")},
+        internal_sources=DOUBLE_NETWORK,
+        spot_notice_seconds=45,
         missing={Capability.GPU_DEVICE_PLUGIN: "a double without it"},
         service_annotations=double.service_annotations,
         storage_env=double.storage_env,
@@ -145,7 +148,7 @@ def _build(double: Double, stack: str) -> Built:
 
     cfg, url = _on_mocks(stack, run, box)
     resources = [_planned(c, double.cloud) for c in box[0].captured.values()]
-    return Built(double, Cluster(stack, double.cloud, cfg, resources), url)
+    return Built(double, Cluster(stack, double.cloud, cfg, resources, DOUBLE_NETWORK), url)
 
 
 def _planned(c: Captured, cloud: str) -> PlannedResource:

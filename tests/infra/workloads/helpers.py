@@ -42,6 +42,8 @@ class Cluster:
     cloud: str | None
     cfg: StackConfig
     resources: list[PlannedResource]
+    network: tuple[str, ...] = ()
+    """The cloud network's own ranges, which the contract names as internal sources."""
 
     def of(self, type_: str) -> list[dict[str, Any]]:
         return [integral(r.inputs) for r in self.resources if r.type == type_]
@@ -69,8 +71,25 @@ class Cluster:
         return [p for p in self.pods() if p[1]["metadata"]["namespace"] == self.cfg.namespace]
 
 
+def serving_sources(cluster: Cluster) -> list[str]:
+    """Who may reach the serving load balancer: the configured CIDRs, else the cloud network's own ranges."""
+    return list(cluster.cfg.serving.source_cidrs) or list(cluster.network)
+
+
 def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
     return [*pod.get("initContainers", []), *pod["containers"]]
+
+
+def network_ranges(cfg: StackConfig, cloud: str | None) -> tuple[str, ...]:
+    """Each cloud's own address ranges in the stack config: the VPC, the GCP subnet with its VPC-native
+    pod range, the VNet."""
+    if cloud == "aws" and cfg.aws is not None:
+        return (cfg.aws.vpc_cidr,)
+    if cloud == "gcp" and cfg.gcp is not None:
+        return (cfg.gcp.network.subnet_cidr, cfg.gcp.network.pods_cidr)
+    if cloud == "azure" and cfg.azure is not None:
+        return (cfg.azure.vnet_cidr,)
+    raise ValueError(f"no network ranges for cloud {cloud!r}")
 
 
 def clusters(plan: Plan, cfg: StackConfig) -> list[Cluster]:
@@ -86,7 +105,8 @@ def clusters(plan: Plan, cfg: StackConfig) -> list[Cluster]:
 
     found = []
     for root in sorted((r for r in plan.resources if r.type == WORKLOADS), key=lambda r: str(r.cloud)):
-        found.append(Cluster(plan.stack, root.cloud, cfg, [r for r in plan.resources if under(r, root.urn)]))
+        resources = [r for r in plan.resources if under(r, root.urn)]
+        found.append(Cluster(plan.stack, root.cloud, cfg, resources, network_ranges(cfg, root.cloud)))
     return found
 
 

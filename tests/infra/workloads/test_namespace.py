@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from tests.infra.workloads import doubles
-from tests.infra.workloads.helpers import ACCOUNT, NAMESPACE, POLICY, Cluster, containers
+from tests.infra.workloads.helpers import (
+    ACCOUNT,
+    NAMESPACE,
+    POLICY,
+    Cluster,
+    containers,
+    serving_sources,
+)
 
 PSS = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "audit", "warn")}
 
@@ -58,7 +65,8 @@ def test_serving_ingress_only_on_its_ports(cluster: Cluster) -> None:
     (rule,) = spec["ingress"]
     assert ports(rule) == {("TCP", 8500), ("TCP", 8501)}
     blocks = [p["ipBlock"]["cidr"] for p in rule["from"] if "ipBlock" in p]
-    assert blocks == (list(cluster.cfg.serving.source_cidrs) or ["0.0.0.0/0"])
+    assert blocks == serving_sources(cluster)
+    assert "0.0.0.0/0" not in blocks
     assert spec["podSelector"]["matchExpressions"][0]["values"] == ["tf-serving"]
 
 

@@ -11,7 +11,16 @@ import pytest
 from infra.workloads import model_sync
 from infra.workloads.serving import predict_url
 from tests.infra.workloads import doubles
-from tests.infra.workloads.helpers import DEPLOYMENT, HPA, IMAGE, PDB, SERVICE, Cluster, env
+from tests.infra.workloads.helpers import (
+    DEPLOYMENT,
+    HPA,
+    IMAGE,
+    PDB,
+    SERVICE,
+    Cluster,
+    env,
+    serving_sources,
+)
 
 
 def deployment(cluster: Cluster) -> dict[str, Any]:
@@ -104,7 +113,9 @@ def test_load_balancer_service(any_cluster: Cluster) -> None:
     assert (
         spec["selector"].items() <= deployment(any_cluster)["spec"]["template"]["metadata"]["labels"].items()
     )
-    assert spec.get("loadBalancerSourceRanges", []) == list(any_cluster.cfg.serving.source_cidrs)
+    # Never left empty: the clouds would then open the load balancer (and EKS the node ports) to all.
+    assert spec["loadBalancerSourceRanges"] == serving_sources(any_cluster)
+    assert "0.0.0.0/0" not in spec["loadBalancerSourceRanges"]
     annotations = service["metadata"]["annotations"]
     assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.loadBalancer.ingress}"
 

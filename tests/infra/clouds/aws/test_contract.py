@@ -88,7 +88,8 @@ def test_stack_outputs_carry_the_aws_contract(stack_plan: Plan) -> None:
     aws = stack_plan.outputs["clouds"]["aws"]
     assert aws["bucketUri"].startswith("s3://")
     assert aws["clusterName"] == cluster_name(stack_plan.stack)
-    assert "clouds.aws.kubeconfig" in stack_plan.secret_outputs
+    assert "kubeconfigs" in stack_plan.secret_outputs
+    assert "kubeconfig" not in aws
     assert aws["registry"].endswith("/gpu-platform/trainer")
     assert aws["network"]["vpcId"].startswith("vpc-")
 

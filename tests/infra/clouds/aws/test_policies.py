@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.kms import PURPOSES
+from infra.plan.runner import Plan
+from tests.infra.clouds.aws.helpers import one
 
 ACCOUNT = "123456789012"
 
@@ -42,6 +45,22 @@ def test_autoscaler_writes_only_to_its_clusters_groups() -> None:
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for s in wildcard for a in s["Action"])
 
 
-def test_ecr_lifecycle_any_rule_comes_last() -> None:
-    rules = json.loads(policies.ecr_lifecycle())["rules"]
-    assert max(rules, key=lambda r: r["rulePriority"])["selection"]["tagStatus"] == "any"
+def test_ecr_lifecycle_expires_only_builds_and_untagged_layers() -> None:
+    """The mirrored images (TF Serving, rclone, the device plugin) share the repository and are pinned by
+    running pods: no rule may count them. ECR wants `tagStatus: any` last; no rule uses it at all."""
+    rules = json.loads(policies.ecr_lifecycle("build-"))["rules"]
+    statuses = {r["selection"]["tagStatus"] for r in rules}
+    assert statuses == {"untagged", "tagged"}
+    (counted,) = [r for r in rules if r["selection"]["countType"] == "imageCountMoreThan"]
+    assert counted["selection"]["tagPatternList"] == ["build-*"]
+    assert len({r["rulePriority"] for r in rules}) == len(rules)
+
+
+def test_ecr_lifecycle_spares_every_mirror_tag(dev_plan: Plan) -> None:
+    """Against the plan's real tags: every mirror tag misses the counted rule's pattern, the build matches."""
+    rules = json.loads(one(dev_plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
+    (pattern,) = next(r for r in rules if r["selection"]["tagStatus"] == "tagged")["selection"]["tagPatternList"]
+    images = [r for r in dev_plan.of_type("docker-build:index:Image") if r.cloud == "aws"]
+    tags = [t.rsplit(":", 1)[1] for i in images for t in i.inputs["tags"]]
+    built = [t for t in tags if fnmatch.fnmatchcase(t, pattern)]
+    assert len(built) == 1 and len(tags) >= 3

@@ -47,8 +47,8 @@ def test_platform_component_and_contract_outputs(stack_plan: Plan) -> None:
 
 
 def test_kubeconfig_is_secret_and_uses_kubelogin(stack_plan: Plan) -> None:
-    assert "clouds.azure.kubeconfig" in stack_plan.secret_outputs
-    kubeconfig = stack_plan.outputs["clouds"]["azure"]["kubeconfig"]
+    assert "kubeconfigs" in stack_plan.secret_outputs
+    kubeconfig = stack_plan.outputs["kubeconfigs"]["azure"]
     assert "command: kubelogin" in kubeconfig
     assert "- azurecli" in kubeconfig
     assert "6dae42f8-4368-4678-94ff-3960e28e3630" in kubeconfig

@@ -85,7 +85,8 @@ def test_kubeconfig_uses_the_gke_auth_plugin(built: Built) -> None:
 def test_stack_outputs_and_secret_kubeconfig(stack_plan: Plan) -> None:
     out = stack_plan.outputs["clouds"]["gcp"]
     section = gcp_config(stack_plan)
-    assert "clouds.gcp.kubeconfig" in stack_plan.secret_outputs
+    assert "kubeconfigs" in stack_plan.secret_outputs
+    assert "gcp" in stack_plan.outputs["kubeconfigs"]
     assert out["bucketUri"] == f"gs://{section.bucket_name}"
     assert out["region"] == section.region
     assert out["clusterName"] == f"{stack_plan.stack}-gpu-platform"
