@@ -27,9 +27,10 @@ METADATA_SERVER = (EgressRule("169.254.169.254/32", 80), EgressRule("169.254.169
 """The GKE metadata server, which serves Workload Identity tokens; with network policy enforced, pods must be
 allowed to reach both addresses (cloud.google.com/kubernetes-engine/docs/how-to/workload-identity)."""
 
-SPOT_NOTICE_SECONDS = 30
-"""Compute Engine gives a Spot VM 30 seconds between the preemption notice and the stop
-(cloud.google.com/compute/docs/instances/spot#preemption)."""
+SPOT_NOTICE_SECONDS = 15
+"""Compute Engine stops a Spot VM 30 seconds after its notice, and GKE's graceful node shutdown gives the
+first 15 of them to ordinary pods, the rest to system-critical ones
+(cloud.google.com/kubernetes-engine/docs/concepts/spot-vms)."""
 
 
 @dataclass(frozen=True)
