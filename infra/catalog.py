@@ -8,7 +8,8 @@ so in its source. A type that a cloud does not offer is recorded with the reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 Cloud = Literal["aws", "gcp", "azure"]
@@ -47,6 +48,14 @@ class MachineOffer:
     accelerator: str | None = None
     """GCP's accelerator type: attached to N1 machines, bundled with A2/A3/G2, and named in the node pool's
     guest accelerator either way (GKE installs the driver from it). None on clouds that bundle the GPU."""
+    zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """Region -> the zones that offer this machine, where the cloud publishes one list for everybody (GCP).
+    Empty where zones are per account (AWS zone names, Azure logical zones): the program asks EC2 at
+    deploy time, and `preflight` asks each cloud for the deployer's own account."""
+
+    def zones_in(self, region: str) -> tuple[str, ...] | None:
+        """The zones of `region` that offer this machine; None where the catalog does not record them."""
+        return self.zones.get(region) if self.zones else None
 
 
 @dataclass(frozen=True)
@@ -59,10 +68,29 @@ Entry = MachineOffer | Unavailable
 _AWS_T4_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
 _AWS_G5_G6_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1")
 _AWS_P_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
-_GCP_T4_REGIONS = ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-east1")
-_GCP_L4_REGIONS = ("us-central1", "us-east1", "us-east4", "us-west1", "europe-west4", "asia-southeast1")
-_GCP_A100_REGIONS = ("us-central1", "us-east4", "europe-west4", "asia-southeast1")
-_GCP_H100_REGIONS = ("us-central1", "us-east4", "us-east5", "europe-west4")
+
+
+def _gcp_zones(letters: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    return {region: tuple(f"{region}-{z}" for z in zs) for region, zs in letters.items()}
+
+
+# Zones per region that offer each GPU (`gcloud compute accelerator-types list`, as compiled in the
+# SkyPilot catalog from the Compute Engine API, cross-checked against the "Regions and zones" machine
+# series table, 2026). Where the two disagreed (L4 in us-west1-c, A100 40GB in asia-southeast1-b) the zone
+# is left out.
+_GCP_T4_ZONES = _gcp_zones(
+    {"us-central1": "abcf", "us-east1": "bcd", "us-east4": "abc", "us-west1": "ab", "europe-west4": "abc",
+     "asia-east1": "ac"}
+)  # fmt: skip
+_GCP_L4_ZONES = _gcp_zones(
+    {"us-central1": "abc", "us-east1": "bcd", "us-east4": "ac", "us-west1": "ab", "europe-west4": "abc",
+     "asia-southeast1": "abc"}
+)  # fmt: skip
+_GCP_A100_40_ZONES = _gcp_zones({"us-central1": "abcf", "europe-west4": "ab", "asia-southeast1": "ac"})
+_GCP_A100_80_ZONES = _gcp_zones(
+    {"us-central1": "ac", "us-east4": "c", "europe-west4": "a", "asia-southeast1": "c"}
+)
+_GCP_H100_ZONES = _gcp_zones({"us-central1": "abc", "us-east4": "abc", "us-east5": "a", "europe-west4": "bc"})
 _AZ_T4_REGIONS = ("eastus", "eastus2", "southcentralus", "westus2", "westeurope", "northeurope")
 _AZ_A100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "westeurope")
 _AZ_H100_REGIONS = ("eastus", "eastus2", "southcentralus", "westus3", "swedencentral")
@@ -82,15 +110,18 @@ def _row(  # noqa: PLR0917 - one row of the table below, read by position like i
     gpu_gb: int,
     vcpus: int,
     ram_gb: int,
-    regions: tuple[str, ...],
+    where: tuple[str, ...] | Mapping[str, tuple[str, ...]],
     on_demand: float,
     spot: float,
     accelerator: str | None = None,
 ) -> MachineOffer:
+    """`where` is the regions, or (GCP) each region's zones."""
     on_demand_src, spot_src = _SOURCES[cloud]
+    zones = dict(where) if isinstance(where, Mapping) else {}
+    regions = tuple(zones) if zones else tuple(where)
     return MachineOffer(
         machine, gpus, gpu_gb, vcpus, ram_gb, regions, Price(on_demand, on_demand_src), Price(spot, spot_src),
-        accelerator,
+        accelerator, zones,
     )  # fmt: skip
 
 
@@ -102,7 +133,7 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
             _row("aws", "g4dn.xlarge", 1, 16, 4, 16, _AWS_T4_REGIONS, 0.526, 0.2104),
             _row("aws", "g4dn.12xlarge", 4, 64, 48, 192, _AWS_T4_REGIONS, 3.912, 1.5648),
         ),
-        "gcp": (_row("gcp", "n1-standard-4", 1, 16, 4, 15, _GCP_T4_REGIONS, 0.54, 0.18, "nvidia-tesla-t4"),),
+        "gcp": (_row("gcp", "n1-standard-4", 1, 16, 4, 15, _GCP_T4_ZONES, 0.54, 0.18, "nvidia-tesla-t4"),),
         "azure": (
             _row("azure", "Standard_NC4as_T4_v3", 1, 16, 4, 28, _AZ_T4_REGIONS, 0.526, 0.0526),
             _row("azure", "Standard_NC64as_T4_v3", 4, 64, 64, 440, _AZ_T4_REGIONS, 4.352, 0.4352),
@@ -110,7 +141,7 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
     },
     "l4": {
         "aws": (_row("aws", "g6.xlarge", 1, 24, 4, 16, _AWS_G5_G6_REGIONS, 0.8048, 0.3219),),
-        "gcp": (_row("gcp", "g2-standard-8", 1, 24, 8, 32, _GCP_L4_REGIONS, 0.8536, 0.3414, "nvidia-l4"),),
+        "gcp": (_row("gcp", "g2-standard-8", 1, 24, 8, 32, _GCP_L4_ZONES, 0.8536, 0.3414, "nvidia-l4"),),
         "azure": (Unavailable("Azure has no VM size with an NVIDIA L4; use t4 or a100-80gb there."),),
     },
     "a10g": {
@@ -127,7 +158,7 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
         "aws": (_row("aws", "p4d.24xlarge", 8, 320, 96, 1152, _AWS_P_REGIONS, 21.9576, 8.783),),
         "gcp": (
             _row(
-                "gcp", "a2-highgpu-1g", 1, 40, 12, 85, _GCP_A100_REGIONS, 3.6731, 1.4692, "nvidia-tesla-a100"
+                "gcp", "a2-highgpu-1g", 1, 40, 12, 85, _GCP_A100_40_ZONES, 3.6731, 1.4692, "nvidia-tesla-a100"
             ),
         ),
         "azure": (_row("azure", "Standard_ND96asr_v4", 8, 320, 96, 900, _AZ_A100_REGIONS, 27.197, 5.4394),),
@@ -138,7 +169,16 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
         ),
         "gcp": (
             _row(
-                "gcp", "a2-ultragpu-1g", 1, 80, 12, 170, _GCP_A100_REGIONS, 5.0688, 2.0275, "nvidia-a100-80gb"
+                "gcp",
+                "a2-ultragpu-1g",
+                1,
+                80,
+                12,
+                170,
+                _GCP_A100_80_ZONES,
+                5.0688,
+                2.0275,
+                "nvidia-a100-80gb",
             ),
         ),
         "azure": (
@@ -157,7 +197,7 @@ CATALOG: dict[GpuType, dict[Cloud, tuple[Entry, ...]]] = {
                 640,
                 208,
                 1872,
-                _GCP_H100_REGIONS,
+                _GCP_H100_ZONES,
                 88.2494,
                 35.2998,
                 "nvidia-h100-80gb",
@@ -186,88 +226,17 @@ def regions_for(gpu: GpuType, cloud: Cloud) -> list[str]:
     return sorted({r for o in offers(gpu, cloud) for r in o.regions})
 
 
+def usable_zones(offer: MachineOffer, region: str, within: Sequence[str]) -> tuple[str, ...] | None:
+    """The zones a pool of `offer` may use: those of `within` (the cluster's zones; empty for any zone of
+    the region) that offer the machine, in the catalog's order. None where the catalog records no zones."""
+    zones = offer.zones_in(region)
+    if zones is None:
+        return None
+    return tuple(z for z in zones if not within or z in within)
+
+
 def pick(gpu: GpuType, cloud: Cloud, region: str, gpus_per_node: int) -> MachineOffer | None:
     """The machine that carries `gpus_per_node` GPUs of this type in the region, if any."""
     return next(
         (o for o in offers(gpu, cloud) if region in o.regions and o.gpus_per_node == gpus_per_node), None
     )
-
-
-REGIONS: dict[Cloud, tuple[str, ...]] = {
-    "aws": (
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-        "ca-central-1",
-        "sa-east-1",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "eu-central-1",
-        "eu-central-2",
-        "eu-north-1",
-        "eu-south-1",
-        "eu-south-2",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ap-south-1",
-        "ap-east-1",
-        "me-central-1",
-        "af-south-1",
-    ),
-    "gcp": (
-        "us-central1",
-        "us-east1",
-        "us-east4",
-        "us-east5",
-        "us-south1",
-        "us-west1",
-        "us-west2",
-        "us-west3",
-        "us-west4",
-        "northamerica-northeast1",
-        "southamerica-east1",
-        "europe-west1",
-        "europe-west2",
-        "europe-west3",
-        "europe-west4",
-        "europe-west6",
-        "europe-north1",
-        "europe-central2",
-        "asia-east1",
-        "asia-northeast1",
-        "asia-south1",
-        "asia-southeast1",
-        "australia-southeast1",
-        "me-west1",
-    ),
-    "azure": (
-        "eastus",
-        "eastus2",
-        "centralus",
-        "southcentralus",
-        "westus2",
-        "westus3",
-        "northcentralus",
-        "canadacentral",
-        "brazilsouth",
-        "westeurope",
-        "northeurope",
-        "uksouth",
-        "francecentral",
-        "germanywestcentral",
-        "swedencentral",
-        "switzerlandnorth",
-        "japaneast",
-        "koreacentral",
-        "southeastasia",
-        "australiaeast",
-        "centralindia",
-        "uaenorth",
-    ),
-}
-"""The public regions each cloud offers; a region outside this list is a typo, not a new region."""

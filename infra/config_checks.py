@@ -15,6 +15,7 @@ from infra import catalog
 from infra.catalog import CLOUDS, Cloud
 from infra.config_types import GpuPool, SystemPool
 from infra.naming import PROJECT
+from infra.regions import REGIONS
 from policy.rules import CONTROLS
 
 P = f"{PROJECT}:"
@@ -72,8 +73,8 @@ def _regions(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
     for cloud in parsed.get("clouds", ()):
         section = raw.get(cloud)
         region = section.get(keys[cloud].split(":")[1]) if isinstance(section, dict) else None
-        if region is not None and region not in catalog.REGIONS[cloud]:
-            yield _problem(keys[cloud], region, f"one of {', '.join(catalog.REGIONS[cloud])}")
+        if region is not None and region not in REGIONS[cloud]:
+            yield _problem(keys[cloud], region, f"one of {', '.join(REGIONS[cloud])}")
     gcp = parsed.get("gcp")
     if gcp is not None and gcp.cluster_zone is not None and not gcp.cluster_zone.startswith(f"{gcp.region}-"):
         yield _problem(
@@ -135,7 +136,7 @@ def _offer(key: str, pool: GpuPool, cloud: Cloud, section: Any) -> Iterator[str]
         return
     gpu = pool.gpu_for(cloud)
     region = section.location if cloud == "azure" else section.region
-    if region not in catalog.REGIONS[cloud]:
+    if region not in REGIONS[cloud]:
         return  # reported once, against the region key
     reason = catalog.unavailable_reason(gpu, cloud)
     if reason:
@@ -143,15 +144,24 @@ def _offer(key: str, pool: GpuPool, cloud: Cloud, section: Any) -> Iterator[str]
     elif not any(region in o.regions for o in catalog.offers(gpu, cloud)):
         here = ", ".join(catalog.types_in_region(cloud, region)) or "none"
         yield _problem(f"{key}.gpu", gpu, f"a GPU type {cloud} offers in {region}: {here}")
-    elif catalog.pick(gpu, cloud, region, pool.gpus_per_node) is None:
+    elif (offer := catalog.pick(gpu, cloud, region, pool.gpus_per_node)) is None:
         counts = sorted({o.gpus_per_node for o in catalog.offers(gpu, cloud)})
         yield _problem(f"{key}.gpusPerNode", pool.gpus_per_node, f"{counts} for {gpu} on {cloud}")
+    elif catalog.usable_zones(offer, region, section.cluster_zones) == ():
+        zones, where = ", ".join(section.cluster_zones), ", ".join(offer.zones_in(region) or ())
+        expected = f"a GPU type offered in the cluster's zones ({zones}); {gpu} is in {where} only"
+        yield _problem(f"{key}.gpu", gpu, expected)
 
 
 def _pool_references(parsed: dict[str, Any]) -> Iterator[str]:
     pools = {p.name: p for p in parsed.get("gpu_pools", ())}
     if "gpu_pools" not in parsed:
         return
+    azure = parsed.get("azure")
+    for name in azure.gpu_pool_zones if azure is not None else ():
+        if name not in pools or not pools[name].on("azure"):
+            on_azure = ", ".join(p for p in pools if pools[p].on("azure"))
+            yield _problem(f"{P}azure.gpuPoolZones.{name}", name, f"a GPU pool on azure ({on_azure})")
     serving, training = parsed.get("serving"), parsed.get("training")
     if serving is not None and serving.pool != "general" and serving.pool not in pools:
         yield _problem(f"{P}serving.pool", serving.pool, f"general or a GPU pool ({', '.join(pools)})")

@@ -7,12 +7,23 @@ clouds' own naming rules, checked here so a bad name fails before anything is cr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from infra.config_types import ApiAccess, Cidr, KubernetesVersion, Section, SystemPool, pattern
+from infra.config_types import (
+    ApiAccess,
+    Cidr,
+    KubernetesVersion,
+    MaintenanceWindow,
+    PoolName,
+    Section,
+    SystemPool,
+    pattern,
+)
 
+AzureZone = Literal["1", "2", "3"]
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653)
 
 
@@ -101,10 +112,27 @@ ContainerImageDigest = Annotated[
 
 
 def _api_server_subnet(cidr: str) -> str:
-    # AKS API Server VNet Integration needs a delegated subnet of at least /28.
-    if int(cidr.rsplit("/", 1)[1]) > 28:
-        raise ValueError("expected a /28 or larger network for the AKS API server subnet")
+    # AKS's minimum is a /28, of which Azure keeps 5 addresses and AKS at least 9 more as the API server
+    # scales out (learn.microsoft.com/azure/aks/api-server-vnet-integration): a /28 leaves no headroom.
+    if int(cidr.rsplit("/", 1)[1]) > 27:
+        raise ValueError("expected a /27 or larger network for the AKS API server subnet")
     return cidr
+
+
+def _gke_window(window: MaintenanceWindow) -> MaintenanceWindow:
+    # cloud.google.com/kubernetes-engine/docs/how-to/maintenance-windows-and-exclusions
+    if window.hours_per_32_days() < 48:
+        raise ValueError(
+            "expected at least 48 hours of maintenance in any 32 days, which GKE requires: "
+            "4 x days x durationHours >= 48 (for example two days of 8 hours)"
+        )
+    return window
+
+
+def _aks_window(window: MaintenanceWindow) -> MaintenanceWindow:
+    if len(window.days) != 1:
+        raise ValueError("expected exactly one day: an AKS weekly maintenance schedule takes one")
+    return window
 
 
 def _retention(days: int) -> int:
@@ -138,6 +166,12 @@ class AwsConfig(Section):
     registry_name: EcrRepositoryName
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 90
 
+    @property
+    def cluster_zones(self) -> tuple[str, ...]:
+        """None named in config: zone names differ per account, so the program asks EC2 which of the VPC's
+        zones offer each instance type when it deploys."""
+        return ()
+
 
 class GcpNetwork(Section):
     subnet_cidr: Cidr
@@ -161,9 +195,16 @@ class GcpConfig(Section):
     api_access: ApiAccess
     system_pool: SystemPool
     gpu_driver_version: Literal["DEFAULT", "LATEST"] = "DEFAULT"
+    maintenance_window: Annotated[MaintenanceWindow, AfterValidator(_gke_window)] = MaintenanceWindow()
+    """When GKE may upgrade the control plane and nodes; saturday and sunday from 02:00 UTC, 8 hours."""
     key_rotation_days: int = Field(default=90, ge=1, le=90)
     bucket_name: GcsBucketName
     registry_name: ArtifactRepositoryId
+
+    @property
+    def cluster_zones(self) -> tuple[str, ...]:
+        """The zones the cluster's nodes may use; empty for a regional cluster where GKE picks them."""
+        return (self.cluster_zone,) if self.cluster_zone else self.node_zones
 
 
 class AzureConfig(Section):
@@ -197,3 +238,17 @@ class AzureConfig(Section):
     """Log Analytics retention for Container insights and the kube-audit diagnostic logs."""
     audit_log: Literal["kube-audit", "kube-audit-admin"] = "kube-audit-admin"
     """`kube-audit` records every request, reads of secrets included; `-admin` only writes, far cheaper."""
+    availability_zones: tuple[AzureZone, ...] = ()
+    """Zones of the system and general pools; empty keeps them regional (no zone guarantee)."""
+    gpu_pool_zones: Mapping[PoolName, tuple[AzureZone, ...]] = {}
+    """Zones per GPU pool. Which zones offer a GPU size differs per subscription (`az vm list-skus
+    --location L --size S --zone`, which `preflight` runs), so a GPU pool is zonal only where named here."""
+    maintenance_window: Annotated[MaintenanceWindow, AfterValidator(_aks_window)] = MaintenanceWindow(
+        days=("Sunday",)
+    )
+    """When AKS may upgrade the cluster and the node images; sunday from 02:00 UTC, 8 hours."""
+
+    @property
+    def cluster_zones(self) -> tuple[str, ...]:
+        """None by region-qualified name: Azure's zone numbers are per subscription."""
+        return ()

@@ -124,6 +124,33 @@ class GpuPool(Section):
         return self.clouds is None or cloud in self.clouds
 
 
+Weekday = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAYS: tuple[Weekday, ...] = (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"
+)  # fmt: skip
+ClockTime = Annotated[str, pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time of day in UTC, HH:MM")]
+
+
+class MaintenanceWindow(Section):
+    """When the cloud may upgrade the control plane and drain nodes: weekly, on `days`, from `startTime`
+    (UTC) for `durationHours`. Outside it, auto-upgrades wait, so GPU nodes are not drained mid-training."""
+
+    days: tuple[Weekday, ...] = Field(default=("Saturday", "Sunday"), min_length=1, max_length=7)
+    start_time: ClockTime = "02:00"
+    duration_hours: int = Field(default=8, ge=4, le=24)
+    """At least four: the shortest window both GKE and AKS accept."""
+
+    @model_validator(mode="after")
+    def _distinct_days(self) -> MaintenanceWindow:
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("expected each day at most once")
+        return self
+
+    def hours_per_32_days(self) -> int:
+        """The least maintenance time any 32 days hold: every weekday comes at least four times."""
+        return 4 * len(self.days) * self.duration_hours
+
+
 class Storage(Section):
     noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
     abort_multipart_days: int = Field(default=7, ge=1, le=365)

@@ -8,6 +8,7 @@ import pytest
 
 from infra import catalog
 from infra.catalog import CATALOG, CLOUDS, GPU_TYPES, MachineOffer, Unavailable
+from infra.regions import REGIONS
 
 ENTRIES = [(gpu, cloud, entry) for gpu in GPU_TYPES for cloud in CLOUDS for entry in CATALOG[gpu][cloud]]
 OFFERS = [
@@ -38,7 +39,7 @@ def test_every_offer_is_priced_dated_and_sourced(offer: MachineOffer) -> None:
 def test_offer_regions_are_real_regions_of_its_cloud(offer: MachineOffer) -> None:
     cloud = next(c for g, c, e in ENTRIES if e is offer)
     assert offer.regions
-    assert set(offer.regions) <= set(catalog.REGIONS[cloud])
+    assert set(offer.regions) <= set(REGIONS[cloud])
 
 
 def test_gcp_offers_name_their_accelerator_and_others_do_not() -> None:

@@ -4,6 +4,7 @@ kubeconfig and Kubernetes provider."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import pulumi_kubernetes as k8s
 from infra.clouds.gcp import kubeconfig, nodepools
 from infra.clouds.gcp.common import CLOUD_PLATFORM_SCOPE, account_id, children, protected
 from infra.config_clouds import GcpConfig
-from infra.config_types import GpuPool
+from infra.config_types import WEEKDAYS, GpuPool, MaintenanceWindow
 
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Google's least-privilege node role (logging and metric writers, monitoring viewer, resource metadata
@@ -40,8 +41,8 @@ class GpuClusterArgs:
     secrets_key_grant: pulumi.Resource
     """The GKE agent's grant on the secrets key: GKE checks it when it creates the cluster."""
     boot_disk_key_grant: pulumi.Resource
-    """The Compute Engine agent's grant on the disk key: only node pools (their boot disks) need it; the
-    cluster's transient default pool has no CMEK disk."""
+    """The Compute Engine agent's grant on the disk key: every node's boot disk uses it, the cluster's
+    transient default pool's too."""
     node_tag: str
     labels: Mapping[str, str]
     protect: bool
@@ -52,7 +53,7 @@ class GpuCluster(pulumi.ComponentResource):
         super().__init__("gpu-platform:gcp:GpuCluster", name, None, opts)
         child = children(self, opts)
         self.node_account = self._node_account(name, args, child)
-        cluster = self._cluster(name, args, _after(child, args.secrets_key_grant))
+        cluster = self._cluster(name, args, _after(child, args.secrets_key_grant, args.boot_disk_key_grant))
         self.cluster = cluster
         self.cluster_name = cluster.name
         system, *gpu = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant))
@@ -88,7 +89,7 @@ class GpuCluster(pulumi.ComponentResource):
             location=cfg.cluster_zone or cfg.region,
             node_locations=list(cfg.node_zones) or None,
             **_cluster_settings(args),
-            node_config=_transient_node_config(self.node_account.email),
+            node_config=_transient_node_config(self.node_account.email, args.boot_disk_key),
             opts=pulumi.ResourceOptions.merge(
                 protected(opts, args.protect),
                 # The default pool's config is only used while that pool briefly exists; after its
@@ -104,7 +105,8 @@ class GpuCluster(pulumi.ComponentResource):
         defaults = nodepools.NodeDefaults(
             cluster=cluster.name,
             location=cfg.cluster_zone or cfg.region,
-            zones=len(cfg.node_zones) or (1 if cfg.cluster_zone else REGIONAL_DEFAULT_ZONES),
+            zones=len(cfg.cluster_zones) or REGIONAL_DEFAULT_ZONES,
+            cluster_zones=cfg.cluster_zones,
             service_account=self.node_account.email,
             boot_disk_key=args.boot_disk_key,
             node_tag=args.node_tag,
@@ -136,8 +138,8 @@ class GpuCluster(pulumi.ComponentResource):
         return account
 
 
-def _after(child: pulumi.ResourceOptions, grant: pulumi.Resource) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[grant]))
+def _after(child: pulumi.ResourceOptions, *grants: pulumi.Resource) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(grants)))
 
 
 def _kubeconfig(values: list[Any]) -> str:
@@ -193,6 +195,7 @@ def _operations(args: GpuClusterArgs) -> dict[str, Any]:
         "remove_default_node_pool": True,
         "initial_node_count": 1,
         "release_channel": {"channel": args.gcp.release_channel},
+        "maintenance_policy": {"recurring_window": recurring_window(args.gcp.maintenance_window)},
         "min_master_version": args.gcp.kubernetes_version,
         # loggingService/monitoringService cannot be set together with these (API 400); these also turn
         # on the control-plane logs that the service fields cannot.
@@ -205,11 +208,34 @@ def _operations(args: GpuClusterArgs) -> dict[str, Any]:
     }
 
 
-def _transient_node_config(service_account: pulumi.Input[str]) -> dict[str, Any]:
+RRULE_DAYS = {day: day[:2].upper() for day in WEEKDAYS}
+FIRST_MONDAY = datetime.date(2026, 1, 5)
+"""The week of the first window, which lies in the past: GKE takes the time of day and the duration from
+it, and the days from the rule."""
+
+
+def recurring_window(window: MaintenanceWindow) -> dict[str, str]:
+    """GKE's recurring window: RFC 3339 start and end in UTC (GKE reports UTC, so any other offset would
+    show a diff on every refresh) and a weekly RFC 5545 rule."""
+    hour, minute = (int(part) for part in window.start_time.split(":"))
+    first_day = FIRST_MONDAY + datetime.timedelta(days=WEEKDAYS.index(window.days[0]))
+    start = datetime.datetime.combine(first_day, datetime.time(hour, minute))
+    end = start + datetime.timedelta(hours=window.duration_hours)
+    days = ",".join(RRULE_DAYS[d] for d in window.days)
+    return {
+        "start_time": f"{start.isoformat()}Z",
+        "end_time": f"{end.isoformat()}Z",
+        "recurrence": f"FREQ=WEEKLY;BYDAY={days}",
+    }
+
+
+def _transient_node_config(service_account: pulumi.Input[str], disk_key: pulumi.Input[str]) -> dict[str, Any]:
     """The removed default pool still boots for a moment: keep it off the Compute Engine default account
-    (often disabled by org policy) and off the node metadata server."""
+    (often disabled by org policy) and off the node metadata server, and encrypt its disk with our key, or
+    an org policy that requires CMEK for Compute Engine refuses the whole cluster."""
     return {
         "service_account": service_account,
+        "boot_disk_kms_key": disk_key,
         "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
         "workload_metadata_config": {"mode": "GKE_METADATA"},
         "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},

@@ -4,6 +4,15 @@ configured GPU pool, all with the same hardened node config.
 Autoscaling uses GKE's *total* limits, never the per-zone ones: in a regional cluster `minNodeCount` and
 `maxNodeCount` apply to each zone, so a pool of 0-4 would become 0-12 across three zones, and the config's
 numbers would mean different things on GCP than on AWS and Azure. Total limits hold on zonal clusters too.
+
+A GPU pool runs only in the cluster's zones that offer its GPU (the catalog's zones; config validation
+refuses a pool left with none), never in every cluster zone, where GKE would fail to create its nodes.
+
+Upgrades: the system pool surges one node (CPU quota is plentiful, and no add-on goes down). A GPU pool
+instead takes one node down before it adds one (`maxSurge: 0, maxUnavailable: 1`): a surge node needs
+GPU quota beyond `maxNodes x gpusPerNode`, which is what a project is usually granted, and without it
+GKE retries the upgrade forever. Training resumes from its checkpoints, and serving keeps a replica by
+its PodDisruptionBudget. Both happen only in the cluster's maintenance window.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ GPU_LABEL = "gpu-platform/gpu"
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 DISK_TYPE = "pd-balanced"
 """Supported by every machine family in the catalog (N1, E2, G2, A2, A3); pd-standard is not on G2."""
+SYSTEM_UPGRADE = {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
+GPU_UPGRADE = {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,10 @@ class NodeDefaults:
     cluster: pulumi.Input[str]
     location: str
     zones: int
-    """Zones a pool spreads over: its initial node count is per zone."""
+    """Zones a pool spreads over by default: its initial node count is per zone."""
+    cluster_zones: tuple[str, ...]
+    """The zones named in config (the zonal cluster's, or a regional one's `nodeZones`); empty where GKE
+    picks them."""
     service_account: pulumi.Input[str]
     boot_disk_key: pulumi.Input[str]
     node_tag: str
@@ -81,6 +95,8 @@ def _pool(
     spot: bool,
     config: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
+    zones: Sequence[str] = (),
+    upgrade: Mapping[str, Any] = SYSTEM_UPGRADE,
 ) -> gcp.container.NodePool:
     # Unnamed: Pulumi's auto-name lets a replacement (a new machine type, say) come up before the old pool
     # goes, instead of failing on a taken name.
@@ -88,7 +104,8 @@ def _pool(
         name,
         cluster=d.cluster,
         location=d.location,
-        initial_node_count=math.ceil(min_nodes / d.zones) or None,
+        node_locations=list(zones) or None,
+        initial_node_count=math.ceil(min_nodes / (len(zones) or d.zones)) or None,
         autoscaling={
             "total_min_node_count": min_nodes,
             "total_max_node_count": max_nodes,
@@ -96,7 +113,7 @@ def _pool(
             "location_policy": "ANY" if spot else "BALANCED",
         },
         management={"auto_repair": True, "auto_upgrade": True},
-        upgrade_settings={"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0},
+        upgrade_settings=dict(upgrade),
         node_config=config,
         opts=opts,
     )
@@ -120,8 +137,9 @@ def gpu_pool(
     and installs the driver and device plugin, so the pool declares neither a taint nor a driver DaemonSet."""
     gpu = pool.gpu_for(CLOUD)
     offer = catalog.pick(gpu, CLOUD, region, pool.gpus_per_node)
-    if offer is None or offer.accelerator is None:
-        raise ValueError(f"no GCP machine with {pool.gpus_per_node} x {gpu} in {region} (config validation)")
+    zones = catalog.usable_zones(offer, region, d.cluster_zones) if offer else None
+    if offer is None or offer.accelerator is None or zones == ():
+        raise ValueError(f"no GCP zone with {pool.gpus_per_node} x {gpu} in {region} (config validation)")
     accelerator = {
         "type": offer.accelerator,
         "count": offer.gpus_per_node,
@@ -137,5 +155,13 @@ def gpu_pool(
         accelerators=[accelerator],
     )
     return _pool(
-        name, d, min_nodes=pool.min_nodes, max_nodes=pool.max_nodes, spot=pool.spot, config=config, opts=opts
+        name,
+        d,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        spot=pool.spot,
+        config=config,
+        opts=opts,
+        zones=zones or (),
+        upgrade=GPU_UPGRADE,
     )

@@ -3,12 +3,14 @@ storage, registry and workload identity, returned as the `base.CloudPlatform` co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.base import CloudPlatform, EgressRule, Registry
+from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.gcp.common import CLOUD, gcp_labels
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
@@ -54,11 +56,23 @@ class GcpPlatform(pulumi.ComponentResource):
             NetworkArgs(g.project, g.region, g.network, node_tag),
             self._opts(after=apis("compute")),
         )
-        # Binary Authorization, logging and monitoring are configured on the cluster itself; `iam` is for
-        # the node service account.
-        cluster_apis = apis("container", "compute", "binaryauthorization", "logging", "monitoring", "iam")
+        # The cluster enforces this policy from its first pod on.
+        admission = binary_authorization_policy(
+            f"{name}-binauthz",
+            g.project,
+            g.region,
+            g.registry_name,
+            self._opts(after=apis("binaryauthorization")),
+        )
+        # Logging and monitoring are configured on the cluster itself; `iam` is for the node service account.
+        cluster_apis = apis("container", "compute", "logging", "monitoring", "iam")
         self.cluster = self._cluster(
-            name, cfg=cfg, keys=keys, network=network, node_tag=node_tag, opts=self._opts(after=cluster_apis)
+            name,
+            cfg=cfg,
+            keys=keys,
+            network=network,
+            node_tag=node_tag,
+            opts=self._opts(after=[*cluster_apis, admission]),
         )
         self._data(name, cfg, keys)
         self.network, self.subnetwork = network.network, network.subnetwork
@@ -159,8 +173,8 @@ class GcpPlatform(pulumi.ComponentResource):
             self._opts(after=apis("iam", "iamcredentials")),
         )
 
-    def _opts(self, after: list[gcp.projects.Service] | None = None) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, providers={"gcp": self.provider}, depends_on=after)
+    def _opts(self, after: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, providers={"gcp": self.provider}, depends_on=list(after))
 
     def contract(self, cfg: StackConfig) -> CloudPlatform:
         g = _section(cfg)

@@ -53,6 +53,7 @@ FREE = (
     "gcp:compute/router:*",
     "gcp:compute/firewall:*",
     "gcp:kms/keyRing:*",
+    "gcp:binaryauthorization/policy:*",
     "azure-native:resources:ResourceGroup",
     "azure-native:network:VirtualNetwork",
     "azure-native:network:Subnet",

@@ -152,7 +152,7 @@ def test_rg01_ecr_immutable_scanned_kms(stack_plan: Plan) -> None:
     assert repo.protect is (stack_plan.stack == "prod")
     lifecycle = one(stack_plan, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
     rules = json.loads(lifecycle.inputs["policy"])["rules"]
-    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "any"]
+    assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "tagged"]
 
 
 def test_stateful_resources_protected_in_prod_only(stack_plan: Plan) -> None:

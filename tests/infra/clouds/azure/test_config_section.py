@@ -26,9 +26,9 @@ def problems_of(section: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     ("cidr", "expected"),
     [
-        pytest.param("10.30.8.0/29", "a /28 or larger network", id="too-small"),
-        pytest.param("10.99.0.0/28", "a subnet inside vnetCidr (10.30.0.0/16)", id="outside-vnet"),
-        pytest.param("10.30.4.0/28", "a subnet apart from gpuSubnetCidr", id="overlaps-gpu"),
+        pytest.param("10.30.8.0/28", "a /27 or larger network", id="too-small"),
+        pytest.param("10.99.0.0/27", "a subnet inside vnetCidr (10.30.0.0/16)", id="outside-vnet"),
+        pytest.param("10.30.4.0/27", "a subnet apart from gpuSubnetCidr", id="overlaps-gpu"),
     ],
 )
 def test_api_server_subnet_is_checked(cidr: str, expected: str) -> None:

@@ -25,6 +25,7 @@ NETWORK = "gcp:compute/network:Network"
 SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
 FIREWALL = "gcp:compute/firewall:Firewall"
 SERVICE = "gcp:projects/service:Service"
+BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 
 
 def stack_config(plan: Plan) -> config.StackConfig:

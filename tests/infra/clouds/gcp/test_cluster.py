@@ -6,6 +6,7 @@ import ipaddress
 
 from infra.plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
+    BINAUTHZ,
     CLUSTER,
     SUBNETWORK,
     cluster_inputs,
@@ -89,6 +90,37 @@ def test_cp12_vpc_native_on_the_subnet_ranges(stack_plan: Plan) -> None:
 def test_cp13_binary_authorization_enforced(stack_plan: Plan) -> None:
     c = cluster_inputs(stack_plan)
     assert c["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+
+
+def test_cp13_the_enforced_policy_admits_only_the_stack_repository(stack_plan: Plan) -> None:
+    """A project's default policy admits every image, so the stack declares its own: deny by default,
+    the stack's Artifact Registry repository (every image is built or mirrored there), and GKE's system
+    images through Google's global policy. The cluster waits for it."""
+    cfg = gcp_config(stack_plan)
+    policy = one(stack_plan, BINAUTHZ)
+    assert policy.inputs["project"] == cfg.project
+    assert policy.inputs["defaultAdmissionRule"] == {
+        "evaluationMode": "ALWAYS_DENY",
+        "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+    }
+    repository = f"{cfg.region}-docker.pkg.dev/{cfg.project}/{cfg.registry_name}"
+    assert policy.inputs["admissionWhitelistPatterns"] == [{"namePattern": f"{repository}/**"}]
+    assert policy.inputs["globalPolicyEvaluationMode"] == "ENABLE"
+    assert policy.urn in one(stack_plan, CLUSTER).depends_on
+    images = [i for i in stack_plan.of_type("docker-build:index:Image") if i.cloud == "gcp"]
+    assert images
+    assert all(t.startswith(f"{repository}/") for i in images for t in i.inputs["tags"])
+
+
+def test_maintenance_window_from_config(stack_plan: Plan) -> None:
+    """Weekends from 02:00 UTC for 8 hours by default: 64 hours in any 32 days, above GKE's 48."""
+    window = cluster_inputs(stack_plan)["maintenancePolicy"]["recurringWindow"]
+    assert window == {
+        "startTime": "2026-01-10T02:00:00Z",
+        "endTime": "2026-01-10T10:00:00Z",
+        "recurrence": "FREQ=WEEKLY;BYDAY=SA,SU",
+    }
+    assert gcp_config(stack_plan).maintenance_window.hours_per_32_days() >= 48
 
 
 def test_nd03_shielded_nodes_on_the_cluster(stack_plan: Plan) -> None:

@@ -43,10 +43,15 @@ def test_only_what_needs_the_cluster_waits_for_it(stack_plan: Plan) -> None:
     assert all(cluster not in r.depends_on for r in gcp(stack_plan, BUCKET) + gcp(stack_plan, REPOSITORY))
 
 
-def test_the_cluster_waits_for_the_secrets_key_grant_not_the_disk_one(stack_plan: Plan) -> None:
-    deps = one(stack_plan, CLUSTER).depends_on
-    assert named(stack_plan, KEY_GRANT, "-keys-gke-agent").urn in deps
-    assert named(stack_plan, KEY_GRANT, "-keys-disk-agent").urn not in deps
+def test_the_cluster_waits_for_its_key_grants(stack_plan: Plan) -> None:
+    """The secrets key, and the disk key its transient default pool boots with: under an org policy that
+    requires CMEK for Compute Engine, a default pool without it fails the cluster's creation."""
+    cluster = one(stack_plan, CLUSTER)
+    assert named(stack_plan, KEY_GRANT, "-keys-gke-agent").urn in cluster.depends_on
+    assert named(stack_plan, KEY_GRANT, "-keys-disk-agent").urn in cluster.depends_on
+    disk_key = named(stack_plan, "gcp:kms/cryptoKey:CryptoKey", "-keys-disk")
+    assert disk_key.urn in cluster.property_dependencies["nodeConfig"]
+    assert cluster.inputs["nodeConfig"]["bootDiskKmsKey"].split("/cryptoKeys/")[1].startswith(disk_key.name)
 
 
 def test_kubernetes_objects_wait_for_the_system_pool_only(stack_plan: Plan) -> None:

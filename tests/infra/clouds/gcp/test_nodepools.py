@@ -200,3 +200,37 @@ def _diff(a: Any, b: Any, path: str = "") -> dict[str, tuple[Any, Any]]:
             out |= _diff(x, y, f"{path}[{i}]")
         return out
     return {} if a == b else {path: (a, b)}
+
+
+def test_gpu_pools_run_only_in_zones_that_offer_their_gpu(stack_plan: Plan) -> None:
+    """Each GPU pool names its zones: the cluster's zones that offer the GPU (all of them here)."""
+    section = gcp_config(stack_plan)
+    for pool in stack_config(stack_plan).pools_on("gcp"):
+        offer = catalog.pick(pool.gpu_for("gcp"), "gcp", section.region, pool.gpus_per_node)
+        assert offer is not None
+        zones = pools(stack_plan)[pool.name].inputs["nodeLocations"]
+        assert zones == list(section.cluster_zones)
+        assert set(zones) <= set(offer.zones_in(section.region) or ())
+
+
+def test_a_gpu_pool_leaves_out_cluster_zones_without_its_gpu() -> None:
+    """prod's zones a, b and c with an A100 80GB pool (zones a and c): the pool gets a and c, and its
+    initial size is counted per zone it has."""
+    pools_cfg = [
+        *stack_values("prod")["gpu-platform:gpuPools"],
+        {"name": "big", "gpu": "a100-80gb", "minNodes": 2, "maxNodes": 4, "clouds": ["gcp"]},
+    ]
+    plan = plan_with({"gpu-platform:gpuPools": pools_cfg}, base="prod")
+    big = pools(plan)["big"].inputs
+    assert big["nodeLocations"] == ["us-central1-a", "us-central1-c"]
+    assert big["initialNodeCount"] == 1
+
+
+def test_gpu_pools_upgrade_without_surge_quota(stack_plan: Plan) -> None:
+    """A surge node needs GPU quota beyond maxNodes: GPU pools take one node down first instead, while
+    the system pool surges (no add-on goes down)."""
+    for name, pool in pools(stack_plan).items():
+        settings = pool.inputs["upgradeSettings"]
+        expected = (1, 0) if name == "general" else (0, 1)
+        assert (settings["maxSurge"], settings["maxUnavailable"]) == expected
+        assert settings["strategy"] == "SURGE"

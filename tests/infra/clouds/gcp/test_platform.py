@@ -76,6 +76,8 @@ def test_kubeconfig_uses_the_gke_auth_plugin(built: Built) -> None:
     kubeconfig = json.loads(built[1]["kubeconfig"])
     (user,) = kubeconfig["users"]
     assert user["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
+    # The provider's identity (Application Default Credentials), not gcloud's separate login.
+    assert user["user"]["exec"]["args"] == ["--use_application_default_credentials"]
     assert "token" not in user["user"]
     (cluster,) = kubeconfig["clusters"]
     assert cluster["cluster"]["server"].startswith("https://")
