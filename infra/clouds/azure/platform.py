@@ -151,6 +151,7 @@ def _registry_args(
         allowed_cidrs=[network.egress_ip, *az.api_access.authorized_cidrs],
         kubelet_principal_id=cluster.kubelet_principal_id,
         deployer_object_id=deployer,
+        tenant_id=az.tenant_id,
         protect=cfg.protect,
         # RG-03 may be waived per stack, with a reason in config: a Basic registry without a firewall.
         locked_down=cfg.waived("RG-03", "azure") is None,

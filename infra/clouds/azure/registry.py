@@ -8,11 +8,9 @@ in that SKU; Basic and Standard registries are always open to the internet. A st
 with its reason in the stack file) gets Basic instead: still no admin user and no anonymous pull, every
 pull and push authenticated with Entra ID, but reachable from any address and without retention.
 
-Push credentials: the deployer's Entra token (`authorization.getClientToken`) for the all-zeros user,
-never the admin user. ACR documents a two-hop login, in which that token is first exchanged for an ACR
-refresh token at `https://<login server>/oauth2/exchange`, and pulumi-azure-native has no invoke for
-that exchange (nor for ACR token passwords, pulumi/pulumi-azure-native#3099). See docs/azure.md for what
-this means and the fallback.
+Push credentials: the deployer's Entra token (`authorization.getClientToken`), exchanged at the registry
+for an ACR refresh token (`acr_token.RefreshToken`), the password of the all-zero user; never the admin
+user or a stored key.
 """
 
 from __future__ import annotations
@@ -24,12 +22,11 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import containerregistry as cr
 
+from infra.clouds.azure import acr_token
 from infra.clouds.azure.common import Grant, Scope, assign
 from infra.clouds.base import Registry as RegistryContract
 from infra.clouds.base import RegistryAuth
 
-ENTRA_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
-"""The user name ACR expects with an Entra-issued token in place of a password."""
 REPOSITORY = "trainer"
 
 
@@ -42,6 +39,7 @@ class RegistryArgs:
     """Who may reach the registry: the cluster's egress address and the operators' CIDRs."""
     kubelet_principal_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
+    tenant_id: str
     protect: bool
     locked_down: bool = True
     """False when the stack waives RG-03: Basic, no firewall and no retention policy."""
@@ -61,6 +59,13 @@ class ContainerRegistry(pulumi.ComponentResource):
         pusher = Grant("AcrPush", args.deployer_object_id, registry.id, principal_type=None)
         push_grant = assign(f"{name}-deployer-push", scope, pusher, self)
         token = azure_native.authorization.get_client_token_output(opts=scope.invoke_opts())
+        refresh = acr_token.RefreshToken(
+            f"{name}-push-token",
+            login_server=registry.login_server,
+            tenant=args.tenant_id,
+            access_token=token.token,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[push_grant]),
+        )
         self.registry_id = registry.id
         self.login_server = registry.login_server
         self.contract = RegistryContract(
@@ -68,8 +73,8 @@ class ContainerRegistry(pulumi.ComponentResource):
             repository=registry.login_server.apply(lambda host: f"{host}/{REPOSITORY}"),
             auth=RegistryAuth(
                 address=registry.login_server,
-                username=ENTRA_TOKEN_USER,
-                password=pulumi.Output.secret(token.token),
+                username=acr_token.USERNAME,
+                password=pulumi.Output.secret(refresh.refresh_token),
             ),
             push_after=(push_grant,),
         )
@@ -96,7 +101,7 @@ class ContainerRegistry(pulumi.ComponentResource):
                 retention_policy=(
                     cr.RetentionPolicyArgs(status="enabled", days=args.retention_days) if locked else None
                 ),
-                # The push credential below is an ARM-audience Entra token; keep ACR accepting it.
+                # The push token is exchanged from an ARM-audience Entra token; keep ACR accepting it.
                 azure_ad_authentication_as_arm_policy=cr.AzureADAuthenticationAsArmPolicyArgs(
                     status="enabled"
                 ),

@@ -54,6 +54,7 @@ FREE = (
     "gcp:compute/firewall:*",
     "gcp:kms/keyRing:*",
     "gcp:binaryauthorization/policy:*",
+    "pulumi-python:dynamic/acr:*",
     "azure-native:resources:ResourceGroup",
     "azure-native:network:VirtualNetwork",
     "azure-native:network:Subnet",

@@ -194,6 +194,12 @@ def _client_config(_: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@fake_resource("pulumi-python:dynamic/acr:RefreshToken")
+def _acr_refresh_token(_: Ctx) -> dict[str, Any]:
+    # The exchange itself runs only on a real `up`; tests run it against a local stand-in registry.
+    return {"refresh_token": "offline-plan-acr-refresh-token"}
+
+
 @fake_invoke("azure-native:authorization:getClientToken")
 def _client_token(_: dict[str, Any]) -> dict[str, Any]:
     return {"token": "offline-plan-entra-token"}

@@ -70,9 +70,10 @@ def test_bucket_uri_and_registry(built: Built) -> None:
     assert set(built[0]["network"]) == {"vnet", "systemSubnet", "gpuSubnet"}
 
 
-def test_push_credential_is_a_secret_entra_token_not_an_admin_user(built: Built) -> None:
+def test_push_credential_is_a_secret_acr_refresh_token_not_an_admin_user(built: Built) -> None:
+    """The deployer's Entra token, exchanged at the registry for an ACR refresh token (acr_token.py)."""
     auth = built[0]["registry"]["auth"]
     assert auth["username"] == "00000000-0000-0000-0000-000000000000"
     assert "registry.auth.password" in built[1]
     assert "kubeconfig" in built[1]
-    assert auth["password"] == "offline-plan-entra-token"
+    assert auth["password"] == "offline-plan-acr-refresh-token"
