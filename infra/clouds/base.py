@@ -21,6 +21,12 @@ from infra.catalog import Cloud
 WorkloadRole = Literal["trainer", "serving"]
 SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {"trainer": "trainer", "serving": "serving"}
 """Kubernetes service-account names, fixed so each cloud can scope its identity trust to exactly them."""
+SERVING_PORTS = (8500, 8501)
+"""TF Serving's gRPC and REST ports, which the serving load balancer exposes; a cloud whose network
+filters traffic to nodes itself must open them to the serving sources."""
+DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
+"""Where the workloads run the NVIDIA device plugin on a cloud that lacks one. It needs a hostPath, so a
+cloud that enforces Pod Security by admission policy exempts this namespace, and only this one."""
 BUILD_TAG_PREFIX = "build-"
 """The tag prefix of images built from this repository (the trainer). Only these may expire by count in a
 registry's cleanup rules: the other tags are mirrors of upstream images that running pods, and nodes

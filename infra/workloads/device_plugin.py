@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE
 from infra.workloads.pods import GPU_TOLERATION, Obj, resources
 
-NAMESPACE = "nvidia-device-plugin"
+NAMESPACE = DEVICE_PLUGIN_NAMESPACE
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
 SOCKET_DIR = "/var/lib/kubelet/device-plugins"
 SELECTOR = {"app.kubernetes.io/name": "nvidia-device-plugin"}

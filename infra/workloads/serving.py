@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.clouds.base import SERVING_PORTS
 from infra.config_types import GpuPool, Serving
 from infra.workloads import model_sync, pods
 from infra.workloads.pods import Obj
@@ -21,7 +22,7 @@ from infra.workloads.pods import Obj
 APP = "serving"
 UID = 65532
 """Neither the TF Serving nor the rclone image defines a user: any non-root one will do."""
-GRPC_PORT, REST_PORT = 8500, 8501
+GRPC_PORT, REST_PORT = SERVING_PORTS
 CPU_TARGET_PERCENT = 70
 MODEL_SPACE = "10Gi"
 """The published versions (`serving.keepVersions`) plus the one being staged: with the default two kept,

@@ -1,6 +1,7 @@
 """The AKS cluster: user-assigned identities for the control plane and the kubelet, the role assignments
 AKS needs before it starts, the ManagedCluster with the system pool, the general and GPU pools, Container
-insights with kube-audit diagnostic logs, and the kubeconfig with its Kubernetes provider.
+insights with kube-audit diagnostic logs, the maintenance schedules, and the kubeconfig with its
+Kubernetes provider, which waits for the deployer's Kubernetes access.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice as cs
 from pulumi_azure_native import managedidentity
 
-from infra.clouds.azure import kubeconfig, monitoring, nodepools
-from infra.clouds.azure.common import Grant, Scope, assign
+from infra.clouds.azure import kubeconfig, maintenance, monitoring, nodepools
+from infra.clouds.azure.common import Deployer, Grant, Scope, assign
 from infra.config_clouds import AzureConfig
 from infra.config_types import GpuPool
 
@@ -33,6 +34,8 @@ class GpuClusterArgs:
     api_server_subnet_id: pulumi.Input[str]
     vault_id: pulumi.Input[str]
     kms_key: azure_native.keyvault.Key
+    deployer: Deployer
+    """Who runs `pulumi up`: it creates the Kubernetes objects, so it gets cluster-admin by Azure RBAC."""
     protect: bool
 
 
@@ -54,18 +57,33 @@ class GpuCluster(pulumi.ComponentResource):
         logs = monitoring.workspace(f"{name}-logs", scope, args.config.log_retention_days, self, args.protect)
         cluster = self._cluster(control_plane, kubelet, logs.id, grants)
         monitoring.audit_logs(f"{name}-audit", cluster.id, logs.id, args.config.audit_log, self)
+        monitoring.container_insights(f"{name}-insights", scope, cluster.id, logs.id, self)
+        maintenance.schedules(
+            f"{name}-maintenance", scope, cluster.name, args.config.maintenance_window, self
+        )
         target = nodepools.PoolTarget(scope, cluster, self)
-        nodepools.general_pool(name, args.config.general_pool, args.system_subnet_id, target)
+        nodepools.general_pool(name, args.config, args.system_subnet_id, target)
         self.gpu_pools = {
-            p.name: nodepools.gpu_pool(name, p, args.gpu_subnet_id, target) for p in args.gpu_pools
+            p.name: nodepools.gpu_pool(name, p, args.config, args.gpu_subnet_id, target)
+            for p in args.gpu_pools
         }
+        # Local accounts are off, so without this the deployer could create nothing in the cluster unless
+        # it happened to be in adminGroupObjectIds.
+        admin = assign(
+            f"{name}-deployer-admin",
+            scope,
+            args.deployer.grant("Azure Kubernetes Service RBAC Cluster Admin", cluster.id),
+            self,
+        )
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
         self.kubelet_principal_id = kubelet.principal_id
         self.kubeconfig = pulumi.Output.secret(self._kubeconfig(cluster))
         self.provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]),
         )
         self.register_outputs(
             {
@@ -124,7 +142,7 @@ class GpuCluster(pulumi.ComponentResource):
                 type="UserAssigned", user_assigned_identities=[control_plane.id]
             ),
             identity_profile={"kubeletidentity": _kubelet_identity(kubelet)},
-            agent_pool_profiles=[nodepools.system_profile(c.system_pool, a.system_subnet_id)],
+            agent_pool_profiles=[nodepools.system_profile(c, a.system_subnet_id)],
             api_server_access_profile=self._api_access(),
             aad_profile=self._aad(),
             disable_local_accounts=True,

@@ -7,6 +7,8 @@ Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-rol
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +21,7 @@ from infra import naming
 BuiltInRole = Literal[
     "AcrPull",
     "AcrPush",
+    "Azure Kubernetes Service RBAC Cluster Admin",
     "Key Vault Contributor",
     "Key Vault Crypto Service Encryption User",
     "Key Vault Crypto User",
@@ -30,6 +33,7 @@ BuiltInRole = Literal[
 ROLE_IDS: dict[BuiltInRole, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
     "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
@@ -72,8 +76,43 @@ class Grant:
     principal_id: pulumi.Input[str]
     on: pulumi.Input[str]
     condition: str | None = None
-    principal_type: str | None = "ServicePrincipal"
-    """Set for managed identities: ARM then skips the directory lookup that fails on a fresh identity."""
+    principal_type: pulumi.Input[str] = "ServicePrincipal"
+    """ServicePrincipal for managed identities: ARM then skips the directory lookup that fails on a fresh
+    identity. ARM refuses a type that does not match the principal (UnmatchedPrincipalType)."""
+
+
+def principal_type(access_token: str) -> str:
+    """`User` or `ServicePrincipal`, read from an Entra access token's claims: a delegated (user) token
+    carries the `scp` claim, an app-only one (a service principal, a managed identity, a CI's federated
+    identity) does not. The signature is not checked: the token is our own, fresh from the SDK."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError) as exc:
+        raise ValueError(
+            "the Azure access token is not a JWT; cannot tell the deployer's principal type"
+        ) from exc
+    return "User" if "scp" in claims else "ServicePrincipal"
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """The principal running `pulumi up`, which the program grants what the deployment itself needs."""
+
+    object_id: pulumi.Output[str]
+    principal_type: pulumi.Output[str]
+    access_token: pulumi.Output[str]
+    """Its current Entra token (ARM audience), a secret."""
+
+    def grant(self, role: BuiltInRole, on: pulumi.Input[str]) -> Grant:
+        return Grant(role, self.object_id, on, principal_type=self.principal_type)
+
+
+def deployer(object_id: pulumi.Output[str], provider: azure_native.Provider) -> Deployer:
+    """The caller (`getClientConfig`'s object id) with its token, from which its principal type comes."""
+    opts = pulumi.InvokeOutputOptions(provider=provider)
+    token = azure_native.authorization.get_client_token_output(opts=opts).token
+    return Deployer(object_id, token.apply(principal_type), pulumi.Output.secret(token))
 
 
 def assign(

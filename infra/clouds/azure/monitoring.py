@@ -1,5 +1,7 @@
-"""Cluster monitoring: a Log Analytics workspace for Container insights, and a diagnostic setting that
-sends the control plane's logs, kube-audit included, into it (CP-06).
+"""Cluster monitoring: a Log Analytics workspace; Container insights, whose agent (the `omsagent` add-on,
+with managed-identity auth) sends nothing until a data collection rule says what to collect and where,
+and an association binds that rule to the cluster; and a diagnostic setting that sends the control
+plane's logs, kube-audit included, into the workspace (CP-06).
 
 Resource-specific tables (`logAnalyticsDestinationType: Dedicated`) keep audit rows in their own
 `AKSAudit*` tables, cheaper to query and to retain than the shared `AzureDiagnostics` table.
@@ -21,6 +23,10 @@ CONTROL_PLANE_LOGS = (
     "guard",
 )
 """Besides the audit category: `guard` is the Entra ID / Azure RBAC authorization log."""
+INSIGHTS_STREAMS = ["Microsoft-ContainerInsights-Group-Default"]
+INSIGHTS_INTERVAL = "1m"
+INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
+"""The association name the Azure CLI and Microsoft's templates give the Container insights rule."""
 
 
 def workspace(
@@ -59,5 +65,58 @@ def audit_logs(
             monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True)
             for category in (audit_category, *CONTROL_PLANE_LOGS)
         ],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def container_insights(
+    name: str,
+    scope: Scope,
+    cluster_id: pulumi.Input[str],
+    workspace_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> azure_native.monitor.DataCollectionRuleAssociation:
+    """The data collection rule Microsoft's MSI onboarding creates (the Azure CLI's `addonconfiguration`,
+    Docker-Provider's onboarding templates): the ContainerInsights extension's default stream group into
+    the workspace, bound to the cluster."""
+    monitor = azure_native.monitor
+    rule = monitor.DataCollectionRule(
+        name,
+        data_collection_rule_name=name,
+        resource_group_name=scope.resource_group_name,
+        location=scope.location,
+        kind="Linux",
+        description="Container insights: container logs, inventories, events and performance counters",
+        data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+            extensions=[
+                monitor.ExtensionDataSourceArgs(
+                    name="ContainerInsightsExtension",
+                    extension_name="ContainerInsights",
+                    streams=INSIGHTS_STREAMS,
+                    extension_settings={
+                        "dataCollectionSettings": {
+                            "interval": INSIGHTS_INTERVAL,
+                            "namespaceFilteringMode": "Off",
+                            "enableContainerLogV2": True,
+                        }
+                    },
+                )
+            ]
+        ),
+        destinations=monitor.DataCollectionRuleDestinationsArgs(
+            log_analytics=[
+                monitor.LogAnalyticsDestinationArgs(name="workspace", workspace_resource_id=workspace_id)
+            ]
+        ),
+        data_flows=[monitor.DataFlowArgs(streams=INSIGHTS_STREAMS, destinations=["workspace"])],
+        tags=scope.tags("monitoring"),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return monitor.DataCollectionRuleAssociation(
+        f"{name}-association",
+        association_name=INSIGHTS_ASSOCIATION,
+        resource_uri=cluster_id,
+        data_collection_rule_id=rule.id,
+        description="Container insights of this cluster",
         opts=pulumi.ResourceOptions(parent=parent),
     )

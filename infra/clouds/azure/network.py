@@ -4,6 +4,10 @@ node subnets' only way out (AKS `outboundType: userAssignedNATGateway`).
 
 Pods use Azure CNI Overlay, so their addresses come from the cluster's pod CIDR outside the VNet and no
 pod subnet is needed.
+
+AKS never edits a subnet's own NSG (it writes `loadBalancerSourceRanges` into the NSG it manages on the
+node NICs), and both are evaluated: with `serving.exposure: public`, the node subnets' NSGs admit the
+serving ports from `serving.sourceCidrs` themselves, or Azure's default deny-inbound drops every request.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import pulumi
 from pulumi_azure_native import network
 
 from infra.clouds.azure.common import Scope
+from infra.clouds.base import SERVING_PORTS
 
 API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
 STORAGE_SERVICE_ENDPOINT = "Microsoft.Storage"
@@ -26,6 +31,11 @@ class NetworkArgs:
     system_subnet_cidr: str
     gpu_subnet_cidr: str
     api_server_subnet_cidr: str
+    public_serving_sources: tuple[str, ...] = ()
+    """Set when serving is public: who may reach the serving ports from the internet."""
+
+
+SERVING_RULE_PRIORITY = 200
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:azure:Network", name, None, opts)
-        self._name, self._scope = name, args.scope
+        self._name, self._scope, self._args = name, args.scope, args
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
             virtual_network_name=f"{name}-vnet",
@@ -107,6 +117,26 @@ class Network(pulumi.ComponentResource):
         )
         return ip, nat
 
+    def _serving_rules(self) -> list[network.SecurityRuleArgs] | None:
+        sources = self._args.public_serving_sources
+        if not sources:
+            return None
+        return [
+            network.SecurityRuleArgs(
+                name="allow-serving-inbound",
+                description="TF Serving from serving.sourceCidrs (the load balancer keeps client addresses)",
+                priority=SERVING_RULE_PRIORITY,
+                direction="Inbound",
+                access="Allow",
+                protocol="Tcp",
+                source_address_prefixes=list(sources),
+                source_port_range="*",
+                # The load balancer's frontend address (floating IP) reaches the nodes: any destination.
+                destination_address_prefix="*",
+                destination_port_ranges=[str(p) for p in SERVING_PORTS],
+            )
+        ]
+
     def _subnet(
         self,
         plan: _SubnetPlan,
@@ -121,6 +151,7 @@ class Network(pulumi.ComponentResource):
             network.NetworkSecurityGroup(
                 f"{self._name}-{plan.role}-nsg",
                 network_security_group_name=f"{self._name}-{plan.role}-nsg",
+                security_rules=self._serving_rules(),
                 **self._common(),
             )
             if plan.nodes

@@ -5,6 +5,10 @@ touches the cluster).
 AKS taints its system pool `CriticalAddonsOnly`, so CPU workloads (serving on `general`) get a user pool
 of their own. GPU pools keep AKS's driver install (`gpuProfile.driver: Install`): AKS installs the NVIDIA
 driver but not the device plugin, which the workloads deploy (see `Capability.GPU_DEVICE_PLUGIN`).
+
+Zones: the system and general pools spread over `availabilityZones`; a GPU pool only over the zones
+`gpuPoolZones` names for it, because which zones offer a GPU size differs per subscription, and a zone
+without the size fails the whole pool. A pool with no zones is regional.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from pulumi_azure_native import containerservice as cs
 
 from infra import catalog
 from infra.clouds.azure.common import Scope
-from infra.config_types import GpuPool, SystemPool
+from infra.config_clouds import AzureConfig
+from infra.config_types import GpuPool
 
 POOL_LABEL = "gpu-platform/pool"
 GPU_LABEL = "gpu-platform/gpu"
@@ -38,8 +43,9 @@ GPU_OS_SKU = "Ubuntu"
 """Ubuntu is the image every AKS GPU size and driver branch supports first."""
 
 
-def system_profile(pool: SystemPool, subnet_id: pulumi.Input[str]) -> cs.ManagedClusterAgentPoolProfileArgs:
+def system_profile(c: AzureConfig, subnet_id: pulumi.Input[str]) -> cs.ManagedClusterAgentPoolProfileArgs:
     """The System-mode pool: on-demand, tainted so that only critical add-ons run on it."""
+    pool = c.system_pool
     return cs.ManagedClusterAgentPoolProfileArgs(
         name=SYSTEM_POOL,
         mode="System",
@@ -58,6 +64,7 @@ def system_profile(pool: SystemPool, subnet_id: pulumi.Input[str]) -> cs.Managed
         enable_encryption_at_host=True,
         enable_node_public_ip=False,
         vnet_subnet_id=subnet_id,
+        availability_zones=list(c.availability_zones) or None,
     )
 
 
@@ -70,9 +77,8 @@ class PoolTarget:
     parent: pulumi.Resource
 
 
-def general_pool(
-    name: str, pool: SystemPool, subnet_id: pulumi.Input[str], target: PoolTarget
-) -> cs.AgentPool:
+def general_pool(name: str, c: AzureConfig, subnet_id: pulumi.Input[str], target: PoolTarget) -> cs.AgentPool:
+    pool = c.general_pool
     return _agent_pool(
         f"{name}-{GENERAL_POOL}",
         target,
@@ -85,12 +91,15 @@ def general_pool(
             os_sku=CPU_OS_SKU,
             labels={POOL_LABEL: GENERAL_POOL},
             taints=[],
+            zones=c.availability_zones,
         ),
         subnet_id,
     )
 
 
-def gpu_pool(name: str, pool: GpuPool, subnet_id: pulumi.Input[str], target: PoolTarget) -> cs.AgentPool:
+def gpu_pool(
+    name: str, pool: GpuPool, c: AzureConfig, subnet_id: pulumi.Input[str], target: PoolTarget
+) -> cs.AgentPool:
     gpu = pool.gpu_for("azure")
     offer = catalog.pick(gpu, "azure", target.scope.location, pool.gpus_per_node)
     if offer is None:  # config validation rules this out; a bare None here would be a confusing KeyError
@@ -106,6 +115,7 @@ def gpu_pool(name: str, pool: GpuPool, subnet_id: pulumi.Input[str], target: Poo
         taints=[GPU_TAINT, SPOT_TAINT] if pool.spot else [GPU_TAINT],
         spot=pool.spot,
         gpu=True,
+        zones=c.gpu_pool_zones.get(pool.name, ()),
     )
     return _agent_pool(f"{name}-gpu-{pool.name}", target, spec, subnet_id)
 
@@ -122,6 +132,7 @@ class _PoolSpec:
     taints: list[str]
     spot: bool = False
     gpu: bool = False
+    zones: tuple[str, ...] = ()
 
 
 def _agent_pool(
@@ -153,6 +164,7 @@ def _agent_pool(
         scale_set_eviction_policy="Delete" if spec.spot else None,
         spot_max_price=-1 if spec.spot else None,
         gpu_profile=cs.GPUProfileArgs(driver="Install") if spec.gpu else None,
+        availability_zones=list(spec.zones) or None,
         tags=target.scope.tags("nodepool"),
         # The autoscaler owns the node count after creation; re-applying `count` would fight it.
         opts=pulumi.ResourceOptions(parent=target.parent, ignore_changes=["count"]),

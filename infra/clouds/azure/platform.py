@@ -8,15 +8,16 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from infra import naming
+from infra.clouds.azure import admission
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.common import Deployer, Scope, deployer
 from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
 from infra.clouds.azure.network import Network, NetworkArgs
 from infra.clouds.azure.nodepools import SPOT_TOLERATION
 from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
 from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
-from infra.clouds.base import Capability, CloudPlatform
+from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, Capability, CloudPlatform
 from infra.config import StackConfig
 from infra.config_clouds import AzureConfig
 
@@ -53,12 +54,21 @@ class AzurePlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, providers=[provider], protect=cfg.protect),
         )
         scope = Scope(cfg.stack, az.location, group.name, client.subscription_id, provider)
-        network = Network(f"{name}-net", _network_args(scope, az), child)
+        caller = deployer(client.object_id, provider)
+        network = Network(f"{name}-net", _network_args(scope, cfg), child)
         keys = KeyVault(f"{name}-keys", _keys_args(scope, cfg), child)
-        cluster = GpuCluster(f"{name}-cluster", _cluster_args(scope, cfg, network, keys), child)
+        cluster = GpuCluster(f"{name}-cluster", _cluster_args(scope, cfg, network, keys, caller), child)
         store = ObjectStore(f"{name}-store", _store_args(scope, cfg, network, keys), child)
         registry = ContainerRegistry(
-            f"{name}-registry", _registry_args(scope, cfg, network, cluster, client.object_id), child
+            f"{name}-registry", _registry_args(scope, cfg, network, cluster, caller), child
+        )
+        admission.assignments(
+            f"{name}-admission",
+            scope,
+            cluster_id=cluster.cluster_id,
+            login_server=registry.login_server,
+            node_agent_namespaces=(DEVICE_PLUGIN_NAMESPACE,),
+            opts=child,
         )
         identity = WorkloadIdentity(
             f"{name}-identity",
@@ -126,9 +136,15 @@ def _section(cfg: StackConfig) -> AzureConfig:
     return cfg.azure
 
 
-def _network_args(scope: Scope, az: AzureConfig) -> NetworkArgs:
+def _network_args(scope: Scope, cfg: StackConfig) -> NetworkArgs:
+    az, serving = _section(cfg), cfg.serving
     return NetworkArgs(
-        scope, az.vnet_cidr, az.system_subnet_cidr, az.gpu_subnet_cidr, az.api_server_subnet_cidr
+        scope,
+        az.vnet_cidr,
+        az.system_subnet_cidr,
+        az.gpu_subnet_cidr,
+        az.api_server_subnet_cidr,
+        public_serving_sources=tuple(serving.source_cidrs) if serving.exposure == "public" else (),
     )
 
 
@@ -140,7 +156,7 @@ def _keys_args(scope: Scope, cfg: StackConfig) -> KeyVaultArgs:
 
 
 def _registry_args(
-    scope: Scope, cfg: StackConfig, network: Network, cluster: GpuCluster, deployer: pulumi.Output[str]
+    scope: Scope, cfg: StackConfig, network: Network, cluster: GpuCluster, caller: Deployer
 ) -> RegistryArgs:
     az = _section(cfg)
     return RegistryArgs(
@@ -150,7 +166,7 @@ def _registry_args(
         # Nodes pull through the NAT gateway's address; operators and CI push from their own CIDRs.
         allowed_cidrs=[network.egress_ip, *az.api_access.authorized_cidrs],
         kubelet_principal_id=cluster.kubelet_principal_id,
-        deployer_object_id=deployer,
+        deployer=caller,
         tenant_id=az.tenant_id,
         protect=cfg.protect,
         # RG-03 may be waived per stack, with a reason in config: a Basic registry without a firewall.
@@ -158,7 +174,9 @@ def _registry_args(
     )
 
 
-def _cluster_args(scope: Scope, cfg: StackConfig, network: Network, keys: KeyVault) -> GpuClusterArgs:
+def _cluster_args(
+    scope: Scope, cfg: StackConfig, network: Network, keys: KeyVault, caller: Deployer
+) -> GpuClusterArgs:
     az = _section(cfg)
     return GpuClusterArgs(
         scope=scope,
@@ -172,6 +190,7 @@ def _cluster_args(scope: Scope, cfg: StackConfig, network: Network, keys: KeyVau
         api_server_subnet_id=network.api_server_subnet_id,
         vault_id=keys.vault_id,
         kms_key=keys.aks_key,
+        deployer=caller,
         protect=cfg.protect,
     )
 

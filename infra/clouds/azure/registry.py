@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_azure_native as azure_native
 from pulumi_azure_native import containerregistry as cr
 
 from infra.clouds.azure import acr_token
-from infra.clouds.azure.common import Grant, Scope, assign
+from infra.clouds.azure.common import Deployer, Grant, Scope, assign
 from infra.clouds.base import Registry as RegistryContract
 from infra.clouds.base import RegistryAuth
 
@@ -38,7 +37,7 @@ class RegistryArgs:
     allowed_cidrs: Sequence[pulumi.Input[str]]
     """Who may reach the registry: the cluster's egress address and the operators' CIDRs."""
     kubelet_principal_id: pulumi.Input[str]
-    deployer_object_id: pulumi.Input[str]
+    deployer: Deployer
     tenant_id: str
     protect: bool
     locked_down: bool = True
@@ -55,15 +54,12 @@ class ContainerRegistry(pulumi.ComponentResource):
         scope = args.scope
         registry = self._registry(name, args)
         assign(f"{name}-kubelet-pull", scope, Grant("AcrPull", args.kubelet_principal_id, registry.id), self)
-        # The deployer may be a user or a service principal: leave the type for ARM to look up.
-        pusher = Grant("AcrPush", args.deployer_object_id, registry.id, principal_type=None)
-        push_grant = assign(f"{name}-deployer-push", scope, pusher, self)
-        token = azure_native.authorization.get_client_token_output(opts=scope.invoke_opts())
+        push_grant = assign(f"{name}-deployer-push", scope, args.deployer.grant("AcrPush", registry.id), self)
         refresh = acr_token.RefreshToken(
             f"{name}-push-token",
             login_server=registry.login_server,
             tenant=args.tenant_id,
-            access_token=token.token,
+            access_token=args.deployer.access_token,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[push_grant]),
         )
         self.registry_id = registry.id

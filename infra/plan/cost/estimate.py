@@ -65,6 +65,7 @@ FREE = (
     "azure-native:storage:ManagementPolicy",
     "azure-native:containerservice:MaintenanceConfiguration",
     "azure-native:monitor:DiagnosticSetting",
+    "azure-native:monitor:DataCollectionRule*",
     "azure-native:insights:DiagnosticSetting",
     "azure-native:managedidentity:*",
     "azure-native:authorization:*",
@@ -72,10 +73,10 @@ FREE = (
     "docker-build:index:Image",
 )
 """Types that cost nothing by themselves. Kubernetes objects run on nodes priced with their pools; the
-exceptions (a LoadBalancer Service) have rules, which win over these patterns. Flow logs and diagnostic
-settings cost what their log destination ingests, priced there. An Auto Scaling group tag and a storage
-lifecycle policy are metadata: the actions a lifecycle rule takes bill as operations, which the estimate
-leaves out everywhere."""
+exceptions (a LoadBalancer Service) have rules, which win over these patterns. Flow logs, diagnostic
+settings and data collection rules cost what their log destination ingests, priced there. An Auto Scaling
+group tag and a storage lifecycle policy are metadata: the actions a lifecycle rule takes bill as
+operations, which the estimate leaves out everywhere."""
 
 
 RULES: dict[str, Rule] = {**aws.RULES, **gcp.RULES, **azure.RULES, **kubernetes.RULES}

@@ -7,6 +7,7 @@ generated outputs the program reads (principal and client ids, endpoints, the OI
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from typing import Any
 
@@ -202,7 +203,12 @@ def _acr_refresh_token(_: Ctx) -> dict[str, Any]:
 
 @fake_invoke("azure-native:authorization:getClientToken")
 def _client_token(_: dict[str, Any]) -> dict[str, Any]:
-    return {"token": "offline-plan-entra-token"}
+    """An unsigned token of the shape Entra issues a signed-in user for ARM (a delegated token: `scp`)."""
+    claims = {"aud": "https://management.azure.com/", "oid": FAKE_DEPLOYER, "tid": FAKE_TENANT,
+              "scp": "user_impersonation"}  # fmt: skip
+    parts = ({"alg": "none", "typ": "JWT"}, claims)
+    encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).decode().rstrip("=") for p in parts]
+    return {"token": ".".join([*encoded, ""])}
 
 
 @fake_invoke("azure-native:containerservice:listManagedClusterUserCredentials")

@@ -64,3 +64,20 @@ def test_exec_kubeconfig_keeps_server_and_ca_and_uses_kubelogin() -> None:
     ]
     assert "token" not in user["user"]
     assert doc["current-context"] == "c"
+
+
+def test_gpu_pool_zones_name_gpu_pools_on_azure() -> None:
+    (problem,) = problems_of({"gpuPoolZones": {"infer": ["1"]}})
+    assert problem == f'{AZ}.gpuPoolZones.infer: got "infer"; expected a GPU pool on azure (train)'
+
+
+def test_zones_are_azure_zone_numbers() -> None:
+    (problem,) = problems_of({"availabilityZones": ["1", "4"]})
+    assert problem.startswith(f'{AZ}.availabilityZones[1]: got "4"; expected ')
+
+
+def test_an_aks_maintenance_window_takes_one_day() -> None:
+    """AKS's weekly schedule names one day; GKE's window may name several."""
+    (problem,) = problems_of({"maintenanceWindow": {"days": ["Saturday", "Sunday"]}})
+    assert problem.startswith(f"{AZ}.maintenanceWindow: got ")
+    assert problem.endswith("expected exactly one day: an AKS weekly maintenance schedule takes one")

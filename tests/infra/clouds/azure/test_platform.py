@@ -32,8 +32,11 @@ UNTAGGABLE = (
     "BlobServiceProperties",
     "BlobContainer",
     "ManagementPolicy",
+    "MaintenanceConfiguration",
+    "DataCollectionRuleAssociation",
+    "PolicyAssignment",
 )
-"""Sub-resources ARM gives no tags of their own."""
+"""Sub-resources and proxy resources ARM gives no tags of their own."""
 
 
 def test_platform_component_and_contract_outputs(stack_plan: Plan) -> None:
