@@ -148,6 +148,8 @@ class EksAddons(Section):
     coredns: AddonVersion
     kube_proxy: AddonVersion
     eks_pod_identity_agent: AddonVersion
+    metrics_server: AddonVersion
+    """The community add-on: EKS installs no metrics API, without which the serving HPA never scales."""
 
 
 class AwsConfig(Section):

@@ -41,8 +41,13 @@ class LazyPackage(types.ModuleType):
             raise AttributeError(name)
         root = Path(self.__path__[0])
         if (root / f"{name}.py").exists() or (root / name / "__init__.py").exists():
-            return importlib.import_module(f"{self.__name__}.{name}")
-        for candidate in (module_name(name), *SHARED):
+            module = importlib.import_module(f"{self.__name__}.{name}")
+            # A data source's function shadows its module (`get_roles` in `get_roles.py`), as the
+            # package's `from .get_roles import *` makes it do.
+            value = module.__dict__.get(name, module)
+            setattr(self, name, value)
+            return value
+        for candidate in (module_name(name), name.removesuffix("_output"), *SHARED):
             if (root / f"{candidate}.py").exists():
                 module = importlib.import_module(f"{self.__name__}.{candidate}")
                 if name in module.__dict__:

@@ -53,6 +53,7 @@ class GpuClusterArgs:
     cluster_name: str
     version: str
     subnet_ids: pulumi.Input[list[str]]
+    subnet_zones: pulumi.Input[list[str]]
     node_egress: list[pulumi.Resource]
     """The private subnets' NAT routes: nodes pull images and reach AWS APIs through them."""
     api_access: ApiAccess
@@ -81,6 +82,7 @@ class GpuCluster(pulumi.ComponentResource):
                 cluster_name=self.cluster.name,
                 cluster_version=self.cluster.version,
                 subnet_ids=args.subnet_ids,
+                subnet_zones=args.subnet_zones,
                 disks_key_arn=args.disks_key_arn,
                 system=args.system_pool,
                 gpu=args.gpu_pools,
@@ -91,8 +93,9 @@ class GpuCluster(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # CoreDNS stays degraded (and its create times out) until some node can run it.
+        # CoreDNS and metrics-server stay degraded (and their create times out) until a node can run them.
         self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
+        self._addon("metrics-server", args.addons.metrics_server, depends_on=[self.node_pools.system])
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(
                 self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data

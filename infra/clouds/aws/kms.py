@@ -2,11 +2,19 @@
 
 Separate keys keep each key policy minimal (only the logs key trusts CloudWatch Logs, only the disks key
 trusts Auto Scaling) and let a key be disabled without taking down unrelated data.
+
+The disks key names Auto Scaling's service-linked role, and KMS refuses a key policy whose principal does
+not exist (MalformedPolicyDocumentException). That role appears only once an account first uses Auto
+Scaling, so on a fresh account the program creates it first. The check runs at each `pulumi up`, and once
+the role exists the program no longer declares it: it is the account's, not the stack's, and other Auto
+Scaling groups of the account depend on it. It is retained on delete, so dropping it from the stack (the
+run after it was created, or a destroy) never deletes it from the account. The alternative, a `preflight`
+failure with `aws iam create-service-linked-role`, would leave a fresh account's first `up` failing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +34,11 @@ PURPOSES: dict[KeyPurpose, str] = {
 }
 
 
+def needs_service_linked_role(existing_names: Sequence[str]) -> bool:
+    """Whether the account still lacks Auto Scaling's service-linked role (exact name, not a suffix)."""
+    return policies.AUTOSCALING_ROLE not in existing_names
+
+
 @dataclass
 class KeysArgs:
     env: AwsEnv
@@ -42,6 +55,8 @@ class Keys(pulumi.ComponentResource):
         super().__init__("gpu-platform:aws:Keys", name, None, opts)
         env = args.env
         self.keys: dict[KeyPurpose, aws.kms.Key] = {}
+        # Only the disks key names a principal that may not exist yet.
+        principals: dict[KeyPurpose, list[pulumi.Resource]] = {"disks": self._autoscaling_role(name, env)}
         for purpose, description in PURPOSES.items():
             policy = pulumi.Output.all(env.partition, env.account_id).apply(_policy_for(purpose, env.region))
             key = aws.kms.Key(
@@ -52,7 +67,9 @@ class Keys(pulumi.ComponentResource):
                 deletion_window_in_days=args.deletion_window_days,
                 policy=policy,
                 tags=env.tags("kms"),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=args.protect, depends_on=principals.get(purpose, [])
+                ),
             )
             aws.kms.Alias(
                 f"{name}-{purpose}-alias",
@@ -62,6 +79,22 @@ class Keys(pulumi.ComponentResource):
             )
             self.keys[purpose] = key
         self.register_outputs({f"{p}KeyArn": k.arn for p, k in self.keys.items()})
+
+    def _autoscaling_role(self, name: str, env: AwsEnv) -> list[pulumi.Resource]:
+        """Auto Scaling's service-linked role, created when the account does not have it yet."""
+        found = aws.iam.get_roles(
+            name_regex=f"^{policies.AUTOSCALING_ROLE}$",
+            path_prefix=policies.AUTOSCALING_ROLE_PATH,
+            opts=pulumi.InvokeOptions(provider=env.provider),
+        )
+        if not needs_service_linked_role(found.names):
+            return []
+        role = aws.iam.ServiceLinkedRole(
+            f"{name}-autoscaling-role",
+            aws_service_name=policies.AUTOSCALING_SERVICE,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        return [role]
 
     def arn(self, purpose: KeyPurpose) -> pulumi.Output[str]:
         arn: pulumi.Output[str] = self.keys[purpose].arn

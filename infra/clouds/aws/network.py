@@ -71,6 +71,7 @@ class Network(pulumi.ComponentResource):
         self._flow_logs()
         self.vpc_id: pulumi.Output[str] = self.vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
+        self.private_subnet_zones = pulumi.Output.all(*[s.availability_zone for s in self.private_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
         self.register_outputs(
             {

@@ -3,11 +3,16 @@
 Every group launches from its own launch template (IMDSv2 only, hop limit 1, KMS-encrypted gp3 root
 volume) and carries the Cluster Autoscaler's node-template tags, also copied onto the group's Auto
 Scaling group, where the autoscaler reads them to build a node for a pool that is at zero.
+
+A group gets only the private subnets whose zone offers its instance type: EKS refuses a node group with
+a subnet in a zone without it (InvalidRequestException), and GPU types are missing from some zones of
+most regions. Zone names map to different zones in each account, so EC2 is asked at deploy time.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -86,6 +91,20 @@ def gpu_spec(pool: GpuPool, region: str) -> PoolSpec:
     )
 
 
+def subnets_offering(
+    instance_type: str, subnet_ids: Sequence[str], subnet_zones: Sequence[str], offered_in: Sequence[str]
+) -> list[str]:
+    """The subnets (in order) whose zone offers `instance_type`; none is an error that says where to look."""
+    kept = [s for s, zone in zip(subnet_ids, subnet_zones, strict=True) if zone in offered_in]
+    if not kept:
+        raise ValueError(
+            f"no private subnet is in a zone that offers {instance_type}: the subnets are in "
+            f"{', '.join(subnet_zones)}, the type is offered in {', '.join(offered_in) or 'no zone'} "
+            "(choose another GPU type or region, or more availabilityZones)"
+        )
+    return kept
+
+
 def autoscaler_tags(spec: PoolSpec, cluster_name: str) -> dict[str, str]:
     """Discovery tags plus the node template (labels, taints, GPUs) for scale-from-zero."""
     tags = {"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
@@ -107,6 +126,8 @@ class NodePoolsArgs:
     cluster_name: pulumi.Input[str]
     cluster_version: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
+    subnet_zones: pulumi.Input[list[str]]
+    """The zone of each subnet, in the same order."""
     disks_key_arn: pulumi.Input[str]
     system: PoolSpec
     gpu: list[PoolSpec]
@@ -192,7 +213,7 @@ class NodePools(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             version=args.cluster_version,
             node_role_arn=self.role.arn,
-            subnet_ids=args.subnet_ids,
+            subnet_ids=self._subnets(spec),
             ami_type=spec.ami_type,
             capacity_type=spec.capacity_type,
             instance_types=[spec.instance_type],
@@ -219,6 +240,18 @@ class NodePools(pulumi.ComponentResource):
         if spec.gpus:
             self._tag_asg(spec, group, ca_tags)
         return group
+
+    def _subnets(self, spec: PoolSpec) -> pulumi.Output[list[str]]:
+        args = self._args
+        offered = aws.ec2.get_instance_type_offerings_output(
+            filters=[{"name": "instance-type", "values": [spec.instance_type]}],
+            location_type="availability-zone",
+            region=args.env.region,
+            opts=args.env.invoke_opts(),
+        )
+        return pulumi.Output.all(args.subnet_ids, args.subnet_zones, offered.locations).apply(
+            lambda v: subnets_offering(spec.instance_type, v[0], v[1], v[2])
+        )
 
     def _tag_asg(self, spec: PoolSpec, group: aws.eks.NodeGroup, ca_tags: dict[str, str]) -> None:
         # EKS does not copy node group tags to the Auto Scaling group, where the autoscaler looks.

@@ -118,6 +118,7 @@ class AwsPlatform(pulumi.ComponentResource):
                 cluster_name=self.cluster_name,
                 version=aws_cfg.kubernetes_version,
                 subnet_ids=self.network.private_subnet_ids,
+                subnet_zones=self.network.private_subnet_zones,
                 node_egress=self.network.private_egress,
                 api_access=aws_cfg.api_access,
                 deployer_principal_arn=aws_cfg.deployer_principal_arn,

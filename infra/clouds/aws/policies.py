@@ -11,6 +11,9 @@ from typing import Any
 
 Statement = dict[str, Any]
 VERSION = "2012-10-17"
+AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
+AUTOSCALING_ROLE = "AWSServiceRoleForAutoScaling"
+AUTOSCALING_ROLE_PATH = f"/aws-service-role/{AUTOSCALING_SERVICE}/"
 KMS_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
@@ -89,8 +92,7 @@ def _logs_use(partition: str, account_id: str, region: str) -> Statement:
 def _autoscaling_use(partition: str, account_id: str) -> list[Statement]:
     # Managed node groups launch through Auto Scaling, whose service-linked role must use the key for
     # encrypted root volumes, or instances fail with Client.InternalError.
-    role = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    asg = {"AWS": f"arn:{partition}:iam::{account_id}:role/{role}"}
+    asg = {"AWS": f"arn:{partition}:iam::{account_id}:role{AUTOSCALING_ROLE_PATH}{AUTOSCALING_ROLE}"}
     return [
         {"Sid": "AutoScalingUse", "Effect": "Allow", "Principal": asg, "Action": KMS_USE, "Resource": "*"},
         {

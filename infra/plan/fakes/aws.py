@@ -163,6 +163,12 @@ def _repository(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+@fake_invoke("aws:iam/getRoles:getRoles")
+def _roles(_: dict[str, Any]) -> dict[str, Any]:
+    # A fresh account: no role matches, so the program creates what it needs (Auto Scaling's role).
+    return {"arns": [], "names": [], "id": "roles"}
+
+
 @fake_invoke("aws:index/getCallerIdentity:getCallerIdentity")
 def _caller(_: dict[str, Any]) -> dict[str, Any]:
     arn = f"arn:aws:sts::{FAKE_ACCOUNT}:assumed-role/gpu-platform-deployer/plan"
@@ -176,6 +182,21 @@ def _partition(_: dict[str, Any]) -> dict[str, Any]:
         "dnsSuffix": "amazonaws.com",
         "reverseDnsPrefix": "com.amazonaws",
         "id": "aws",
+    }
+
+
+@fake_invoke("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")
+def _offerings(args: dict[str, Any]) -> dict[str, Any]:
+    """Every instance type of the plan in every zone of the region, but the first (`a`), which offers no
+    GPU machine: the program must keep GPU node groups out of a zone without their type."""
+    (wanted,) = next(f["values"] for f in args["filters"] if f["name"] == "instance-type")
+    names = _zones(args)["names"]
+    zones = names[1:] if wanted.startswith(("g", "p")) else names
+    return {
+        "instanceTypes": [wanted] * len(zones),
+        "locations": zones,
+        "locationTypes": ["availability-zone"] * len(zones),
+        "id": str(args.get("region") or DEFAULT_REGION),
     }
 
 

@@ -38,6 +38,13 @@ assert "pulumi_gcp.compute.autoscaler" not in sys.modules
 assert gcp.compute.SubnetworkLogConfigArgs.__module__ == "pulumi_gcp.compute._inputs"
 assert azure.containerservice.AgentPoolMode.SYSTEM == "System"
 assert "pulumi_azure_native.containerservice.snapshot" not in sys.modules
+# A data source's function, not the module of the same name; its `_output` form from that module too.
+import pulumi_aws as aws
+found, found_output = aws.iam.get_roles, aws.iam.get_roles_output
+get_roles_module = sys.modules["pulumi_aws.iam.get_roles"]
+assert found is get_roles_module.get_roles
+assert found_output is get_roles_module.get_roles_output
+assert "pulumi_aws.iam.role" not in sys.modules
 try:
     gcp.compute.NoSuchThing
 except AttributeError:

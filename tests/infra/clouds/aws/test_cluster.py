@@ -117,12 +117,15 @@ def test_addons_pinned_and_ordered(stack_plan: Plan) -> None:
         "coredns": versions.coredns,
         "kube-proxy": versions.kube_proxy,
         "eks-pod-identity-agent": versions.eks_pod_identity_agent,
+        "metrics-server": versions.metrics_server,
     }
     assert {a.inputs["addonName"]: a.inputs["addonVersion"] for a in aws_of(stack_plan, ADDON)} == expected
     system = named(stack_plan, "aws:eks/nodeGroup:NodeGroup", "-nodes-system")
     for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert depends_on(system, addon(stack_plan, name))
+    # Deployments: their create waits for a running pod, so for nodes.
     assert depends_on(addon(stack_plan, "coredns"), system)
+    assert depends_on(addon(stack_plan, "metrics-server"), system)
     for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         waits = {d for d in addon(stack_plan, name).depends_on if d != one(stack_plan, CLUSTER).urn}
         assert not {r.urn for r in aws_of(stack_plan, ADDON)} & waits
