@@ -86,6 +86,28 @@ def test_rl06_ttl_tolerations_and_pool(any_cluster: Cluster) -> None:
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
 
 
+def test_a_deadline_frees_the_gpus_of_a_job_that_never_completes(any_cluster: Cluster) -> None:
+    """A multi-worker Job half scheduled would hold its GPUs forever: the deadline ends it."""
+    hours = any_cluster.cfg.training.active_deadline_hours
+    assert job(any_cluster)["spec"]["activeDeadlineSeconds"] == hours * 3600
+
+
+def test_grace_period_is_the_clouds_spot_notice(any_cluster: Cluster) -> None:
+    """The trainer writes a last checkpoint between SIGTERM and the kill: as long as the cloud's notice."""
+    notice = {"aws": 120, "gcp": 15, "azure": 30}
+    pod = job(any_cluster)["spec"]["template"]["spec"]
+    is_double = any_cluster.network == doubles.DOUBLE_NETWORK
+    assert pod["terminationGracePeriodSeconds"] == (45 if is_double else notice[str(any_cluster.cloud)])
+
+
+def test_the_trainer_expects_the_gpus_it_is_given(any_cluster: Cluster) -> None:
+    """On GKE a missing driver path leaves TensorFlow on CPU without a word: the trainer is told how many
+    GPUs it must see, which the pod's limit grants."""
+    container = trainer(any_cluster)
+    assert env(container)["TRAINER_EXPECT_GPUS"] == str(any_cluster.cfg.training.gpus_per_worker)
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == str(any_cluster.cfg.training.gpus_per_worker)
+
+
 def test_rl06_spot_pools_get_the_cloud_spot_tolerations(double: doubles.Built) -> None:
     cluster = double.cluster
     pool = cluster.cfg.pool(cluster.cfg.training.pool)
