@@ -153,6 +153,13 @@ def test_dockerfile_pins_its_base_runs_unprivileged_and_enters_the_trainer() -> 
     assert (TRAINING / ".dockerignore").read_text().splitlines()[1] == "*"
 
 
+def test_dockerfile_puts_the_gke_driver_on_the_loader_path() -> None:
+    # Without it TensorFlow finds no libcuda on GKE and quietly trains on the CPU.
+    found = re.findall(r"^ENV LD_LIBRARY_PATH=(\S+)$", DOCKERFILE, flags=re.MULTILINE)
+    assert found == ["/usr/local/nvidia/lib64:/usr/local/nvidia/lib"]
+    assert DOCKERFILE.index("LD_LIBRARY_PATH") < DOCKERFILE.index("ENTRYPOINT")
+
+
 @pytest.mark.parametrize(
     ("name", "command", "pinned"),
     [

@@ -1,4 +1,8 @@
-"""Errors the CLI turns into one line on stderr and an exit code, instead of a traceback."""
+"""Errors the CLI turns into one line on stderr and an exit code, instead of a traceback.
+
+Exit codes tell a Kubernetes Job's pod failure policy what to do: 2 (bad input) cannot succeed on a
+retry, 3 (no GPU) is a node problem that a retry on another node may fix.
+"""
 
 
 class TrainerError(Exception):
@@ -19,3 +23,9 @@ class StorageError(TrainerError):
 
 class DataError(TrainerError):
     """Data that is unusable: a checksum mismatch, no valid rows, a missing manifest."""
+
+
+class GpuMissingError(TrainerError):
+    """Fewer GPUs visible to TensorFlow than the Job asked for: the node, not the input, is at fault."""
+
+    exit_code = 3

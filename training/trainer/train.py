@@ -26,6 +26,9 @@ HISTORY_FILE = "history.csv"
 
 
 def run(cfg: TrainConfig) -> None:
+    # Before the strategy, which with several workers waits for the others: a pod on a node without
+    # its GPUs fails at once, with a status that lets the Job retry it elsewhere.
+    distribute.require_gpus(cfg.expect_gpus)
     placement = distribute.choose()  # before any other TensorFlow work, as multi-worker requires
     mixed = cfg.mixed_precision if cfg.mixed_precision is not None else placement.gpus > 0
     xla = cfg.xla if cfg.xla is not None else placement.gpus > 0
