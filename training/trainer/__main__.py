@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         settings: object = config.from_namespace(config_class, args)
         tf_logs.import_quietly(module_name).run(settings)
     except TrainerError as exc:
-        print(f"trainer {args.command}: error: {exc}", file=sys.stderr, flush=True)
+        print(f"trainer {args.command}: {exc.label}: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     return 0
 

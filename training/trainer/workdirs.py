@@ -9,7 +9,6 @@ Job resumes on all workers from the same epoch.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,7 @@ from typing import Any
 import keras
 
 from trainer import storage
-
-CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
+from trainer.checkpoints import BACKUP, METADATA
 
 
 @dataclass(frozen=True)
@@ -42,18 +40,6 @@ class Output:
         storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel not in last)
 
 
-def restore_checkpoints(source: storage.Location, target: Path) -> int:
-    """Make the latest shared checkpoint local; returns the number of epochs it has completed (0: none)."""
-    if not (source.is_local and Path(source.path) == target):
-        target.mkdir(parents=True, exist_ok=True)
-        if storage.exists(source):
-            storage.download_tree(source, target)
-    metadata = target / CHECKPOINT_METADATA
-    if not metadata.exists():
-        return 0
-    return int(json.loads(metadata.read_text())["epoch"])
-
-
 class Publish(keras.callbacks.Callback):  # type: ignore[misc]
     """Uploads staged outputs after every epoch, after BackupAndRestore has written its checkpoint."""
 
@@ -62,6 +48,10 @@ class Publish(keras.callbacks.Callback):  # type: ignore[misc]
         self.checkpoints, self.model_dir = checkpoints, model_dir
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.publish()
+
+    def publish(self) -> None:
+        """Upload the checkpoint as it is now, then the model directory's logs."""
         # Weights before the metadata that names their epoch, so a reader never sees the epoch ahead.
-        self.checkpoints.publish(last=(CHECKPOINT_METADATA, f"{CHECKPOINT_METADATA}.bkp"))
+        self.checkpoints.publish(last=(METADATA, f"{METADATA}{BACKUP}"))
         self.model_dir.publish()
