@@ -7,6 +7,7 @@ this one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from tests.training import emulators
 from tests.training.conftest import run_cli, wait_for_line
 from tests.training.test_storage_emulators import new_bucket
 from trainer import storage
-from trainer.checkpoints import METADATA, WEIGHTS, Progress
+from trainer.checkpoints import DIGEST, METADATA, WEIGHTS, Progress
 from trainer.errors import Preempted
 
 EPOCHS = 3
@@ -62,11 +63,14 @@ def test_sigterm_publishes_a_checkpoint_and_a_rerun_resumes_from_it(
     assert stopped[3] == store.uri
     assert saved.epochs >= 1
     assert saved.epochs < EPOCHS or not saved.batches
-    # Complete in the store: both files of the pair, the metadata naming what the line said.
+    # Complete in the store: both files of the pair, the metadata naming what the line said and the
+    # very weights beside it.
     assert {WEIGHTS, METADATA} <= set(storage.list_files(store))
+    weights = hashlib.sha256(storage.read_bytes(store.child(WEIGHTS))).hexdigest()
     assert json.loads(storage.read_bytes(store.child(METADATA))) == {
         "epoch": saved.epochs,
         "batch": saved.batches,
+        DIGEST: weights,
     }
     raw = store.fs.find(store.path)
     assert not [name for name in raw if storage.TEMP_PREFIX in name], raw

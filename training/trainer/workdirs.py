@@ -15,8 +15,7 @@ from typing import Any
 
 import keras
 
-from trainer import storage
-from trainer.checkpoints import BACKUP, METADATA
+from trainer import checkpoints, storage
 
 
 @dataclass(frozen=True)
@@ -32,12 +31,18 @@ class Output:
             return cls(Path(loc.path), None)
         return cls(scratch, loc if is_chief else None)
 
-    def publish(self, last: tuple[str, ...] = ()) -> None:
-        """Upload the files, each atomically; the names in `last` after all the others."""
+    def publish(self, first: tuple[str, ...] = (), last: tuple[str, ...] = ()) -> None:
+        """Upload the files, each atomically: those in `first` in order, then the others, then `last`."""
         if self.upload_to is None:
             return
-        storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel in last)
-        storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel not in last)
+        upload_to = self.upload_to
+        for rel in first:
+            if (self.local / rel).exists():
+                storage.upload_file(self.local / rel, upload_to.child(rel))
+        storage.upload_tree(self.local, upload_to, skip=lambda rel: rel in first or rel in last)
+        for rel in last:
+            if (self.local / rel).exists():
+                storage.upload_file(self.local / rel, upload_to.child(rel))
 
 
 class Publish(keras.callbacks.Callback):  # type: ignore[misc]
@@ -51,7 +56,9 @@ class Publish(keras.callbacks.Callback):  # type: ignore[misc]
         self.publish()
 
     def publish(self) -> None:
-        """Upload the checkpoint as it is now, then the model directory's logs."""
-        # Weights before the metadata that names their epoch, so a reader never sees the epoch ahead.
-        self.checkpoints.publish(last=(METADATA, f"{METADATA}{BACKUP}"))
+        """Stamp and upload the checkpoint as it is now, then the model directory's logs."""
+        checkpoints.stamp(self.checkpoints.local)
+        # The previous pair, then the latest weights, then the metadata naming them: whenever an upload
+        # stops, one complete pair remains in the store (see `checkpoints`).
+        self.checkpoints.publish(first=checkpoints.PUBLISH_FIRST, last=checkpoints.PUBLISH_LAST)
         self.model_dir.publish()
