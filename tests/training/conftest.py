@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 # Before TensorFlow or gcsfs is imported by any test: quiet C++ logs, and no 60 s HNS probe per bucket
-# call against the GCS emulator (see shared/TESTBED.md).
+# call against the GCS emulator (gcsfs reads the flag when it is imported).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
@@ -52,15 +52,26 @@ def run_cli(*args: object) -> int:
     return main([str(a) for a in args])
 
 
-def trainer_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`python -m trainer ...` as a child process, stdout and stderr merged, text mode."""
+def trainer_process(
+    *args: str, env: dict[str, str] | None = None, stderr: int = subprocess.STDOUT
+) -> subprocess.Popen[str]:
+    """`python -m trainer ...` as a child process, text mode, stderr merged into stdout unless asked."""
     return subprocess.Popen(
         [sys.executable, "-m", "trainer", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
         env={**os.environ, **(env or {})},
     )
+
+
+def wait_for_line(process: subprocess.Popen[str], prefix: str) -> None:
+    """Read the child's stdout until a line starts with `prefix`; fail if it ends first."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(prefix):
+            return
+    pytest.fail(f"no line starting {prefix!r}; the process ended with {process.wait()}")
 
 
 @pytest.fixture(scope="session")

@@ -53,10 +53,11 @@ def azure_connection_string(port: int, key: str = AZURITE_KEY) -> str:
     )
 
 
-def _command(scheme: str, port: int) -> list[str]:
+def _command(scheme: str, port: int, on_disk: bool) -> list[str]:
     if scheme == "s3":
         return [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     if scheme == "gs":
+        storage = [] if on_disk else ["--in-memory"]
         return [
             str(VENV_BIN / "gcp-storage-emulator"),
             "start",
@@ -64,7 +65,7 @@ def _command(scheme: str, port: int) -> list[str]:
             "127.0.0.1",
             "--port",
             str(port),
-            "--in-memory",
+            *storage,
         ]
     node = shutil.which("node")
     if node is None:
@@ -82,7 +83,7 @@ def _command(scheme: str, port: int) -> list[str]:
     ]
 
 
-def _env(scheme: str, port: int) -> dict[str, str]:
+def env(scheme: str, port: int) -> dict[str, str]:
     if scheme == "s3":
         # moto accepts any credentials; the region must be us-east-1 for plain bucket creation.
         return {
@@ -112,18 +113,45 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: 
     raise RuntimeError(f"emulator did not listen on port {port} within {timeout} s")
 
 
-@contextmanager
-def running(scheme: str) -> Iterator[Emulator]:
-    """Start the emulator for `scheme` (s3, gs or az), yield it, and stop it by its pid."""
-    port = free_port()
-    process = subprocess.Popen(_command(scheme, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(scheme: str, port: int, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start the emulator for `scheme` (s3, gs or az) on `port` and wait until it answers.
+
+    With `data_dir` (gs only) the GCS emulator keeps its objects in files there instead of in memory, so
+    a restart on the same port serves what the stopped one held: a storage outage, then recovery.
+    """
+    if data_dir is not None and scheme != "gs":
+        raise ValueError("only the GCS emulator is started with a data directory")
+    extra = {} if data_dir is None else {"STORAGE_BASE": str(data_dir)}  # it keeps <base>/.cloudstorage
+    process = subprocess.Popen(
+        _command(scheme, port, on_disk=data_dir is not None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **extra},
+    )
     try:
         _wait_until_listening(port, process)
-        yield Emulator(scheme, port, _env(scheme, port))
+    except RuntimeError:
+        stop(process)
+        raise
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop an emulator by its pid and wait for it to exit (it no longer listens afterwards)."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running(scheme: str) -> Iterator[Emulator]:
+    """Start the emulator for `scheme` (s3, gs or az) on a free port, yield it, and stop it."""
+    port = free_port()
+    process = start(scheme, port)
+    try:
+        yield Emulator(scheme, port, env(scheme, port))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fsspec.exceptions import FSTimeoutError
 
 from trainer import storage, storage_errors
 from trainer.errors import StorageError, UsageError
@@ -138,3 +139,44 @@ def test_is_transient_classifies_by_type_name_and_status() -> None:
     ]
     for error, transient in cases:
         assert storage_errors.is_transient(error) is transient, error
+
+
+def test_trainer_storage_attempts_sets_the_number_of_attempts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_STORAGE_ATTEMPTS", "2")
+    flaky = _Flaky([ConnectionError("down")] * 10)
+    with pytest.raises(StorageError, match=r": ConnectionError: down \(2 attempt\(s\)\)$"):
+        storage_errors.call(storage.locate(str(tmp_path)), "read", flaky)
+    assert flaky.calls == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("TRAINER_STORAGE_ATTEMPTS", "0", "an integer >= 1"),
+        ("TRAINER_STORAGE_ATTEMPTS", "many", "an integer >= 1"),
+        ("TRAINER_STORAGE_TIMEOUT", "-1", "seconds >= 0"),
+        ("TRAINER_STORAGE_TIMEOUT", "soon", "seconds >= 0"),
+    ],
+)
+def test_bad_storage_variables_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, allowed: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(
+        UsageError, match=rf"^environment variable {name}: expected {allowed}, got '{value}'$"
+    ):
+        storage.read_bytes(storage.locate(str(tmp_path / "x")))
+
+
+def test_an_attempt_out_of_time_is_retried_then_reported_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAINER_STORAGE_ATTEMPTS", "2")
+    monkeypatch.setenv("TRAINER_STORAGE_TIMEOUT", "1.5")
+    flaky = _Flaky([FSTimeoutError()] * 2)  # what fsspec raises when `timeout` runs out
+    message = r"cannot read .*: no answer within 1\.5 s \(TRAINER_STORAGE_TIMEOUT\), 2 attempt\(s\)$"
+    with pytest.raises(StorageError, match=message):
+        storage_errors.call(storage.locate(str(tmp_path)), "read", flaky)
+    assert flaky.calls == 2

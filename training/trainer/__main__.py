@@ -6,11 +6,10 @@ misspelled flag should answer at once.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
-from trainer import cli, config
+from trainer import cli, config, tf_logs
 from trainer.errors import TrainerError
 
 # command → (module with run(cfg), its config class)
@@ -30,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     module_name, config_class = _COMMANDS[args.command]
     try:
         settings: object = config.from_namespace(config_class, args)
-        importlib.import_module(module_name).run(settings)
+        tf_logs.import_quietly(module_name).run(settings)
     except TrainerError as exc:
-        print(f"trainer {args.command}: error: {exc}", file=sys.stderr, flush=True)
+        print(f"trainer {args.command}: {exc.label}: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
     return 0
 

@@ -110,6 +110,13 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
                 boolean=True,
             ),
             Opt("--xla", "TRAINER_XLA", "XLA compilation (default: on with a GPU)", o.boolean, boolean=True),
+            Opt(
+                "--expect-gpus",
+                "TRAINER_EXPECT_GPUS",
+                "exit with status 3 before training if TensorFlow sees fewer GPUs (0: no check)",
+                o.non_negative_int,
+                0,
+            ),
         ],
     ),
     "evaluate": (

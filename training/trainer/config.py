@@ -47,6 +47,7 @@ class TrainConfig:
     mixed_precision: bool | None  # None: decide from the hardware
     xla: bool | None
     model: ModelConfig
+    expect_gpus: int = 0  # 0: no expectation; a default so that older config.json files still load
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from trainer.errors import UsageError
+from trainer.errors import GpuMissingError, UsageError
 
 DEFAULT_WORKER_PORT = 2222
 
@@ -58,6 +58,18 @@ def is_chief(tf_config: Mapping[str, Any] | None) -> bool:
     if task.get("type") == "chief":
         return True
     return task.get("type") == "worker" and task.get("index") == 0 and "chief" not in tf_config["cluster"]
+
+
+def require_gpus(expected: int) -> int:
+    """The number of GPUs TensorFlow sees; `GpuMissingError` if fewer than `expected`."""
+    visible = len(tf.config.list_physical_devices("GPU"))
+    if visible < expected:
+        raise GpuMissingError(
+            f"expected {expected} GPU(s) (--expect-gpus / TRAINER_EXPECT_GPUS), TensorFlow sees {visible}: "
+            "check the pod's nvidia.com/gpu limit and that the NVIDIA driver's libcuda is on "
+            "LD_LIBRARY_PATH (GKE mounts it at /usr/local/nvidia/lib64)"
+        )
+    return visible
 
 
 def choose(env: Mapping[str, str] | None = None) -> Placement:

@@ -1,10 +1,16 @@
-"""Errors the CLI turns into one line on stderr and an exit code, instead of a traceback."""
+"""Errors the CLI turns into one line on stderr and an exit code, instead of a traceback.
+
+Exit codes tell a Kubernetes Job's pod failure policy what to do: 2 (bad input) cannot succeed on a
+retry, 3 (no GPU) is a node problem that a retry on another node may fix, 143 (SIGTERM) is a
+preemption that the next pod resumes from its checkpoint.
+"""
 
 
 class TrainerError(Exception):
     """A failure the user can act on; `exit_code` is what the process returns."""
 
     exit_code = 1
+    label = "error"  # the word after `trainer <command>:` on the stderr line
 
 
 class UsageError(TrainerError):
@@ -19,3 +25,16 @@ class StorageError(TrainerError):
 
 class DataError(TrainerError):
     """Data that is unusable: a checksum mismatch, no valid rows, a missing manifest."""
+
+
+class GpuMissingError(TrainerError):
+    """Fewer GPUs visible to TensorFlow than the Job asked for: the node, not the input, is at fault."""
+
+    exit_code = 3
+
+
+class Preempted(TrainerError):  # noqa: N818 (not an error: the process was asked to stop)
+    """SIGTERM (spot reclaim, node drain, Job deletion): training stopped, after a checkpoint if it could."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process the signal ended
+    label = "stopped"

@@ -10,6 +10,7 @@ translated into a one-line `StorageError` otherwise (see `storage_errors`).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import posixpath
 import uuid
@@ -22,7 +23,7 @@ import fsspec
 from fsspec.spec import AbstractFileSystem
 
 from trainer.errors import StorageError, UsageError
-from trainer.storage_errors import call
+from trainer.storage_errors import call, io_options
 
 T = TypeVar("T")
 TEMP_PREFIX = ".tmp-"
@@ -33,6 +34,11 @@ def _s3_options() -> dict[str, Any]:
     # botocore itself reads AWS_ENDPOINT_URL (emulators) and the default credential chain (IRSA and EKS
     # Pod Identity), so nothing is passed; a region in client_kwargs would break moto's bucket creation.
     return {}
+
+
+# gcsfs logs every call that runs out of its own retries with a traceback (logger.exception), which
+# with no logging configured lands on stderr; the StorageError line already says what failed, and where.
+logging.getLogger("gcsfs").addHandler(logging.NullHandler())
 
 
 def _gcs_options() -> dict[str, Any]:
@@ -114,15 +120,15 @@ def locate(uri: str) -> Location:
 
 def exists(loc: Location) -> bool:
     """Whether `loc` exists; a missing bucket is an error, not a plain False, so users see why."""
-    if call(loc, "check", lambda: bool(loc.fs.exists(loc.path))):
+    if call(loc, "check", lambda: bool(loc.fs.exists(loc.path, **_io(loc)))):
         return True
-    if loc.bucket is not None and not call(loc, "check", lambda: bool(loc.fs.exists(loc.bucket))):
+    if loc.bucket is not None and not call(loc, "check", lambda: bool(loc.fs.exists(loc.bucket, **_io(loc)))):
         raise StorageError(f"cannot read {loc.uri}: bucket or container {loc.bucket!r} does not exist")
     return False
 
 
 def read_bytes(loc: Location) -> bytes:
-    return call(loc, "read", lambda: bytes(loc.fs.cat_file(loc.path)))
+    return call(loc, "read", lambda: bytes(loc.fs.cat_file(loc.path, **_io(loc))))
 
 
 def write_bytes(loc: Location, data: bytes) -> None:
@@ -132,7 +138,7 @@ def write_bytes(loc: Location, data: bytes) -> None:
     """
     temp = loc.sibling(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{loc.name}")
     _makedirs(loc)
-    call(loc, "write", lambda: loc.fs.pipe_file(temp.path, data))
+    call(loc, "write", lambda: loc.fs.pipe_file(temp.path, data, **_io(loc)))
     _publish(temp, loc)
 
 
@@ -140,18 +146,18 @@ def upload_file(local: Path, loc: Location) -> None:
     """Copy a local file to `loc` atomically (temporary name, then rename or server-side copy)."""
     temp = loc.sibling(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{loc.name}")
     _makedirs(loc)
-    call(loc, "write", lambda: loc.fs.put_file(str(local), temp.path))
+    call(loc, "write", lambda: loc.fs.put_file(str(local), temp.path, **_io(loc)))
     _publish(temp, loc)
 
 
 def download_file(loc: Location, local: Path) -> None:
     local.parent.mkdir(parents=True, exist_ok=True)
-    call(loc, "read", lambda: loc.fs.get_file(loc.path, str(local)))
+    call(loc, "read", lambda: loc.fs.get_file(loc.path, str(local), **_io(loc)))
 
 
 def list_files(loc: Location) -> list[str]:
     """Paths of the files under `loc`, relative to it and sorted; unpublished temporaries are skipped."""
-    found: Iterable[str] = call(loc, "list", lambda: loc.fs.find(loc.path))
+    found: Iterable[str] = call(loc, "list", lambda: loc.fs.find(loc.path, **_io(loc)))
     names = [posixpath.relpath(f, loc.path) for f in found if f != loc.path]
     return sorted(
         n for n in names if not any(p.startswith((TEMP_PREFIX, STAGING_PREFIX)) for p in n.split("/"))
@@ -160,7 +166,7 @@ def list_files(loc: Location) -> list[str]:
 
 def list_children(loc: Location) -> list[str]:
     """Names directly under the directory `loc` (files and directories alike)."""
-    found: Iterable[str] = call(loc, "list", lambda: loc.fs.ls(loc.path, detail=False))
+    found: Iterable[str] = call(loc, "list", lambda: loc.fs.ls(loc.path, detail=False, **_io(loc)))
     return sorted(posixpath.basename(str(f).rstrip("/")) for f in found)
 
 
@@ -194,15 +200,19 @@ def commit_tree(local_dir: Path, loc: Location, last: tuple[str, ...] = ()) -> N
     for rel in files:
         target = staging.child(rel)
         _makedirs(target)
-        call(loc.child(rel), "write", functools.partial(loc.fs.put_file, str(local_dir / rel), target.path))
+        call(
+            loc.child(rel),
+            "write",
+            functools.partial(loc.fs.put_file, str(local_dir / rel), target.path, **_io(loc)),
+        )
     if loc.is_local:
         call(loc, "write", lambda: os.rename(staging.path, loc.path))
         return
     ordered = sorted(files, key=lambda rel: posixpath.basename(rel) in last)
     for rel in ordered:
         src, dst = staging.child(rel), loc.child(rel)
-        call(dst, "write", functools.partial(loc.fs.copy, src.path, dst.path))
-    call(loc, "write", lambda: loc.fs.rm(staging.path, recursive=True))
+        call(dst, "write", functools.partial(loc.fs.copy, src.path, dst.path, **_io(loc)))
+    call(loc, "write", lambda: loc.fs.rm(staging.path, recursive=True, **_io(loc)))
 
 
 def _publish(temp: Location, final: Location) -> None:
@@ -211,8 +221,12 @@ def _publish(temp: Location, final: Location) -> None:
         return
     # Server-side copy, not fs.mv: gcsfs's mv uses GCS moveTo, which the emulator answers with a 501
     # that gcsfs then retries for half a minute.
-    call(final, "write", lambda: final.fs.copy(temp.path, final.path))
-    call(final, "write", lambda: final.fs.rm_file(temp.path))
+    call(final, "write", lambda: final.fs.copy(temp.path, final.path, **_io(final)))
+    call(final, "write", lambda: final.fs.rm_file(temp.path, **_io(final)))
+
+
+def _io(loc: Location) -> dict[str, Any]:
+    return io_options(loc.fs)
 
 
 def _makedirs(loc: Location) -> None:

@@ -2,7 +2,8 @@
 
 Outputs in the model directory: `model.keras`, `config.json` (the resolved config), `history.csv` (one
 row per epoch, kept across restarts), `logs/` (TensorBoard) and, unless `--checkpoint-dir` says
-otherwise, `checkpoints/` (keras.callbacks.BackupAndRestore, written at the end of every epoch).
+otherwise, `checkpoints/` (keras.callbacks.BackupAndRestore, written at the end of every epoch, and
+mid-epoch on SIGTERM: see `preemption`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from trainer import distribute, keras_fixes, manifest, records, storage
+from trainer import checkpoints, distribute, keras_fixes, manifest, preemption, records, storage
 from trainer import model as cnn
 from trainer.config import TrainConfig, to_json
 from trainer.distribute import Placement
-from trainer.workdirs import Output, Publish, restore_checkpoints
+from trainer.workdirs import Output, Publish
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -26,6 +27,9 @@ HISTORY_FILE = "history.csv"
 
 
 def run(cfg: TrainConfig) -> None:
+    # Before the strategy, which with several workers waits for the others: a pod on a node without
+    # its GPUs fails at once, with a status that lets the Job retry it elsewhere.
+    distribute.require_gpus(cfg.expect_gpus)
     placement = distribute.choose()  # before any other TensorFlow work, as multi-worker requires
     mixed = cfg.mixed_precision if cfg.mixed_precision is not None else placement.gpus > 0
     xla = cfg.xla if cfg.xla is not None else placement.gpus > 0
@@ -47,12 +51,13 @@ def run(cfg: TrainConfig) -> None:
         tmp = Path(scratch)
         meta, files = manifest.stage(storage.locate(cfg.data), tmp / "data", ("train", "val"))
         outputs = Output.for_location(model_dir, tmp / "model", placement.is_chief)
-        checkpoints = Output.for_location(ckpt_loc, tmp / "checkpoints", placement.is_chief)
-        done = restore_checkpoints(ckpt_loc, checkpoints.local)
-        if done:
-            print(f"Resuming from {ckpt_loc.uri}: {done} of {cfg.epochs} epoch(s) done", flush=True)
-        callbacks = _callbacks(outputs, checkpoints)
-        model = _fit(cfg, placement, meta, files, xla=xla, steps_per_execution=steps, callbacks=callbacks)
+        ckpt_out = Output.for_location(ckpt_loc, tmp / "checkpoints", placement.is_chief)
+        progress = checkpoints.restore(ckpt_loc, ckpt_out.local)
+        if progress:
+            print(f"Resuming from {ckpt_loc.uri}: {progress.describe(cfg.epochs)}", flush=True)
+        with preemption.watch(placement.workers, ckpt_loc.uri) as sigterm:
+            callbacks = _callbacks(outputs, ckpt_out, sigterm)
+            model = _fit(cfg, placement, meta, files, xla=xla, steps_per_execution=steps, callbacks=callbacks)
         data_set = {"shape": list(meta.shape), "classes": meta.classes}
         _save(model, outputs, to_json(cfg, runtime=runtime, data_set=data_set))
         print(f"Model fingerprint: {cnn.fingerprint(model)}", flush=True)
@@ -99,16 +104,18 @@ def _runtime(placement: Placement, *, mixed: bool, xla: bool, steps_per_executio
     }
 
 
-def _callbacks(outputs: Output, checkpoints: Output) -> list[Any]:
+def _callbacks(outputs: Output, ckpt_out: Output, sigterm: preemption.SigtermWatch) -> list[Any]:
     outputs.local.mkdir(parents=True, exist_ok=True)
-    # Order matters: the checkpoint is complete before the history row and the uploads of that epoch.
+    # Order matters: the checkpoint is complete before the history row and the uploads of that epoch,
+    # and all of them are done before a SIGTERM stops training at the epoch's end.
+    checkpoint = checkpoints.Checkpoint(ckpt_out.local)
+    publish = Publish(ckpt_out, outputs)
     return [
-        keras.callbacks.BackupAndRestore(
-            str(checkpoints.local), double_checkpoint=True, delete_checkpoint=False
-        ),
+        checkpoint,
         keras.callbacks.CSVLogger(str(outputs.local / HISTORY_FILE), append=True),
         keras.callbacks.TensorBoard(str(outputs.local / "logs"), write_graph=False),
-        Publish(checkpoints, outputs),
+        publish,
+        preemption.StopOnSigterm(sigterm, checkpoint, publish),
     ]
 
 

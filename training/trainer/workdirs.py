@@ -9,16 +9,13 @@ Job resumes on all workers from the same epoch.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from trainer import storage
-
-CHECKPOINT_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
+from trainer import checkpoints, storage
 
 
 @dataclass(frozen=True)
@@ -34,24 +31,18 @@ class Output:
             return cls(Path(loc.path), None)
         return cls(scratch, loc if is_chief else None)
 
-    def publish(self, last: tuple[str, ...] = ()) -> None:
-        """Upload the files, each atomically; the names in `last` after all the others."""
+    def publish(self, first: tuple[str, ...] = (), last: tuple[str, ...] = ()) -> None:
+        """Upload the files, each atomically: those in `first` in order, then the others, then `last`."""
         if self.upload_to is None:
             return
-        storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel in last)
-        storage.upload_tree(self.local, self.upload_to, skip=lambda rel: rel not in last)
-
-
-def restore_checkpoints(source: storage.Location, target: Path) -> int:
-    """Make the latest shared checkpoint local; returns the number of epochs it has completed (0: none)."""
-    if not (source.is_local and Path(source.path) == target):
-        target.mkdir(parents=True, exist_ok=True)
-        if storage.exists(source):
-            storage.download_tree(source, target)
-    metadata = target / CHECKPOINT_METADATA
-    if not metadata.exists():
-        return 0
-    return int(json.loads(metadata.read_text())["epoch"])
+        upload_to = self.upload_to
+        for rel in first:
+            if (self.local / rel).exists():
+                storage.upload_file(self.local / rel, upload_to.child(rel))
+        storage.upload_tree(self.local, upload_to, skip=lambda rel: rel in first or rel in last)
+        for rel in last:
+            if (self.local / rel).exists():
+                storage.upload_file(self.local / rel, upload_to.child(rel))
 
 
 class Publish(keras.callbacks.Callback):  # type: ignore[misc]
@@ -62,6 +53,12 @@ class Publish(keras.callbacks.Callback):  # type: ignore[misc]
         self.checkpoints, self.model_dir = checkpoints, model_dir
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        # Weights before the metadata that names their epoch, so a reader never sees the epoch ahead.
-        self.checkpoints.publish(last=(CHECKPOINT_METADATA, f"{CHECKPOINT_METADATA}.bkp"))
+        self.publish()
+
+    def publish(self) -> None:
+        """Stamp and upload the checkpoint as it is now, then the model directory's logs."""
+        checkpoints.stamp(self.checkpoints.local)
+        # The previous pair, then the latest weights, then the metadata naming them: whenever an upload
+        # stops, one complete pair remains in the store (see `checkpoints`).
+        self.checkpoints.publish(first=checkpoints.PUBLISH_FIRST, last=checkpoints.PUBLISH_LAST)
         self.model_dir.publish()
