@@ -96,7 +96,10 @@ Uuid = Annotated[
 ]
 IamPrincipalArn = Annotated[
     str,
-    pattern(r"^arn:aws:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]{1,512}$", "an IAM role or user ARN"),
+    pattern(
+        r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]{1,512}$",
+        "an IAM role or user ARN",
+    ),
 ]
 AddonVersion = Annotated[
     str,
@@ -135,6 +138,17 @@ def _aks_window(window: MaintenanceWindow) -> MaintenanceWindow:
     return window
 
 
+def _eks_api_access(access: ApiAccess) -> ApiAccess:
+    # A private EKS endpoint admits only the cluster security group until another group opens it; the
+    # program opens 443 to these networks, from one of which `pulumi up` must run.
+    if access.private_endpoint and not access.authorized_cidrs:
+        raise ValueError(
+            "expected authorizedCidrs with a private endpoint too: the private networks (VPN, a peered VPC, "
+            "a CI runner's subnet) that may reach the EKS API, and from one of which `pulumi up` runs"
+        )
+    return access
+
+
 def _retention(days: int) -> int:
     if days not in CLOUDWATCH_RETENTION_DAYS:
         raise ValueError(f"expected one of CloudWatch's retention values {list(CLOUDWATCH_RETENTION_DAYS)}")
@@ -158,7 +172,7 @@ class AwsConfig(Section):
     availability_zones: int = Field(default=2, ge=2, le=3)
     nat_gateways: Literal["single", "perZone"] = "single"
     kubernetes_version: KubernetesVersion
-    api_access: ApiAccess
+    api_access: Annotated[ApiAccess, AfterValidator(_eks_api_access)]
     deployer_principal_arn: IamPrincipalArn
     system_pool: SystemPool
     addons: EksAddons

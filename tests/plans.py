@@ -60,6 +60,20 @@ def platform_resources(plan: runner.Plan, cloud: str) -> list[runner.PlannedReso
     return [r for r in plan.resources if top(r).type == f"gpu-platform:{cloud}:Platform"]
 
 
+def waits_for(plan: runner.Plan, resource: runner.PlannedResource, other: runner.PlannedResource) -> bool:
+    """Whether `resource` is created only after `other`: directly, or through what it depends on (a
+    settling pause between a grant and its user, say)."""
+    by_urn, seen, todo = plan.by_urn(), set(), list(resource.depends_on)
+    while todo:
+        urn = todo.pop()
+        if urn == other.urn:
+            return True
+        if urn not in seen and urn in by_urn:
+            seen.add(urn)
+            todo.extend(by_urn[urn].depends_on)
+    return False
+
+
 CONTRACT_PROGRAM = Path(__file__).parent / "infra" / "clouds" / "contract_program"
 
 

@@ -12,6 +12,7 @@ waits for one shows up as overhead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,6 +117,7 @@ LOAD_BALANCER_SERVICE = _t(120, _LB, "workload")
 KUBERNETES_OBJECT = _t(2, TYPICAL, "workload")
 NOT_AWAITED = _t(5, "pulumi.com/skipAwait: created, not awaited", "workload")
 SKIP_AWAIT = "pulumi.com/skipAwait"
+SLEEP = "time:index/sleep:Sleep"
 
 
 def create_time(res: PlannedResource) -> CreateTime:
@@ -127,7 +129,18 @@ def create_time(res: PlannedResource) -> CreateTime:
         return PROVIDER
     if res.type.startswith("kubernetes:"):
         return _kubernetes(res)
+    if res.type == SLEEP:
+        # Not avoidable waiting: the time a cloud needs before the cluster, or what runs in it, can use
+        # what was just granted or enabled (infra/clouds/settle.py).
+        duration = str(res.inputs.get("createDuration", "0s"))
+        return _t(_seconds(duration), "the pause it declares, for a cloud's propagation", "cluster")
     return TABLE.get(res.type, DEFAULT)
+
+
+def _seconds(duration: str) -> float:
+    """A Go duration of whole units (`90s`, `5m`, `1h30m`), as `time.Sleep` takes it."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)([hms])", duration))
 
 
 def _kubernetes(res: PlannedResource) -> CreateTime:

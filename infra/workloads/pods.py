@@ -26,12 +26,16 @@ Obj = dict[str, Any]
 
 
 def pod_security(uid: int) -> Obj:
-    """Pod-level context of PSS `restricted` (WL-01, WL-04); `fs_group` makes the emptyDirs writable."""
+    """Pod-level context of PSS `restricted` (WL-01, WL-04); `fs_group` makes the emptyDirs writable.
+    Every group id is set, supplemental groups included: admission policies that enforce the restricted
+    profile by rule (Azure Policy's "approved user and group IDs", `supplementalGroupsRule: MustRunAs`)
+    refuse a pod that leaves one unset."""
     return {
         "run_as_non_root": True,
         "run_as_user": uid,
         "run_as_group": uid,
         "fs_group": uid,
+        "supplemental_groups": [uid],
         "seccomp_profile": {"type": "RuntimeDefault"},
     }
 

@@ -113,7 +113,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     ) -> None:
         super().__init__("gpu-platform:aws:ClusterAutoscaler", name, None, opts)
         self._name, self._args = name, args
-        association = self._iam()
+        identity = self._iam()
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         labels = {"app.kubernetes.io/name": SERVICE_ACCOUNT, "app.kubernetes.io/managed-by": "pulumi"}
         meta = {"name": SERVICE_ACCOUNT, "namespace": NAMESPACE, "labels": labels}
@@ -122,8 +122,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=meta,
             spec=self._spec(labels, account),
-            # Pods started before the association exists get no credentials until restarted.
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[association])),
+            # Pods started before the association (and its role's policy) get no credentials, or denied ones.
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=identity)),
         )
         self.register_outputs({"deployment": self.deployment.metadata.name})
 
@@ -155,7 +155,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         )
         return account
 
-    def _iam(self) -> aws.eks.PodIdentityAssociation:
+    def _iam(self) -> list[pulumi.Resource]:
         args, env, child = self._args, self._args.env, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-role",
@@ -163,7 +163,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             tags=env.tags("autoscaler"),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{self._name}-policy",
             role=role.id,
             policy=pulumi.Output.all(env.partition, env.account_id).apply(
@@ -171,7 +171,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        return aws.eks.PodIdentityAssociation(
+        association = aws.eks.PodIdentityAssociation(
             f"{self._name}-pod-identity",
             cluster_name=args.cluster,
             namespace=NAMESPACE,
@@ -180,6 +180,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             tags=env.tags("autoscaler"),
             opts=child,
         )
+        return [association, policy]
 
     def _spec(self, labels: dict[str, str], account: k8s.core.v1.ServiceAccount) -> dict[str, object]:
         container = {

@@ -52,6 +52,7 @@ class GpuClusterArgs:
     env: AwsEnv
     cluster_name: str
     version: str
+    vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
     subnet_zones: pulumi.Input[list[str]]
     node_egress: list[pulumi.Resource]
@@ -147,6 +148,7 @@ class GpuCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         public = not args.api_access.private_endpoint
+        api_groups = [] if public else [self._private_api_clients().id]
         return aws.eks.Cluster(
             f"{self._name}-eks",
             name=args.cluster_name,
@@ -164,6 +166,7 @@ class GpuCluster(pulumi.ComponentResource):
                 "endpoint_private_access": True,
                 "endpoint_public_access": public,
                 "public_access_cidrs": list(args.api_access.authorized_cidrs) if public else None,
+                "security_group_ids": api_groups or None,
             },
             encryption_config={"provider": {"key_arn": args.secrets_key_arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=list(LOG_TYPES),
@@ -174,6 +177,29 @@ class GpuCluster(pulumi.ComponentResource):
             # The role's policy too: EKS uses it while it creates the cluster's network interfaces and,
             # on destroy, while it deletes them, so it must come before and go after the cluster.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[logs, role, *grants]),
+        )
+
+    def _private_api_clients(self) -> aws.ec2.SecurityGroup:
+        """With only the private endpoint, the API admits the cluster security group alone (its nodes):
+        this group, on the control plane's interfaces, admits HTTPS from the authorized private networks
+        (docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html)."""
+        args = self._args
+        return aws.ec2.SecurityGroup(
+            f"{self._name}-api-clients",
+            vpc_id=args.vpc_id,
+            description="Kubernetes API clients on the authorized private networks",
+            ingress=[
+                {
+                    "description": "Kubernetes API",
+                    "protocol": "tcp",
+                    "from_port": 443,
+                    "to_port": 443,
+                    "cidr_blocks": list(args.api_access.authorized_cidrs),
+                }
+            ],
+            egress=[],
+            tags=args.env.tags("cluster"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _deployer_access(self) -> aws.eks.AccessPolicyAssociation:
@@ -204,15 +230,18 @@ class GpuCluster(pulumi.ComponentResource):
         new node the CNI retries until the agent beside it hands out its Pod Identity credentials."""
         addons = self._args.addons
         agent = self._addon("eks-pod-identity-agent", addons.eks_pod_identity_agent)
+        role, policy = self._cni_role()
         cni = self._addon(
             "vpc-cni",
             addons.vpc_cni,
             configuration={"enableNetworkPolicy": "true"},
-            pod_identity=[{"role_arn": self._cni_role().arn, "service_account": "aws-node"}],
+            pod_identity=[{"role_arn": role.arn, "service_account": "aws-node"}],
+            # Without its policy the CNI cannot attach a pod address, and no node turns Ready.
+            depends_on=[policy],
         )
         return [agent, cni, self._addon("kube-proxy", addons.kube_proxy)]
 
-    def _cni_role(self) -> aws.iam.Role:
+    def _cni_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
         env, child = self._args.env, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-cni-role",
@@ -222,13 +251,13 @@ class GpuCluster(pulumi.ComponentResource):
             tags=env.tags("cluster"),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
+        policy = aws.iam.RolePolicyAttachment(
             f"{self._name}-cni-AmazonEKS_CNI_Policy",
             role=role.name,
             policy_arn=env.managed_policy("AmazonEKS_CNI_Policy"),
             opts=child,
         )
-        return role
+        return role, policy
 
     def _addon(
         self,

@@ -67,7 +67,7 @@ class Network(pulumi.ComponentResource):
         self._public_routes(igw)
         # What nodes need to get out: each private subnet's default route through NAT, and its association.
         self.private_egress: list[pulumi.Resource] = []
-        self._s3_endpoint(self._private_routes())
+        self._s3_endpoint(self._private_routes(igw))
         self._flow_logs()
         self.vpc_id: pulumi.Output[str] = self.vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
@@ -138,20 +138,23 @@ class Network(pulumi.ComponentResource):
                 f"{self._name}-public-{i}-rta", route_table_id=table.id, subnet_id=subnet.id, opts=child
             )
 
-    def _private_routes(self) -> list[aws.ec2.RouteTable]:
+    def _private_routes(self, igw: aws.ec2.InternetGateway) -> list[aws.ec2.RouteTable]:
         child = pulumi.ResourceOptions(parent=self)
+        # A public NAT gateway created before the VPC's internet gateway fails ("has no Internet gateway
+        # attached"), and on destroy the gateway cannot go while an address is still mapped.
+        after_igw = pulumi.ResourceOptions(parent=self, depends_on=[igw])
         tags = self._args.env.tags("network")
         count = len(self.public_subnets) if self._args.nat_gateways == "perZone" else 1
         nats = []
         for i in range(count):
-            eip = aws.ec2.Eip(f"{self._name}-nat-{i}-eip", domain="vpc", tags=tags, opts=child)
+            eip = aws.ec2.Eip(f"{self._name}-nat-{i}-eip", domain="vpc", tags=tags, opts=after_igw)
             nats.append(
                 aws.ec2.NatGateway(
                     f"{self._name}-nat-{i}",
                     allocation_id=eip.allocation_id,
                     subnet_id=self.public_subnets[i].id,
                     tags=tags,
-                    opts=child,
+                    opts=after_igw,
                 )
             )
         tables = []

@@ -117,6 +117,7 @@ class AwsPlatform(pulumi.ComponentResource):
                 env=self._env,
                 cluster_name=self.cluster_name,
                 version=aws_cfg.kubernetes_version,
+                vpc_id=self.network.vpc_id,
                 subnet_ids=self.network.private_subnet_ids,
                 subnet_zones=self.network.private_subnet_zones,
                 node_egress=self.network.private_egress,

@@ -58,21 +58,24 @@ def exchange(endpoint: str, service: str, tenant: str, access_token: str) -> str
 
 
 class _Provider(dynamic.ResourceProvider):
-    """Exchanges on create and on every update; nothing to delete (the token simply expires)."""
+    """Exchanges on create and on every update; nothing to delete (the token simply expires). The Entra
+    token is an input only: it never goes into the outputs, so the stack's state does not keep it."""
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
-        return dynamic.CreateResult(id_=props["service"], outs={**props, "refresh_token": _exchange(props)})
+        return dynamic.CreateResult(id_=props["service"], outs=_exchanged(props))
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        changed = any(olds.get(k) != news.get(k) for k in ("endpoint", "service", "tenant", "access_token"))
-        return dynamic.DiffResult(changes=changed, replaces=[])
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> dynamic.DiffResult:
+        # Each run brings a fresh Entra token, and the refresh token of the last run may have expired.
+        return dynamic.DiffResult(changes=True, replaces=[])
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        return dynamic.UpdateResult(outs={**news, "refresh_token": _exchange(news)})
+        return dynamic.UpdateResult(outs=_exchanged(news))
 
 
-def _exchange(props: dict[str, Any]) -> str:
-    return exchange(props["endpoint"], props["service"], props["tenant"], props["access_token"])
+def _exchanged(props: dict[str, Any]) -> dict[str, Any]:
+    token = exchange(props["endpoint"], props["service"], props["tenant"], props["access_token"])
+    return {"endpoint": props["endpoint"], "service": props["service"], "tenant": props["tenant"],
+            "refresh_token": token}  # fmt: skip
 
 
 class RefreshToken(dynamic.Resource, module="acr", name="RefreshToken"):

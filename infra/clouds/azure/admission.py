@@ -28,6 +28,8 @@ ALLOWED_IMAGES = f"{_BUILT_IN}/policyDefinitions/febd0533-8e55-448f-b837-bd0e06f
 RESTRICTED_PODS = f"{_BUILT_IN}/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00"
 AKS_NAMESPACES = ("kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system")
 """The definitions' default `excludedNamespaces`."""
+RUN_COMMAND_NAMESPACE = "aks-command"
+"""Where `az aks command invoke` runs its pods, from Microsoft's images: the way in to a private cluster."""
 
 
 def allowed_images_regex(login_server: str) -> str:
@@ -65,7 +67,7 @@ def assignments(
                 "allowedContainerImagesRegex": pulumi.Output.from_input(login_server).apply(
                     allowed_images_regex
                 ),
-                "excludedNamespaces": list(AKS_NAMESPACES),
+                "excludedNamespaces": [*AKS_NAMESPACES, RUN_COMMAND_NAMESPACE],
             },
         ),
         assign(

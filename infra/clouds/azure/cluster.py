@@ -7,6 +7,7 @@ Kubernetes provider, which waits for the deployer's Kubernetes access.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,6 +18,7 @@ from pulumi_azure_native import managedidentity
 
 from infra.clouds.azure import kubeconfig, maintenance, monitoring, nodepools
 from infra.clouds.azure.common import Deployer, Grant, Scope, assign
+from infra.clouds.settle import settle
 from infra.config_clouds import AzureConfig
 from infra.config_types import GpuPool
 
@@ -53,20 +55,24 @@ class GpuCluster(pulumi.ComponentResource):
         self._name, self._args, scope = name, args, args.scope
         control_plane = self._identity("control-plane")
         kubelet = self._identity("kubelet")
-        grants = self._prerequisites(control_plane, kubelet)
+        # AKS checks these grants while it creates the cluster (KMS fails with
+        # AzureKeyVaultKmsValidateIdentityPermission while they propagate).
+        grants = [settle(f"{name}-grants-settle", self._prerequisites(control_plane, kubelet), "2m", self)]
         logs = monitoring.workspace(f"{name}-logs", scope, args.config.log_retention_days, self, args.protect)
         cluster = self._cluster(control_plane, kubelet, logs.id, grants)
         monitoring.audit_logs(f"{name}-audit", cluster.id, logs.id, args.config.audit_log, self)
         monitoring.container_insights(f"{name}-insights", scope, cluster.id, logs.id, self)
-        maintenance.schedules(
-            f"{name}-maintenance", scope, cluster.name, args.config.maintenance_window, self
-        )
         target = nodepools.PoolTarget(scope, cluster, self)
-        nodepools.general_pool(name, args.config, args.system_subnet_id, target)
-        self.gpu_pools = {
-            p.name: nodepools.gpu_pool(name, p, args.config, args.gpu_subnet_id, target)
-            for p in args.gpu_pools
-        }
+        # One pool after another, then the schedules: AKS refuses a write to a cluster's agent pools while
+        # another is in progress (409 OperationNotAllowed).
+        last: cs.AgentPool = nodepools.general_pool(name, args.config, args.system_subnet_id, target)
+        self.gpu_pools = {}
+        for p in args.gpu_pools:
+            last = nodepools.gpu_pool(name, p, args.config, args.gpu_subnet_id, target, after=last)
+            self.gpu_pools[p.name] = last
+        maintenance.schedules(
+            f"{name}-maintenance", scope, cluster.name, args.config.maintenance_window, self, after=last
+        )
         # Local accounts are off, so without this the deployer could create nothing in the cluster unless
         # it happened to be in adminGroupObjectIds.
         admin = assign(
@@ -80,10 +86,13 @@ class GpuCluster(pulumi.ComponentResource):
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
         self.kubelet_principal_id = kubelet.principal_id
         self.kubeconfig = pulumi.Output.secret(self._kubeconfig(cluster))
+        # "New role assignments can take up to five minutes to propagate" to the cluster's authorizer
+        # (learn.microsoft.com/azure/aks/manage-azure-rbac); until then every object is refused (403).
+        access = settle(f"{name}-admin-settle", [admin], "5m", self)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
         )
         self.register_outputs(
             {
@@ -127,7 +136,7 @@ class GpuCluster(pulumi.ComponentResource):
         control_plane: managedidentity.UserAssignedIdentity,
         kubelet: managedidentity.UserAssignedIdentity,
         workspace_id: pulumi.Output[str],
-        grants: list[pulumi.Resource],
+        grants: Sequence[pulumi.Resource],
     ) -> cs.ManagedCluster:
         a, c = self._args, self._args.config
         return cs.ManagedCluster(
@@ -158,7 +167,7 @@ class GpuCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=a.protect,
-                depends_on=grants,
+                depends_on=list(grants),
                 # The autoscaler owns the system pool's node count after creation.
                 ignore_changes=["agentPoolProfiles[0].count"],
             ),

@@ -24,6 +24,8 @@ def schedules(
     cluster_name: pulumi.Input[str],
     window: MaintenanceWindow,
     parent: pulumi.Resource,
+    *,
+    after: pulumi.Resource,
 ) -> list[cs.MaintenanceConfiguration]:
     (day,) = window.days  # config validation allows one day for AKS
     weekly = cs.MaintenanceWindowArgs(
@@ -39,7 +41,8 @@ def schedules(
             resource_group_name=scope.resource_group_name,
             resource_name_=cluster_name,
             maintenance_window=weekly,
-            opts=pulumi.ResourceOptions(parent=parent),
+            # Written once the pools are: a cluster update while a pool is being written is refused.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[after]),
         )
         for config in SCHEDULES
     ]

@@ -98,7 +98,13 @@ def general_pool(name: str, c: AzureConfig, subnet_id: pulumi.Input[str], target
 
 
 def gpu_pool(
-    name: str, pool: GpuPool, c: AzureConfig, subnet_id: pulumi.Input[str], target: PoolTarget
+    name: str,
+    pool: GpuPool,
+    c: AzureConfig,
+    subnet_id: pulumi.Input[str],
+    target: PoolTarget,
+    *,
+    after: pulumi.Resource,
 ) -> cs.AgentPool:
     gpu = pool.gpu_for("azure")
     offer = catalog.pick(gpu, "azure", target.scope.location, pool.gpus_per_node)
@@ -117,7 +123,7 @@ def gpu_pool(
         gpu=True,
         zones=c.gpu_pool_zones.get(pool.name, ()),
     )
-    return _agent_pool(f"{name}-gpu-{pool.name}", target, spec, subnet_id)
+    return _agent_pool(f"{name}-gpu-{pool.name}", target, spec, subnet_id, after)
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,11 @@ class _PoolSpec:
 
 
 def _agent_pool(
-    resource_name: str, target: PoolTarget, spec: _PoolSpec, subnet_id: pulumi.Input[str]
+    resource_name: str,
+    target: PoolTarget,
+    spec: _PoolSpec,
+    subnet_id: pulumi.Input[str],
+    after: pulumi.Resource | None = None,
 ) -> cs.AgentPool:
     return cs.AgentPool(
         resource_name,
@@ -167,5 +177,7 @@ def _agent_pool(
         availability_zones=list(spec.zones) or None,
         tags=target.scope.tags("nodepool"),
         # The autoscaler owns the node count after creation; re-applying `count` would fight it.
-        opts=pulumi.ResourceOptions(parent=target.parent, ignore_changes=["count"]),
+        opts=pulumi.ResourceOptions(
+            parent=target.parent, ignore_changes=["count"], depends_on=[after] if after else []
+        ),
     )

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from infra import naming
+from infra.clouds import settle
 from infra.clouds.azure import admission
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.azure.common import Deployer, Scope, deployer
@@ -42,7 +43,7 @@ class AzurePlatform(pulumi.ComponentResource):
         provider = azure_native.Provider(
             f"{name}-provider", location=az.location, opts=pulumi.ResourceOptions(parent=self)
         )
-        child = pulumi.ResourceOptions(parent=self, providers=[provider])
+        child = pulumi.ResourceOptions(parent=self, providers=[provider, settle.provider(name, self)])
         client = azure_native.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(provider=provider)
         )

@@ -15,6 +15,7 @@ import pulumi_azure_native as azure_native
 from pulumi_azure_native import storage
 
 from infra.clouds.azure.common import Grant, Scope, assign
+from infra.clouds.settle import settle
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,13 @@ class ObjectStore(pulumi.ComponentResource):
             ),
             encryption=self._encryption(cmk, identity[0] if identity else None),
             tags=a.scope.tags("storage"),
+            # The account reads the key as it is created: the grant must have propagated by then.
             opts=pulumi.ResourceOptions(
-                parent=self, protect=a.protect, depends_on=[identity[1]] if identity else []
+                parent=self,
+                protect=a.protect,
+                depends_on=[settle(f"{self._name}-cmk-settle", [identity[1]], "2m", self)]
+                if identity
+                else [],
             ),
         )
 

@@ -52,11 +52,12 @@ class GpuCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:GpuCluster", name, None, opts)
         child = children(self, opts)
-        self.node_account = self._node_account(name, args, child)
+        self.node_account, node_roles = self._node_account(name, args, child)
         cluster = self._cluster(name, args, _after(child, args.secrets_key_grant, args.boot_disk_key_grant))
         self.cluster = cluster
         self.cluster_name = cluster.name
-        system, *gpu = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant))
+        # Nodes log and report metrics with their account's role from their first boot.
+        system, *gpu = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant, *node_roles))
         self.node_pools = [system, *gpu]
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(
@@ -119,7 +120,7 @@ class GpuCluster(pulumi.ComponentResource):
 
     def _node_account(
         self, name: str, args: GpuClusterArgs, child: pulumi.ResourceOptions
-    ) -> gcp.serviceaccount.Account:
+    ) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
         account = gcp.serviceaccount.Account(
             f"{name}-nodes",
             project=args.gcp.project,
@@ -127,7 +128,7 @@ class GpuCluster(pulumi.ComponentResource):
             display_name=f"GKE nodes of {args.stack}",
             opts=child,
         )
-        for role in NODE_ROLES:
+        roles: list[pulumi.Resource] = [
             gcp.projects.IAMMember(
                 f"{name}-nodes-{role.split('/')[1].split('.')[-1].lower()}",
                 project=args.gcp.project,
@@ -135,7 +136,9 @@ class GpuCluster(pulumi.ComponentResource):
                 member=account.member,
                 opts=child,
             )
-        return account
+            for role in NODE_ROLES
+        ]
+        return account, roles
 
 
 def _after(child: pulumi.ResourceOptions, *grants: pulumi.Resource) -> pulumi.ResourceOptions:

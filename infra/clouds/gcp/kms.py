@@ -11,8 +11,14 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.gcp.common import children, protected
+from infra.clouds.settle import settle
 
 KeyUse = Literal["gke", "gcs", "registry", "disk"]
+CREATED_LATER: tuple[KeyUse, ...] = ("gke", "disk")
+"""Uses whose service agent (GKE's `container-engine-robot`, Compute Engine's `compute-system`) Google
+creates some time after the API is enabled, with no call to create it first; a grant to it fails with
+"service account does not exist" until then. The GCS and Artifact Registry agents are created explicitly."""
+AGENT_DELAY = "1m"
 ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 SECONDS_PER_DAY = 86_400
 
@@ -42,6 +48,8 @@ class Keys(pulumi.ComponentResource):
             f"{name}-ring", project=args.project, location=args.location, opts=protected(child, args.protect)
         )
         self.keys, self.grants = {}, {}
+        later = [a for use in CREATED_LATER for a in args.agent_apis.get(use, ())]
+        agents_exist = settle(f"{name}-agents-settle", later, AGENT_DELAY, self) if later else None
         for use, agent in self._agents(name, args, child).items():
             key = gcp.kms.CryptoKey(
                 f"{name}-{use}",
@@ -57,7 +65,13 @@ class Keys(pulumi.ComponentResource):
                 crypto_key_id=key.id,
                 role=ENCRYPTER_DECRYPTER,
                 member=agent,
-                opts=_after(child, args.agent_apis.get(use, ())),
+                opts=_after(
+                    child,
+                    [
+                        *args.agent_apis.get(use, ()),
+                        *([agents_exist] if agents_exist and use in CREATED_LATER else []),
+                    ],
+                ),
             )
         self.key_ring = ring.id
         self.register_outputs({"keyRing": ring.id, **{f"{u}Key": k.id for u, k in self.keys.items()}})

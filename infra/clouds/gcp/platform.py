@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.clouds import settle
 from infra.clouds.base import CloudPlatform, EgressRule, Registry
 from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
@@ -47,6 +48,7 @@ class GcpPlatform(pulumi.ComponentResource):
         self.provider = gcp.Provider(
             f"{name}-provider", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self)
         )
+        self.time = settle.provider(name, self)
         self.services = ProjectServices(f"{name}-services", ProjectServicesArgs(g.project), self._opts())
         apis = self.services.apis
         keys = self._keys(name, cfg)
@@ -174,7 +176,8 @@ class GcpPlatform(pulumi.ComponentResource):
         )
 
     def _opts(self, after: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, providers={"gcp": self.provider}, depends_on=list(after))
+        providers = {"gcp": self.provider, "time": self.time}
+        return pulumi.ResourceOptions(parent=self, providers=providers, depends_on=list(after))
 
     def contract(self, cfg: StackConfig) -> CloudPlatform:
         g = _section(cfg)

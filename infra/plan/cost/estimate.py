@@ -54,6 +54,7 @@ FREE = (
     "gcp:compute/firewall:*",
     "gcp:kms/keyRing:*",
     "gcp:binaryauthorization/policy:*",
+    "time:index/sleep:*",
     "pulumi-python:dynamic/acr:*",
     "azure-native:resources:ResourceGroup",
     "azure-native:network:VirtualNetwork",

@@ -107,3 +107,13 @@ def test_wl08_every_image_is_pinned_in_the_stack_registry(cluster: Cluster) -> N
 
 def test_wl08_on_the_doubles_too(double: doubles.Built) -> None:
     assert_pinned_in(double.cluster, double.double.host)
+
+
+def test_every_group_id_is_set(any_cluster: Cluster) -> None:
+    """Admission that enforces the restricted profile by rule (Azure Policy's approved user and group
+    IDs, `supplementalGroupsRule: MustRunAs`) refuses a pod that leaves a group id unset."""
+    for _, _, pod in any_cluster.workload_pods():
+        context = pod["securityContext"]
+        uid = context["runAsUser"]
+        assert (context["runAsGroup"], context["fsGroup"], context["supplementalGroups"]) == (uid, uid, [uid])
+        assert 1 <= uid <= 65535

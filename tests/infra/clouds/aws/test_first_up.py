@@ -66,3 +66,31 @@ def test_metrics_server_after_the_system_nodes(stack_plan: Plan) -> None:
     server = addon(stack_plan, "metrics-server")
     assert depends_on(server, named(stack_plan, NODE_GROUP, "-nodes-system"))
     assert server.inputs["addonVersion"].startswith("v0.")
+
+
+def test_nat_gateways_and_their_addresses_wait_for_the_internet_gateway(stack_plan: Plan) -> None:
+    """A public NAT gateway created before the VPC's internet gateway fails; on destroy, the gateway
+    cannot be detached while a NAT still holds an address."""
+    igw = one(stack_plan, "aws:ec2/internetGateway:InternetGateway")
+    for type_ in ("aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip"):
+        found = aws_of(stack_plan, type_)
+        assert found
+        assert all(depends_on(r, igw) for r in found), type_
+
+
+def test_the_cni_and_the_autoscaler_wait_for_their_policies(stack_plan: Plan) -> None:
+    cni = addon(stack_plan, "vpc-cni")
+    assert depends_on(
+        cni,
+        named(stack_plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "-cni-AmazonEKS_CNI_Policy"),
+    )
+    autoscaler = next(
+        r
+        for r in stack_plan.of_type("kubernetes:apps/v1:Deployment")
+        if r.name.endswith("autoscaler-deployment")
+    )
+    assert depends_on(autoscaler, named(stack_plan, "aws:iam/rolePolicy:RolePolicy", "autoscaler-policy"))
+    assert depends_on(
+        autoscaler,
+        named(stack_plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "autoscaler-pod-identity"),
+    )

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from infra import config
+from infra.plan import stackfile
 from infra.plan.runner import Plan
 from tests.infra.clouds.aws.helpers import CLUSTER, LAUNCH_TEMPLATE, NODE_GROUP, aws_of, node_group, one
-from tests.plans import plan_with, stack_values
+from tests.plans import ROOT, merged, plan_with, stack_values
 
 POOLS = "gpu-platform:gpuPools"
 
@@ -66,9 +70,29 @@ def test_changing_type_size_and_spot_changes_only_those_inputs(dev_plan: Plan) -
 
 
 def test_private_endpoint_turns_public_access_off() -> None:
-    """CP-01, the other way: `privateEndpoint: true` closes the public endpoint entirely."""
-    plan = plan_with({"gpu-platform:aws": {"apiAccess": {"privateEndpoint": True, "authorizedCidrs": []}}})
+    """CP-01, the other way: `privateEndpoint: true` closes the public endpoint entirely, and a security
+    group on the control plane admits HTTPS from the authorized private networks, which nothing else
+    would (only the cluster security group is admitted by default)."""
+    access = {"privateEndpoint": True, "authorizedCidrs": ["10.200.0.0/16"]}
+    plan = plan_with({"gpu-platform:aws": {"apiAccess": access}})
     vpc = one(plan, CLUSTER).inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in vpc
+    group = one(plan, "aws:ec2/securityGroup:SecurityGroup")
+    (rule,) = group.inputs["ingress"]
+    assert (rule["protocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 443, 443)
+    assert rule["cidrBlocks"] == ["10.200.0.0/16"]
+    assert group.urn in one(plan, CLUSTER).property_dependencies["vpcConfig"]
+
+
+def test_a_private_endpoint_needs_the_networks_that_reach_it() -> None:
+    """Without them nothing (`pulumi up` included) could reach the API of the cluster just created."""
+    access = {"privateEndpoint": True, "authorizedCidrs": []}
+    values = merged(stack_values("dev"), {"gpu-platform:aws": {"apiAccess": access}})
+    files = stackfile.load(ROOT, "dev-test", overrides=values)
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(config.read_raw(files.config.get), stack="dev")
+    (problem,) = caught.value.problems
+    assert problem.startswith("gpu-platform:aws.apiAccess: got ")
+    assert "expected authorizedCidrs with a private endpoint too" in problem

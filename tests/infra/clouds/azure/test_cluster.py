@@ -8,7 +8,7 @@ from infra.clouds.azure import cluster as cluster_module
 from infra.clouds.azure.common import ROLE_IDS, BuiltInRole
 from infra.plan.runner import Plan
 from tests.infra.clouds.azure.helpers import CLUSTER, KEY, REGISTRY, VAULT, cluster, named, one, role_ids
-from tests.plans import plan_with, stack_values
+from tests.plans import plan_with, stack_values, waits_for
 
 AZ = "gpu-platform:azure"
 
@@ -51,7 +51,7 @@ def test_cp04_control_plane_can_use_only_its_key(stack_plan: Plan) -> None:
     crypto = role_ids(stack_plan, ROLE_IDS["Key Vault Crypto User"])
     assert len(crypto) == 1
     assert crypto[0].inputs["scope"].endswith("/keys/aks-kms")
-    assert crypto[0].urn in one(stack_plan, CLUSTER).depends_on
+    assert waits_for(stack_plan, one(stack_plan, CLUSTER), crypto[0])
 
 
 def test_cp06_container_insights_and_kube_audit_logs(stack_plan: Plan) -> None:
@@ -135,10 +135,14 @@ def test_role_assignments_precede_the_cluster(stack_plan: Plan) -> None:
         "Key Vault Crypto User",
         "Key Vault Contributor",
     )
-    depends = one(stack_plan, CLUSTER).depends_on
+    cluster = one(stack_plan, CLUSTER)
     for role in needed:
         (grant,) = role_ids(stack_plan, ROLE_IDS[role])
-        assert grant.urn in depends, role
+        assert waits_for(stack_plan, cluster, grant), role
+    # ...and lets them propagate first: AKS's KMS check fails on a grant that has not arrived yet.
+    (pause,) = [r for r in stack_plan.resources if r.name.endswith("-cluster-grants-settle")]
+    assert pause.urn in cluster.depends_on
+    assert pause.inputs["createDuration"] == "2m"
 
 
 def test_nd06_nd07_nd10_system_pool(stack_plan: Plan) -> None:

@@ -5,6 +5,7 @@ Azure Policy enforces, public serving that the subnet NSGs let through, zones an
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 
@@ -14,7 +15,7 @@ from infra.clouds.azure import admission
 from infra.clouds.azure.common import ROLE_IDS, principal_type
 from infra.plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, CLUSTER, azure, cluster, gpu_pools, one, role_ids
-from tests.plans import plan_with, stack_values
+from tests.plans import plan_with, stack_values, waits_for
 
 AZ = "gpu-platform:azure"
 NSG = "azure-native:network:NetworkSecurityGroup"
@@ -34,7 +35,11 @@ def test_the_deployer_is_cluster_admin_before_any_kubernetes_object(stack_plan: 
     # The offline plan signs in as a user (a delegated token); ARM refuses a type that does not match.
     assert grant.inputs["principalType"] == push.inputs["principalType"] == "User"
     (provider,) = [p for p in stack_plan.of_type("pulumi:providers:kubernetes") if p.cloud == "azure"]
-    assert grant.urn in provider.depends_on
+    assert waits_for(stack_plan, provider, grant)
+    # Through a pause: "New role assignments can take up to five minutes to propagate" to the cluster.
+    (pause,) = [r for r in stack_plan.resources if r.name.endswith("-cluster-admin-settle")]
+    assert pause.urn in provider.depends_on
+    assert pause.inputs["createDuration"] == "5m"
 
 
 def test_container_insights_has_a_rule_and_its_association(stack_plan: Plan) -> None:
@@ -134,3 +139,22 @@ def test_the_deployer_principal_type_comes_from_its_token() -> None:
     assert principal_type(_token({"oid": "b", "roles": [], "idtyp": "app"})) == "ServicePrincipal"
     with pytest.raises(ValueError, match="not a JWT"):
         principal_type("offline")
+
+
+def test_pools_are_written_one_after_another(stack_plan: Plan) -> None:
+    """AKS refuses a write to a cluster's pools while another is in progress (409): the user pools are
+    created in a line, and the maintenance schedules after the last."""
+    pools = azure(stack_plan, AGENT_POOL)
+    for a, b in itertools.combinations(pools, 2):
+        assert waits_for(stack_plan, a, b) or waits_for(stack_plan, b, a), (a.name, b.name)
+    (last,) = [p for p in pools if not any(waits_for(stack_plan, q, p) for q in pools)]
+    for schedule in azure(stack_plan, MAINTENANCE):
+        assert last.urn in schedule.depends_on
+
+
+def test_run_command_is_not_blocked_by_the_image_policy(stack_plan: Plan) -> None:
+    """`az aks command invoke` runs Microsoft's images in `aks-command`: the way in to a private cluster."""
+    images = next(
+        a for a in azure(stack_plan, ASSIGNMENT) if a.inputs["policyDefinitionId"] == admission.ALLOWED_IMAGES
+    )
+    assert "aks-command" in images.inputs["parameters"]["excludedNamespaces"]["value"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from infra.clouds.azure.common import ROLE_IDS
 from infra.plan.runner import Plan
 from tests.infra.clouds.azure.helpers import KEY, STORAGE_ACCOUNT, azure, named, one, role_ids
-from tests.plans import stack_values
+from tests.plans import stack_values, waits_for
 
 
 def account(plan: Plan) -> dict[str, object]:
@@ -64,7 +64,7 @@ def test_st12_prod_encrypts_with_its_key_vault_key(prod_plan: Plan) -> None:
 def test_st12_storage_identity_may_use_only_its_key_and_comes_first(prod_plan: Plan) -> None:
     (grant,) = role_ids(prod_plan, ROLE_IDS["Key Vault Crypto Service Encryption User"])
     assert grant.inputs["scope"].endswith("/keys/storage-cmk")
-    assert grant.urn in one(prod_plan, STORAGE_ACCOUNT).depends_on
+    assert waits_for(prod_plan, one(prod_plan, STORAGE_ACCOUNT), grant)
 
 
 def test_st12_waived_in_dev_through_config_only(dev_plan: Plan) -> None:

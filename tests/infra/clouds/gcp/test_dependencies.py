@@ -59,3 +59,21 @@ def test_kubernetes_objects_wait_for_the_system_pool_only(stack_plan: Plan) -> N
     (provider,) = [r for r in stack_plan.of_type("pulumi:providers:kubernetes") if r.cloud == "gcp"]
     by_pool = pools(stack_plan)
     assert {p for p, pool in by_pool.items() if pool.urn in provider.depends_on} == {"general"}
+
+
+def test_grants_to_agents_google_creates_later_wait_for_them(stack_plan: Plan) -> None:
+    """GKE's and Compute Engine's agents appear a little after their API is enabled: their key grants
+    wait a minute after the APIs, once; the agents created explicitly (GCS, Artifact Registry) do not."""
+    (pause,) = [r for r in gcp(stack_plan, "time:index/sleep:Sleep") if r.name.endswith("-agents-settle")]
+    assert pause.inputs["createDuration"] == "1m"
+    assert _api_names(stack_plan, pause.depends_on) == {"container", "compute"}
+    for use in ("gke", "disk"):
+        assert pause.urn in named(stack_plan, KEY_GRANT, f"-keys-{use}-agent").depends_on
+    for use in ("gcs", "registry"):
+        assert pause.urn not in named(stack_plan, KEY_GRANT, f"-keys-{use}-agent").depends_on
+
+
+def test_node_pools_wait_for_the_node_accounts_role(stack_plan: Plan) -> None:
+    role = named(stack_plan, "gcp:projects/iAMMember:IAMMember", "-gke-nodes-defaultnodeserviceaccount")
+    for pool in pools(stack_plan).values():
+        assert role.urn in pool.depends_on
