@@ -2,7 +2,9 @@
 registers them all in `CONTROLS`."""
 
 from policy.rules import (
+    admission,
     cluster,
+    cluster_logs,
     config,
     control_plane,
     iam_aws,
@@ -22,7 +24,9 @@ from policy.rules.base import CONTROLS, Control, Resource, Stack, Violation, clo
 
 MODULES = (
     control_plane,
+    cluster_logs,
     cluster,
+    admission,
     nodes,
     node_pools,
     iam_aws,
