@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.policy import fixtures_azure, fixtures_gcp
-from tests.policy.fixtures_aws import aws_stack
+from tests.policy import fixtures_aws, fixtures_azure, fixtures_gcp
 from tests.policy.fixtures_k8s import k8s_objects
 from tests.policy.stacks import Fixture
 
@@ -13,6 +12,11 @@ AKS_SPOT_TOLERATION = {
     "value": "spot",
     "effect": "NoSchedule",
 }
+
+
+def aws_full() -> list[Fixture]:
+    objects = k8s_objects("aws", fixtures_aws.REGISTRY, f"s3://{fixtures_aws.BUCKET}/ckpt")
+    return [*fixtures_aws.aws_stack(), *objects]
 
 
 def gcp_full() -> list[Fixture]:
@@ -29,4 +33,4 @@ def azure_full() -> list[Fixture]:
     return [*fixtures_azure.azure_stack(), *objects]
 
 
-STACKS = {"aws": aws_stack, "gcp": gcp_full, "azure": azure_full}
+STACKS = {"aws": aws_full, "gcp": gcp_full, "azure": azure_full}

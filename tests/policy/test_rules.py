@@ -46,6 +46,13 @@ def test_every_control_is_registered_with_a_description() -> None:
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
 
 
+@pytest.mark.parametrize("cloud", sorted(STACKS))
+def test_fixture_names_are_unique(cloud: str) -> None:
+    """A mutation names its resource: two fixtures of one name would both change."""
+    names = [f.name for f in STACKS[cloud]()]
+    assert len(names) == len(set(names))
+
+
 def test_every_control_checkable_on_inputs_has_mutation_tests() -> None:
     tested = {p.values[1] for table in TABLES for p in table.MUTATIONS}
     assert tested == set(CONTROLS) - NOT_ON_INPUTS
@@ -239,13 +246,14 @@ def _with_subnets(subnet_ids: list[str]) -> Stack:
     depending on a network component does), and `subnetIds` known per input the way the engine sends it."""
     public = Fixture("aws:ec2/subnet:Subnet", "public-a", {"mapPublicIpOnLaunch": True}, ("vpc",), "aws")
     fixtures = [*STACKS["aws"](), public]
-    fixtures = mutate(fixtures, "train", "subnetIds", subnet_ids)
+    fixtures = mutate(fixtures, "eks-train", "subnetIds", subnet_ids)
     base = stack(
-        [dataclasses.replace(f, deps=(*f.deps, "public-a")) if f.name == "train" else f for f in fixtures]
+        [dataclasses.replace(f, deps=(*f.deps, "public-a")) if f.name == "eks-train" else f for f in fixtures]
     )
     by_property = {"subnetIds": frozenset(urn("aws:ec2/subnet:Subnet", s) for s in subnet_ids)}
     resources = tuple(
-        dataclasses.replace(r, property_deps=by_property) if r.name == "train" else r for r in base.resources
+        dataclasses.replace(r, property_deps=by_property) if r.name == "eks-train" else r
+        for r in base.resources
     )
     return Stack(resources, base.protect)
 
