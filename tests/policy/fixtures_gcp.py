@@ -1,5 +1,6 @@
 """A compliant GCP stack: KMS, custom VPC, private GKE with a system and a GPU pool, GCS, Artifact
-Registry and workload identity (the shape `infra/clouds/gcp` declares, written out by hand)."""
+Registry, Binary Authorization and workload identity (the shape `infra/clouds/gcp` declares, written out
+by hand)."""
 
 from __future__ import annotations
 
@@ -133,6 +134,19 @@ def _identity() -> list[Fixture]:
     ]
 
 
+def binauthz_policy() -> dict[str, Any]:
+    """Deny by default, admit the stack's repository (and GKE's own system images)."""
+    return {
+        "project": PROJECT,
+        "globalPolicyEvaluationMode": "ENABLE",
+        "defaultAdmissionRule": {
+            "evaluationMode": "ALWAYS_DENY",
+            "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+        },
+        "admissionWhitelistPatterns": [{"namePattern": f"{REGISTRY}**"}],
+    }
+
+
 def gcp_stack() -> list[Fixture]:
     key = {"purpose": "ENCRYPT_DECRYPT", "rotationPeriod": "7776000s"}
     subnet = {"privateIpGoogleAccess": True, "logConfig": {"aggregationInterval": "INTERVAL_5_SEC"}}
@@ -141,7 +155,10 @@ def gcp_stack() -> list[Fixture]:
         _gcp("gcp:kms/cryptoKey:CryptoKey", "key", key, "ring", protect=True),
         _gcp("gcp:compute/network:Network", "vpc", {"autoCreateSubnetworks": False}),
         _gcp("gcp:compute/subnetwork:Subnetwork", "subnet", subnet, "vpc"),
-        _gcp("gcp:container/cluster:Cluster", "gke", cluster_props(), "key", "subnet", protect=True),
+        _gcp("gcp:binaryauthorization/policy:Policy", "binauthz", binauthz_policy()),
+        _gcp(
+            "gcp:container/cluster:Cluster", "gke", cluster_props(), "key", "subnet", "binauthz", protect=True
+        ),
         *_pools(),
         *_data(),
         *_identity(),

@@ -1,6 +1,7 @@
 """The offline plan runs the policy rules: dev and prod pass every mandatory control, a program change
-that breaks a control makes the plan exit 1 naming it (config that breaks one is refused with exit 2, see
-test_cli.py), and a stack waiver turns the finding advisory."""
+that breaks a control (a switch's backing resource included) makes the plan exit 1 naming it (config
+that breaks one is refused with exit 2, see test_cli.py), and a stack waiver turns the finding
+advisory."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi_azure_native.authorization as az_policy
 import pulumi_azure_native.containerservice as aks
 import pulumi_gcp as gcp
 import pytest
@@ -58,6 +60,17 @@ def _untainted_gpu_pool(kwargs: dict[str, Any]) -> None:
         kwargs["node_taints"] = []
 
 
+def _admit_all(kwargs: dict[str, Any]) -> None:
+    kwargs["default_admission_rule"] = {
+        "evaluation_mode": "ALWAYS_ALLOW",
+        "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+    }
+
+
+def _audit_only(kwargs: dict[str, Any]) -> None:
+    kwargs["parameters"]["effect"] = {"value": "Audit"}
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -71,6 +84,13 @@ BREAKS = [
     pytest.param(
         (aks, "AgentPool", _untainted_gpu_pool, "ND-08", "dev-azure-cluster-gpu-train"),
         id="gpu-taint-dropped",
+    ),
+    pytest.param(
+        (gcp.binaryauthorization, "Policy", _admit_all, "CP-13", "dev-gcp-binauthz"), id="binauthz-admits-all"
+    ),
+    pytest.param(
+        (az_policy, "PolicyAssignment", _audit_only, "CP-13", "dev-azure-admission-allowed-images"),
+        id="admission-audits-only",
     ),
 ]
 
