@@ -1,10 +1,15 @@
-"""Control-plane and audit logging (CP-06) and the EKS log group (CP-07)."""
+"""Control-plane and audit logging (CP-06) and the EKS log group (CP-07).
+
+On AKS, Container insights is the `omsagent` add-on, and under managed-identity auth (`useAADAuth`) the
+agent sends nothing until a data collection rule with the ContainerInsights extension says what to collect
+and where, and an association binds that rule to the cluster. The audit log is a diagnostic setting.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.rules.base import Stack, Violation, control, first, resource_rule, stack_rule
+from policy.rules.base import Resource, Stack, Violation, control, first, resource_rule, stack_rule
 from policy.rules.props import Props, as_list, get, is_true, present, unknown
 
 EKS = "aws:eks/cluster:Cluster"
@@ -13,6 +18,12 @@ AKS = "azure-native:containerservice:ManagedCluster"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 DIAGNOSTIC_SETTINGS = ("azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting")
 """pulumi-azure-native 3 has the resource under `monitor`; version 2 (and CONTROLS.md) under `insights`."""
+COLLECTION_RULES = ("azure-native:monitor:DataCollectionRule", "azure-native:insights:DataCollectionRule")
+COLLECTION_ASSOCIATIONS = (
+    "azure-native:monitor:DataCollectionRuleAssociation",
+    "azure-native:insights:DataCollectionRuleAssociation",
+)
+INSIGHTS_EXTENSION = "ContainerInsights"
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 GKE_LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER")
 AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin")
@@ -21,8 +32,9 @@ AUDIT_GROUPS = ("audit", "allLogs")
 CP06 = control(
     "CP-06",
     "Control-plane and audit logging",
-    "EKS logs every control-plane log type; GKE logging and monitoring are on; AKS has Container "
-    "insights and a diagnostic setting that exports kube-audit.",
+    "EKS logs every control-plane log type; GKE logging and monitoring are on; AKS has Container insights "
+    "(the omsagent add-on and a data collection rule with the ContainerInsights extension associated with "
+    "the cluster, sending its streams to Log Analytics) and a diagnostic setting that exports kube-audit.",
 )
 CP07 = control(
     "CP-07",
@@ -49,9 +61,7 @@ def control_plane_logs(type_: str, props: Props) -> Iterator[str]:
                 yield f"loggingConfig.enableComponents is missing {', '.join(missing)}"
     else:
         oms = first(get(props, "addonProfiles", {}), "omsagent", "omsAgent")
-        if not is_true(get(oms, "enabled")) and not is_true(
-            get(props, "azureMonitorProfile.metrics.enabled")
-        ):
+        if not is_true(get(oms, "enabled")):
             yield "addonProfiles.omsagent.enabled (Container insights) must be true"
 
 
@@ -71,6 +81,59 @@ def aks_audit_export(stack: Stack) -> list[Violation]:
         settings = stack.dependents(cluster, *DIAGNOSTIC_SETTINGS, via="resourceUri")
         if not any(_exports_audit(s.props) for s in settings):
             found.append(cluster.violation(CP06, "needs a DiagnosticSetting on it that exports kube-audit"))
+    return found
+
+
+def insights_problem(rule: Props) -> str | None:
+    """Why a data collection rule does not send Container insights to Log Analytics; None if it does (or
+    cannot tell yet)."""
+    extensions = get(rule, "dataSources.extensions")
+    workspaces = get(rule, "destinations.logAnalytics")
+    flows = rule.get("dataFlows")
+    if any(unknown(v) for v in (extensions, workspaces, flows)):
+        return None
+    insights = [e for e in as_list(extensions) if get(e, "extensionName") == INSIGHTS_EXTENSION]
+    if not insights:
+        return f"needs a {INSIGHTS_EXTENSION} extension (dataSources.extensions[].extensionName)"
+    names = {str(d.get("name")) for d in as_list(workspaces) if present(d.get("name"))}
+    if not names:
+        return "needs a destinations.logAnalytics entry (the workspace)"
+    streams = {str(s) for e in insights for s in as_list(e.get("streams"))}
+    if not streams:
+        return f"its {INSIGHTS_EXTENSION} extension collects no streams"
+    sent = {
+        str(s)
+        for f in as_list(flows)
+        if names & {str(d) for d in as_list(f.get("destinations"))}
+        for s in as_list(f.get("streams"))
+    }
+    if missing := sorted(streams - sent):
+        return f"needs a dataFlows entry sending {', '.join(missing)} to its logAnalytics destination"
+    return None
+
+
+def _insights_rules(stack: Stack, cluster: Resource) -> list[Resource]:
+    associations = stack.dependents(cluster, *COLLECTION_ASSOCIATIONS, via="resourceUri")
+    return [r for a in associations for r in stack.deps(a, *COLLECTION_RULES, via="dataCollectionRuleId")]
+
+
+@stack_rule(CP06)
+def aks_container_insights(stack: Stack) -> list[Violation]:
+    found = []
+    for cluster in stack.of(AKS):
+        rules = _insights_rules(stack, cluster)
+        problems = [(r, insights_problem(r.props)) for r in rules]
+        if not rules:
+            found.append(
+                cluster.violation(
+                    CP06,
+                    "the omsagent add-on sends nothing by itself: associate a DataCollectionRule with the "
+                    f"{INSIGHTS_EXTENSION} extension (a DataCollectionRuleAssociation whose resourceUri is "
+                    "the cluster)",
+                )
+            )
+        elif all(problem for _, problem in problems):
+            found += [r.violation(CP06, str(problem)) for r, problem in problems]
     return found
 
 

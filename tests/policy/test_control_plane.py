@@ -1,6 +1,7 @@
 """CP-01..CP-13: each compliant cluster passes, and each single-property mutation that breaks a control
-fails it, naming the control and the resource; CP-13 also on what the cluster's switch needs (the Binary
-Authorization policy, the Azure Policy assignments)."""
+fails it, naming the control and the resource; CP-06 and CP-13 also on what the cluster's switch needs
+(Container insights' data collection rule, the Binary Authorization policy, the Azure Policy
+assignments)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,25 @@ MUTATIONS = [
     case("azure", "CP-06", ("aks-audit", "logs[0].enabled", False), on="aks"),
     case("azure", "CP-06", ("aks-audit", "logs[0].category", "kube-apiserver"), on="aks"),
     case("azure", "CP-06", ("aks-audit", REMOVE, None), on="aks"),
+    case(
+        "azure",
+        "CP-06",
+        ("aks", "addonProfiles.omsagent", DELETE),
+        ("aks", "azureMonitorProfile", {"metrics": {"enabled": True}}),
+    ),
+    case("azure", "CP-06", ("aks-insights-link", REMOVE, None), on="aks"),
+    case("azure", "CP-06", ("aks-insights-link", "@deps", ("aks-insights",)), on="aks"),
+    case("azure", "CP-06", ("aks-insights-link", "@deps", ("aks",)), on="aks"),
+    case("azure", "CP-06", ("aks-insights", REMOVE, None), on="aks"),
+    case("azure", "CP-06", ("aks-insights", "dataSources.extensions[0].extensionName", "Syslog")),
+    case("azure", "CP-06", ("aks-insights", "dataSources.extensions", [])),
+    case("azure", "CP-06", ("aks-insights", "dataSources", DELETE)),
+    case("azure", "CP-06", ("aks-insights", "dataSources.extensions[0].streams", [])),
+    case("azure", "CP-06", ("aks-insights", "destinations.logAnalytics", [])),
+    case("azure", "CP-06", ("aks-insights", "destinations", DELETE)),
+    case("azure", "CP-06", ("aks-insights", "dataFlows", DELETE)),
+    case("azure", "CP-06", ("aks-insights", "dataFlows[0].destinations", ["elsewhere"])),
+    case("azure", "CP-06", ("aks-insights", "dataFlows[0].streams", ["Microsoft-Syslog"])),
     case("aws", "CP-07", ("eks-logs", "retentionInDays", DELETE)),
     case("aws", "CP-07", ("eks-logs", "retentionInDays", 0)),
     case("aws", "CP-07", ("eks-logs", "kmsKeyId", DELETE)),
@@ -208,6 +228,9 @@ def test_compliant_variants_pass_cp13(cloud: str, steps: tuple[Any, ...]) -> Non
         ("azure", "allowed-images", "parameters"),
         ("azure", "allowed-images", "parameters.allowedContainerImagesRegex.value"),
         ("azure", "restricted-pods", "parameters.excludedNamespaces.value"),
+        ("azure", "aks-insights", "dataFlows"),
+        ("azure", "aks-insights", "dataSources.extensions"),
+        ("azure", "aks-insights-link", "dataCollectionRuleId"),
     ],
 )
 def test_values_unknown_during_preview_pass(cloud: str, name: str, path: str) -> None:

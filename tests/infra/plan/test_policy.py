@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi_azure_native.authorization as az_policy
 import pulumi_azure_native.containerservice as aks
+import pulumi_azure_native.monitor as az_monitor
 import pulumi_gcp as gcp
 import pytest
 from pulumi_aws import s3
@@ -71,6 +72,10 @@ def _audit_only(kwargs: dict[str, Any]) -> None:
     kwargs["parameters"]["effect"] = {"value": "Audit"}
 
 
+def _nothing_flows(kwargs: dict[str, Any]) -> None:
+    kwargs["data_flows"] = []
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -91,6 +96,10 @@ BREAKS = [
     pytest.param(
         (az_policy, "PolicyAssignment", _audit_only, "CP-13", "dev-azure-admission-allowed-images"),
         id="admission-audits-only",
+    ),
+    pytest.param(
+        (az_monitor, "DataCollectionRule", _nothing_flows, "CP-06", "dev-azure-cluster-insights"),
+        id="insights-collects-nothing",
     ),
 ]
 
