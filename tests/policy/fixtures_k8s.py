@@ -77,6 +77,7 @@ def _job(registry: str, checkpoint: str, spot_toleration: dict[str, str] | None)
             "completions": 1,
             "parallelism": 1,
             "backoffLimit": 4,
+            "activeDeadlineSeconds": 86400,
             "ttlSecondsAfterFinished": 86400,
             "podFailurePolicy": {
                 "rules": [

@@ -14,6 +14,7 @@ import pulumi_azure_native.authorization as az_policy
 import pulumi_azure_native.containerservice as aks
 import pulumi_azure_native.monitor as az_monitor
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 import pytest
 from pulumi_aws import s3
 
@@ -76,6 +77,10 @@ def _nothing_flows(kwargs: dict[str, Any]) -> None:
     kwargs["data_flows"] = []
 
 
+def _no_deadline(kwargs: dict[str, Any]) -> None:
+    del kwargs["spec"]["active_deadline_seconds"]
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -100,6 +105,9 @@ BREAKS = [
     pytest.param(
         (az_monitor, "DataCollectionRule", _nothing_flows, "CP-06", "dev-azure-cluster-insights"),
         id="insights-collects-nothing",
+    ),
+    pytest.param(
+        (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-gcp-workloads-training-job"), id="job-no-deadline"
     ),
 ]
 
