@@ -1,7 +1,7 @@
 """Compliant Kubernetes objects for one cluster: the PSS-restricted namespace with default-deny and DNS
 policies, service accounts bound to cloud identity, the training Job and the TF Serving Deployment with
-its PDB and HPA. The same objects serve the renderer tests (they validate with kubernetes-validate and
-pass checkov)."""
+its PDB, HPA and load balancer limited to listed sources. The same objects serve the renderer tests (they
+validate with kubernetes-validate and pass checkov)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ POD_SECURITY = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 TMP = [{"name": "tmp", "mountPath": "/tmp"}]
+LB_SOURCES = ["10.0.0.0/16"]
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
 
 
@@ -160,6 +161,21 @@ def _namespace(cloud: str) -> list[Fixture]:
     ]
 
 
+def _load_balancer() -> dict[str, Any]:
+    ports = [
+        {"name": "grpc", "port": 8500, "targetPort": 8500, "protocol": "TCP"},
+        {"name": "http", "port": 8501, "targetPort": 8501, "protocol": "TCP"},
+    ]
+    spec = {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Local",
+        "selector": {"app": "serving"},
+        "ports": ports,
+        "loadBalancerSourceRanges": list(LB_SOURCES),
+    }
+    return {"metadata": _meta("serving"), "spec": spec}
+
+
 def _serving(cloud: str, registry: str) -> list[Fixture]:
     budget = {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serving"}}}
     scaler = {
@@ -169,6 +185,7 @@ def _serving(cloud: str, registry: str) -> list[Fixture]:
     }
     return [
         _k8s("apps/v1:Deployment", "serving", _deployment(registry), cloud),
+        _k8s("core/v1:Service", "serving-lb", _load_balancer(), cloud),
         _k8s(
             "policy/v1:PodDisruptionBudget",
             "serving-pdb",

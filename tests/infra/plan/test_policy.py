@@ -77,6 +77,11 @@ def _nothing_flows(kwargs: dict[str, Any]) -> None:
     kwargs["data_flows"] = []
 
 
+def _open_load_balancer(kwargs: dict[str, Any]) -> None:
+    if kwargs["spec"].get("type") == "LoadBalancer":
+        del kwargs["spec"]["load_balancer_source_ranges"]
+
+
 def _no_deadline(kwargs: dict[str, Any]) -> None:
     del kwargs["spec"]["active_deadline_seconds"]
 
@@ -105,6 +110,10 @@ BREAKS = [
     pytest.param(
         (az_monitor, "DataCollectionRule", _nothing_flows, "CP-06", "dev-azure-cluster-insights"),
         id="insights-collects-nothing",
+    ),
+    pytest.param(
+        (k8s.core.v1, "Service", _open_load_balancer, "NW-04", "dev-aws-workloads-serving-service"),
+        id="load-balancer-open",
     ),
     pytest.param(
         (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-gcp-workloads-training-job"), id="job-no-deadline"
