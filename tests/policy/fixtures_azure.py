@@ -144,6 +144,14 @@ def _insights() -> list[Fixture]:
     ]
 
 
+def _credential(name: str) -> dict[str, Any]:
+    return {
+        "issuer": "https://eastus.oic.prod-aks.azure.com/tenant/issuer/",
+        "subject": f"system:serviceaccount:ml:{name}",
+        "audiences": ["api://AzureADTokenExchange"],
+    }
+
+
 def _identity() -> list[Fixture]:
     acr = {
         "registryName": "acmegpuplatform",
@@ -153,15 +161,21 @@ def _identity() -> list[Fixture]:
         "publicNetworkAccess": "Disabled",
         "policies": {"retentionPolicy": {"status": "enabled", "days": 7}},
     }
-    credential = {
-        "issuer": "https://eastus.oic.prod-aks.azure.com/tenant/issuer/",
-        "subject": "system:serviceaccount:ml:trainer",
-        "audiences": ["api://AzureADTokenExchange"],
-    }
     assignment = {"scope": ACCOUNT_ID, "roleDefinitionId": BLOB_READER, "principalId": "p"}
     return [
         _az("azure-native:containerregistry:Registry", "acr", acr, protect=True),
-        _az("azure-native:managedidentity:FederatedIdentityCredential", "trainer-fic", credential, "aks"),
+        _az(
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "trainer-fic",
+            _credential("trainer"),
+            "aks",
+        ),
+        _az(
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "serving-fic",
+            _credential("serving"),
+            "aks",
+        ),
         _az("azure-native:authorization:RoleAssignment", "serving-blob", assignment, "account"),
     ]
 

@@ -116,20 +116,23 @@ def _data() -> list[Fixture]:
     ]
 
 
-def _identity() -> list[Fixture]:
-    trainer_sa = f"projects/{PROJECT}/serviceAccounts/trainer@{PROJECT}.iam.gserviceaccount.com"
-    binding = {
-        "serviceAccountId": trainer_sa,
+def _wi_binding(name: str) -> dict[str, Any]:
+    return {
+        "serviceAccountId": f"projects/{PROJECT}/serviceAccounts/{name}@{PROJECT}.iam.gserviceaccount.com",
         "role": "roles/iam.workloadIdentityUser",
-        "member": f"serviceAccount:{PROJECT}.svc.id.goog[ml/trainer]",
+        "member": f"serviceAccount:{PROJECT}.svc.id.goog[ml/{name}]",
     }
+
+
+def _identity() -> list[Fixture]:
     node_role = {
         "project": PROJECT,
         "role": "roles/container.defaultNodeServiceAccount",
         "member": f"serviceAccount:{NODE_SA}",
     }
     return [
-        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "trainer-wi", binding),
+        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "trainer-wi", _wi_binding("trainer")),
+        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "serving-wi", _wi_binding("serving")),
         _gcp("gcp:projects/iAMMember:IAMMember", "node-role", node_role),
     ]
 

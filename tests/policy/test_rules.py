@@ -42,7 +42,7 @@ def test_compliant_stack_has_no_findings(cloud: str) -> None:
 
 
 def test_every_control_is_registered_with_a_description() -> None:
-    assert len(CONTROLS) == 66
+    assert len(CONTROLS) == 67
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pulumi_azure_native.authorization as az_policy
 import pulumi_azure_native.containerservice as aks
 import pulumi_azure_native.monitor as az_monitor
@@ -86,6 +87,10 @@ def _no_deadline(kwargs: dict[str, Any]) -> None:
     del kwargs["spec"]["active_deadline_seconds"]
 
 
+def _no_wait_for_identity(kwargs: dict[str, Any]) -> None:
+    kwargs["opts"] = pulumi.ResourceOptions(parent=kwargs["opts"].parent)
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -117,6 +122,10 @@ BREAKS = [
     ),
     pytest.param(
         (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-gcp-workloads-training-job"), id="job-no-deadline"
+    ),
+    pytest.param(
+        (k8s.batch.v1, "Job", _no_wait_for_identity, "ID-08", "dev-azure-workloads-training-job"),
+        id="job-does-not-wait-for-identity",
     ),
 ]
 
