@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 
 import pytest
 
 from policy import engine
-from policy.rules import CONTROLS, Stack, control_plane, storage_s3
+from policy.rules import CONTROLS, Control, Stack, control_plane, storage_s3
 from policy.rules.props import canonical
+from tests.plans import ROOT
 from tests.policy import (
     test_control_plane,
     test_identity,
@@ -44,6 +46,18 @@ def test_compliant_stack_has_no_findings(cloud: str) -> None:
 def test_every_control_is_registered_with_a_description() -> None:
     assert len(CONTROLS) == 67
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
+
+
+def _module(control: Control) -> str:
+    modules = {rule.__module__ for rule in [*control.resource_rules, *control.stack_rules]}
+    assert len(modules) == 1, (control.id, modules)
+    return f"`{modules.pop().rsplit('.', 1)[-1]}.py`"
+
+
+def test_the_readme_lists_every_control_with_its_title_and_module() -> None:
+    text = (ROOT / "policy" / "README.md").read_text()
+    rows = re.findall(r"^\| ([A-Z]{2}-\d{2}) \| (.+?) \| (`\w+\.py`) \|$", text, re.MULTILINE)
+    assert rows == [(c.id, c.title, _module(c)) for c in sorted(CONTROLS.values(), key=lambda c: c.id)]
 
 
 @pytest.mark.parametrize("cloud", sorted(STACKS))
