@@ -2,11 +2,14 @@
 registers them all in `CONTROLS`."""
 
 from policy.rules import (
+    admission,
     cluster,
+    cluster_logs,
     config,
     control_plane,
     iam_aws,
     identity,
+    identity_order,
     jobs,
     network,
     node_pools,
@@ -22,11 +25,14 @@ from policy.rules.base import CONTROLS, Control, Resource, Stack, Violation, clo
 
 MODULES = (
     control_plane,
+    cluster_logs,
     cluster,
+    admission,
     nodes,
     node_pools,
     iam_aws,
     identity,
+    identity_order,
     storage_s3,
     storage,
     registry,

@@ -1,12 +1,13 @@
 """Control-plane controls, part two: network policy (CP-08), managed upgrades (CP-09), no local or legacy
-auth (CP-10), workload identity (CP-11), VPC-native networking (CP-12) and trusted images (CP-13)."""
+auth (CP-10), workload identity (CP-11) and VPC-native networking (CP-12). Trusted-image admission (CP-13)
+is in `admission.py`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
-from policy.rules.base import Stack, Violation, control, first, resource_rule, stack_rule
+from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
 from policy.rules.props import (
     Props,
     as_json,
@@ -57,11 +58,6 @@ CP12 = control(
     "CP-12",
     "VPC-native / Azure CNI",
     "GKE uses alias IPs (ipAllocationPolicy); AKS uses the azure network plugin.",
-)
-CP13 = control(
-    "CP-13",
-    "Trusted-image admission",
-    "GKE enforces the project's Binary Authorization policy; AKS runs the Azure Policy add-on.",
 )
 
 
@@ -188,15 +184,3 @@ def vpc_native(type_: str, props: Props) -> Iterator[str]:
             yield 'networkingMode must be "VPC_NATIVE"'
     elif not equals(get(props, "networkProfile.networkPlugin"), "azure"):
         yield 'networkProfile.networkPlugin must be "azure"'
-
-
-@resource_rule(CP13, GKE, AKS)
-def trusted_images(type_: str, props: Props) -> Iterator[str]:
-    if type_.lower() == GKE.lower():
-        mode = get(props, "binaryAuthorization.evaluationMode")
-        if not equals(mode, "PROJECT_SINGLETON_POLICY_ENFORCE"):
-            yield 'binaryAuthorization.evaluationMode must be "PROJECT_SINGLETON_POLICY_ENFORCE"'
-        return
-    policy = first(get(props, "addonProfiles", {}), "azurepolicy", "azurePolicy")
-    if not is_true(get(policy, "enabled")):
-        yield "addonProfiles.azurepolicy.enabled must be true"

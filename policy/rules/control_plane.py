@@ -1,12 +1,12 @@
-"""Control-plane controls, part one: API endpoint exposure (CP-01..03), secrets encryption (CP-04), key
-rotation (CP-05) and control-plane logging (CP-06, CP-07)."""
+"""Control-plane controls, part one: API endpoint exposure (CP-01..03), secrets encryption (CP-04) and key
+rotation (CP-05). Control-plane logging (CP-06, CP-07) is in `cluster_logs.py`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from policy.rules import protection
-from policy.rules.base import Stack, Violation, control, first, resource_rule, stack_rule
+from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
 from policy.rules.props import (
     Props,
     as_list,
@@ -25,15 +25,8 @@ AKS = "azure-native:containerservice:ManagedCluster"
 AWS_KEY = "aws:kms/key:Key"
 GCP_KEY = "gcp:kms/cryptoKey:CryptoKey"
 GCP_KEY_RING = "gcp:kms/keyRing:KeyRing"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-DIAGNOSTIC_SETTINGS = ("azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting")
-"""pulumi-azure-native 3 has the resource under `monitor`; version 2 (and CONTROLS.md) under `insights`."""
 OPEN = ("0.0.0.0/0", "::/0")
-EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 MAX_ROTATION_SECONDS = 90 * 86_400
-GKE_LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER")
-AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin")
-AUDIT_GROUPS = ("audit", "allLogs")
 
 CP01 = control(
     "CP-01",
@@ -62,17 +55,6 @@ CP05 = control(
     "KMS key rotation",
     "Symmetric KMS keys rotate: AWS enableKeyRotation, GCP rotationPeriod of at most 90 days; protected in "
     "stacks with `protect` on.",
-)
-CP06 = control(
-    "CP-06",
-    "Control-plane and audit logging",
-    "EKS logs every control-plane log type; GKE logging and monitoring are on; AKS has Container "
-    "insights and a diagnostic setting that exports kube-audit.",
-)
-CP07 = control(
-    "CP-07",
-    "EKS log group has retention and KMS",
-    "The /aws/eks/<cluster>/cluster log group exists in the stack with a retention period and a KMS key.",
 )
 
 
@@ -182,72 +164,3 @@ def key_rotation(type_: str, props: Props) -> Iterator[str]:
 @stack_rule(CP05)
 def keys_protected(stack: Stack) -> list[Violation]:
     return protection.unprotected(stack, CP05, AWS_KEY, GCP_KEY, GCP_KEY_RING)
-
-
-@resource_rule(CP06, EKS, GKE, AKS)
-def control_plane_logs(type_: str, props: Props) -> Iterator[str]:
-    if type_.lower() == EKS.lower():
-        enabled = props.get("enabledClusterLogTypes")
-        missing = [t for t in EKS_LOG_TYPES if t not in as_list(enabled)]
-        if missing and not unknown(enabled):
-            yield f"enabledClusterLogTypes is missing {', '.join(missing)}"
-    elif type_.lower() == GKE.lower():
-        for key in ("loggingService", "monitoringService"):
-            if props.get(key) == "none":
-                yield f'{key} must not be "none"'
-        components = get(props, "loggingConfig.enableComponents")
-        if components is not None and not unknown(components):
-            missing = [c for c in GKE_LOG_COMPONENTS if c not in as_list(components)]
-            if missing:
-                yield f"loggingConfig.enableComponents is missing {', '.join(missing)}"
-    else:
-        oms = first(get(props, "addonProfiles", {}), "omsagent", "omsAgent")
-        if not is_true(get(oms, "enabled")) and not is_true(
-            get(props, "azureMonitorProfile.metrics.enabled")
-        ):
-            yield "addonProfiles.omsagent.enabled (Container insights) must be true"
-
-
-def _exports_audit(setting: Props) -> bool:
-    for log in as_list(setting.get("logs")):
-        if not is_true(log.get("enabled")):
-            continue
-        if log.get("category") in AUDIT_CATEGORIES or log.get("categoryGroup") in AUDIT_GROUPS:
-            return True
-    return False
-
-
-@stack_rule(CP06)
-def aks_audit_export(stack: Stack) -> list[Violation]:
-    found = []
-    for cluster in stack.of(AKS):
-        settings = stack.dependents(cluster, *DIAGNOSTIC_SETTINGS, via="resourceUri")
-        if not any(_exports_audit(s.props) for s in settings):
-            found.append(cluster.violation(CP06, "needs a DiagnosticSetting on it that exports kube-audit"))
-    return found
-
-
-@resource_rule(CP07, LOG_GROUP)
-def eks_log_group(_: str, props: Props) -> Iterator[str]:
-    name = props.get("name")
-    if not (isinstance(name, str) and name.startswith("/aws/eks/")):
-        return
-    if not present(props.get("retentionInDays")) or props.get("retentionInDays") == 0:
-        yield "retentionInDays must be set (EKS logs are kept forever otherwise)"
-    if not present(props.get("kmsKeyId")):
-        yield "kmsKeyId must name a KMS key"
-
-
-@stack_rule(CP07)
-def eks_log_group_declared(stack: Stack) -> list[Violation]:
-    names = {g.props.get("name") for g in stack.of(LOG_GROUP)}
-    found = []
-    for cluster in stack.of(EKS):
-        name = cluster.props.get("name")
-        if isinstance(name, str) and not unknown(name) and f"/aws/eks/{name}/cluster" not in names:
-            found.append(
-                cluster.violation(
-                    CP07, f"declare the log group /aws/eks/{name}/cluster (EKS makes one without retention)"
-                )
-            )
-    return found

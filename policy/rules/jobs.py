@@ -31,8 +31,8 @@ RL05 = control(
 RL06 = control(
     "RL-06",
     "Job hygiene",
-    "Jobs are cleaned up after they finish (ttlSecondsAfterFinished); GPU Jobs select their pool and "
-    "tolerate every taint it carries (GPU, Spot).",
+    "Jobs are cleaned up after they finish (ttlSecondsAfterFinished) and time out (a positive "
+    "activeDeadlineSeconds); GPU Jobs select their pool and tolerate every taint it carries (GPU, Spot).",
 )
 RL07 = control(
     "RL-07",
@@ -67,6 +67,12 @@ def hygiene(type_: str, props: Props) -> Iterator[str]:
         return
     if not present(get(props, "spec.ttlSecondsAfterFinished")):
         yield "spec.ttlSecondsAfterFinished must be set"
+    deadline = get(props, "spec.activeDeadlineSeconds")
+    if not unknown(deadline) and not (number(deadline) or 0) > 0:
+        yield (
+            "spec.activeDeadlineSeconds must be set and positive: a Job whose workers cannot all be "
+            "scheduled holds its GPUs until then"
+        )
     pod = k8s.pod_spec(type_, props) or {}
     required = get(pod, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution")
     if k8s.uses_gpu(pod) and not present(pod.get("nodeSelector")) and not present(required):

@@ -1,14 +1,15 @@
-"""Network controls: AWS VPC hygiene (NW-01), GCP VPC hygiene (NW-02) and a default-deny NetworkPolicy
-with DNS egress in every workload namespace (NW-03)."""
+"""Network controls: AWS VPC hygiene (NW-01), GCP VPC hygiene (NW-02), a default-deny NetworkPolicy with
+DNS egress in every workload namespace (NW-03), and load balancers limited to listed sources (NW-04)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policy.rules import k8s
 from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, is_false, is_true, number, present
+from policy.rules.props import Props, as_list, get, is_false, is_true, number, present, unknown
 
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -18,6 +19,7 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 GCP_NETWORK = "gcp:compute/network:Network"
 GCP_SUBNET = "gcp:compute/subnetwork:Subnetwork"
+SERVICE = "kubernetes:core/v1:Service"
 ADMIN_PORTS = (22, 3389)
 OPEN = ("0.0.0.0/0", "::/0")
 DNS_PORT = 53
@@ -38,6 +40,13 @@ NW03 = control(
     "Default-deny NetworkPolicy with DNS egress",
     "Every workload namespace has a NetworkPolicy selecting all pods that denies ingress and egress, and, "
     "where pods may reach anything, a policy that allows DNS egress.",
+)
+NW04 = control(
+    "NW-04",
+    "Load balancer sources restricted",
+    "Every Service of type LoadBalancer lists its clients in spec.loadBalancerSourceRanges, never 0.0.0.0/0 "
+    "or ::/0: without the list the clouds' controllers open the load balancer (and on EKS the node ports) "
+    "to the internet, internal load balancers included.",
 )
 
 
@@ -157,3 +166,26 @@ def default_deny(stack: Stack) -> list[Violation]:
                 res.violation(NW03, f"namespace {name} needs a NetworkPolicy allowing DNS egress (53)")
             )
     return found
+
+
+def _whole_internet(cidr: object) -> bool:
+    try:
+        return ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0
+    except ValueError:
+        return cidr in OPEN
+
+
+@resource_rule(NW04, SERVICE)
+def load_balancer_sources(_: str, props: Props) -> Iterator[str]:
+    if get(props, "spec.type") != "LoadBalancer":
+        return
+    ranges = get(props, "spec.loadBalancerSourceRanges")
+    if unknown(ranges):
+        return
+    if not as_list(ranges):
+        yield (
+            "spec.loadBalancerSourceRanges must list the clients' CIDRs: without it the load balancer "
+            "(and on EKS the node ports) is open to 0.0.0.0/0, even an internal one"
+        )
+    elif bad := [str(r) for r in as_list(ranges) if not unknown(r) and _whole_internet(r)]:
+        yield f"spec.loadBalancerSourceRanges opens the load balancer to {', '.join(bad)}"

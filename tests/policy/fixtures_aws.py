@@ -1,4 +1,5 @@
-"""A compliant AWS stack: VPC, EKS with a system and a GPU node group, S3, ECR, IAM for pods."""
+"""A compliant AWS stack: VPC, EKS with a system and a GPU node group, S3, ECR, IAM for pods (the
+Kubernetes objects are added by conftest.aws_full)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ ACCOUNT = "123456789012"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1111"
 ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
 BUCKET = "acme-data"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/gpu-platform/"
 BLOCKS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 
@@ -138,7 +140,7 @@ def _node_groups() -> list[Fixture]:
             "node-role",
         ),
         _aws("aws:eks/nodeGroup:NodeGroup", "system", system, "eks", "system-lt", "private-a", "node-role"),
-        _aws("aws:eks/nodeGroup:NodeGroup", "train", gpu, "eks", "gpu-lt", "private-a", "node-role"),
+        _aws("aws:eks/nodeGroup:NodeGroup", "eks-train", gpu, "eks", "gpu-lt", "private-a", "node-role"),
     ]
 
 
@@ -228,13 +230,18 @@ def _bucket() -> list[Fixture]:
 
 
 def _registry() -> list[Fixture]:
-    repo = {
-        "name": "gpu-platform/trainer",
-        "imageTagMutability": "IMMUTABLE",
-        "imageScanningConfiguration": {"scanOnPush": True},
-        "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}],
-    }
-    return [_aws("aws:ecr/repository:Repository", "trainer-repo", repo, protect=True)]
+    def repo(image: str) -> dict[str, Any]:
+        return {
+            "name": f"gpu-platform/{image}",
+            "imageTagMutability": "IMMUTABLE",
+            "imageScanningConfiguration": {"scanOnPush": True},
+            "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}],
+        }
+
+    return [
+        _aws("aws:ecr/repository:Repository", f"{image}-repo", repo(image), protect=True)
+        for image in ("trainer", "serving", "sync")
+    ]
 
 
 def aws_stack() -> list[Fixture]:

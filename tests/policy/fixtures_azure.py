@@ -1,5 +1,6 @@
-"""A compliant Azure stack: AKS with an inline system pool and a Spot GPU AgentPool, audit export, a
-locked-down storage account, a Premium ACR, workload identity and scoped role assignments."""
+"""A compliant Azure stack: AKS with an inline system pool and a Spot GPU AgentPool, audit export and
+Container insights, admission policies assigned to the cluster, a locked-down storage account, a Premium
+ACR, workload identity and scoped role assignments."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ from tests.policy.stacks import Fixture
 RG = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
 ACCOUNT_ID = f"{RG}/providers/Microsoft.Storage/storageAccounts/acmeml"
 BLOB_READER = "/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+CLUSTER_ID = f"{RG}/providers/Microsoft.ContainerService/managedClusters/aks"
+WORKSPACE_ID = f"{RG}/providers/Microsoft.OperationalInsights/workspaces/logs"
+POLICIES = "/providers/Microsoft.Authorization"
+ALLOWED_IMAGES = f"{POLICIES}/policyDefinitions/febd0533-8e55-448f-b837-bd0e06f16469"
+RESTRICTED_PODS = f"{POLICIES}/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00"
+AKS_NAMESPACES = ["kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system"]
+INSIGHTS_STREAMS = ["Microsoft-ContainerInsights-Group-Default"]
 CONTAINER = "ml"
 REGISTRY = "acmegpuplatform.azurecr.io/"
 
@@ -85,6 +93,65 @@ def _storage() -> list[Fixture]:
     ]
 
 
+def _admission() -> list[Fixture]:
+    """The two built-ins the Azure Policy add-on enforces, assigned to the cluster with effect Deny."""
+
+    def assignment(definition: str, **parameters: Any) -> dict[str, Any]:
+        values = {"effect": "Deny", "excludedNamespaces": AKS_NAMESPACES, **parameters}
+        return {
+            "scope": CLUSTER_ID,
+            "policyDefinitionId": definition,
+            "enforcementMode": "Default",
+            "parameters": {key: {"value": value} for key, value in values.items()},
+        }
+
+    regex = r"^acmegpuplatform\.azurecr\.io/.+$"
+    images = assignment(ALLOWED_IMAGES, allowedContainerImagesRegex=regex)
+    return [
+        _az("azure-native:authorization:PolicyAssignment", "allowed-images", images, "aks", "acr"),
+        _az(
+            "azure-native:authorization:PolicyAssignment",
+            "restricted-pods",
+            assignment(RESTRICTED_PODS),
+            "aks",
+        ),
+    ]
+
+
+def _insights() -> list[Fixture]:
+    """Container insights under managed-identity auth: the rule says what to collect and where."""
+    extension = {"name": "ContainerInsightsExtension", "extensionName": "ContainerInsights"}
+    rule = {
+        "kind": "Linux",
+        "dataSources": {"extensions": [{**extension, "streams": INSIGHTS_STREAMS}]},
+        "destinations": {"logAnalytics": [{"name": "workspace", "workspaceResourceId": WORKSPACE_ID}]},
+        "dataFlows": [{"streams": INSIGHTS_STREAMS, "destinations": ["workspace"]}],
+    }
+    link = {
+        "associationName": "ContainerInsightsExtension",
+        "resourceUri": CLUSTER_ID,
+        "dataCollectionRuleId": "r",
+    }
+    return [
+        _az("azure-native:monitor:DataCollectionRule", "aks-insights", rule),
+        _az(
+            "azure-native:monitor:DataCollectionRuleAssociation",
+            "aks-insights-link",
+            link,
+            "aks",
+            "aks-insights",
+        ),
+    ]
+
+
+def _credential(name: str) -> dict[str, Any]:
+    return {
+        "issuer": "https://eastus.oic.prod-aks.azure.com/tenant/issuer/",
+        "subject": f"system:serviceaccount:ml:{name}",
+        "audiences": ["api://AzureADTokenExchange"],
+    }
+
+
 def _identity() -> list[Fixture]:
     acr = {
         "registryName": "acmegpuplatform",
@@ -94,15 +161,21 @@ def _identity() -> list[Fixture]:
         "publicNetworkAccess": "Disabled",
         "policies": {"retentionPolicy": {"status": "enabled", "days": 7}},
     }
-    credential = {
-        "issuer": "https://eastus.oic.prod-aks.azure.com/tenant/issuer/",
-        "subject": "system:serviceaccount:ml:trainer",
-        "audiences": ["api://AzureADTokenExchange"],
-    }
     assignment = {"scope": ACCOUNT_ID, "roleDefinitionId": BLOB_READER, "principalId": "p"}
     return [
         _az("azure-native:containerregistry:Registry", "acr", acr, protect=True),
-        _az("azure-native:managedidentity:FederatedIdentityCredential", "trainer-fic", credential, "aks"),
+        _az(
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "trainer-fic",
+            _credential("trainer"),
+            "aks",
+        ),
+        _az(
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            "serving-fic",
+            _credential("serving"),
+            "aks",
+        ),
         _az("azure-native:authorization:RoleAssignment", "serving-blob", assignment, "account"),
     ]
 
@@ -113,6 +186,8 @@ def azure_stack() -> list[Fixture]:
         _az("azure-native:containerservice:ManagedCluster", "aks", cluster_props()),
         _az("azure-native:containerservice:AgentPool", "aks-train", _gpu_pool(), "aks"),
         _az("azure-native:monitor:DiagnosticSetting", "aks-audit", audit, "aks"),
+        *_insights(),
+        *_admission(),
         *_storage(),
         *_identity(),
     ]

@@ -1,5 +1,6 @@
 """A compliant GCP stack: KMS, custom VPC, private GKE with a system and a GPU pool, GCS, Artifact
-Registry and workload identity (the shape `infra/clouds/gcp` declares, written out by hand)."""
+Registry, Binary Authorization and workload identity (the shape `infra/clouds/gcp` declares, written out
+by hand)."""
 
 from __future__ import annotations
 
@@ -115,22 +116,38 @@ def _data() -> list[Fixture]:
     ]
 
 
-def _identity() -> list[Fixture]:
-    trainer_sa = f"projects/{PROJECT}/serviceAccounts/trainer@{PROJECT}.iam.gserviceaccount.com"
-    binding = {
-        "serviceAccountId": trainer_sa,
+def _wi_binding(name: str) -> dict[str, Any]:
+    return {
+        "serviceAccountId": f"projects/{PROJECT}/serviceAccounts/{name}@{PROJECT}.iam.gserviceaccount.com",
         "role": "roles/iam.workloadIdentityUser",
-        "member": f"serviceAccount:{PROJECT}.svc.id.goog[ml/trainer]",
+        "member": f"serviceAccount:{PROJECT}.svc.id.goog[ml/{name}]",
     }
+
+
+def _identity() -> list[Fixture]:
     node_role = {
         "project": PROJECT,
         "role": "roles/container.defaultNodeServiceAccount",
         "member": f"serviceAccount:{NODE_SA}",
     }
     return [
-        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "trainer-wi", binding),
+        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "trainer-wi", _wi_binding("trainer")),
+        _gcp("gcp:serviceaccount/iAMMember:IAMMember", "serving-wi", _wi_binding("serving")),
         _gcp("gcp:projects/iAMMember:IAMMember", "node-role", node_role),
     ]
+
+
+def binauthz_policy() -> dict[str, Any]:
+    """Deny by default, admit the stack's repository (and GKE's own system images)."""
+    return {
+        "project": PROJECT,
+        "globalPolicyEvaluationMode": "ENABLE",
+        "defaultAdmissionRule": {
+            "evaluationMode": "ALWAYS_DENY",
+            "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+        },
+        "admissionWhitelistPatterns": [{"namePattern": f"{REGISTRY}**"}],
+    }
 
 
 def gcp_stack() -> list[Fixture]:
@@ -141,7 +158,10 @@ def gcp_stack() -> list[Fixture]:
         _gcp("gcp:kms/cryptoKey:CryptoKey", "key", key, "ring", protect=True),
         _gcp("gcp:compute/network:Network", "vpc", {"autoCreateSubnetworks": False}),
         _gcp("gcp:compute/subnetwork:Subnetwork", "subnet", subnet, "vpc"),
-        _gcp("gcp:container/cluster:Cluster", "gke", cluster_props(), "key", "subnet", protect=True),
+        _gcp("gcp:binaryauthorization/policy:Policy", "binauthz", binauthz_policy()),
+        _gcp(
+            "gcp:container/cluster:Cluster", "gke", cluster_props(), "key", "subnet", "binauthz", protect=True
+        ),
         *_pools(),
         *_data(),
         *_identity(),

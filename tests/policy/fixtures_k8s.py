@@ -1,11 +1,12 @@
 """Compliant Kubernetes objects for one cluster: the PSS-restricted namespace with default-deny and DNS
 policies, service accounts bound to cloud identity, the training Job and the TF Serving Deployment with
-its PDB and HPA. The same objects serve the renderer tests (they validate with kubernetes-validate and
-pass checkov)."""
+its PDB, HPA and load balancer limited to listed sources. The same objects serve the renderer tests (they
+validate with kubernetes-validate and pass checkov)."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from tests.policy.stacks import Fixture
@@ -25,11 +26,13 @@ POD_SECURITY = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 TMP = [{"name": "tmp", "mountPath": "/tmp"}]
+SERVING_LABELS = {"app": "serving", "azure.workload.identity/use": "true"}
+LB_SOURCES = ["10.0.0.0/16"]
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
 
 
-def _k8s(type_: str, name: str, props: dict[str, Any], cloud: str) -> Fixture:
-    return Fixture(f"kubernetes:{type_}", name, props, (), cloud)
+def _k8s(type_: str, name: str, props: dict[str, Any], cloud: str, *deps: str) -> Fixture:
+    return Fixture(f"kubernetes:{type_}", name, props, deps, cloud)
 
 
 def _meta(name: str, **extra: Any) -> dict[str, Any]:
@@ -77,6 +80,7 @@ def _job(registry: str, checkpoint: str, spot_toleration: dict[str, str] | None)
             "completions": 1,
             "parallelism": 1,
             "backoffLimit": 4,
+            "activeDeadlineSeconds": 86400,
             "ttlSecondsAfterFinished": 86400,
             "podFailurePolicy": {
                 "rules": [
@@ -124,7 +128,7 @@ def _deployment(registry: str) -> dict[str, Any]:
             "replicas": 2,
             "selector": {"matchLabels": {"app": "serving"}},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {"metadata": {"labels": {"app": "serving"}}, "spec": pod},
+            "template": {"metadata": {"labels": SERVING_LABELS}, "spec": pod},
         },
     }
 
@@ -159,7 +163,22 @@ def _namespace(cloud: str) -> list[Fixture]:
     ]
 
 
-def _serving(cloud: str, registry: str) -> list[Fixture]:
+def _load_balancer() -> dict[str, Any]:
+    ports = [
+        {"name": "grpc", "port": 8500, "targetPort": 8500, "protocol": "TCP"},
+        {"name": "http", "port": 8501, "targetPort": 8501, "protocol": "TCP"},
+    ]
+    spec = {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": "Local",
+        "selector": {"app": "serving"},
+        "ports": ports,
+        "loadBalancerSourceRanges": list(LB_SOURCES),
+    }
+    return {"metadata": _meta("serving"), "spec": spec}
+
+
+def _serving(cloud: str, registry: str, identity: tuple[str, ...]) -> list[Fixture]:
     budget = {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serving"}}}
     scaler = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "serving"},
@@ -167,7 +186,8 @@ def _serving(cloud: str, registry: str) -> list[Fixture]:
         "maxReplicas": 4,
     }
     return [
-        _k8s("apps/v1:Deployment", "serving", _deployment(registry), cloud),
+        _k8s("apps/v1:Deployment", "serving", _deployment(registry), cloud, *identity),
+        _k8s("core/v1:Service", "serving-lb", _load_balancer(), cloud),
         _k8s(
             "policy/v1:PodDisruptionBudget",
             "serving-pdb",
@@ -184,8 +204,17 @@ def _serving(cloud: str, registry: str) -> list[Fixture]:
 
 
 def k8s_objects(
-    cloud: str, registry: str, checkpoint: str, spot_toleration: dict[str, str] | None = None
+    cloud: str,
+    registry: str,
+    checkpoint: str,
+    spot_toleration: dict[str, str] | None = None,
+    identity: Mapping[str, str] | None = None,
 ) -> list[Fixture]:
-    """The objects of one cluster; `spot_toleration` for clouds that taint Spot nodes themselves (AKS)."""
-    job = _k8s("batch/v1:Job", "train", _job(registry, checkpoint, spot_toleration), cloud)
-    return [*_namespace(cloud), job, *_serving(cloud, registry)]
+    """The objects of one cluster; `spot_toleration` for clouds that taint Spot nodes themselves (AKS);
+    `identity` names the cloud resource that binds each service account (trainer, serving), which the
+    workload that runs as it depends on."""
+    bindings = identity or {}
+    trainer = tuple(b for sa, b in bindings.items() if sa == "trainer")
+    serving = tuple(b for sa, b in bindings.items() if sa == "serving")
+    job = _k8s("batch/v1:Job", "train", _job(registry, checkpoint, spot_toleration), cloud, *trainer)
+    return [*_namespace(cloud), job, *_serving(cloud, registry, serving)]

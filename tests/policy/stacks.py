@@ -2,8 +2,8 @@
 
 A fixture resource names its dependencies by logical name; `stack()` turns them into URNs the way the
 engine reports them. A mutation is (resource name, path, value): the path is dotted with `[i]` indexes,
-`@protect` changes the resource option, the value DELETE removes the key, a callable maps the old value,
-and REMOVE drops the whole resource.
+`@protect` changes the resource option, `@deps` replaces the names the resource depends on, the value
+DELETE removes the key, a callable maps the old value, and REMOVE drops the whole resource.
 """
 
 from __future__ import annotations
@@ -90,6 +90,9 @@ def mutate(fixtures: Iterable[Fixture], name: str, path: str, value: Any) -> lis
             continue
         if path == "@protect":
             out.append(replace(f, protect=value))
+            continue
+        if path == "@deps":
+            out.append(replace(f, deps=tuple(value)))
             continue
         props = copy.deepcopy(f.props)
         set_path(props, path, value)

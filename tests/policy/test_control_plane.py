@@ -1,5 +1,7 @@
 """CP-01..CP-13: each compliant cluster passes, and each single-property mutation that breaks a control
-fails it, naming the control and the resource."""
+fails it, naming the control and the resource; CP-06 and CP-13 also on what the cluster's switch needs
+(Container insights' data collection rule, the Binary Authorization policy, the Azure Policy
+assignments)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,14 @@ import pytest
 from policy import engine
 from policy.rules.props import UNKNOWNS
 from tests.policy.conftest import STACKS
-from tests.policy.stacks import DELETE, REMOVE, assert_breaks, broken, case
+from tests.policy.stacks import DELETE, REMOVE, assert_breaks, broken, case, violations
 
+ALLOW_ALL = {"evaluationMode": "ALWAYS_ALLOW", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
+LOOKALIKE_DEFINITION = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/"
+    "policyDefinitions/febd0533-8e55-448f-b837-bd0e06f16469"
+)
+"""A custom definition named like the built-in: it may allow anything."""
 MUTATIONS = [
     case("aws", "CP-01", ("eks", "vpcConfig.endpointPrivateAccess", False)),
     case("aws", "CP-01", ("eks", "vpcConfig.endpointPrivateAccess", DELETE)),
@@ -56,6 +64,25 @@ MUTATIONS = [
     case("azure", "CP-06", ("aks-audit", "logs[0].enabled", False), on="aks"),
     case("azure", "CP-06", ("aks-audit", "logs[0].category", "kube-apiserver"), on="aks"),
     case("azure", "CP-06", ("aks-audit", REMOVE, None), on="aks"),
+    case(
+        "azure",
+        "CP-06",
+        ("aks", "addonProfiles.omsagent", DELETE),
+        ("aks", "azureMonitorProfile", {"metrics": {"enabled": True}}),
+    ),
+    case("azure", "CP-06", ("aks-insights-link", REMOVE, None), on="aks"),
+    case("azure", "CP-06", ("aks-insights-link", "@deps", ("aks-insights",)), on="aks"),
+    case("azure", "CP-06", ("aks-insights-link", "@deps", ("aks",)), on="aks"),
+    case("azure", "CP-06", ("aks-insights", REMOVE, None), on="aks"),
+    case("azure", "CP-06", ("aks-insights", "dataSources.extensions[0].extensionName", "Syslog")),
+    case("azure", "CP-06", ("aks-insights", "dataSources.extensions", [])),
+    case("azure", "CP-06", ("aks-insights", "dataSources", DELETE)),
+    case("azure", "CP-06", ("aks-insights", "dataSources.extensions[0].streams", [])),
+    case("azure", "CP-06", ("aks-insights", "destinations.logAnalytics", [])),
+    case("azure", "CP-06", ("aks-insights", "destinations", DELETE)),
+    case("azure", "CP-06", ("aks-insights", "dataFlows", DELETE)),
+    case("azure", "CP-06", ("aks-insights", "dataFlows[0].destinations", ["elsewhere"])),
+    case("azure", "CP-06", ("aks-insights", "dataFlows[0].streams", ["Microsoft-Syslog"])),
     case("aws", "CP-07", ("eks-logs", "retentionInDays", DELETE)),
     case("aws", "CP-07", ("eks-logs", "retentionInDays", 0)),
     case("aws", "CP-07", ("eks-logs", "kmsKeyId", DELETE)),
@@ -98,8 +125,57 @@ MUTATIONS = [
     case("azure", "CP-12", ("aks", "networkProfile.networkPlugin", DELETE)),
     case("gcp", "CP-13", ("gke", "binaryAuthorization.evaluationMode", "DISABLED")),
     case("gcp", "CP-13", ("gke", "binaryAuthorization", DELETE)),
+    case("gcp", "CP-13", ("binauthz", REMOVE, None), on="gke"),
+    case("gcp", "CP-13", ("binauthz", "project", "someone-elses-project"), on="gke"),
+    case("gcp", "CP-13", ("binauthz", "defaultAdmissionRule.evaluationMode", "ALWAYS_ALLOW")),
+    case("gcp", "CP-13", ("binauthz", "defaultAdmissionRule.enforcementMode", "DRYRUN_AUDIT_LOG_ONLY")),
+    case("gcp", "CP-13", ("binauthz", "defaultAdmissionRule", DELETE)),
+    case("gcp", "CP-13", ("binauthz", "defaultAdmissionRule.evaluationMode", "REQUIRE_ATTESTATION")),
+    case(
+        "gcp", "CP-13", ("binauthz", "clusterAdmissionRules", [{"cluster": "us-central1.gke", **ALLOW_ALL}])
+    ),
+    *[
+        case("gcp", "CP-13", ("binauthz", "admissionWhitelistPatterns[0].namePattern", pattern))
+        for pattern in (
+            "*",
+            "**",
+            "docker.io/**",
+            "gcr.io/**",
+            "gcr.io/acme-dev/**",
+            "us-central1-docker.pkg.dev/acme-dev/**",
+            "us-central1-docker.pkg.dev/*/ml/**",
+            "*.pkg.dev/acme-dev/ml/**",
+            "",
+        )
+    ],
     case("azure", "CP-13", ("aks", "addonProfiles.azurepolicy.enabled", False)),
     case("azure", "CP-13", ("aks", "addonProfiles.azurepolicy", DELETE)),
+    case("azure", "CP-13", ("allowed-images", REMOVE, None), on="aks"),
+    case("azure", "CP-13", ("restricted-pods", REMOVE, None), on="aks"),
+    case("azure", "CP-13", ("restricted-pods", "@deps", ()), on="aks"),
+    case("azure", "CP-13", ("allowed-images", "policyDefinitionId", LOOKALIKE_DEFINITION), on="aks"),
+    case("azure", "CP-13", ("allowed-images", "enforcementMode", "DoNotEnforce")),
+    case("azure", "CP-13", ("restricted-pods", "enforcementMode", "DoNotEnforce")),
+    case("azure", "CP-13", ("allowed-images", "parameters.effect.value", "Audit")),
+    case("azure", "CP-13", ("allowed-images", "parameters.effect", DELETE)),
+    case("azure", "CP-13", ("restricted-pods", "parameters.effect.value", "audit")),
+    case("azure", "CP-13", ("restricted-pods", "parameters", DELETE)),
+    case("azure", "CP-13", ("allowed-images", "parameters.excludedNamespaces.value", ["kube-system", "ml"])),
+    case("azure", "CP-13", ("restricted-pods", "parameters.namespaces", {"value": ["other"]})),
+    *[
+        case("azure", "CP-13", ("allowed-images", "parameters.allowedContainerImagesRegex.value", regex))
+        for regex in (
+            ".*",
+            "^.*$",
+            "^.+$",
+            "^(.*)$",
+            "^[a-z].*",
+            r"acmegpuplatform\.azurecr\.io/.+$",
+            "^(",
+            "",
+        )
+    ],
+    case("azure", "CP-13", ("allowed-images", "parameters.allowedContainerImagesRegex", DELETE)),
 ]
 
 
@@ -108,12 +184,53 @@ def test_mutation_breaks_control(cloud: str, control_id: str, steps: tuple[Any, 
     assert_breaks(control_id, STACKS[cloud](), steps, on)
 
 
+ATTESTED = {
+    "evaluationMode": "REQUIRE_ATTESTATION",
+    "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+    "requireAttestationsBy": ["projects/acme-dev/attestors/built-by-ci"],
+}
+
+
+@pytest.mark.parametrize(
+    ("cloud", "steps"),
+    [
+        pytest.param("gcp", (("binauthz", "defaultAdmissionRule", ATTESTED),), id="attestations"),
+        pytest.param("gcp", (("binauthz", "clusterAdmissionRules", [ATTESTED]),), id="cluster-rule"),
+        pytest.param("gcp", (("binauthz", "project", DELETE),), id="provider-project"),
+        pytest.param(
+            "gcp",
+            (("binauthz", "admissionWhitelistPatterns[0].namePattern", "docker.io/tensorflow/serving"),),
+            id="one-vendor-image",
+        ),
+        pytest.param("azure", (("allowed-images", "parameters.effect.value", "deny"),), id="effect-case"),
+        pytest.param("azure", (("restricted-pods", "enforcementMode", DELETE),), id="default-enforced"),
+        pytest.param(
+            "azure",
+            (("restricted-pods", "parameters.excludedNamespaces.value", ["kube-system", "agents"]),),
+            id="node-agents-left-out",
+        ),
+    ],
+)
+def test_compliant_variants_pass_cp13(cloud: str, steps: tuple[Any, ...]) -> None:
+    assert violations("CP-13", broken(STACKS[cloud](), steps)) == []
+
+
 @pytest.mark.parametrize(
     ("cloud", "name", "path"),
     [
         ("aws", "eks", "vpcConfig.publicAccessCidrs"),
         ("gcp", "gke", "databaseEncryption.keyName"),
         ("azure", "aks", "apiServerAccessProfile.authorizedIPRanges"),
+        ("gcp", "binauthz", "admissionWhitelistPatterns"),
+        ("gcp", "binauthz", "admissionWhitelistPatterns[0].namePattern"),
+        ("gcp", "binauthz", "defaultAdmissionRule"),
+        ("gcp", "binauthz", "project"),
+        ("azure", "allowed-images", "parameters"),
+        ("azure", "allowed-images", "parameters.allowedContainerImagesRegex.value"),
+        ("azure", "restricted-pods", "parameters.excludedNamespaces.value"),
+        ("azure", "aks-insights", "dataFlows"),
+        ("azure", "aks-insights", "dataSources.extensions"),
+        ("azure", "aks-insights-link", "dataCollectionRuleId"),
     ],
 )
 def test_values_unknown_during_preview_pass(cloud: str, name: str, path: str) -> None:

@@ -1,5 +1,6 @@
-"""ID-01..ID-07: pod trust scoped to one service account, least-privilege roles, exact GKE and Azure
-workload identity bindings, scoped grants, and dedicated Kubernetes service accounts."""
+"""ID-01..ID-08: pod trust scoped to one service account, least-privilege roles, exact GKE and Azure
+workload identity bindings, scoped grants, dedicated Kubernetes service accounts, and workloads that wait
+for the binding of their service account."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from policy.rules.props import UNKNOWNS
 from tests.policy.conftest import STACKS
 from tests.policy.fixtures_aws import ISSUER
-from tests.policy.stacks import DELETE, REMOVE, assert_breaks, case, json_edit
+from tests.policy.stacks import DELETE, REMOVE, assert_breaks, broken, case, json_edit, violations
 
 POD = "spec.template.spec"
 RG_SCOPE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+UNKNOWN = next(iter(UNKNOWNS))
 OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 
@@ -122,7 +125,39 @@ MUTATIONS = [
         ("serving-sa", "automountServiceAccountToken", DELETE),
     ),
     case("gcp", "ID-07", ("serving-sa", REMOVE, None), on="serving"),
+    case("aws", "ID-08", ("train", "@deps", ())),
+    case("gcp", "ID-08", ("train", "@deps", ())),
+    case("gcp", "ID-08", ("serving", "@deps", ())),
+    case("gcp", "ID-08", ("train", "@deps", ("serving-wi",))),
+    case("azure", "ID-08", ("train", "@deps", ())),
+    case("azure", "ID-08", ("serving", "@deps", ("trainer-fic",))),
+    case("gcp", "ID-08", ("train", f"{POD}.serviceAccountName", "serving")),
 ]
+
+
+@pytest.mark.parametrize(
+    ("cloud", "steps"),
+    [
+        # Serving on EKS trusts its role through IRSA: no binding resource to wait for.
+        pytest.param("aws", (("serving", "@deps", ()),), id="no-binding-declared"),
+        pytest.param("gcp", (("trainer-wi", REMOVE, None), ("train", "@deps", ())), id="binding-removed"),
+        pytest.param(
+            "gcp", (("trainer-wi", "member", UNKNOWN), ("train", "@deps", ())), id="member-not-known-yet"
+        ),
+        pytest.param(
+            "gcp",
+            (("trainer-wi", "role", "roles/iam.serviceAccountUser"), ("train", "@deps", ())),
+            id="not-a-workload-identity-grant",
+        ),
+        pytest.param(
+            "gcp",
+            (("train", "metadata.namespace", "kube-system"), ("train", "@deps", ())),
+            id="kube-system",
+        ),
+    ],
+)
+def test_workloads_without_a_declared_binding_need_not_wait(cloud: str, steps: tuple[Any, ...]) -> None:
+    assert violations("ID-08", broken(STACKS[cloud](), steps)) == []
 
 
 @pytest.mark.parametrize(("cloud", "control_id", "steps", "on"), MUTATIONS)

@@ -1,4 +1,5 @@
-"""NW-01..NW-03: AWS and GCP VPC hygiene, and default-deny network policies with DNS egress."""
+"""NW-01..NW-04: AWS and GCP VPC hygiene, default-deny network policies with DNS egress, and load
+balancers limited to listed sources."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from policy.rules.props import UNKNOWNS
 from tests.policy.conftest import STACKS
-from tests.policy.stacks import DELETE, REMOVE, assert_breaks, case
+from tests.policy.stacks import DELETE, REMOVE, assert_breaks, case, mutate, stack, violations
 
+UNKNOWN = next(iter(UNKNOWNS))
 ALL_OPEN = [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]
 MUTATIONS = [
     case("aws", "NW-01", ("flow", REMOVE, None), on="vpc"),
@@ -43,7 +46,29 @@ MUTATIONS = [
     case("gcp", "NW-03", ("allow-dns", "spec.egress", DELETE), on="ns"),
     case("gcp", "NW-03", ("allow-dns", REMOVE, None), on="ns"),
     case("azure", "NW-03", ("ns", REMOVE, None), ("default-deny", REMOVE, None), on="train"),
+    case("aws", "NW-04", ("serving-lb", "spec.loadBalancerSourceRanges", DELETE)),
+    case("gcp", "NW-04", ("serving-lb", "spec.loadBalancerSourceRanges", [])),
+    case("azure", "NW-04", ("serving-lb", "spec.loadBalancerSourceRanges", ["0.0.0.0/0"])),
+    case("gcp", "NW-04", ("serving-lb", "spec.loadBalancerSourceRanges", ["10.0.0.0/16", "::/0"])),
+    case("aws", "NW-04", ("serving-lb", "spec.loadBalancerSourceRanges", ["0.0.0.0/00"])),
 ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("spec.type", "ClusterIP"),
+        ("spec.loadBalancerSourceRanges", ["10.0.0.0/16", "2001:db8::/32"]),
+        ("spec.loadBalancerSourceRanges", UNKNOWN),
+        ("spec.loadBalancerSourceRanges", ["10.0.0.0/16", UNKNOWN]),
+    ],
+)
+def test_load_balancer_sources_that_pass(path: str, value: Any) -> None:
+    """A Service that is not a load balancer needs no sources; ranges not known yet cannot fail."""
+    fixtures = mutate(STACKS["gcp"](), "serving-lb", path, value)
+    if path == "spec.type":
+        fixtures = mutate(fixtures, "serving-lb", "spec.loadBalancerSourceRanges", DELETE)
+    assert violations("NW-04", stack(fixtures)) == []
 
 
 @pytest.mark.parametrize(("cloud", "control_id", "steps", "on"), MUTATIONS)

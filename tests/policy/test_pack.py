@@ -143,3 +143,25 @@ def test_stack_policy_links_resources_through_property_dependencies(
     diagnostics = analyzer.AnalyzeStack(request, timeout=20).diagnostics
     assert [d.message for d in diagnostics if d.policyName == "ST-01"] == []
     assert [d for d in diagnostics if d.policyName == "ST-02" and d.urn == bucket_urn]
+
+
+def _azure(type_: str, name: str, props: dict[str, Any], **extra: Any) -> Any:
+    full = f"urn:pulumi:t::p::gpu-platform:azure:Platform${type_}::{name}"
+    return analyzer_pb2.AnalyzerResource(type=type_, properties=_struct(props), urn=full, name=name, **extra)
+
+
+@pytest.mark.parametrize("waits", [True, False])
+def test_stack_policy_sees_dependencies(analyzer: analyzer_pb2_grpc.AnalyzerStub, waits: bool) -> None:
+    """ID-08 reads the Job's dependencies as the engine sends them (the `dependsOn` option included)."""
+    credential = _azure(
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "trainer-fic",
+        {"subject": "system:serviceaccount:ml:trainer"},
+    )
+    pod = {"serviceAccountName": "trainer", "containers": [{"name": "t", "image": "x"}]}
+    props = {"metadata": {"name": "train", "namespace": "ml"}, "spec": {"template": {"spec": pod}}}
+    job = _azure("kubernetes:batch/v1:Job", "train", props, dependencies=[credential.urn] if waits else [])
+    request = analyzer_pb2.AnalyzeStackRequest(resources=[credential, job])
+    diagnostics = analyzer.AnalyzeStack(request, timeout=20).diagnostics
+    found = [d for d in diagnostics if d.policyName == "ID-08"]
+    assert [(d.urn, d.enforcementLevel) for d in found] == ([] if waits else [(job.urn, MANDATORY)])

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 
 import pytest
 
 from policy import engine
-from policy.rules import CONTROLS, Stack, control_plane, storage_s3
+from policy.rules import CONTROLS, Control, Stack, control_plane, storage_s3
 from policy.rules.props import canonical
+from tests.plans import ROOT
 from tests.policy import (
     test_control_plane,
     test_identity,
@@ -42,8 +44,27 @@ def test_compliant_stack_has_no_findings(cloud: str) -> None:
 
 
 def test_every_control_is_registered_with_a_description() -> None:
-    assert len(CONTROLS) == 65
+    assert len(CONTROLS) == 67
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
+
+
+def _module(control: Control) -> str:
+    modules = {rule.__module__ for rule in [*control.resource_rules, *control.stack_rules]}
+    assert len(modules) == 1, (control.id, modules)
+    return f"`{modules.pop().rsplit('.', 1)[-1]}.py`"
+
+
+def test_the_readme_lists_every_control_with_its_title_and_module() -> None:
+    text = (ROOT / "policy" / "README.md").read_text()
+    rows = re.findall(r"^\| ([A-Z]{2}-\d{2}) \| (.+?) \| (`\w+\.py`) \|$", text, re.MULTILINE)
+    assert rows == [(c.id, c.title, _module(c)) for c in sorted(CONTROLS.values(), key=lambda c: c.id)]
+
+
+@pytest.mark.parametrize("cloud", sorted(STACKS))
+def test_fixture_names_are_unique(cloud: str) -> None:
+    """A mutation names its resource: two fixtures of one name would both change."""
+    names = [f.name for f in STACKS[cloud]()]
+    assert len(names) == len(set(names))
 
 
 def test_every_control_checkable_on_inputs_has_mutation_tests() -> None:
@@ -239,13 +260,14 @@ def _with_subnets(subnet_ids: list[str]) -> Stack:
     depending on a network component does), and `subnetIds` known per input the way the engine sends it."""
     public = Fixture("aws:ec2/subnet:Subnet", "public-a", {"mapPublicIpOnLaunch": True}, ("vpc",), "aws")
     fixtures = [*STACKS["aws"](), public]
-    fixtures = mutate(fixtures, "train", "subnetIds", subnet_ids)
+    fixtures = mutate(fixtures, "eks-train", "subnetIds", subnet_ids)
     base = stack(
-        [dataclasses.replace(f, deps=(*f.deps, "public-a")) if f.name == "train" else f for f in fixtures]
+        [dataclasses.replace(f, deps=(*f.deps, "public-a")) if f.name == "eks-train" else f for f in fixtures]
     )
     by_property = {"subnetIds": frozenset(urn("aws:ec2/subnet:Subnet", s) for s in subnet_ids)}
     resources = tuple(
-        dataclasses.replace(r, property_deps=by_property) if r.name == "train" else r for r in base.resources
+        dataclasses.replace(r, property_deps=by_property) if r.name == "eks-train" else r
+        for r in base.resources
     )
     return Stack(resources, base.protect)
 

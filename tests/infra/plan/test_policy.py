@@ -1,6 +1,7 @@
 """The offline plan runs the policy rules: dev and prod pass every mandatory control, a program change
-that breaks a control makes the plan exit 1 naming it (config that breaks one is refused with exit 2, see
-test_cli.py), and a stack waiver turns the finding advisory."""
+that breaks a control (a switch's backing resource included) makes the plan exit 1 naming it (config
+that breaks one is refused with exit 2, see test_cli.py), and a stack waiver turns the finding
+advisory."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_azure_native.authorization as az_policy
 import pulumi_azure_native.containerservice as aks
+import pulumi_azure_native.monitor as az_monitor
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 import pytest
 from pulumi_aws import s3
 
@@ -58,6 +63,34 @@ def _untainted_gpu_pool(kwargs: dict[str, Any]) -> None:
         kwargs["node_taints"] = []
 
 
+def _admit_all(kwargs: dict[str, Any]) -> None:
+    kwargs["default_admission_rule"] = {
+        "evaluation_mode": "ALWAYS_ALLOW",
+        "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+    }
+
+
+def _audit_only(kwargs: dict[str, Any]) -> None:
+    kwargs["parameters"]["effect"] = {"value": "Audit"}
+
+
+def _nothing_flows(kwargs: dict[str, Any]) -> None:
+    kwargs["data_flows"] = []
+
+
+def _open_load_balancer(kwargs: dict[str, Any]) -> None:
+    if kwargs["spec"].get("type") == "LoadBalancer":
+        del kwargs["spec"]["load_balancer_source_ranges"]
+
+
+def _no_deadline(kwargs: dict[str, Any]) -> None:
+    del kwargs["spec"]["active_deadline_seconds"]
+
+
+def _no_wait_for_identity(kwargs: dict[str, Any]) -> None:
+    kwargs["opts"] = pulumi.ResourceOptions(parent=kwargs["opts"].parent)
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -71,6 +104,28 @@ BREAKS = [
     pytest.param(
         (aks, "AgentPool", _untainted_gpu_pool, "ND-08", "dev-azure-cluster-gpu-train"),
         id="gpu-taint-dropped",
+    ),
+    pytest.param(
+        (gcp.binaryauthorization, "Policy", _admit_all, "CP-13", "dev-gcp-binauthz"), id="binauthz-admits-all"
+    ),
+    pytest.param(
+        (az_policy, "PolicyAssignment", _audit_only, "CP-13", "dev-azure-admission-allowed-images"),
+        id="admission-audits-only",
+    ),
+    pytest.param(
+        (az_monitor, "DataCollectionRule", _nothing_flows, "CP-06", "dev-azure-cluster-insights"),
+        id="insights-collects-nothing",
+    ),
+    pytest.param(
+        (k8s.core.v1, "Service", _open_load_balancer, "NW-04", "dev-aws-workloads-serving-service"),
+        id="load-balancer-open",
+    ),
+    pytest.param(
+        (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-gcp-workloads-training-job"), id="job-no-deadline"
+    ),
+    pytest.param(
+        (k8s.batch.v1, "Job", _no_wait_for_identity, "ID-08", "dev-azure-workloads-training-job"),
+        id="job-does-not-wait-for-identity",
     ),
 ]
 
