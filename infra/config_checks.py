@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from infra import catalog
+from infra import catalog, versions
 from infra.catalog import CLOUDS, Cloud
 from infra.config_types import GpuPool, SystemPool
 from infra.naming import PROJECT
@@ -28,7 +28,7 @@ def _problem(key: str, got: object, expected: str) -> str:
 def check(parsed: dict[str, Any], raw: Mapping[str, Any]) -> list[str]:
     """Cross-key problems. `raw` serves the rules that need not wait for a whole section to parse."""
     problems = list(_sections(parsed, raw)) + list(_regions(parsed, raw)) + list(_waived_options(parsed, raw))
-    for rule in (_pool_bounds, _gpu_offers, _pool_references, _subnets, _overlaps):
+    for rule in (_kubernetes, _pool_bounds, _gpu_offers, _pool_references, _subnets, _overlaps):
         problems += list(rule(parsed))
     return problems
 
@@ -93,6 +93,33 @@ def _node_zones(gcp: Any) -> Iterator[str]:
             yield _problem(f"{key}[{i}]", zone, f"a zone of {gcp.region}, like {gcp.region}-a")
     if len(set(gcp.node_zones)) != len(gcp.node_zones):
         yield _problem(key, list(gcp.node_zones), "each zone at most once")
+
+
+def _kubernetes(parsed: dict[str, Any]) -> Iterator[str]:
+    """Each cloud's minor must be one it creates clusters on today; EKS needs add-ons and an autoscaler
+    for it, configured or recorded in `infra/versions.py`."""
+    on = versions.as_of()
+    for cloud in _enabled(parsed):
+        section = parsed[cloud]
+        reason = versions.refusal(cloud, section.kubernetes_version, on)
+        if reason:
+            yield _problem(f"{P}{cloud}.kubernetesVersion", section.kubernetes_version, reason)
+    aws = parsed.get("aws")
+    if aws is None or "aws" not in _enabled(parsed) or versions.refusal("aws", aws.kubernetes_version, on):
+        return  # a refused minor is reported once, against kubernetesVersion
+    minor, recorded = aws.kubernetes_version, ", ".join(versions.EKS_PINS)
+    for key, value in (("addons", aws.addons), ("clusterAutoscalerImage", aws.cluster_autoscaler_image)):
+        if value is None and minor not in versions.EKS_PINS:
+            yield _problem(
+                f"{P}aws.{key}", None, f"a value: infra/versions.py records {key} for {recorded} only"
+            )
+    image = aws.cluster_autoscaler_image
+    if image is not None and f":v{minor}." not in image:
+        yield _problem(
+            f"{P}aws.clusterAutoscalerImage",
+            image,
+            f"a Cluster Autoscaler release of Kubernetes {minor} (v{minor}.x)",
+        )
 
 
 def _bounds(key: str, low: int, high: int, low_name: str, high_name: str) -> Iterator[str]:

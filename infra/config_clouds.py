@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from infra import versions
 from infra.config_types import (
     ApiAccess,
     Cidr,
@@ -156,7 +157,8 @@ def _retention(days: int) -> int:
 
 
 class EksAddons(Section):
-    """Add-on versions, pinned: `aws eks describe-addon-versions --kubernetes-version X` lists them."""
+    """Add-on versions, pinned: `aws eks describe-addon-versions --kubernetes-version X` lists them. Unset
+    in a stack file, they are the ones `infra/versions.py` records for its Kubernetes minor."""
 
     vpc_cni: AddonVersion
     coredns: AddonVersion
@@ -175,9 +177,11 @@ class AwsConfig(Section):
     api_access: Annotated[ApiAccess, AfterValidator(_eks_api_access)]
     deployer_principal_arn: IamPrincipalArn
     system_pool: SystemPool
-    addons: EksAddons
-    cluster_autoscaler_image: ContainerImageDigest
-    """Cluster Autoscaler, whose minor version should match kubernetesVersion (its compatibility rule)."""
+    addons: EksAddons | None = None
+    """Unset: the versions `infra/versions.py` records for kubernetesVersion."""
+    cluster_autoscaler_image: ContainerImageDigest | None = None
+    """Cluster Autoscaler, whose minor must match kubernetesVersion (its compatibility rule). Unset: the
+    release `infra/versions.py` records for kubernetesVersion."""
     bucket_name: S3BucketName
     registry_name: EcrRepositoryName
     log_retention_days: Annotated[int, AfterValidator(_retention)] = 90
@@ -187,6 +191,23 @@ class AwsConfig(Section):
         """None named in config: zone names differ per account, so the program asks EC2 which of the VPC's
         zones offer each instance type when it deploys."""
         return ()
+
+    def pinned_addons(self) -> EksAddons:
+        """The configured add-on versions, else those recorded for the minor (config validation makes
+        sure one exists)."""
+        if self.addons is not None:
+            return self.addons
+        pins = versions.EKS_PINS[self.kubernetes_version]
+        return EksAddons(
+            vpc_cni=pins.vpc_cni,
+            coredns=pins.coredns,
+            kube_proxy=pins.kube_proxy,
+            eks_pod_identity_agent=pins.eks_pod_identity_agent,
+            metrics_server=pins.metrics_server,
+        )
+
+    def autoscaler_image(self) -> str:
+        return self.cluster_autoscaler_image or versions.EKS_PINS[self.kubernetes_version].cluster_autoscaler
 
 
 class GcpNetwork(Section):

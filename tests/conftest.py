@@ -1,11 +1,19 @@
-"""Shared fixtures: the dev and prod plans, computed once per session."""
+"""Shared fixtures: the dev and prod plans, computed once per session, all as of one pinned day."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from infra.plan.runner import Plan
+from infra.versions import AS_OF_ENV
 from tests.plans import planned
+
+AS_OF = "2026-12-05"
+# Config validation and the plan's warnings compare Kubernetes versions with the day they run: the suite
+# runs as of one day, so it does not change with the calendar (subprocesses inherit it).
+os.environ[AS_OF_ENV] = AS_OF
 
 
 @pytest.fixture(scope="session")

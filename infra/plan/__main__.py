@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from infra import config
-from infra.plan import estimates_cli, policy, report, reports_cli, runner, stackfile
+from infra import config, versions
+from infra.plan import estimates_cli, notices, policy, report, reports_cli, runner, stackfile
 from policy.engine import Finding
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INVALID_CONFIG = 0, 1, 2
@@ -53,14 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         raise
     cfg = config.parse(config.read_raw(files.config.get), stack=args.stack)
     findings = policy.check(plan, cfg)
+    notes = notices.collect(plan, cfg, versions.as_of())
     report.print_plan(plan, cfg, console)
     policy.print_findings(findings, console)
+    notices.print_notices(notes, console)
     try:
         estimates = estimates_cli.run(args, plan, console)
     except estimates_cli.ERRORS as exc:
         return _invalid(errors, exc)
-    doc = {**to_json(plan, findings), **estimates}
-    reports_cli.run(args, plan, cfg=cfg, findings=findings, doc=doc, console=console)
+    doc = {**to_json(plan, findings), "notices": [n.to_json() for n in notes], **estimates}
+    reports_cli.run(args, plan, cfg=cfg, findings=findings, notes=notes, doc=doc, console=console)
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
         console.print(f"wrote {args.json}")

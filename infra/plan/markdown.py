@@ -1,5 +1,6 @@
 """`--markdown FILE`: the plan as a pull-request comment: resources and findings per cloud, the changes
-against the base plan (with node-replacement warnings), the findings grouped by control, and the waivers.
+against the base plan (with node-replacement warnings), the findings grouped by control, the deploy-time
+notices (versions leaving support, images not pinned), and the waivers.
 Long lists are cut so that two stacks fit in one comment (GitHub allows 65,536 characters)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from infra.catalog import CLOUDS
 from infra.config import StackConfig
 from infra.plan.diff import Diff
+from infra.plan.notices import Notice
 from infra.plan.runner import Plan
 from policy.engine import Finding
 from policy.rules import CONTROLS
@@ -80,11 +82,29 @@ def _waivers(cfg: StackConfig) -> list[str]:
     return ["### Waivers", "", *table(("control", "clouds", "reason"), rows), ""]
 
 
-def render(plan: Plan, cfg: StackConfig, findings: Sequence[Finding], diff: Diff | None = None) -> str:
+def _notices(notes: Sequence[Notice]) -> list[str]:
+    if not notes:
+        return [
+            "### Deploy-time notices",
+            "",
+            "None: every version is supported for the next 90 days and every image is pinned.",
+            "",
+        ]
+    rows = [(n.kind, n.cloud or "", n.subject, n.message) for n in notes]
+    return ["### Deploy-time notices", "", *table(("kind", "cloud", "subject", "notice"), rows), ""]
+
+
+def render(
+    plan: Plan,
+    cfg: StackConfig,
+    findings: Sequence[Finding],
+    notes: Sequence[Notice] = (),
+    diff: Diff | None = None,
+) -> str:
     failing = sum(f.severity == "mandatory" for f in findings)
     verdict = f"{failing} mandatory violation(s)" if failing else "no mandatory violations"
     lines = [f"## Offline plan `{plan.project}/{plan.stack}`: {verdict}", "", *_summary(plan, findings), ""]
     if diff is not None:
         lines += _changes(diff)
-    lines += _findings(findings) + _waivers(cfg)
+    lines += _findings(findings) + _notices(notes) + _waivers(cfg)
     return "\n".join(lines)

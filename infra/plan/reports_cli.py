@@ -11,6 +11,7 @@ from rich.console import Console
 
 from infra.config import StackConfig
 from infra.plan import diff, manifests, markdown, report
+from infra.plan.notices import Notice
 from infra.plan.runner import Plan
 from policy.engine import Finding
 
@@ -37,6 +38,7 @@ def run(
     *,
     cfg: StackConfig,
     findings: list[Finding],
+    notes: list[Notice],
     doc: dict[str, Any],
     console: Console,
 ) -> None:
@@ -45,7 +47,7 @@ def run(
     if changes is not None:
         report.print_diff(changes, console)
     if args.markdown:
-        args.markdown.write_text(markdown.render(plan, cfg, findings, changes) + "\n")
+        args.markdown.write_text(markdown.render(plan, cfg, findings, notes, changes) + "\n")
         console.print(f"wrote {args.markdown}")
     if args.render_k8s:
         written = manifests.write(plan, args.render_k8s)

@@ -112,7 +112,10 @@ class Workloads(pulumi.ComponentResource):
         cfg, platform = args.config, args.platform
         images = mirrors(cfg, platform)
         for ref in (u.ref for u in images.values() if not u.pinned):
-            pulumi.log.warn(f"{ref} is not pinned yet: set its digest in workloads/upstream.py or the config")
+            pulumi.log.warn(
+                f"{ref} is mirrored by tag: the pods run the digest of the copy in the stack's registry; "
+                f"pin it with `python -m preflight.images --stack {cfg.stack} --write`"
+            )
         built = ContainerImages(
             f"{name}-images", ContainerImagesArgs(platform.registry, cfg.training.image, images), opts
         )

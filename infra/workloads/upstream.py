@@ -1,18 +1,18 @@
-"""The third-party images the workloads run, each pinned by version and digest.
+"""The third-party images the workloads run, each by version and, where it could be verified, digest.
 
 None of them runs from its public registry: `image.ContainerImages` mirrors each one into the stack's own
 registry on every cloud (WL-08: every image comes from the stack's registry, by digest), which also keeps
-pulls off Docker Hub's rate limits and inside each cloud's network. Bump a version here, with the digest
-of its multi-arch index (`docker buildx imagetools inspect IMAGE:TAG`), and `pulumi up` mirrors it.
+pulls off Docker Hub's rate limits and inside each cloud's network. An image whose upstream digest is
+known is mirrored by digest. One whose digest could not be verified is mirrored by tag: `pulumi up`
+copies what the tag points at then, and the pods still run the digest of that copy in the stack's
+registry, so a running cluster never changes under them; the offline plan lists such images, and
+`python -m preflight.images --stack NAME --write` pins them in the stack file. Bump a version here, with
+the digest of its multi-arch index where known, and `pulumi up` mirrors it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-DIGEST_TO_PIN = "sha256:" + "0" * 64
-"""A placeholder for a digest not yet looked up: a build that mirrors it fails at `FROM` (manifest
-unknown), so an unpinned image can never reach a cluster. Set the stack's `serving.image` / `gpuImage`."""
 
 
 @dataclass(frozen=True)
@@ -21,21 +21,24 @@ class Upstream:
     """Tag prefix of the mirrored copy in the stack's repository."""
     repository: str
     version: str
-    digest: str
+    digest: str | None = None
+    """The multi-arch index digest; None mirrors the tag."""
 
     @property
     def ref(self) -> str:
         tag = f":{self.version}" if self.version else ""
-        return f"{self.repository}{tag}@{self.digest}"
+        return f"{self.repository}{tag}@{self.digest}" if self.digest else f"{self.repository}{tag}"
 
     @property
     def pinned(self) -> bool:
-        return self.digest != DIGEST_TO_PIN
+        return self.digest is not None
 
     @property
     def mirror_tag(self) -> str:
-        """Unique per digest: the registries keep tags immutable, so a re-pinned version needs a new tag."""
-        return f"{self.name}-{self.version or 'untagged'}-{self.digest.removeprefix('sha256:')[:12]}"
+        """Unique per content: the registries keep tags immutable, so a re-pinned version needs a new tag
+        (a copy by tag is made once, and keeps its tag)."""
+        suffix = f"-{self.digest.removeprefix('sha256:')[:12]}" if self.digest else ""
+        return f"{self.name}-{self.version or 'untagged'}{suffix}"
 
 
 def from_ref(name: str, ref: str) -> Upstream:
@@ -45,10 +48,13 @@ def from_ref(name: str, ref: str) -> Upstream:
     return Upstream(name, repository, version, digest)
 
 
-TF_SERVING = Upstream("tf-serving", "docker.io/tensorflow/serving", "2.21.0", DIGEST_TO_PIN)
-"""TensorFlow Serving, the release that matches the trainer's TensorFlow 2.21 (uv.lock): a SavedModel is
-only guaranteed to load in a model server at least as new as the TensorFlow that exported it."""
-TF_SERVING_GPU = Upstream("tf-serving", "docker.io/tensorflow/serving", "2.21.0-gpu", DIGEST_TO_PIN)
+TF_SERVING = Upstream("tf-serving", "docker.io/tensorflow/serving", "2.21.0")
+"""TensorFlow Serving 2.21.0, the release built on the trainer's TensorFlow 2.21 (uv.lock): TensorFlow
+guarantees forward compatibility within a patch line only, so a SavedModel exported by 2.21 can fail to
+load in 2.20 ("Op type not registered"). 2.21.0 is released (tensorflow-serving-api 2.21.0 on PyPI, and
+the 2.22.0-rc0 notes list it); no public record of its image digest was found offline, so it is mirrored
+by tag until a stack pins it."""
+TF_SERVING_GPU = Upstream("tf-serving", "docker.io/tensorflow/serving", "2.21.0-gpu")
 RCLONE = Upstream(
     "rclone",
     "docker.io/rclone/rclone",

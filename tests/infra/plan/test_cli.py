@@ -31,7 +31,7 @@ def test_prod_plan_writes_the_json_document(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     assert main(["--stack", "prod", "--cwd", str(ROOT), "--json", str(out)]) == EXIT_OK
     doc = json.loads(out.read_text())
-    assert set(doc) == {"stack", "project", "resources", "outputs", "violations"}
+    assert set(doc) == {"stack", "project", "resources", "outputs", "violations", "notices"}
     assert (doc["stack"], doc["project"]) == ("prod", "gpu-platform")
     # prod passes every mandatory control; node agents leave advisory findings (policy/README.md).
     assert {v["severity"] for v in doc["violations"]} <= {"advisory"}

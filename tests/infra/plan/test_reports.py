@@ -77,7 +77,7 @@ def test_markdown_comment_has_summary_changes_findings_and_waivers(dev_plan: run
         "ST-08", "mandatory", "dev-gcp-storage-bucket", "versioning.enabled | must be true", "gcp"
     )
     changes = diff.compare(_doc(dev_plan), _doc(dev_plan))
-    text = markdown.render(dev_plan, cfg, [finding], changes)
+    text = markdown.render(dev_plan, cfg, [finding], diff=changes)
     assert text.startswith("## Offline plan `gpu-platform/dev`: 1 mandatory violation(s)")
     gcp_resources = sum(r.custom and r.cloud == "gcp" for r in dev_plan.resources)
     assert f"| gcp | {gcp_resources} | 1 | 0 |" in text

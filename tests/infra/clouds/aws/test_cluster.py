@@ -6,6 +6,7 @@ import json
 
 from infra.clouds.aws.cluster import LOG_TYPES
 from infra.plan.runner import Plan
+from infra.versions import EKS_PINS
 from tests.infra.clouds.aws.helpers import (
     ADDON,
     ATTACHMENT,
@@ -93,7 +94,9 @@ def test_cp10_api_authentication_and_deployer_access(stack_plan: Plan) -> None:
 def test_cp11_pod_identity_agent_installed(stack_plan: Plan) -> None:
     """CP-11: workload identity through the EKS Pod Identity agent add-on."""
     agent = addon(stack_plan, "eks-pod-identity-agent")
-    assert agent.inputs["addonVersion"] == stack_config(stack_plan.stack).aws.addons.eks_pod_identity_agent  # type: ignore[union-attr]
+    section = stack_config(stack_plan.stack).aws
+    assert section is not None
+    assert agent.inputs["addonVersion"] == section.pinned_addons().eks_pod_identity_agent
 
 
 def test_cluster_version_name_and_protection(stack_plan: Plan) -> None:
@@ -109,15 +112,19 @@ def test_cluster_version_name_and_protection(stack_plan: Plan) -> None:
 
 
 def test_addons_pinned_and_ordered(stack_plan: Plan) -> None:
-    """Every add-on at its configured version; nodes wait for the CNI, CoreDNS waits for nodes, and the
-    node add-ons (DaemonSets, idle until a node joins) wait for nothing but the cluster and their roles."""
-    versions = stack_config(stack_plan.stack).aws.addons  # type: ignore[union-attr]
+    """Every add-on at the version recorded for the stack's minor (the stack files set none); nodes wait
+    for the CNI, CoreDNS waits for nodes, and the node add-ons (DaemonSets, idle until a node joins) wait for
+    nothing but the cluster and their roles."""
+    section = stack_config(stack_plan.stack).aws
+    assert section is not None
+    assert section.addons is None
+    pins = EKS_PINS[section.kubernetes_version]
     expected = {
-        "vpc-cni": versions.vpc_cni,
-        "coredns": versions.coredns,
-        "kube-proxy": versions.kube_proxy,
-        "eks-pod-identity-agent": versions.eks_pod_identity_agent,
-        "metrics-server": versions.metrics_server,
+        "vpc-cni": pins.vpc_cni,
+        "coredns": pins.coredns,
+        "kube-proxy": pins.kube_proxy,
+        "eks-pod-identity-agent": pins.eks_pod_identity_agent,
+        "metrics-server": pins.metrics_server,
     }
     assert {a.inputs["addonName"]: a.inputs["addonVersion"] for a in aws_of(stack_plan, ADDON)} == expected
     system = named(stack_plan, "aws:eks/nodeGroup:NodeGroup", "-nodes-system")

@@ -145,7 +145,7 @@ def test_autoscaler_pinned_on_system_pool_with_pod_identity(stack_plan: Plan) ->
     (deployment,) = aws_of(stack_plan, "kubernetes:apps/v1:Deployment")
     pod = deployment.inputs["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    assert container["image"] == cfg.aws.cluster_autoscaler_image  # type: ignore[union-attr]
+    assert container["image"] == cfg.aws.autoscaler_image()  # type: ignore[union-attr]
     assert "@sha256:" in container["image"]
     assert pod["nodeSelector"] == {"gpu-platform/pool": "general"}
     tags = f"k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster_of(stack_plan)}"
