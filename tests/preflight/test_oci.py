@@ -391,7 +391,7 @@ class _Server(ThreadingHTTPServer):
 def stand_in() -> Iterator[StandIn]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.state = StandIn(port=int(server.server_address[1]))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield server.state
