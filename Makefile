@@ -14,8 +14,10 @@ export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	@command -v dot >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 || \
-		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends graphviz rclone)
+	@command -v dot >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 && \
+		command -v docker-registry >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq --no-install-recommends graphviz rclone docker-registry)
 	@command -v npm >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm)
 	$(UV) sync --locked --group test --compile-bytecode
 	@test -x $(TOOLS)/bin/checkov || $(UV) tool install --quiet "checkov==$(CHECKOV_VERSION)"
