@@ -17,7 +17,8 @@ setup:
 	@command -v dot >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 && \
 		command -v docker-registry >/dev/null 2>&1 || \
 		($(SUDO) apt-get update -qq && \
-		$(SUDO) apt-get install -y -qq --no-install-recommends graphviz rclone docker-registry)
+		$(SUDO) apt-get install -y -qq --no-install-recommends graphviz rclone docker-registry && \
+		($(SUDO) systemctl disable --now docker-registry >/dev/null 2>&1 || true))
 	@command -v npm >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm)
 	$(UV) sync --locked --group test --compile-bytecode
 	@test -x $(TOOLS)/bin/checkov || $(UV) tool install --quiet "checkov==$(CHECKOV_VERSION)"
