@@ -42,10 +42,9 @@ from infra.workloads import upstream
 from preflight import oci
 
 EXIT_OK, EXIT_UNRESOLVED, EXIT_INVALID_CONFIG = 0, 1, 2
-PLACEHOLDER = "sha256:" + "0" * 64
-"""`upstream.py`'s digest for one not looked up yet: it pins nothing."""
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 UPSTREAM_FILE = "infra/workloads/upstream.py"
+VERSIONS_FILE = "infra/versions.py"
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,9 @@ class Resolved:
 
 
 def pinned_digest(image: upstream.Upstream) -> str | None:
-    """The digest an `Upstream` pins: None for a tag-only one (no digest) or the placeholder."""
+    """The digest an `Upstream` pins: None for a tag-only one."""
     digest: str | None = image.digest
-    return digest if digest and digest != PLACEHOLDER and DIGEST.match(digest) else None
+    return digest if digest and DIGEST.match(digest) else None
 
 
 def split_ref(ref: str) -> tuple[str, str, str | None]:
@@ -106,16 +105,16 @@ def split_ref(ref: str) -> tuple[str, str, str | None]:
     repository, tag = name, ""
     if ":" in name.rsplit("/", 1)[-1]:
         repository, tag = name.rsplit(":", 1)
-    return repository, tag, (digest if DIGEST.match(digest) and digest != PLACEHOLDER else None)
+    return repository, tag, (digest if DIGEST.match(digest) else None)
 
 
 def from_upstream(name: str, image: upstream.Upstream, target: Target | None) -> Image:
     return Image(name, image.repository, image.version, pinned_digest(image), UPSTREAM_FILE, target)
 
 
-def from_config(name: str, ref: str, target: Target) -> Image:
+def from_config(name: str, ref: str, target: Target, source: str | None = None) -> Image:
     repository, tag, digest = split_ref(ref)
-    return Image(name, repository, tag, digest, str(target), target)
+    return Image(name, repository, tag, digest, source or str(target), target)
 
 
 def stack_images(cfg: StackConfig) -> list[Image]:
@@ -132,7 +131,9 @@ def stack_images(cfg: StackConfig) -> list[Image]:
     ]
     if "aws" in cfg.clouds and cfg.aws is not None:
         autoscaler = Target("aws", "clusterAutoscalerImage", "cluster_autoscaler_image")
-        images.append(from_config("cluster-autoscaler", cfg.aws.cluster_autoscaler_image, autoscaler))
+        # Unset in the stack, it is the release infra/versions.py records for the stack's minor.
+        source = None if cfg.aws.cluster_autoscaler_image else VERSIONS_FILE
+        images.append(from_config("cluster-autoscaler", cfg.aws.autoscaler_image(), autoscaler, source))
     images.append(from_upstream("model-sync", upstream.RCLONE, None))
     images.append(from_upstream("device-plugin", upstream.DEVICE_PLUGIN, None))
     return images

@@ -8,13 +8,13 @@ import difflib
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
 from infra import config
 from infra.config import StackConfig
 from infra.plan import stackfile
+from infra.versions import EKS_PINS
 from infra.workloads import upstream
 from preflight import images, oci
 from tests.preflight.test_oci import LocalRegistry, running_registry, sha256
@@ -22,8 +22,7 @@ from tests.preflight.test_oci import LocalRegistry, running_registry, sha256
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "sha256:" + "1" * 64
 NEW = "sha256:" + "2" * 64
-AUTOSCALER = "registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.1"
-AUTOSCALER_PIN = "sha256:dfc7e06c58b3757e530a0be1b8af6f6fe38926f0f4da35d6f1b8a9a9e0bb78de"
+AUTOSCALER, AUTOSCALER_PIN = EKS_PINS["1.35"].cluster_autoscaler.split("@")
 
 
 def project(tmp_path: Path, stack: str, edit: Callable[[str], str] | None = None) -> Path:
@@ -57,8 +56,8 @@ def everything(digest: str = NEW) -> dict[str, str]:
         f"{upstream.TF_SERVING.repository}:{upstream.TF_SERVING.version}": digest,
         f"{upstream.TF_SERVING_GPU.repository}:{upstream.TF_SERVING_GPU.version}": digest,
         AUTOSCALER: digest,
-        f"{upstream.RCLONE.repository}:{upstream.RCLONE.version}": upstream.RCLONE.digest,
-        f"{plugin.repository}:{plugin.version}": plugin.digest,
+        f"{upstream.RCLONE.repository}:{upstream.RCLONE.version}": str(upstream.RCLONE.digest),
+        f"{plugin.repository}:{plugin.version}": str(plugin.digest),
     }
 
 
@@ -100,11 +99,8 @@ def test_no_autoscaler_without_aws(tmp_path: Path) -> None:
     assert "cluster-autoscaler" not in [i.name for i in images.stack_images(load(root, "dev"))]
 
 
-@pytest.mark.parametrize("digest", [None, images.PLACEHOLDER])
-def test_a_tag_only_or_placeholder_upstream_is_not_pinned(
-    monkeypatch: pytest.MonkeyPatch, digest: str | None
-) -> None:
-    tag_only = dataclasses.replace(upstream.RCLONE, digest=cast(Any, digest))
+def test_a_tag_only_upstream_is_not_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    tag_only = dataclasses.replace(upstream.RCLONE, digest=None)
     monkeypatch.setattr(upstream, "RCLONE", tag_only)
     sync = next(i for i in images.stack_images(load(ROOT, "dev")) if i.name == "model-sync")
     assert (sync.tagged, sync.pinned) == ("docker.io/rclone/rclone:1.75.1", None)
@@ -139,7 +135,7 @@ def test_the_report_says_what_matches_and_what_to_pin(capsys: pytest.CaptureFixt
     assert "serving: docker.io/tensorflow/serving:2.21.0\n" in out
     assert f"  found   {NEW}\n  pinned  not pinned (infra/workloads/upstream.py)\n" in out
     assert "  status  NOT PINNED (mirrored by tag): pin it in gpu-platform:serving.image" in out
-    assert f"  pinned  {AUTOSCALER_PIN} (gpu-platform:aws.clusterAutoscalerImage)\n  status  DIFFERS" in out
+    assert f"  pinned  {AUTOSCALER_PIN} (infra/versions.py)\n  status  DIFFERS" in out
     assert out.count("  status  matches") == 2  # rclone and the device plugin
     assert (
         "run with --write to pin gpu-platform:serving.image, gpu-platform:aws.clusterAutoscalerImage" in out
@@ -183,8 +179,10 @@ def test_write_pins_dev_and_changes_nothing_else(tmp_path: Path) -> None:
     code, before, after = write(root, "dev", everything())
     assert code == 0
     removed, added = changes(before, after)
-    assert removed == [f"    clusterAutoscalerImage: {AUTOSCALER}@{AUTOSCALER_PIN}"]
-    assert added == [
+    # The stack sets no autoscaler (it runs the one infra/versions.py records): a differing digest is
+    # pinned by adding the key.
+    assert removed == []
+    assert sorted(added) == [
         f"    clusterAutoscalerImage: {AUTOSCALER}@{NEW}",
         f"    image: docker.io/tensorflow/serving:2.21.0@{NEW}",
     ]
@@ -339,7 +337,7 @@ def test_write_against_a_real_registry(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     serving = registry.push_index("tensorflow/serving", "2.21.0", content=b"serving")[0]
-    autoscaler = registry.push_image("autoscaling/cluster-autoscaler", "v1.33.0", content=b"ca")
+    autoscaler = registry.push_image("autoscaling/cluster-autoscaler", "v1.35.0", content=b"ca")
     sync = registry.push_image("rclone/rclone", "1.75.1", content=b"rclone")
     monkeypatch.setattr(
         upstream,
@@ -358,8 +356,9 @@ def test_write_against_a_real_registry(
             "nvidia-device-plugin", f"{registry.host}/nvidia/k8s-device-plugin", "v0.17.0", OLD
         ),
     )
-    ca_ref = f"{registry.host}/autoscaling/cluster-autoscaler:v1.33.0"
-    root = project(tmp_path, "dev", lambda t: t.replace(f"{AUTOSCALER}@{AUTOSCALER_PIN}", f"{ca_ref}@{OLD}"))
+    ca_ref = f"{registry.host}/autoscaling/cluster-autoscaler:v1.35.0"
+    pinned = f'    kubernetesVersion: "1.35"\n    clusterAutoscalerImage: {ca_ref}@{OLD}\n'
+    root = project(tmp_path, "dev", lambda t: t.replace('    kubernetesVersion: "1.35"\n', pinned, 1))
 
     assert (
         images.main(["--stack", "dev", "--cwd", str(root), "--write"]) == 1
