@@ -1,4 +1,4 @@
-"""The CrossGuard policies: one per control of CONTROLS.md, named by its ID, built from `policy.rules`.
+"""The CrossGuard policies: one per control of docs/controls.md, named by its ID, from `policy.rules`.
 
 A control with only resource rules becomes a `ResourceValidationPolicy`; one with stack rules (it spans
 resources, like "every bucket has a public access block") a `StackValidationPolicy`, which reports each

@@ -1,4 +1,4 @@
-"""EKS control-plane controls (CONTROLS.md CP-*), asserted on the captured inputs of dev and prod."""
+"""EKS control-plane controls (docs/controls.md CP-*), asserted on the captured inputs of dev and prod."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Node controls (CONTROLS.md ND-*) and the autoscaler wiring, on the dev and prod plans."""
+"""Node controls (docs/controls.md ND-*) and the autoscaler wiring, on the dev and prod plans."""
 
 from __future__ import annotations
 
