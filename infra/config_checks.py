@@ -47,7 +47,7 @@ def _sections(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
     for i, waiver in enumerate(parsed.get("waivers", ())):
         # A misspelled ID would waive nothing and hide that it does.
         if waiver.control not in CONTROLS:
-            yield _problem(f"{P}waivers[{i}].control", waiver.control, "a control ID of CONTROLS.md")
+            yield _problem(f"{P}waivers[{i}].control", waiver.control, "a control ID of docs/controls.md")
         for cloud in waiver.clouds:
             if "clouds" in parsed and cloud not in clouds:
                 yield _problem(f"{P}waivers[{i}].clouds", cloud, f"an enabled cloud ({', '.join(clouds)})")

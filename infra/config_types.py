@@ -195,6 +195,6 @@ class Training(Section):
 
 
 class Waiver(Section):
-    control: Annotated[str, pattern(r"^[A-Z]{2}-[0-9]{2}$", "a control ID from CONTROLS.md, like CP-04")]
+    control: Annotated[str, pattern(r"^[A-Z]{2}-[0-9]{2}$", "a control ID from docs/controls.md, like CP-04")]
     clouds: tuple[Cloud, ...]
     reason: str = Field(min_length=20)

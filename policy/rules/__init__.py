@@ -1,4 +1,4 @@
-"""Every control of CONTROLS.md as pure rule functions, one module per area; importing this package
+"""Every control of docs/controls.md as pure rule functions, one module per area; importing this package
 registers them all in `CONTROLS`."""
 
 from policy.rules import (

@@ -124,7 +124,7 @@ CONTROLS: dict[str, Control] = {}
 
 
 def control(id_: str, title: str, description: str, *, advisory: bool = False) -> str:
-    """Register a control of CONTROLS.md; returns its ID for the rule decorators."""
+    """Register a control of docs/controls.md; returns its ID for the rule decorators."""
     if id_ in CONTROLS:
         raise ValueError(f"control {id_} registered twice")
     CONTROLS[id_] = Control(id_, title, description, advisory)

@@ -17,7 +17,7 @@ GKE = "gcp:container/cluster:Cluster"
 AKS = "azure-native:containerservice:ManagedCluster"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 DIAGNOSTIC_SETTINGS = ("azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting")
-"""pulumi-azure-native 3 has the resource under `monitor`; version 2 (and CONTROLS.md) under `insights`."""
+"""pulumi-azure-native 3 has the resource under `monitor`; version 2 under `insights`."""
 COLLECTION_RULES = ("azure-native:monitor:DataCollectionRule", "azure-native:insights:DataCollectionRule")
 COLLECTION_ASSOCIATIONS = (
     "azure-native:monitor:DataCollectionRuleAssociation",
