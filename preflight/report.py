@@ -17,6 +17,8 @@ class Status(StrEnum):
 
 
 STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
+CLOUDS = ("aws", "gcp", "azure", "all")
+CHECKS = ("identity", "versions", "capacity", "names", "prerequisites", "reachability", "tools")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,11 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "status": self.status.value}
+
+
+def ordered(rows: list[Row]) -> list[Row]:
+    """By cloud, then by check in the order above (a check's rows keep their own order)."""
+    return sorted(rows, key=lambda r: (CLOUDS.index(r.cloud), CHECKS.index(r.check)))
 
 
 def failed(rows: list[Row]) -> bool:

@@ -19,11 +19,13 @@ CLOUD: Cloud = "aws"
 KEY = "gpu-platform:aws"
 SUPPORT_WARNING = timedelta(days=90)
 """Warn when standard support ends this soon: EKS then upgrades the cluster (upgradePolicy STANDARD)."""
-GPU_QUOTAS: dict[str, tuple[str, str, str]] = {
-    "g": ("G and VT", "L-DB2E81BA", "L-3819A6DF"),
-    "p": ("P", "L-417A185B", "L-7212CCBC"),
+GPU_QUOTAS: dict[tuple[str, bool], tuple[str, str]] = {
+    ("g", False): ("Running On-Demand G and VT instances", "L-DB2E81BA"),
+    ("g", True): ("All G and VT Spot Instance Requests", "L-3819A6DF"),
+    ("p", False): ("Running On-Demand P instances", "L-417A185B"),
+    ("p", True): ("All P Spot Instance Requests", "L-7212CCBC"),
 }
-"""Instance family letter -> (name, on-demand quota code, spot quota code), in vCPUs (docs/aws.md)."""
+"""(instance family letter, spot) -> the EC2 quota's name and Service Quotas code, in vCPUs (docs/aws.md)."""
 
 
 def addon_name(field: str) -> str:
@@ -33,8 +35,7 @@ def addon_name(field: str) -> str:
 
 def quota_codes(machine: PoolMachine) -> tuple[str, str]:
     """(quota name, Service Quotas code) the pool's instances count against."""
-    name, on_demand, spot = GPU_QUOTAS[machine.offer.machine_type[0]]
-    return (f"{name} Spot", spot) if machine.pool.spot else (f"On-Demand {name}", on_demand)
+    return GPU_QUOTAS[machine.offer.machine_type[0], machine.pool.spot]
 
 
 def identity(facts: AwsFacts, aws: AwsConfig) -> Row:
@@ -104,7 +105,7 @@ def capacity(facts: AwsFacts, cfg: StackConfig, aws: AwsConfig) -> list[Row]:
     rows = []
     for (name, code), users in needs.items():
         quota, need = facts.quotas[code], sum(m.vcpus for m in users)
-        label = f"{name} instances quota {code} in {aws.region} ({', '.join(m.describe() for m in users)})"
+        label = f"{name} ({code}) in {aws.region} for {', '.join(m.describe() for m in users)}"
         if isinstance(quota, Unreadable):
             rows.append(unreadable(CLOUD, "capacity", label, quota))
             continue

@@ -117,7 +117,7 @@ def _quotas(
     rows = []
     for usage, users in needs.items():
         need = sum(m.vcpus for m in users)
-        label = f"{usage} in {azure.location} ({', '.join(m.describe() for m in users)})"
+        label = f"{usage} in {azure.location} for {', '.join(m.describe() for m in users)}"
         fix = f"request {usage} >= {need} vCPUs in {azure.location} (portal: Quotas > Compute)"
         rows.append(quota_row(CLOUD, label, usages.get(usage, Quota(0)), need, unit="vCPUs", fix=fix))
     return rows

@@ -92,7 +92,7 @@ def _regional_quotas(facts: GcpFacts, machines: list[PoolMachine], gcp: GcpConfi
     rows = []
     for metric, users in needs.items():
         need = sum(m.gpus for m in users)
-        label = f"{metric} in {gcp.region} ({', '.join(m.describe() for m in users)})"
+        label = f"{metric} in {gcp.region} for {', '.join(m.describe() for m in users)}"
         fix = f"{QUOTA_FIX}: {metric} in {gcp.region} >= {need}"
         rows.append(quota_row(CLOUD, label, quotas.get(metric, Quota(0)), need, unit="GPUs", fix=fix))
     return rows
