@@ -107,7 +107,7 @@ def fetch(login: GcpLogin, cfg: StackConfig) -> GcpFacts:
         principal=login.principal,
         project=project,
         channel_versions=attempt(
-            partial(_channel_versions, container, gcp), "container.clusters.list", ERRORS, describe
+            partial(_channel_versions, container, gcp), "roles/container.viewer", ERRORS, describe
         ),
         quotas=attempt(
             partial(_region_quotas, compute, p, gcp.region), "compute.regions.get", ERRORS, describe
