@@ -17,8 +17,8 @@ class Status(StrEnum):
 
 
 STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
-CLOUDS = ("aws", "gcp", "azure", "all")
-CHECKS = ("identity", "versions", "capacity", "names", "prerequisites", "reachability", "tools")
+CLOUD_ORDER = ("aws", "gcp", "azure", "all")
+CHECK_ORDER = ("identity", "versions", "capacity", "names", "prerequisites", "reachability", "tools")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Row:
 
 def ordered(rows: list[Row]) -> list[Row]:
     """By cloud, then by check in the order above (a check's rows keep their own order)."""
-    return sorted(rows, key=lambda r: (CLOUDS.index(r.cloud), CHECKS.index(r.check)))
+    return sorted(rows, key=lambda r: (CLOUD_ORDER.index(r.cloud), CHECK_ORDER.index(r.check)))
 
 
 def failed(rows: list[Row]) -> bool:

@@ -33,8 +33,8 @@ def addon_name(field: str) -> str:
     return field.replace("_", "-")
 
 
-def quota_codes(machine: PoolMachine) -> tuple[str, str]:
-    """(quota name, Service Quotas code) the pool's instances count against."""
+def gpu_quota(machine: PoolMachine) -> tuple[str, str]:
+    """The quota (its name and Service Quotas code) the pool's instances count against."""
     return GPU_QUOTAS[machine.offer.machine_type[0], machine.pool.spot]
 
 
@@ -101,7 +101,7 @@ def capacity(facts: AwsFacts, cfg: StackConfig, aws: AwsConfig) -> list[Row]:
     machines = gpu_machines(cfg, CLOUD)
     needs: dict[tuple[str, str], list[PoolMachine]] = defaultdict(list)
     for m in machines:
-        needs[quota_codes(m)].append(m)
+        needs[gpu_quota(m)].append(m)
     rows = []
     for (name, code), users in needs.items():
         quota, need = facts.quotas[code], sum(m.vcpus for m in users)

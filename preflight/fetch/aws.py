@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.clouds.aws.policies import AUTOSCALING_ROLE, AUTOSCALING_ROLE_PATH
 from infra.config import StackConfig
 from infra.config_clouds import AwsConfig, EksAddons
-from preflight.checks.aws import addon_name, quota_codes
+from preflight.checks.aws import addon_name, gpu_quota
 from preflight.facts import AwsFacts, EksVersion, Name, Quota, Read
 from preflight.fetch import LoginError, attempt, first_line
 from preflight.pools import gpu_machines
@@ -82,7 +82,7 @@ def fetch(login: AwsLogin, cfg: StackConfig) -> AwsFacts:
         },
         quotas={
             code: attempt(partial(_quota, sq, code), "servicequotas:GetServiceQuota", ERRORS)
-            for code in dict.fromkeys(quota_codes(m)[1] for m in machines)
+            for code in dict.fromkeys(gpu_quota(m)[1] for m in machines)
         },
         cluster_zones=attempt(
             partial(_cluster_zones, ec2, aws.availability_zones), "ec2:DescribeAvailabilityZones", ERRORS

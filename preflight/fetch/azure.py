@@ -35,6 +35,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import StorageAccountCheckNameAvailabilityParameters
 
 from infra.config import StackConfig
+from infra.config_clouds import AzureConfig
 from preflight.facts import AksVersion, AzureFacts, AzureSku, AzureSubscription, Name, Quota, Read
 from preflight.fetch import LoginError, attempt
 
@@ -105,7 +106,8 @@ def fetch(login: AzureLogin, cfg: StackConfig) -> AzureFacts:
     loc = azure.location
 
     ours = _read(partial(_ours, resources, azure.resource_group_name))
-    names = {key: _read(partial(_name, check, ours)) for key, check in _name_checks(login, cfg).items()}
+    checks = _name_checks(azure, login.credential, sub, base_url)
+    names = {key: _read(partial(_name, check, ours)) for key, check in checks.items()}
     return AzureFacts(
         principal=login.principal,
         tenant=login.tenant,
@@ -123,12 +125,9 @@ NameCheck = tuple[Any, Any, str, str]
 """The provider's checkNameAvailability, its request, and the resource type and name it asks about."""
 
 
-def _name_checks(login: AzureLogin, cfg: StackConfig) -> dict[str, NameCheck]:
-    """Config key -> the check of each globally unique name."""
-    azure = cfg.azure
-    if azure is None:
-        raise ValueError("the stack does not enable azure")
-    args = (login.credential, login.subscription_id, os.environ.get(ARM_ENV, ARM))
+def _name_checks(azure: AzureConfig, *args: Any) -> dict[str, NameCheck]:
+    """Config key -> the check of each globally unique name; `args` are the clients' (credential,
+    subscription, base_url)."""
     storage, registry, vault = azure.storage_account_name, azure.registry_name, azure.key_vault_name
     registry_type = "Microsoft.ContainerRegistry/registries"
     return {

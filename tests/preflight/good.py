@@ -13,7 +13,7 @@ from infra import config
 from infra.config import StackConfig
 from infra.config_clouds import EksAddons
 from infra.plan import stackfile
-from preflight.checks.aws import addon_name, quota_codes
+from preflight.checks.aws import addon_name, gpu_quota
 from preflight.checks.azure import PROVIDERS, pools
 from preflight.checks.gcp import ALL_REGIONS, GPU_QUOTA_METRICS, PREREQUISITE_APIS, pool_zones
 from preflight.facts import (
@@ -59,7 +59,7 @@ def aws_facts(cfg: StackConfig) -> AwsFacts:
         addon_versions={
             addon_name(f): ("v9.9.9-eksbuild.1", getattr(aws.addons, f)) for f in EksAddons.model_fields
         },
-        quotas={quota_codes(m)[1]: Quota(1000) for m in machines},
+        quotas={gpu_quota(m)[1]: Quota(1000) for m in machines},
         cluster_zones=tuple(f"{aws.region}{z}" for z in "abc"[: aws.availability_zones]),
         offerings={t: tuple(f"{aws.region}{z}" for z in "abcd") for t in types},
         bucket=Name("free"),

@@ -16,7 +16,7 @@ from tests.preflight.good import TODAY, aws_facts, stack
 DENIED = Unreadable("AccessDenied: not authorized", "the:Permission")
 
 
-def rows(stack_name: str = "dev", **changes: Any) -> list[Row]:
+def rows(stack_name: str = "dev", /, **changes: Any) -> list[Row]:
     cfg = stack(stack_name)
     return aws.check(replace(aws_facts(cfg), **changes), cfg, TODAY)
 
@@ -126,3 +126,24 @@ def test_a_missing_autoscaling_role_warns_that_the_program_creates_it() -> None:
 
 def test_roles_the_deployer_cannot_list_fail_since_the_program_lists_them() -> None:
     assert only(rows(autoscaling_role=DENIED), "prerequisites", Status.FAIL).fix == "grant the:Permission"
+
+
+@pytest.mark.parametrize(
+    ("field", "check", "status"),
+    [
+        ("principal_arn", "identity", Status.WARN),
+        ("cluster_version", "versions", Status.WARN),
+        ("cluster_zones", "capacity", Status.WARN),
+        ("bucket", "names", Status.WARN),
+        ("autoscaling_role", "prerequisites", Status.FAIL),
+    ],
+)
+def test_each_unreadable_fact_names_the_permission(field: str, check: str, status: Status) -> None:
+    row = next(r for r in rows(**{field: DENIED}) if r.check == check and r.status is status)
+    assert row.found.startswith("could not read")
+    assert row.fix == "grant the:Permission"
+
+
+def test_unreadable_add_on_versions_warn() -> None:
+    offered = dict.fromkeys(aws_facts(stack("dev")).addon_versions, DENIED)
+    assert only(rows(addon_versions=offered), "versions", Status.WARN).fix == "grant the:Permission"

@@ -16,7 +16,7 @@ DENIED = Unreadable("AuthorizationFailed: no", "Reader on the subscription")
 T4 = "Standard_NC4as_T4_v3"
 
 
-def rows(stack_name: str = "dev", **changes: Any) -> list[Row]:
+def rows(stack_name: str = "dev", /, **changes: Any) -> list[Row]:
     cfg = stack(stack_name)
     return azure.check(replace(azure_facts(cfg), **changes), cfg)
 
@@ -140,3 +140,24 @@ def test_unregistered_providers_fail_with_the_commands() -> None:
     providers = dict.fromkeys(azure.PROVIDERS, "Registered") | {"Microsoft.PolicyInsights": "NotRegistered"}
     row = only(rows(providers=providers), "prerequisites", Status.FAIL)
     assert row.fix == "az provider register --namespace Microsoft.PolicyInsights"
+
+
+@pytest.mark.parametrize(
+    ("field", "check"),
+    [
+        ("skus", "capacity"),
+        ("usages", "capacity"),
+        ("encryption_at_host_feature", "capacity"),
+        ("providers", "prerequisites"),
+    ],
+)
+def test_each_unreadable_fact_warns_naming_the_permission(field: str, check: str) -> None:
+    row = only(rows(**{field: DENIED}), check, Status.WARN)
+    assert row.fix == "grant Reader on the subscription"
+
+
+def test_an_unreadable_name_warns() -> None:
+    names = {"storageAccountName": DENIED, "registryName": Name("free"), "keyVaultName": Name("free")}
+    assert only(rows(names=names), "names", Status.WARN).found.startswith(
+        "could not read storage account name"
+    )

@@ -15,7 +15,7 @@ from tests.preflight.good import gcp_facts, stack
 DENIED = Unreadable("HTTP 403: denied", "some.permission")
 
 
-def rows(stack_name: str = "dev", **changes: Any) -> list[Row]:
+def rows(stack_name: str = "dev", /, **changes: Any) -> list[Row]:
     cfg = stack(stack_name)
     return gcp.check(replace(gcp_facts(cfg), **changes), cfg)
 
@@ -104,3 +104,15 @@ def test_disabled_prerequisite_apis_fail_with_the_command_that_enables_them() ->
     assert row.fix == (
         "gcloud services enable cloudresourcemanager.googleapis.com --project acme-gpu-platform-dev"
     )
+
+
+@pytest.mark.parametrize("field", ["channel_versions", "quotas", "project_quotas", "bucket"])
+def test_each_unreadable_fact_warns_naming_the_permission(field: str) -> None:
+    warned = [r for r in rows(**{field: DENIED}) if r.status is Status.WARN]
+    assert len(warned) == 1
+    assert warned[0].fix == "grant some.permission"
+
+
+def test_unreadable_services_warn() -> None:
+    services = dict.fromkeys(gcp.PREREQUISITE_APIS, DENIED)
+    assert only(rows(services=services), "prerequisites", Status.WARN).fix == "grant some.permission"

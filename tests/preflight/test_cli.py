@@ -16,7 +16,7 @@ import yaml
 
 from preflight.fetch.azure import ARM_ENV
 from preflight.fetch.gcp import ENDPOINT_ENV
-from preflight.report import CHECKS, CLOUDS
+from preflight.report import CHECK_ORDER, CLOUD_ORDER
 from tests.plans import ROOT
 from tests.preflight import aws_api, azure_api, gcp_api
 from tests.preflight.conftest import WORKING_TOOLS, fake_tools
@@ -97,7 +97,7 @@ def test_a_fail_exits_1_and_names_its_fix(clouds: tuple[dict[str, str], str], tm
     # moto's fresh account has no Auto Scaling role: the program creates it, so this only warns.
     assert [(r["cloud"], r["check"]) for r in rows if r["status"] == "WARN"] == [("aws", "prerequisites")]
     checked = [(r["cloud"], r["check"]) for r in rows]
-    assert checked == sorted(checked, key=lambda c: (CLOUDS.index(c[0]), CHECKS.index(c[1])))
+    assert checked == sorted(checked, key=lambda c: (CLOUD_ORDER.index(c[0]), CHECK_ORDER.index(c[1])))
     for cloud in ("aws", "gcp", "azure"):
         for check in ("identity", "versions", "capacity", "names", "prerequisites", "reachability", "tools"):
             assert (cloud, check) in checked
