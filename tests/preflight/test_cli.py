@@ -32,14 +32,13 @@ def preflight(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.C
 
 
 def bare_env(home: Path, path: str = "/usr/bin:/bin") -> dict[str, str]:
-    """No cloud credentials or settings; the two link-local metadata probes off, so nothing waits on them."""
-    return {
-        "PATH": path,
-        "HOME": str(home),
-        "COLUMNS": "200",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NO_GCE_CHECK": "true",
-    }
+    """No cloud credentials or settings."""
+    return {"PATH": path, "HOME": str(home), "COLUMNS": "200"}
+
+
+NO_PROBES = {"AWS_EC2_METADATA_DISABLED": "true", "NO_GCE_CHECK": "true", "AZURE_TOKEN_CREDENTIALS": "dev"}
+"""The SDKs' link-local metadata probes off, so that a test machine's own cloud identity (an EC2 role, a
+GCE or Azure managed identity) cannot count as credentials, and nothing waits on a probe."""
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,7 @@ def test_a_fail_exits_1_and_names_its_fix(clouds: tuple[dict[str, str], str], tm
 
 
 def test_without_credentials_each_cloud_says_how_to_log_in(tmp_path: Path) -> None:
-    done = preflight("--stack", "dev", env=bare_env(tmp_path))
+    done = preflight("--stack", "dev", env=bare_env(tmp_path) | NO_PROBES)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
@@ -118,7 +117,7 @@ def test_without_credentials_each_cloud_says_how_to_log_in(tmp_path: Path) -> No
 
 
 def test_one_cloud_without_credentials_is_one_line(tmp_path: Path) -> None:
-    done = preflight("--stack", "dev", "--cloud", "aws", env=bare_env(tmp_path))
+    done = preflight("--stack", "dev", "--cloud", "aws", env=bare_env(tmp_path) | NO_PROBES)
     assert (done.returncode, done.stderr) == (
         2,
         "aws: no credentials found: run aws sso login, or set AWS_PROFILE\n",

@@ -97,6 +97,7 @@ def test_no_credentials_is_one_line_naming_the_login(monkeypatch: pytest.MonkeyP
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path))  # no az, azd or pwsh to ask
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")  # nor this machine's managed identity, if any
     with pytest.raises(LoginError, match=r"^azure: no credentials found: run az login"):
         azure.login(None)
 
