@@ -1,0 +1,149 @@
+"""The AWS checks on facts that satisfy them (PASS) and on each fact that breaks one (FAIL or WARN)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pytest
+
+from preflight.checks import aws
+from preflight.facts import EksVersion, Name, NameState, Quota, Unreadable
+from preflight.report import Row, Status
+from tests.preflight.good import TODAY, aws_facts, stack
+
+DENIED = Unreadable("AccessDenied: not authorized", "the:Permission")
+
+
+def rows(stack_name: str = "dev", /, **changes: Any) -> list[Row]:
+    cfg = stack(stack_name)
+    return aws.check(replace(aws_facts(cfg), **changes), cfg, TODAY)
+
+
+def only(found: list[Row], check: str, status: Status) -> Row:
+    matching = [r for r in found if r.check == check and r.status is status]
+    assert len(matching) == 1, found
+    return matching[0]
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_check_passes_on_good_facts(stack_name: str) -> None:
+    found = rows(stack_name)
+    assert {r.check for r in found} == {"identity", "versions", "capacity", "names", "prerequisites"}
+    assert [r for r in found if r.status is not Status.PASS] == []
+
+
+def test_a_caller_other_than_the_deployer_fails_naming_both() -> None:
+    row = only(rows(principal_arn="arn:aws:iam::123456789012:role/someone-else"), "identity", Status.FAIL)
+    assert "role/someone-else" in row.found
+    assert "role/gpu-platform-deployer" in row.found
+    assert "deployerPrincipalArn" in row.fix
+
+
+def test_an_unreadable_role_path_warns_with_the_permission() -> None:
+    row = only(rows(principal_arn=DENIED), "identity", Status.WARN)
+    assert "assumed-role/gpu-platform-deployer/alice" in row.found
+    assert row.fix == "grant the:Permission"
+
+
+@pytest.mark.parametrize(
+    "version",
+    [None, EksVersion("EXTENDED_SUPPORT", date(2026, 7, 29)), EksVersion("UNSUPPORTED", None)],
+    ids=["not-offered", "extended-support", "unsupported"],
+)
+def test_a_minor_not_in_standard_support_fails(version: EksVersion | None) -> None:
+    row = only(rows(cluster_version=version), "versions", Status.FAIL)
+    assert "1.33" in row.found
+    assert "kubernetesVersion" in row.fix
+
+
+def test_standard_support_ending_within_90_days_of_today_warns() -> None:
+    ending = EksVersion("STANDARD_SUPPORT", date(2027, 2, 1))
+    row = only(rows(cluster_version=ending), "versions", Status.WARN)
+    assert "2027-02-01" in row.found
+    assert "upgrades" in row.found
+
+
+def test_an_add_on_version_not_offered_fails_with_the_newest() -> None:
+    cfg = stack("dev")
+    offered = dict(aws_facts(cfg).addon_versions)
+    offered["vpc-cni"] = ("v1.21.1-eksbuild.3", "v1.21.0-eksbuild.1")
+    row = only(rows(addon_versions=offered), "versions", Status.FAIL)
+    assert "vpc-cni v1.20.4-eksbuild.1" in row.found
+    assert "gpu-platform:aws.addons.vpcCni: v1.21.1-eksbuild.3" in row.fix
+
+
+def test_unreadable_versions_warn() -> None:
+    found = rows(cluster_version=DENIED)
+    assert only(found, "versions", Status.WARN).fix == "grant the:Permission"
+
+
+def test_the_spot_quota_must_cover_max_nodes_times_vcpus() -> None:
+    row = only(rows(quotas={"L-3819A6DF": Quota(4)}), "capacity", Status.FAIL)
+    assert "L-3819A6DF" in row.found
+    assert "the pools need 8" in row.found
+    assert "--quota-code L-3819A6DF --desired-value 8 --region us-east-1" in row.fix
+    assert not [r for r in rows(quotas={"L-3819A6DF": Quota(8)}) if r.status is not Status.PASS]
+
+
+def test_pools_of_one_family_share_its_on_demand_quota() -> None:
+    # prod: train 4 x g5.xlarge + serve 6 x g4dn.xlarge, 4 vCPUs each: 40 vCPUs of G (docs/aws.md).
+    row = only(rows("prod", quotas={"L-DB2E81BA": Quota(39)}), "capacity", Status.FAIL)
+    assert "the pools need 40" in row.found
+    assert "train" in row.found
+    assert "serve" in row.found
+
+
+def test_an_instance_type_in_none_of_the_cluster_zones_fails() -> None:
+    cfg = stack("dev")
+    offered = {**aws_facts(cfg).offerings, "g4dn.xlarge": ("us-east-1d",)}
+    row = only(rows(offerings=offered), "capacity", Status.FAIL)
+    assert "g4dn.xlarge" in row.found
+    assert "us-east-1d" in row.found
+    assert "availabilityZones" in row.fix
+
+
+def test_unreadable_quota_and_zones_warn() -> None:
+    warned = [r for r in rows(cluster_zones=DENIED, quotas={"L-3819A6DF": DENIED}) if r.status is Status.WARN]
+    assert len(warned) == 3  # the quota, and each of the two instance types' zones
+
+
+@pytest.mark.parametrize(
+    ("state", "status"), [("free", Status.PASS), ("ours", Status.PASS), ("taken", Status.FAIL)]
+)
+def test_the_bucket_name_is_free_or_ours(state: NameState, status: Status) -> None:
+    row = only(rows(bucket=Name(state, "HeadBucket")), "names", status)
+    assert "acme-gpu-platform-dev-ml" in row.found
+    assert ("gpu-platform:aws.bucketName" in row.fix) == (status is Status.FAIL)
+
+
+def test_a_missing_autoscaling_role_warns_that_the_program_creates_it() -> None:
+    row = only(rows(autoscaling_role=False), "prerequisites", Status.WARN)
+    assert "will create it" in row.found
+    assert "iam:CreateServiceLinkedRole" in row.fix
+
+
+def test_roles_the_deployer_cannot_list_fail_since_the_program_lists_them() -> None:
+    assert only(rows(autoscaling_role=DENIED), "prerequisites", Status.FAIL).fix == "grant the:Permission"
+
+
+@pytest.mark.parametrize(
+    ("field", "check", "status"),
+    [
+        ("principal_arn", "identity", Status.WARN),
+        ("cluster_version", "versions", Status.WARN),
+        ("cluster_zones", "capacity", Status.WARN),
+        ("bucket", "names", Status.WARN),
+        ("autoscaling_role", "prerequisites", Status.FAIL),
+    ],
+)
+def test_each_unreadable_fact_names_the_permission(field: str, check: str, status: Status) -> None:
+    row = next(r for r in rows(**{field: DENIED}) if r.check == check and r.status is status)
+    assert row.found.startswith("could not read")
+    assert row.fix == "grant the:Permission"
+
+
+def test_unreadable_add_on_versions_warn() -> None:
+    offered = dict.fromkeys(aws_facts(stack("dev")).addon_versions, DENIED)
+    assert only(rows(addon_versions=offered), "versions", Status.WARN).fix == "grant the:Permission"
