@@ -81,7 +81,7 @@ def _cluster_version(facts: AwsFacts, aws: AwsConfig, today: date) -> Row:
 def _addons(facts: AwsFacts, aws: AwsConfig) -> Row:
     bad, fixes = [], []
     for field in EksAddons.model_fields:
-        pinned: str = getattr(aws.addons, field)
+        pinned: str = getattr(aws.pinned_addons(), field)
         offered = facts.addon_versions[addon_name(field)]
         if isinstance(offered, Unreadable):
             return unreadable(CLOUD, "versions", f"the {addon_name(field)} add-on's versions", offered)

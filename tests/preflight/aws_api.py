@@ -11,16 +11,17 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.versions import EKS_PINS
 from tests.preflight.standins import Reply, Request, Route
 
 DEV_ADDONS = {
-    "vpc-cni": ["v1.20.5-eksbuild.1", "v1.20.4-eksbuild.1"],
-    "coredns": ["v1.12.3-eksbuild.1"],
-    "kube-proxy": ["v1.33.3-eksbuild.6"],
-    "eks-pod-identity-agent": ["v1.3.8-eksbuild.2"],
-    "metrics-server": ["v0.8.0-eksbuild.6"],
+    "vpc-cni": [EKS_PINS["1.35"].vpc_cni, "v1.20.4-eksbuild.1"],
+    "coredns": [EKS_PINS["1.35"].coredns],
+    "kube-proxy": [EKS_PINS["1.35"].kube_proxy],
+    "eks-pod-identity-agent": [EKS_PINS["1.35"].eks_pod_identity_agent],
+    "metrics-server": [EKS_PINS["1.35"].metrics_server],
 }
-"""The versions Pulumi.dev.yaml pins, each offered for 1.33."""
+"""The versions infra/versions.py records for the dev stack's minor, each offered for 1.35."""
 
 
 def _epoch(day: str) -> float:
@@ -32,8 +33,8 @@ class AwsWorld:
     cluster_versions: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
             # docs.aws.amazon.com/eks/latest/APIReference/API_ClusterVersionInformation.html
-            "1.33": {
-                "clusterVersion": "1.33",
+            "1.35": {
+                "clusterVersion": "1.35",
                 "clusterType": "eks",
                 "defaultPlatformVersion": "eks.9",
                 "defaultVersion": True,
@@ -42,12 +43,12 @@ class AwsWorld:
                 "endOfExtendedSupportDate": _epoch("2028-07-29"),
                 "status": "standard-support",
                 "versionStatus": "STANDARD_SUPPORT",
-                "kubernetesPatchVersion": "1.33.5",
+                "kubernetesPatchVersion": "1.35.5",
             }
         }
     )
     addons: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEV_ADDONS.items()})
-    """Add-on -> its versions for 1.33, the only minor these routes know add-ons for."""
+    """Add-on -> its versions for 1.35, the only minor these routes know add-ons for."""
     applied_quotas: dict[str, float] = field(default_factory=lambda: {"L-3819A6DF": 8.0})
     default_quotas: dict[str, float] = field(default_factory=lambda: {"L-DB2E81BA": 64.0, "L-3819A6DF": 0.0})
     deny_versions: bool = False
@@ -71,7 +72,7 @@ def routes(world: AwsWorld) -> list[Route]:
         # GET /addons/supported-versions:
         # docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddonVersions.html
         name, minor = request.arg("addonName"), request.arg("kubernetesVersion")
-        versions = world.addons.get(name, []) if minor == "1.33" else []
+        versions = world.addons.get(name, []) if minor == "1.35" else []
         info = [
             {
                 "addonVersion": v,

@@ -68,11 +68,11 @@ def _sku(
 class AzureWorld:
     kubernetes: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
-            "1.33": {
+            "1.35": {
                 "isPreview": False,
                 "capabilities": {"supportPlan": ["KubernetesOfficial", "AKSLongTermSupport"]},
             },
-            "1.34": {"isPreview": False, "capabilities": {"supportPlan": ["KubernetesOfficial"]}},
+            "1.36": {"isPreview": False, "capabilities": {"supportPlan": ["KubernetesOfficial"]}},
         }
     )
     skus: list[dict[str, Any]] = field(

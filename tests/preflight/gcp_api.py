@@ -56,8 +56,8 @@ class GcpWorld:
     project_state: str = "ACTIVE"
     channels: dict[str, list[str]] = field(
         default_factory=lambda: {
-            "REGULAR": ["1.33.5-gke.1080000", "1.33.4-gke.1350000", "1.32.9-gke.1010000"],
-            "STABLE": ["1.32.9-gke.1010000"],
+            "REGULAR": ["1.35.5-gke.1080000", "1.35.4-gke.1350000", "1.34.9-gke.1010000"],
+            "STABLE": ["1.34.9-gke.1010000"],
         }
     )
     quotas: dict[str, tuple[float, float]] = field(
@@ -123,7 +123,7 @@ def routes(world: GcpWorld) -> list[Route]:
             {"channel": name, "defaultVersion": versions[0], "validVersions": versions}
             for name, versions in world.channels.items()
         ]
-        return Reply({"defaultClusterVersion": "1.33.5-gke.1080000", "channels": channels})
+        return Reply({"defaultClusterVersion": "1.35.5-gke.1080000", "channels": channels})
 
     def quotas(metrics: dict[str, tuple[float, float]]) -> list[dict[str, Any]]:
         return [{"metric": m, "limit": limit, "usage": usage} for m, (limit, usage) in metrics.items()]

@@ -57,7 +57,8 @@ def aws_facts(cfg: StackConfig) -> AwsFacts:
         principal_arn=aws.deployer_principal_arn,
         cluster_version=EksVersion("STANDARD_SUPPORT", date(2027, 7, 29)),
         addon_versions={
-            addon_name(f): ("v9.9.9-eksbuild.1", getattr(aws.addons, f)) for f in EksAddons.model_fields
+            addon_name(f): ("v9.9.9-eksbuild.1", getattr(aws.pinned_addons(), f))
+            for f in EksAddons.model_fields
         },
         quotas={gpu_quota(m)[1]: Quota(1000) for m in machines},
         cluster_zones=tuple(f"{aws.region}{z}" for z in "abc"[: aws.availability_zones]),
@@ -77,7 +78,7 @@ def gcp_facts(cfg: StackConfig) -> GcpFacts:
     return GcpFacts(
         principal="deployer@acme.example",
         project=GcpProject("123456789012", "ACTIVE"),
-        channel_versions=(f"{gcp.kubernetes_version}.5-gke.1080000", "1.34.1-gke.1000000"),
+        channel_versions=(f"{gcp.kubernetes_version}.5-gke.1080000", "1.36.1-gke.1000000"),
         quotas=quotas,
         project_quotas={ALL_REGIONS: Quota(64)},
         accelerators={z: frozenset(m.offer.accelerator or "" for m in machines) for z in zones},

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra.versions import EKS_PINS
 from preflight.checks import aws
 from preflight.facts import EksVersion, Name, NameState, Quota, Unreadable
 from preflight.report import Row, Status
@@ -54,7 +55,7 @@ def test_an_unreadable_role_path_warns_with_the_permission() -> None:
 )
 def test_a_minor_not_in_standard_support_fails(version: EksVersion | None) -> None:
     row = only(rows(cluster_version=version), "versions", Status.FAIL)
-    assert "1.33" in row.found
+    assert "1.35" in row.found
     assert "kubernetesVersion" in row.fix
 
 
@@ -68,10 +69,10 @@ def test_standard_support_ending_within_90_days_of_today_warns() -> None:
 def test_an_add_on_version_not_offered_fails_with_the_newest() -> None:
     cfg = stack("dev")
     offered = dict(aws_facts(cfg).addon_versions)
-    offered["vpc-cni"] = ("v1.21.1-eksbuild.3", "v1.21.0-eksbuild.1")
+    offered["vpc-cni"] = ("v1.23.1-eksbuild.1", "v1.23.0-eksbuild.1")
     row = only(rows(addon_versions=offered), "versions", Status.FAIL)
-    assert "vpc-cni v1.20.4-eksbuild.1" in row.found
-    assert "gpu-platform:aws.addons.vpcCni: v1.21.1-eksbuild.3" in row.fix
+    assert f"vpc-cni {EKS_PINS['1.35'].vpc_cni}" in row.found
+    assert "gpu-platform:aws.addons.vpcCni: v1.23.1-eksbuild.1" in row.fix
 
 
 def test_unreadable_versions_warn() -> None:

@@ -63,9 +63,9 @@ def test_the_subscription_must_be_enabled_and_in_the_tenant(subscription: object
 @pytest.mark.parametrize(
     ("versions", "status"),
     [
-        ({"1.34": AksVersion(False, ("KubernetesOfficial",))}, Status.FAIL),
-        ({"1.33": AksVersion(False, ("AKSLongTermSupport",))}, Status.FAIL),
-        ({"1.33": AksVersion(True, ("KubernetesOfficial",))}, Status.WARN),
+        ({"1.36": AksVersion(False, ("KubernetesOfficial",))}, Status.FAIL),
+        ({"1.35": AksVersion(False, ("AKSLongTermSupport",))}, Status.FAIL),
+        ({"1.35": AksVersion(True, ("KubernetesOfficial",))}, Status.WARN),
         (DENIED, Status.WARN),
     ],
     ids=["not-offered", "lts-only", "preview", "unreadable"],

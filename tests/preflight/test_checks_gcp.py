@@ -46,10 +46,10 @@ def test_a_project_being_deleted_fails() -> None:
 
 
 def test_a_minor_outside_the_release_channel_fails_listing_its_minors() -> None:
-    row = only(rows(channel_versions=("1.34.1-gke.1", "1.35.0-gke.2")), "versions", Status.FAIL)
+    row = only(rows(channel_versions=("1.37.1-gke.1", "1.36.0-gke.2")), "versions", Status.FAIL)
     assert "REGULAR" in row.found
-    assert "1.33" in row.found
-    assert "1.34, 1.35" in row.fix
+    assert "1.35" in row.found
+    assert "1.36, 1.37" in row.fix
 
 
 def test_spot_pools_count_against_the_preemptible_quota_where_the_project_has_one() -> None:

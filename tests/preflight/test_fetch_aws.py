@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from infra.clouds.aws.network import EKS_UNSUPPORTED_ZONE_IDS
+from infra.versions import EKS_PINS
 from preflight.facts import EksVersion, Name, Quota, Unreadable
 from preflight.fetch import LoginError, aws
 from tests.preflight import aws_api
@@ -47,7 +48,7 @@ def test_the_dev_stacks_facts(moto: str, eks: StandIn) -> None:
     facts = aws.fetch(login, cfg)
     assert facts.principal_arn == cfg.aws.deployer_principal_arn
     assert facts.cluster_version == EksVersion("STANDARD_SUPPORT", date(2027, 7, 29))
-    assert facts.addon_versions["vpc-cni"] == ("v1.20.5-eksbuild.1", "v1.20.4-eksbuild.1")
+    assert facts.addon_versions["vpc-cni"] == (EKS_PINS["1.35"].vpc_cni, "v1.20.4-eksbuild.1")
     assert facts.quotas == {"L-3819A6DF": Quota(8.0)}
     # moto's us-east-1 has zones a-f; e is use1-az3, where EKS refuses control-plane subnets.
     assert facts.cluster_zones == ("us-east-1a", "us-east-1b")

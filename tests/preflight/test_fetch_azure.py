@@ -60,8 +60,8 @@ def test_the_dev_stacks_facts(arm: StandIn) -> None:
         azure_api.SUBSCRIPTION, "gpu-platform-dev", "Enabled", azure_api.TENANT
     )
     assert facts.kubernetes_versions == {
-        "1.33": AksVersion(False, ("KubernetesOfficial", "AKSLongTermSupport")),
-        "1.34": AksVersion(False, ("KubernetesOfficial",)),
+        "1.35": AksVersion(False, ("KubernetesOfficial", "AKSLongTermSupport")),
+        "1.36": AksVersion(False, ("KubernetesOfficial",)),
     }
     assert facts.skus == {
         "Standard_B2s": AzureSku("standardBSFamily", ("1", "2", "3"), (), None, encryption_at_host=True),

@@ -49,7 +49,7 @@ def test_the_dev_stacks_facts(google: StandIn) -> None:
     facts = fetch(stack("dev"))
     assert facts.principal == gcp_api.DEPLOYER
     assert facts.project == GcpProject(gcp_api.NUMBER, "ACTIVE")
-    assert facts.channel_versions == ("1.33.5-gke.1080000", "1.33.4-gke.1350000", "1.32.9-gke.1010000")
+    assert facts.channel_versions == ("1.35.5-gke.1080000", "1.35.4-gke.1350000", "1.34.9-gke.1010000")
     assert facts.quotas == {
         "NVIDIA_T4_GPUS": Quota(4, 0),
         "PREEMPTIBLE_NVIDIA_T4_GPUS": Quota(2, 0),
