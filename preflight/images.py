@@ -4,7 +4,7 @@ tag resolved online to the digest a pull would use today, compared with the dige
 The images: TF Serving for the serving pool (`serving.image` on CPU nodes, `serving.gpuImage` on a GPU
 pool, else the release in `infra/workloads/upstream.py`), the Cluster Autoscaler when AWS is enabled
 (`aws.clusterAutoscalerImage`), and rclone and the NVIDIA device plugin (`upstream.py`). An image whose
-digest is missing, or the `sha256:000...` placeholder, is not pinned: `pulumi up` mirrors it by tag.
+digest is missing is not pinned: `pulumi up` mirrors it by tag.
 
 `--write` pins the stack file's two image keys, `gpu-platform:serving.image` (or `.gpuImage`) as
 `REPO:TAG@sha256:...` and the digest of `gpu-platform:aws.clusterAutoscalerImage`, with a targeted edit

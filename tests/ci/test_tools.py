@@ -54,7 +54,7 @@ def test_a_pinned_binary_digest_is_checked(tmp_path: Path) -> None:
     assert tools.install(tool, tmp_path, {tool.url: archive}.__getitem__) is None
     assert (tmp_path / "plugin").read_bytes() == BINARY
     assert (tmp_path / "plugin").stat().st_mode & 0o777 == 0o755
-    other = dataclasses.replace(tool, binary_sha256="0" * 64)
+    other = dataclasses.replace(tool, binary_sha256="f" * 64)
     with pytest.raises(tools.ToolError, match="binary sha256"):
         tools.install(other, tmp_path / "other", {tool.url: archive}.__getitem__)
     assert not (tmp_path / "other").exists()
@@ -81,7 +81,7 @@ def test_without_a_pin_the_published_checksum_must_match_and_warns(tmp_path: Pat
     warning = tools.install(tool, tmp_path, published.__getitem__)
     assert warning is not None
     assert f"pin sha256={sha(archive)}" in warning
-    published["https://x/k.sha"] = b"0" * 64
+    published["https://x/k.sha"] = b"f" * 64
     with pytest.raises(tools.ToolError, match="not the published one"):
         tools.install(tool, tmp_path / "bad", published.__getitem__)
     assert not (tmp_path / "bad").exists()

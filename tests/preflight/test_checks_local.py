@@ -74,7 +74,7 @@ def test_docker_must_answer_since_the_images_are_built_locally() -> None:
     assert down.status is Status.FAIL
     assert "builds the trainer" in down.found
     assert down.fix.startswith("start the Docker daemon")
-    image = "registry.example/trainer@sha256:" + "0" * 64
+    image = "registry.example/trainer@sha256:" + "e" * 64
     prebuilt = cfg.model_copy(update={"training": cfg.training.model_copy(update={"image": image})})
     missing = local.docker(prebuilt, ToolRun(None))
     assert missing.status is Status.FAIL
