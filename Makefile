@@ -26,7 +26,7 @@ setup:
 		npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node "azurite@$(AZURITE_VERSION)"
 
 demo: setup
-	$(UV) run --locked python -m infra.plan --stack dev
+	$(UV) run --locked python -m plan --stack dev
 	rm -rf $(TOOLS)/demo
 	$(UV) run --locked python -m trainer prepare-data --out $(TOOLS)/demo/data
 	$(UV) run --locked python -m trainer train --data $(TOOLS)/demo/data --model-dir $(TOOLS)/demo/model
@@ -42,4 +42,4 @@ test: setup lint
 	$(UV) run --locked pytest
 
 plan-dev plan-prod: setup
-	$(UV) run --locked python -m infra.plan --stack $(@:plan-%=%)
+	$(UV) run --locked python -m plan --stack $(@:plan-%=%)

@@ -1,6 +1,6 @@
 """Wall time of the offline plan per stack: `uv run python benchmarks/plan_time.py [--repeat N]`.
 
-Each stack is planned in a fresh interpreter (as `python -m infra.plan` would be) and also in-process
+Each stack is planned in a fresh interpreter (as `python -m plan` would be) and also in-process
 after a warm-up, so import cost and program cost show separately. Goal: prod <= 3 s on 2 cores.
 """
 
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.plan import runner, stackfile
+from plan import runner, stackfile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def cold(stack: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", stack], cwd=ROOT, check=True, capture_output=True
+        [sys.executable, "-m", "plan", "--stack", stack], cwd=ROOT, check=True, capture_output=True
     )
     return time.perf_counter() - start
 

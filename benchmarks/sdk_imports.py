@@ -5,7 +5,7 @@ The offline plan's cold time is mostly these imports (each SDK subpackage import
 holds, and each class evaluates its typed signatures); the program itself takes ~0.1 s. The classes below
 are the ones each cloud's platform and the workloads use, so the total projects the plan time of a stack
 that enables every cloud, before those clouds' code exists. By default the plan's per-class loading
-(`infra.plan.sdk_imports`) is on, as in the plan; `--eager` measures the SDKs' own imports.
+(`plan.sdk_imports`) is on, as in the plan; `--eager` measures the SDKs' own imports.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import argparse
 import importlib
 import time
 
-from infra.plan import sdk_imports
+from plan import sdk_imports
 
 GROUPS = {
-    "plan": ["pulumi:Output", "infra.plan.__main__:main"],
+    "plan": ["pulumi:Output", "plan.__main__:main"],
     "gcp": [
         "pulumi_gcp.compute:Network",
         "pulumi_gcp.container:Cluster",

@@ -22,7 +22,7 @@ from rich.console import Console
 from infra import config
 from infra.catalog import CLOUDS, Cloud
 from infra.config import StackConfig
-from infra.plan import stackfile
+from plan import stackfile
 from preflight import report
 from preflight.checks import aws as aws_checks
 from preflight.checks import azure as azure_checks

@@ -37,8 +37,8 @@ import yaml
 from infra import config
 from infra.config import StackConfig
 from infra.naming import PROJECT
-from infra.plan import stackfile
 from infra.workloads import upstream
+from plan import stackfile
 from preflight import oci
 
 EXIT_OK, EXIT_UNRESOLVED, EXIT_INVALID_CONFIG = 0, 1, 2

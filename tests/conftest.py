@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from infra.plan.runner import Plan
 from infra.versions import AS_OF_ENV
+from plan.runner import Plan
 from tests.plans import planned
 
 AS_OF = "2026-12-05"

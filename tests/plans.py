@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from infra.plan import runner, stackfile
+from plan import runner, stackfile
 
 ROOT = Path(__file__).resolve().parents[1]
 DELETE = object()

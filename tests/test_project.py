@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from infra import config
-from infra.plan import policy, runner, stackfile
+from plan import policy, runner, stackfile
 from tests.plans import ROOT
 
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

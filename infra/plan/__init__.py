@@ -1,1 +1,2 @@
-"""The offline plan: run `infra/` on the Pulumi SDK's mock engine and report what `pulumi up` would do."""
+"""`python -m infra.plan`: an alias of `python -m plan`, the offline plan, which lives beside `infra/`
+(the program `pulumi up` runs) rather than in it."""

@@ -1,6 +1,6 @@
 """CF-01, config validated before any resource exists, is a property of the program, not of any
 resource: `infra.config.load()` raises before the first registration, and the offline plan exits 2 with
-nothing captured (tests/infra/plan/test_cli.py). The pack records the control so that every ID of
+nothing captured (tests/plan/test_cli.py). The pack records the control so that every ID of
 docs/controls.md has a policy; its stack rule finds nothing by construction (see policy/README.md)."""
 
 from __future__ import annotations

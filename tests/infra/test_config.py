@@ -8,8 +8,8 @@ import pulumi
 import pytest
 
 from infra import config
-from infra.plan import stackfile
-from infra.plan.runner import ProgramFailedError
+from plan import stackfile
+from plan.runner import ProgramFailedError
 from tests.plans import DELETE, ROOT, merged, plan_with, stack_values
 
 POOL = "gpu-platform:gpuPools"

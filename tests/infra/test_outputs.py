@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from infra import outputs
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.plans import ROOT
 
 

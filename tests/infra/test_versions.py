@@ -11,7 +11,7 @@ import pytest
 
 from infra import config, versions
 from infra.catalog import CLOUDS
-from infra.plan import stackfile
+from plan import stackfile
 from tests.conftest import AS_OF
 from tests.plans import ROOT, merged, stack_values
 

@@ -12,7 +12,7 @@ from datetime import date
 from infra import config
 from infra.config import StackConfig
 from infra.config_clouds import EksAddons
-from infra.plan import stackfile
+from plan import stackfile
 from preflight.checks.aws import addon_name, gpu_quota
 from preflight.checks.azure import PROVIDERS, pools
 from preflight.checks.gcp import ALL_REGIONS, GPU_QUOTA_METRICS, PREREQUISITE_APIS, pool_zones

@@ -13,9 +13,9 @@ import pytest
 
 from infra import config
 from infra.config import StackConfig
-from infra.plan import stackfile
 from infra.versions import EKS_PINS
 from infra.workloads import upstream
+from plan import stackfile
 from preflight import images, oci
 from tests.preflight.test_oci import LocalRegistry, running_registry, sha256
 

@@ -11,7 +11,7 @@ import functools
 import pytest
 
 from infra import config
-from infra.plan import stackfile
+from plan import stackfile
 from tests.infra.workloads import doubles
 from tests.infra.workloads.helpers import Cluster, clusters
 from tests.plans import ROOT, planned

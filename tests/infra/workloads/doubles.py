@@ -27,9 +27,9 @@ from infra.clouds.base import (
     Registry,
     RegistryAuth,
 )
-from infra.plan import stackfile
-from infra.plan.capture import Captured, CaptureMonitor, PlanMocks
-from infra.plan.runner import PlannedResource
+from plan import stackfile
+from plan.capture import Captured, CaptureMonitor, PlanMocks
+from plan.runner import PlannedResource
 from tests.infra.workloads.helpers import Cluster
 from tests.plans import ROOT
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config import StackConfig
-from infra.plan.runner import Plan, PlannedResource
+from plan.runner import Plan, PlannedResource
 
 WORKLOADS = "gpu-platform:workloads:Workloads"
 NAMESPACE = "kubernetes:core/v1:Namespace"

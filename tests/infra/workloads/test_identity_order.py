@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 
 JOB = "kubernetes:batch/v1:Job"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

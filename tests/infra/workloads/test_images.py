@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infra.plan.runner import Plan
 from infra.workloads import image, upstream
+from plan.runner import Plan
 from tests.infra.workloads.helpers import IMAGE, Cluster
 from tests.plans import planned
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.workloads import doubles
 from tests.infra.workloads.helpers import Cluster, containers
 from tests.plans import planned

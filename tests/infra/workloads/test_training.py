@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from infra.plan.runner import Plan
 from infra.workloads.training import CHAIN, data_uri, job_name
+from plan.runner import Plan
 from tests.infra.workloads import doubles
 from tests.infra.workloads.helpers import IMAGE, JOB, SERVICE, Cluster, env
 from tests.plans import plan_with, planned

@@ -9,8 +9,8 @@ from typing import Any
 from infra import config
 from infra.clouds.aws.platform import cluster_name
 from infra.config import StackConfig
-from infra.plan import stackfile
-from infra.plan.runner import Plan, PlannedResource
+from plan import stackfile
+from plan.runner import Plan, PlannedResource
 from tests.plans import ROOT, platform_resources
 
 CLUSTER = "aws:eks/cluster:Cluster"

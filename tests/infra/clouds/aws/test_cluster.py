@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from infra.clouds.aws.cluster import LOG_TYPES
-from infra.plan.runner import Plan
 from infra.versions import EKS_PINS
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import (
     ADDON,
     ATTACHMENT,

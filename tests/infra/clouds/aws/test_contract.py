@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.clouds.aws.platform import NLB, cluster_name, service_annotations
 from infra.clouds.base import SERVICE_ACCOUNTS
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.plans import contract_plan, platform_resources
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from infra.clouds.aws.kms import needs_service_linked_role
 from infra.clouds.aws.nodepools import subnets_offering
-from infra.plan.fakes.registry import Ctx
-from infra.plan.runner import Plan
+from plan.fakes.registry import Ctx
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import KEY, NODE_GROUP, addon, aws_of, depends_on, named, one
 
 SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
@@ -41,7 +41,7 @@ def test_the_role_is_declared_only_while_the_account_lacks_it() -> None:
 def test_node_groups_only_in_zones_that_offer_their_instance_type(stack_plan: Plan) -> None:
     """The plan's EC2 answers leave GPU types out of each region's first zone (as real regions leave them
     out of some): GPU groups skip that zone's subnet, the system group keeps every subnet."""
-    # The ids the plan's fakes give the subnets (infra/plan/fakes/aws.py), by zone.
+    # The ids the plan's fakes give the subnets (plan/fakes/aws.py), by zone.
     zone_of = {
         f"subnet-{Ctx(SUBNET, s.name, {}, stack_plan.stack).hex()}": s.inputs["availabilityZone"]
         for s in aws_of(stack_plan, SUBNET)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import (
     ASSOCIATION,
     ROLE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from infra.clouds.aws.network import subnet_plan
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import aws_of, cluster_of, depends_on, one, stack_config
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.clouds.aws.nodepools import CA_TEMPLATE, NODE_POLICIES
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import (
     ATTACHMENT,
     LAUNCH_TEMPLATE,

@@ -9,7 +9,7 @@ import pytest
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.kms import PURPOSES
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import one
 
 ACCOUNT = "123456789012"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from infra import config
-from infra.plan import stackfile
-from infra.plan.runner import Plan
+from plan import stackfile
+from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import CLUSTER, LAUNCH_TEMPLATE, NODE_GROUP, aws_of, node_group, one
 from tests.plans import ROOT, merged, plan_with, stack_values
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.plan.runner import Plan, PlannedResource
+from plan.runner import Plan, PlannedResource
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"

@@ -20,7 +20,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from infra.clouds.azure import acr_token
-from infra.plan.runner import Plan
+from plan.runner import Plan
 
 TENANT = "00000000-0000-0000-0000-0000000000aa"
 

@@ -6,7 +6,7 @@ import pytest
 
 from infra.clouds.azure import cluster as cluster_module
 from infra.clouds.azure.common import ROLE_IDS, BuiltInRole
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import CLUSTER, KEY, REGISTRY, VAULT, cluster, named, one, role_ids
 from tests.plans import plan_with, stack_values, waits_for
 

@@ -10,7 +10,7 @@ import yaml
 
 from infra import config
 from infra.clouds.azure import kubeconfig
-from infra.plan import stackfile
+from plan import stackfile
 from tests.plans import ROOT, merged, stack_values
 
 AZ = "gpu-platform:azure"

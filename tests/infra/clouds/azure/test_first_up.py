@@ -13,7 +13,7 @@ import pytest
 
 from infra.clouds.azure import admission
 from infra.clouds.azure.common import ROLE_IDS, principal_type
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, CLUSTER, azure, cluster, gpu_pools, one, role_ids
 from tests.plans import plan_with, stack_values, waits_for
 

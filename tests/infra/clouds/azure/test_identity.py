@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from infra.clouds.azure.common import ROLE_IDS
 from infra.clouds.azure.identity import read_only_under
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import FEDERATION, IDENTITY, ROLE_ASSIGNMENT, azure, named, role_ids
 from tests.plans import stack_values
 

@@ -8,7 +8,7 @@ import pytest
 
 from infra import catalog
 from infra.clouds.azure.nodepools import GPU_TAINT, SPOT_TAINT
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, azure, gpu_pools, named
 from tests.plans import plan_with, platform_resources, stack_values
 

@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 
 from infra import config
-from infra.plan import report, stackfile
-from infra.plan.runner import Plan
+from plan import report, stackfile
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import azure, named, one
 from tests.plans import ROOT
 

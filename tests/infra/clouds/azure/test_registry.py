@@ -5,8 +5,8 @@ admin user and anonymous pull still off."""
 from __future__ import annotations
 
 from infra.clouds.azure.common import ROLE_IDS
-from infra.plan.fakes.azure import FAKE_DEPLOYER
-from infra.plan.runner import Plan
+from plan.fakes.azure import FAKE_DEPLOYER
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import REGISTRY, one, role_ids
 from tests.plans import stack_values
 

@@ -13,7 +13,7 @@ import pulumi_azure_native.network as net
 import pulumi_azure_native.storage as st
 import pytest
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import azure
 
 CHECKS: list[tuple[str, str, type[Enum]]] = [

@@ -6,8 +6,8 @@ from typing import Any
 
 from infra import config
 from infra.config_clouds import GcpConfig
-from infra.plan import stackfile
-from infra.plan.runner import Plan, PlannedResource
+from plan import stackfile
+from plan.runner import Plan, PlannedResource
 from tests.plans import ROOT
 
 CLUSTER = "gcp:container/cluster:Cluster"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
     BINAUTHZ,
     CLUSTER,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra import config
-from infra.plan import stackfile
+from plan import stackfile
 from tests.plans import ROOT, merged, stack_values
 
 GCP = "gpu-platform:gcp"

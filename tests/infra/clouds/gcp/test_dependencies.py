@@ -3,7 +3,7 @@ only where the cluster's workload identity pool must exist. False waits lengthen
 
 from __future__ import annotations
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
     BUCKET,
     CLUSTER,

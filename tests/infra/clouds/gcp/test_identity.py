@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
     ACCOUNT,
     BUCKET_IAM,

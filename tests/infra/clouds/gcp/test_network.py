@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
     CLUSTER,
     FIREWALL,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra import catalog
-from infra.plan.runner import Plan, PlannedResource
+from plan.runner import Plan, PlannedResource
 from tests.infra.clouds.gcp.helpers import (
     ACCOUNT,
     NODE_POOL,

@@ -10,7 +10,7 @@ import pytest
 
 from infra.clouds import PLATFORM_MODULES
 from infra.clouds.gcp import services
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import SERVICE, gcp, gcp_config, stack_config
 from tests.plans import contract_plan
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.plan.runner import Plan
+from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
     BUCKET,
     BUCKET_IAM,

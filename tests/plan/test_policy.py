@@ -1,0 +1,166 @@
+"""The offline plan runs the policy rules: dev and prod pass every mandatory control, a program change
+that breaks a control (a switch's backing resource included) makes the plan exit 1 naming it (config
+that breaks one is refused with exit 2, see test_cli.py), and a stack waiver turns the finding
+advisory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_azure_native.authorization as az_policy
+import pulumi_azure_native.containerservice as aks
+import pulumi_azure_native.monitor as az_monitor
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+import pytest
+from pulumi_aws import s3
+
+from infra import config
+from plan import policy, runner, stackfile
+from plan.__main__ import EXIT_OK, EXIT_VIOLATIONS, main
+from tests.plan.test_cli import write_stack
+from tests.plans import ROOT, stack_values
+
+
+def test_stack_plans_have_no_mandatory_violations(stack_plan: runner.Plan) -> None:
+    files = stackfile.load(ROOT, stack_plan.stack)
+    cfg = config.parse(config.read_raw(files.config.get), stack=stack_plan.stack)
+    findings = policy.check(stack_plan, cfg)
+    assert policy.mandatory(findings) == [], [str(f) for f in findings]
+
+
+def _wrap(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Replace `module.name` (a resource class) by one that edits its keyword arguments first."""
+    real = getattr(module, name)
+
+    def patched(resource_name: str, *args: Any, **kwargs: Any) -> Any:
+        change(kwargs)
+        return real(resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, patched)
+
+
+def _unversioned(kwargs: dict[str, Any]) -> None:
+    kwargs["versioning"] = {"enabled": False}
+
+
+def _suspended(kwargs: dict[str, Any]) -> None:
+    kwargs["versioning_configuration"] = {"status": "Suspended"}
+
+
+def _open_endpoint(kwargs: dict[str, Any]) -> None:
+    kwargs["master_authorized_networks_config"]["cidr_blocks"].append({"cidr_block": "0.0.0.0/0"})
+
+
+def _untainted_gpu_pool(kwargs: dict[str, Any]) -> None:
+    if str(kwargs.get("vm_size", "")).startswith("Standard_N"):
+        kwargs["node_taints"] = []
+
+
+def _admit_all(kwargs: dict[str, Any]) -> None:
+    kwargs["default_admission_rule"] = {
+        "evaluation_mode": "ALWAYS_ALLOW",
+        "enforcement_mode": "ENFORCED_BLOCK_AND_AUDIT_LOG",
+    }
+
+
+def _audit_only(kwargs: dict[str, Any]) -> None:
+    kwargs["parameters"]["effect"] = {"value": "Audit"}
+
+
+def _nothing_flows(kwargs: dict[str, Any]) -> None:
+    kwargs["data_flows"] = []
+
+
+def _open_load_balancer(kwargs: dict[str, Any]) -> None:
+    if kwargs["spec"].get("type") == "LoadBalancer":
+        del kwargs["spec"]["load_balancer_source_ranges"]
+
+
+def _no_deadline(kwargs: dict[str, Any]) -> None:
+    del kwargs["spec"]["active_deadline_seconds"]
+
+
+def _no_wait_for_identity(kwargs: dict[str, Any]) -> None:
+    kwargs["opts"] = pulumi.ResourceOptions(parent=kwargs["opts"].parent)
+
+
+Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
+"""(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
+BREAKS = [
+    pytest.param(
+        (gcp.storage, "Bucket", _unversioned, "ST-08", "dev-gcp-storage-bucket"), id="gcs-versioning"
+    ),
+    pytest.param(
+        (s3, "BucketVersioning", _suspended, "ST-03", "dev-aws-storage-versioning"), id="s3-versioning"
+    ),
+    pytest.param((gcp.container, "Cluster", _open_endpoint, "CP-02", "dev-gcp-gke-cluster"), id="api-open"),
+    pytest.param(
+        (aks, "AgentPool", _untainted_gpu_pool, "ND-08", "dev-azure-cluster-gpu-train"),
+        id="gpu-taint-dropped",
+    ),
+    pytest.param(
+        (gcp.binaryauthorization, "Policy", _admit_all, "CP-13", "dev-gcp-binauthz"), id="binauthz-admits-all"
+    ),
+    pytest.param(
+        (az_policy, "PolicyAssignment", _audit_only, "CP-13", "dev-azure-admission-allowed-images"),
+        id="admission-audits-only",
+    ),
+    pytest.param(
+        (az_monitor, "DataCollectionRule", _nothing_flows, "CP-06", "dev-azure-cluster-insights"),
+        id="insights-collects-nothing",
+    ),
+    pytest.param(
+        (k8s.core.v1, "Service", _open_load_balancer, "NW-04", "dev-aws-workloads-serving-service"),
+        id="load-balancer-open",
+    ),
+    pytest.param(
+        (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-gcp-workloads-training-job"), id="job-no-deadline"
+    ),
+    pytest.param(
+        (k8s.batch.v1, "Job", _no_wait_for_identity, "ID-08", "dev-azure-workloads-training-job"),
+        id="job-does-not-wait-for-identity",
+    ),
+]
+
+
+@pytest.mark.parametrize("broken", BREAKS)
+def test_breaking_a_control_exits_1_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, broken: Break
+) -> None:
+    module, name, change, control, resource = broken
+    _wrap(monkeypatch, module, name, change)
+    out = tmp_path / "plan.json"
+    assert main(["--stack", "dev", "--cwd", str(ROOT), "--json", str(out)]) == EXIT_VIOLATIONS
+    violations = json.loads(out.read_text())["violations"]
+    assert {"control": control, "severity": "mandatory"}.items() <= next(
+        v for v in violations if v["control"] == control and v["resource"] == resource
+    ).items()
+    assert set(violations[0]) == {"control", "severity", "resource", "message"}
+    printed = capsys.readouterr().out
+    assert control in printed
+    assert resource in printed
+
+
+def test_a_waiver_in_the_stack_config_makes_the_violation_advisory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _wrap(monkeypatch, gcp.storage, "Bucket", _unversioned)
+    waivers = [
+        *stack_values("dev")["gpu-platform:waivers"],
+        {"control": "ST-08", "clouds": ["gcp"], "reason": "a scratch stack whose data is disposable"},
+        # Checkpoints in an unversioned bucket break RL-07 as well.
+        {"control": "RL-07", "clouds": ["gcp"], "reason": "a scratch stack whose checkpoints are disposable"},
+    ]
+    project = write_stack(tmp_path, "waived", {"gpu-platform:waivers": waivers})
+    out = tmp_path / "plan.json"
+    assert main(["--stack", "waived", "--cwd", str(project), "--json", str(out)]) == EXIT_OK
+    st08 = [v for v in json.loads(out.read_text())["violations"] if v["control"] in ("ST-08", "RL-07")]
+    assert st08
+    assert all(v["severity"] == "advisory" for v in st08)
