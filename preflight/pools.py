@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from infra.catalog import Cloud, MachineOffer, pick
 from infra.config import StackConfig
-from infra.config_types import GpuPool
+from infra.config.types import GpuPool
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from infra.config_types import GpuPool
+from infra.config.types import GpuPool
 
 POOL_LABEL = "gpu-platform/pool"
 GENERAL_POOL = "general"

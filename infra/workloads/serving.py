@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.clouds.base import SERVING_PORTS
-from infra.config_types import GpuPool, Serving
+from infra.config.types import GpuPool, Serving
 from infra.workloads import model_sync, pods
 from infra.workloads.pods import Obj
 

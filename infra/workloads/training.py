@@ -25,7 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import naming
-from infra.config_types import GpuPool, Training
+from infra.config.types import GpuPool, Training
 from infra.workloads import pods
 from infra.workloads.pods import Obj
 

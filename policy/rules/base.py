@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from infra import controls
 from policy.rules.props import Props, canonical
 
 CLOUD_PACKAGES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure"}
@@ -127,6 +128,8 @@ def control(id_: str, title: str, description: str, *, advisory: bool = False) -
     """Register a control of docs/controls.md; returns its ID for the rule decorators."""
     if id_ in CONTROLS:
         raise ValueError(f"control {id_} registered twice")
+    if id_ not in controls.IDS:
+        raise ValueError(f"control {id_} is not in infra/controls.py, which waivers are checked against")
     CONTROLS[id_] = Control(id_, title, description, advisory)
     return id_
 

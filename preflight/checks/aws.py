@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 from infra.config import StackConfig
-from infra.config_clouds import AwsConfig, EksAddons
+from infra.config.aws import AwsConfig, EksAddons
 from preflight.checks.common import name_row, quota_row, unreadable
 from preflight.facts import AwsFacts, Unreadable
 from preflight.pools import PoolMachine, gpu_machines

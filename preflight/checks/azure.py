@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 from infra.config import StackConfig
-from infra.config_clouds import AzureConfig
+from infra.config.azure import AzureConfig
 from preflight.checks.common import name_row, quota_row, unreadable
 from preflight.facts import AzureFacts, AzureSku, Quota, Unreadable
 from preflight.pools import PoolMachine, gpu_machines

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from infra.catalog import Cloud, usable_zones
 from infra.config import StackConfig
-from infra.config_clouds import GcpConfig
+from infra.config.gcp import GcpConfig
 from preflight.checks.common import name_row, quota_row, unreadable
 from preflight.facts import GcpFacts, Quota, Unreadable
 from preflight.pools import PoolMachine, gpu_machines

@@ -6,7 +6,7 @@ import ipaddress
 
 from infra.catalog import Cloud
 from infra.config import StackConfig
-from infra.config_types import ApiAccess
+from infra.config.types import ApiAccess
 from preflight.checks.common import unreadable
 from preflight.facts import LocalFacts, ToolRun, Unreadable
 from preflight.report import Row, Status

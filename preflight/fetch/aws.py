@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.clouds.aws.policies import AUTOSCALING_ROLE, AUTOSCALING_ROLE_PATH
 from infra.config import StackConfig
-from infra.config_clouds import AwsConfig, EksAddons
+from infra.config.aws import AwsConfig, EksAddons
 from preflight.checks.aws import addon_name, gpu_quota
 from preflight.facts import AwsFacts, EksVersion, Name, Quota, Read
 from preflight.fetch import LoginError, attempt, first_line

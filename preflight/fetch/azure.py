@@ -35,7 +35,7 @@ from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import StorageAccountCheckNameAvailabilityParameters
 
 from infra.config import StackConfig
-from infra.config_clouds import AzureConfig
+from infra.config.azure import AzureConfig
 from preflight.facts import AksVersion, AzureFacts, AzureSku, AzureSubscription, Name, Quota, Read
 from preflight.fetch import LoginError, attempt
 

@@ -23,7 +23,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
 from infra.config import StackConfig
-from infra.config_clouds import GcpConfig
+from infra.config.gcp import GcpConfig
 from preflight.checks.gcp import PREREQUISITE_APIS, pool_zones
 from preflight.facts import GcpFacts, GcpProject, Name, Quota
 from preflight.fetch import LoginError, attempt, first_line

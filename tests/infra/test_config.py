@@ -8,6 +8,7 @@ import pulumi
 import pytest
 
 from infra import config
+from infra.catalog import CLOUDS
 from plan import stackfile
 from plan.runner import ProgramFailedError
 from tests.plans import DELETE, ROOT, merged, plan_with, stack_values
@@ -209,6 +210,14 @@ def test_disabled_cloud_section_is_not_validated() -> None:
     )
     assert cfg.gcp is None
     assert cfg.aws is not None
+
+
+def test_every_cloud_has_a_section_that_states_its_facts() -> None:
+    assert set(config.SECTIONS) == set(CLOUDS)
+    for cloud, section in config.SECTIONS.items():
+        assert cloud == section.CLOUD
+        assert section.region_key() in config.PROVIDER_KEYS.values()
+        assert section.REGION_FIELD in section.model_fields
 
 
 def test_enabled_cloud_needs_every_required_key_of_its_section() -> None:

@@ -10,8 +10,9 @@ import re
 
 import pytest
 
+from infra import controls
 from policy import engine
-from policy.rules import CONTROLS, Control, Stack, control_plane, storage_s3
+from policy.rules import CONTROLS, Control, Stack, base, control_plane, storage_s3
 from policy.rules.props import canonical
 from tests.plans import ROOT
 from tests.policy import (
@@ -45,6 +46,7 @@ def test_compliant_stack_has_no_findings(cloud: str) -> None:
 
 def test_every_control_is_registered_with_a_description() -> None:
     assert len(CONTROLS) == 67
+    assert set(CONTROLS) == controls.IDS  # the IDs that waivers are checked against
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
 
 
@@ -276,3 +278,9 @@ def test_links_follow_the_input_not_every_dependency() -> None:
     assert violations("ND-06", _with_subnets(["private-a"])) == []
     found = violations("ND-06", _with_subnets(["private-a", "public-a"]))
     assert [(v.control, v.resource) for v in found] == [("ND-06", "public-a")]
+
+
+def test_a_control_that_waivers_could_not_name_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"XX-01 is not in infra/controls\.py"):
+        base.control("XX-01", "A control outside the list", "Waivers are checked against infra/controls.py.")
+    assert "XX-01" not in CONTROLS

@@ -11,7 +11,7 @@ from datetime import date
 
 from infra import config
 from infra.config import StackConfig
-from infra.config_clouds import EksAddons
+from infra.config.aws import EksAddons
 from plan import stackfile
 from preflight.checks.aws import addon_name, gpu_quota
 from preflight.checks.azure import PROVIDERS, pools

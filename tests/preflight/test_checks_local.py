@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.catalog import Cloud
-from infra.config_types import ApiAccess
+from infra.config.types import ApiAccess
 from preflight.checks import local
 from preflight.facts import ToolRun, Unreadable
 from preflight.report import Status

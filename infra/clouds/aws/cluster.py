@@ -15,8 +15,8 @@ import pulumi_kubernetes as k8s
 from infra.clouds.aws import policies
 from infra.clouds.aws.env import AwsEnv
 from infra.clouds.aws.nodepools import NodePools, NodePoolsArgs, PoolSpec
-from infra.config_clouds import EksAddons
-from infra.config_types import ApiAccess
+from infra.config.aws import EksAddons
+from infra.config.types import ApiAccess
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"

@@ -22,7 +22,7 @@ import pulumi_aws as aws
 from infra import catalog
 from infra.clouds.aws import policies
 from infra.clouds.aws.env import AwsEnv
-from infra.config_types import GpuPool, SystemPool
+from infra.config.types import GpuPool, SystemPool
 
 POOL_LABEL = "gpu-platform/pool"
 GENERAL_POOL = "general"

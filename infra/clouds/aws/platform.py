@@ -20,7 +20,7 @@ from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
 from infra.clouds.base import Capability, CloudPlatform, EgressRule
 from infra.config import StackConfig
-from infra.config_clouds import AwsConfig
+from infra.config.aws import AwsConfig
 
 NLB = "service.beta.kubernetes.io/aws-load-balancer"
 MISSING = {

@@ -19,8 +19,8 @@ from pulumi_azure_native import managedidentity
 from infra.clouds.azure import kubeconfig, maintenance, monitoring, nodepools
 from infra.clouds.azure.common import Deployer, Grant, Scope, assign
 from infra.clouds.settle import settle
-from infra.config_clouds import AzureConfig
-from infra.config_types import GpuPool
+from infra.config.azure import AzureConfig
+from infra.config.types import GpuPool
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pulumi
 from pulumi_azure_native import containerservice as cs
 
 from infra.clouds.azure.common import Scope
-from infra.config_types import MaintenanceWindow
+from infra.config.types import MaintenanceWindow
 
 SCHEDULES = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
 """The two configuration names AKS reads; any other name is ignored by the upgrade channels."""

@@ -20,8 +20,8 @@ from pulumi_azure_native import containerservice as cs
 
 from infra import catalog
 from infra.clouds.azure.common import Scope
-from infra.config_clouds import AzureConfig
-from infra.config_types import GpuPool
+from infra.config.azure import AzureConfig
+from infra.config.types import GpuPool
 
 POOL_LABEL = "gpu-platform/pool"
 GPU_LABEL = "gpu-platform/gpu"

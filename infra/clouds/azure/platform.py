@@ -20,7 +20,7 @@ from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
 from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
 from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, Capability, CloudPlatform
 from infra.config import StackConfig
-from infra.config_clouds import AzureConfig
+from infra.config.azure import AzureConfig
 
 CONTAINER = "ml"
 INTERNAL_LB = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}

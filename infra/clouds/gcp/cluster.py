@@ -15,8 +15,8 @@ import pulumi_kubernetes as k8s
 
 from infra.clouds.gcp import kubeconfig, nodepools
 from infra.clouds.gcp.common import CLOUD_PLATFORM_SCOPE, account_id, children, protected
-from infra.config_clouds import GcpConfig
-from infra.config_types import WEEKDAYS, GpuPool, MaintenanceWindow
+from infra.config.gcp import GcpConfig
+from infra.config.types import WEEKDAYS, GpuPool, MaintenanceWindow
 
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Google's least-privilege node role (logging and metric writers, monitoring viewer, resource metadata

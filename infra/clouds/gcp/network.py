@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.gcp.common import children
-from infra.config_clouds import GcpNetwork
+from infra.config.gcp import GcpNetwork
 
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"

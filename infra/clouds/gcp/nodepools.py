@@ -27,7 +27,7 @@ import pulumi_gcp as gcp
 
 from infra import catalog
 from infra.clouds.gcp.common import CLOUD, CLOUD_PLATFORM_SCOPE
-from infra.config_types import GpuPool, SystemPool
+from infra.config.types import GpuPool, SystemPool
 
 GENERAL_POOL = "general"
 POOL_LABEL = "gpu-platform/pool"

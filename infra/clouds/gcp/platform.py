@@ -21,7 +21,7 @@ from infra.clouds.gcp.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.gcp.services import ProjectServices, ProjectServicesArgs
 from infra.clouds.gcp.storage import ObjectStore, ObjectStoreArgs
 from infra.config import StackConfig
-from infra.config_clouds import GcpConfig
+from infra.config.gcp import GcpConfig
 
 INTERNAL_LB = {"networking.gke.io/load-balancer-type": "Internal"}
 """GKE's internal passthrough Network Load Balancer (cloud.google.com/kubernetes-engine/docs/how-to/

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.gcp.common import children, protected
-from infra.config_types import Storage
+from infra.config.types import Storage
 
 SECONDS_PER_DAY = 86_400
 

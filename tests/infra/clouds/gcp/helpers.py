@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra import config
-from infra.config_clouds import GcpConfig
+from infra.config.gcp import GcpConfig
 from plan import stackfile
 from plan.runner import Plan, PlannedResource
 from tests.plans import ROOT

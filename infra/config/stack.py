@@ -3,7 +3,7 @@ exists.
 
 Every problem is collected and raised as one `ConfigError` (a `pulumi.RunError`), one line per problem:
 `key: got VALUE; expected WHAT`. Structural problems come from the models; cross-key problems (a GPU type
-missing in a region, overlapping networks) from `infra.config_checks`.
+missing in a region, overlapping networks) from `infra.config.checks`.
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from infra import config_checks
 from infra.catalog import Cloud
-from infra.config_clouds import AwsConfig, AzureConfig, GcpConfig
-from infra.config_types import PATTERN_HINTS, DnsLabel, GpuPool, Serving, Storage, Training, Waiver
+from infra.config import checks
+from infra.config.aws import AwsConfig
+from infra.config.azure import AzureConfig
+from infra.config.cloud import CloudSection
+from infra.config.gcp import GcpConfig
+from infra.config.types import PATTERN_HINTS, DnsLabel, GpuPool, Serving, Storage, Training, Waiver
 from infra.naming import PROJECT
 
+SECTIONS: dict[str, type[CloudSection]] = {s.CLOUD: s for s in (AwsConfig, GcpConfig, AzureConfig)}
+"""The section type of each cloud; a cloud's section is validated only when `clouds` enables it."""
 PROVIDER_KEYS: dict[tuple[str, str], str] = {
-    ("aws", "region"): "aws:region",
-    ("gcp", "project"): "gcp:project",
-    ("gcp", "region"): "gcp:region",
-    ("azure", "location"): "azure-native:location",
+    (cloud, field): key for cloud, section in SECTIONS.items() for field, key in section.PROVIDER_KEYS.items()
 }
 """Fields of the cloud sections that are read from the providers' own config keys."""
 
@@ -58,8 +60,6 @@ class StackConfig(BaseModel):
         return next((w for w in self.waivers if w.control == control and cloud in w.clouds), None)
 
 
-CLOUD_SECTIONS = ("aws", "gcp", "azure")
-"""A cloud's section is validated only when `clouds` enables it; otherwise it stays unset."""
 STRING_KEYS = frozenset({"environment", "namespace"})
 """Top-level keys that Pulumi passes as plain strings; every other key arrives JSON-encoded."""
 TOP_LEVEL_KEYS = tuple(f.alias or n for n, f in StackConfig.model_fields.items() if n != "stack")
@@ -117,7 +117,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     enabled: list[Any] = clouds if isinstance(clouds, list) else []
     for name, field in StackConfig.model_fields.items():
         key = field.alias or name
-        if name in CLOUD_SECTIONS and name not in enabled:
+        if name in SECTIONS and name not in enabled:
             continue
         if name == "stack" or key not in raw:
             if field.is_required() and name != "stack":
@@ -127,7 +127,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
             parsed[name] = TypeAdapter[Any](field.annotation or Any).validate_python(raw[key])
         except ValidationError as exc:
             problems += [_describe(key, err) for err in exc.errors()]
-    problems += config_checks.check(parsed, raw)
+    problems += checks.check(parsed, raw, SECTIONS)
     if problems:
         raise ConfigError(stack, problems)
     return StackConfig.model_validate(parsed)

@@ -1,7 +1,7 @@
 """Domain types shared by the stack-config sections: CIDRs, Kubernetes versions, API access, node pools.
 
-Each type fails with a message of the form `expected ...`, which `infra.config` prefixes with the key and
-the bad value, so every config error reads `key: got VALUE; expected ...`.
+Each type fails with a message of the form `expected ...`, which `infra.config.stack` prefixes with the key
+and the bad value, so every config error reads `key: got VALUE; expected ...`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.catalog import CLOUDS, GPU_TYPES, Cloud, GpuType
+from infra.config.section import Section
 
 PATTERN_HINTS: dict[str, str] = {}
 """Human wording for each name pattern, so an error says `expected a DNS label`, not a regex."""
@@ -22,12 +22,6 @@ def pattern(regex: str, hint: str) -> Any:
     """A string constraint whose error message is `hint`."""
     PATTERN_HINTS[regex] = hint
     return Field(pattern=regex)
-
-
-class Section(BaseModel):
-    """Base for config sections: immutable, camelCase keys as in the stack files, unknown keys refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
 def _cidr(value: str) -> str:
