@@ -17,6 +17,20 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.catalog import Cloud
+from infra.config import StackConfig
+
+POOL_LABEL = "gpu-platform/pool"
+"""The node label every pool carries with its name; workloads pick a pool by it."""
+GENERAL_POOL = "general"
+"""The pool CPU workloads (serving on CPU, the add-ons a cloud does not pin to its system pool) run on."""
+GPU_LABEL = "gpu-platform/gpu"
+"""The node label a GPU pool carries with its GPU type."""
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+"""NVIDIA's node label for a node with GPUs, which the device plugin's DaemonSet selects."""
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The extended resource a GPU pod requests, and the key of the taint that keeps other pods off GPU nodes."""
+GPU_TAINT_VALUE = "present"
+"""The value of that taint (`nvidia.com/gpu=present:NoSchedule`), in each cloud's own taint syntax."""
 
 WorkloadRole = Literal["trainer", "serving"]
 SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {"trainer": "trainer", "serving": "serving"}
@@ -78,6 +92,13 @@ class IdentityBinding:
     ready: tuple[pulumi.Resource, ...] = ()
     """The cloud side of the identity (the trust binding and the storage grant): a pod admitted before
     these exist gets no credentials, or credentials that are refused, so the workloads wait for them."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformArgs:
+    """What every cloud's platform component is built from: the whole validated stack config."""
+
+    cfg: StackConfig
 
 
 @dataclass(frozen=True)

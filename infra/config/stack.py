@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -24,6 +24,8 @@ from infra.config.cloud import CloudSection
 from infra.config.gcp import GcpConfig
 from infra.config.types import PATTERN_HINTS, DnsLabel, GpuPool, Serving, Storage, Training, Waiver
 from infra.naming import PROJECT
+
+S = TypeVar("S", bound=CloudSection)
 
 SECTIONS: dict[str, type[CloudSection]] = {s.CLOUD: s for s in (AwsConfig, GcpConfig, AzureConfig)}
 """The section type of each cloud; a cloud's section is validated only when `clouds` enables it."""
@@ -55,6 +57,13 @@ class StackConfig(BaseModel):
 
     def pool(self, name: str) -> GpuPool | None:
         return next((p for p in self.gpu_pools if p.name == name), None)
+
+    def section(self, kind: type[S]) -> S:
+        """The section of `kind`'s cloud, which validation guarantees wherever `clouds` enables it."""
+        value = getattr(self, kind.CLOUD)
+        if not isinstance(value, kind):
+            raise ValueError(f"the {kind.CLOUD} platform needs the {PROJECT}:{kind.CLOUD} section (unset)")
+        return value
 
     def waived(self, control: str, cloud: Cloud) -> Waiver | None:
         return next((w for w in self.waivers if w.control == control and cloud in w.clouds), None)

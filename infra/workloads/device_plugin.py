@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE
+from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, GPU_PRESENT_LABEL
 from infra.workloads.pods import GPU_TOLERATION, Obj, resources
 
 NAMESPACE = DEVICE_PLUGIN_NAMESPACE
-GPU_NODE_LABEL = "nvidia.com/gpu.present"
 SOCKET_DIR = "/var/lib/kubelet/device-plugins"
 SELECTOR = {"app.kubernetes.io/name": "nvidia-device-plugin"}
 
@@ -69,7 +68,7 @@ class GpuDevicePlugin(pulumi.ComponentResource):
 def pod_spec(args: GpuDevicePluginArgs) -> Obj:
     return {
         "priority_class_name": "system-node-critical",
-        "node_selector": {GPU_NODE_LABEL: "true"},
+        "node_selector": {GPU_PRESENT_LABEL: "true"},
         "tolerations": [GPU_TOLERATION, {"key": "CriticalAddonsOnly", "operator": "Exists"}]
         + [dict(t) for t in args.spot_tolerations],
         "automount_service_account_token": False,

@@ -12,11 +12,9 @@ from typing import Any
 
 import pulumi
 
+from infra.clouds.base import GENERAL_POOL, GPU_RESOURCE, POOL_LABEL
 from infra.config.types import GpuPool
 
-POOL_LABEL = "gpu-platform/pool"
-GENERAL_POOL = "general"
-GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 """Every cloud's GPU pools carry the taint `nvidia.com/gpu=present:NoSchedule` (GKE adds it itself)."""
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}

@@ -9,6 +9,8 @@ import pytest
 
 from infra import config
 from infra.catalog import CLOUDS
+from infra.config.aws import AwsConfig
+from infra.config.gcp import GcpConfig
 from plan import stackfile
 from plan.runner import ProgramFailedError
 from tests.plans import DELETE, ROOT, merged, plan_with, stack_values
@@ -247,3 +249,10 @@ def test_invalid_config_registers_no_resource() -> None:
         plan_with(with_pool(gpu="v100"))
     assert isinstance(caught.value.cause, config.ConfigError)
     assert caught.value.registered == []
+
+
+def test_a_platform_asking_for_a_section_its_stack_lacks_is_told_which() -> None:
+    cfg = parse_with({"gpu-platform:clouds": ["aws"], "gpu-platform:waivers": []})
+    assert cfg.section(AwsConfig) is cfg.aws
+    with pytest.raises(ValueError, match="needs the gpu-platform:gcp section"):
+        cfg.section(GcpConfig)
