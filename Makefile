@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export UV_TOOL_DIR := $(abspath $(TOOLS))/uv-tools
 export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
-.PHONY: setup demo test lint plan-dev plan-prod
+.PHONY: setup demo test lint fmt plan-dev plan-prod
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -37,6 +37,11 @@ lint:
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
 	$(UV) run --locked mypy
+
+# Rewrites files: fixes what ruff can fix, then formats (the pre-commit hooks do the same per commit).
+fmt:
+	$(UV) run --locked ruff check --fix .
+	$(UV) run --locked ruff format .
 
 test: setup lint
 	$(UV) run --locked pytest

@@ -22,8 +22,8 @@ def settings_table(cfg: StackConfig) -> Table:
     for column in ("cloud", "region", "kubernetes", "system pool", "GPU pools"):
         table.add_column(column)
     for cloud in cfg.clouds:
-        section = getattr(cfg, cloud)
-        region = section.location if cloud == "azure" else section.region
+        section = cfg.cloud_section(cloud)
+        region = section.region_name()
         pools = []
         for pool in cfg.pools_on(cloud):
             offer = pick(pool.gpu_for(cloud), cloud, region, pool.gpus_per_node)

@@ -32,19 +32,9 @@ class PoolMachine:
         return f"{self.pool.name}: {self.pool.max_nodes} x {self.offer.machine_type}"
 
 
-def region(cfg: StackConfig, cloud: Cloud) -> str:
-    if cloud == "aws" and cfg.aws:
-        return cfg.aws.region
-    if cloud == "gcp" and cfg.gcp:
-        return cfg.gcp.region
-    if cloud == "azure" and cfg.azure:
-        return cfg.azure.location
-    raise ValueError(f"the stack does not enable {cloud}")
-
-
 def gpu_machines(cfg: StackConfig, cloud: Cloud) -> list[PoolMachine]:
     """Each GPU pool on `cloud` with its machine (config validation guarantees the catalog has one)."""
-    where = region(cfg, cloud)
+    where = cfg.cloud_section(cloud).region_name()
     machines = []
     for pool in cfg.pools_on(cloud):
         offer = pick(pool.gpu_for(cloud), cloud, where, pool.gpus_per_node)

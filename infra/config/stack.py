@@ -60,9 +60,16 @@ class StackConfig(BaseModel):
 
     def section(self, kind: type[S]) -> S:
         """The section of `kind`'s cloud, which validation guarantees wherever `clouds` enables it."""
-        value = getattr(self, kind.CLOUD)
+        value = self.cloud_section(kind.CLOUD)
         if not isinstance(value, kind):
-            raise ValueError(f"the {kind.CLOUD} platform needs the {PROJECT}:{kind.CLOUD} section (unset)")
+            raise TypeError(f"the {kind.CLOUD} section is a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    def cloud_section(self, cloud: Cloud) -> CloudSection:
+        """The section of an enabled cloud, for what every section states (its region, its pools)."""
+        value = getattr(self, cloud, None)
+        if not isinstance(value, CloudSection):
+            raise ValueError(f"the {cloud} platform needs the {PROJECT}:{cloud} section (unset)")
         return value
 
     def waived(self, control: str, cloud: Cloud) -> Waiver | None:
