@@ -16,7 +16,7 @@ from infra.config import StackConfig
 from infra.versions import EKS_PINS
 from infra.workloads import upstream
 from plan import stackfile
-from preflight import images, oci
+from preflight import images, oci, pins
 from tests.preflight.test_oci import LocalRegistry, running_registry, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,9 +280,9 @@ def test_write_still_pins_what_resolved_and_exits_1(tmp_path: Path) -> None:
 def test_a_block_scalar_value_is_left_to_the_operator() -> None:
     text = (ROOT / "Pulumi.dev.yaml").read_text()
     block = text.replace("    modelName: digits\n", "    modelName: digits\n    image: >-\n      x\n")
-    target = images.Target("serving", "image", "image")
-    with pytest.raises(images.WriteError, match="not a one-line value"):
-        images.edit_stack_text(block, {target: "x"}, project="gpu-platform", effective={})
+    target = pins.Target("serving", "image", "image")
+    with pytest.raises(pins.WriteError, match="not a one-line value"):
+        pins.edit_stack_text(block, {target: "x"}, project="gpu-platform", effective={})
 
 
 REFUSED_EDITS = {
@@ -312,10 +312,10 @@ def test_an_edit_that_would_change_another_value_is_refused(
     case: tuple[str, str, bool, str],
 ) -> None:
     old, new, skip_document_check, error = case
-    edit = images.edit_stack_text
-    monkeypatch.setattr(images, "edit_stack_text", lambda *a, **k: edit(*a, **k).replace(old, new, 1))
+    edit = pins.edit_stack_text
+    monkeypatch.setattr(pins, "edit_stack_text", lambda *a, **k: edit(*a, **k).replace(old, new, 1))
     if skip_document_check:
-        monkeypatch.setattr(images, "check_document", lambda *a, **k: None)
+        monkeypatch.setattr(pins, "check_document", lambda *a, **k: None)
     code, before, after = write(project(tmp_path, "dev"), "dev", everything())
     assert (code, after) == (1, before)
     assert error in capsys.readouterr().err
