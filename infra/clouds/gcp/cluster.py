@@ -14,7 +14,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from infra.clouds.gcp import kubeconfig, nodepools
-from infra.clouds.gcp.common import CLOUD_PLATFORM_SCOPE, account_id, children, protected
+from infra.clouds.gcp.context import CLOUD_PLATFORM_SCOPE, account_id, children, protected
 from infra.config.gcp import GcpConfig
 from infra.config.types import WEEKDAYS, GpuPool, MaintenanceWindow
 

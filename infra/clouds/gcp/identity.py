@@ -9,7 +9,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
-from infra.clouds.gcp.common import account_id, children
+from infra.clouds.gcp.context import account_id, children
 
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"

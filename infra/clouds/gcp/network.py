@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.gcp.common import children
+from infra.clouds.gcp.context import children
 from infra.config.gcp import GcpNetwork
 
 PODS_RANGE = "pods"

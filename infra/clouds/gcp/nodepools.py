@@ -26,7 +26,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra import catalog
-from infra.clouds.gcp.common import CLOUD, CLOUD_PLATFORM_SCOPE
+from infra.clouds.gcp.context import CLOUD, CLOUD_PLATFORM_SCOPE
 from infra.config.types import GpuPool, SystemPool
 
 GENERAL_POOL = "general"

@@ -13,9 +13,9 @@ from infra.clouds import settle
 from infra.clouds.base import CloudPlatform, EgressRule, Registry
 from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.gcp.common import CLOUD, gcp_labels
+from infra.clouds.gcp.context import CLOUD, gcp_labels
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
-from infra.clouds.gcp.kms import Keys, KeysArgs
+from infra.clouds.gcp.keys import Keys, KeysArgs
 from infra.clouds.gcp.network import Network, NetworkArgs
 from infra.clouds.gcp.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.gcp.services import ProjectServices, ProjectServicesArgs

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.base import RegistryAuth
-from infra.clouds.gcp.common import children, protected
+from infra.clouds.gcp.context import children, protected
 
 IMAGE = "trainer"
 TOKEN_USERNAME = "oauth2accesstoken"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.gcp.common import children, protected
+from infra.clouds.gcp.context import children, protected
 from infra.config.types import Storage
 
 SECONDS_PER_DAY = 86_400

@@ -10,7 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.gcp.common import children, protected
+from infra.clouds.gcp.context import children, protected
 from infra.clouds.settle import settle
 
 KeyUse = Literal["gke", "gcs", "registry", "disk"]
