@@ -16,7 +16,7 @@ WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 MODEL_PREFIX = "models/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkloadIdentityArgs:
     project: str
     stack: str

@@ -23,7 +23,7 @@ DENY_ALL_PRIORITY = 65534
 """Just above the implied deny (65535), so the explicit rule logs what it drops and every allow wins."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     project: str
     region: str

@@ -36,7 +36,7 @@ SYSTEM_UPGRADE = {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
 GPU_UPGRADE = {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeDefaults:
     """What every pool of the cluster shares."""
 

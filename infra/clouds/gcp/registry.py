@@ -17,7 +17,7 @@ TOKEN_USERNAME = "oauth2accesstoken"
 """The user name Artifact Registry expects with an OAuth access token as the password."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContainerRegistryArgs:
     project: str
     region: str

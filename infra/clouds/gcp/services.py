@@ -23,7 +23,7 @@ APIS = (
 """`serviceusage` and `cloudresourcemanager` are prerequisites (docs/gcp.md): enabling APIs needs them."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectServicesArgs:
     project: str
 

@@ -14,7 +14,7 @@ from infra.config.types import Storage
 SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectStoreArgs:
     project: str
     region: str
