@@ -29,6 +29,8 @@ METRIC_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SC
 
 @dataclass(frozen=True, kw_only=True)
 class GpuClusterArgs:
+    """What the cluster is built from: the GCP section, the pools, the network, the keys and their grants."""
+
     stack: str
     gcp: GcpConfig
     pools: Sequence[GpuPool]
@@ -49,6 +51,8 @@ class GpuClusterArgs:
 
 
 class GpuCluster(pulumi.ComponentResource):
+    """The GKE cluster with its node account and pools; `kubeconfig` and `provider` reach it."""
+
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:GpuCluster", name, None, opts)
         child = children(self, opts)

@@ -25,6 +25,8 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True, kw_only=True)
 class KeysArgs:
+    """Where the keys live, how often they rotate, and what each agent's grant must wait for."""
+
     project: str
     location: str
     """A region: GKE, GCS, Artifact Registry and disks all require a key in their own location."""

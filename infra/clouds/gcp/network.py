@@ -25,6 +25,8 @@ DENY_ALL_PRIORITY = 65534
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
+    """The project, the region, the address ranges from config, and the nodes' network tag."""
+
     project: str
     region: str
     ranges: GcpNetwork
@@ -33,6 +35,8 @@ class NetworkArgs:
 
 
 class Network(pulumi.ComponentResource):
+    """The VPC the cluster runs in; `network`, `subnetwork` and the secondary range names are its outputs."""
+
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:Network", name, None, opts)
         child = children(self, opts)

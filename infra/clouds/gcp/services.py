@@ -25,6 +25,8 @@ APIS = (
 
 @dataclass(frozen=True, kw_only=True)
 class ProjectServicesArgs:
+    """The project whose APIs are enabled."""
+
     project: str
 
 

@@ -16,6 +16,8 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True, kw_only=True)
 class ObjectStoreArgs:
+    """The bucket's name and place, its key and the key's grant, and the retention from config."""
+
     project: str
     region: str
     bucket_name: str
@@ -28,6 +30,8 @@ class ObjectStoreArgs:
 
 
 class ObjectStore(pulumi.ComponentResource):
+    """The one bucket of the stack; `uri` (`gs://...`) is what the contract and the workloads use."""
+
     def __init__(self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:ObjectStore", name, None, opts)
         child = pulumi.ResourceOptions.merge(
