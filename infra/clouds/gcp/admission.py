@@ -25,8 +25,9 @@ def repository_pattern(region: str, project: str, repository_id: str) -> str:
 
 
 def binary_authorization_policy(
-    name: str, project: str, region: str, repository_id: str, opts: pulumi.ResourceOptions
+    name: str, *, project: str, region: str, repository_id: str, opts: pulumi.ResourceOptions
 ) -> gcp.binaryauthorization.Policy:
+    """The stack's policy: deny by default, admit the stack's repository and GKE's system images."""
     return gcp.binaryauthorization.Policy(
         name,
         project=project,

@@ -14,7 +14,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from infra.clouds.gcp import kubeconfig, nodepools
-from infra.clouds.gcp.common import CLOUD_PLATFORM_SCOPE, account_id, children, protected
+from infra.clouds.gcp.context import CLOUD_PLATFORM_SCOPE, account_id, children, protected
 from infra.config.gcp import GcpConfig
 from infra.config.types import WEEKDAYS, GpuPool, MaintenanceWindow
 
@@ -27,8 +27,10 @@ LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER", "CONTROLLER_MAN
 METRIC_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "DCGM")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuClusterArgs:
+    """What the cluster is built from: the GCP section, the pools, the network, the keys and their grants."""
+
     stack: str
     gcp: GcpConfig
     pools: Sequence[GpuPool]
@@ -49,6 +51,8 @@ class GpuClusterArgs:
 
 
 class GpuCluster(pulumi.ComponentResource):
+    """The GKE cluster with its node account and pools; `kubeconfig` and `provider` reach it."""
+
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:GpuCluster", name, None, opts)
         child = children(self, opts)

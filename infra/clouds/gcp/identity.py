@@ -9,15 +9,18 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
-from infra.clouds.gcp.common import account_id, children
+from infra.clouds.gcp.context import account_id, children
 
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 MODEL_PREFIX = "models/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkloadIdentityArgs:
+    """What the identities are built from: the project, the namespace their service accounts live in, the
+    bucket they are granted, and the cluster whose identity pool they bind to."""
+
     project: str
     stack: str
     namespace: str
@@ -44,6 +47,8 @@ def serving_condition(bucket: str) -> dict[str, str]:
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
+    """One Google service account per workload role; `bindings` is what the contract hands the workloads."""
+
     bindings: dict[WorkloadRole, IdentityBinding]
 
     def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.gcp.common import children
+from infra.clouds.gcp.context import children
 from infra.config.gcp import GcpNetwork
 
 PODS_RANGE = "pods"
@@ -23,8 +23,10 @@ DENY_ALL_PRIORITY = 65534
 """Just above the implied deny (65535), so the explicit rule logs what it drops and every allow wins."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
+    """The project, the region, the address ranges from config, and the nodes' network tag."""
+
     project: str
     region: str
     ranges: GcpNetwork
@@ -33,6 +35,8 @@ class NetworkArgs:
 
 
 class Network(pulumi.ComponentResource):
+    """The VPC the cluster runs in; `network`, `subnetwork` and the secondary range names are its outputs."""
+
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:Network", name, None, opts)
         child = children(self, opts)

@@ -26,20 +26,17 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra import catalog
-from infra.clouds.gcp.common import CLOUD, CLOUD_PLATFORM_SCOPE
+from infra.clouds.base import GENERAL_POOL, GPU_LABEL, GPU_PRESENT_LABEL, POOL_LABEL
+from infra.clouds.gcp.context import CLOUD, CLOUD_PLATFORM_SCOPE
 from infra.config.types import GpuPool, SystemPool
 
-GENERAL_POOL = "general"
-POOL_LABEL = "gpu-platform/pool"
-GPU_LABEL = "gpu-platform/gpu"
-GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 DISK_TYPE = "pd-balanced"
 """Supported by every machine family in the catalog (N1, E2, G2, A2, A3); pd-standard is not on G2."""
 SYSTEM_UPGRADE = {"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0}
 GPU_UPGRADE = {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeDefaults:
     """What every pool of the cluster shares."""
 

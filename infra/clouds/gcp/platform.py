@@ -4,18 +4,17 @@ storage, registry and workload identity, returned as the `base.CloudPlatform` co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds import settle
-from infra.clouds.base import CloudPlatform, EgressRule, Registry
+from infra.clouds.base import CloudPlatform, EgressRule, PlatformArgs, Registry
 from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.gcp.common import CLOUD, gcp_labels
+from infra.clouds.gcp.context import CLOUD, gcp_labels
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
-from infra.clouds.gcp.kms import Keys, KeysArgs
+from infra.clouds.gcp.keys import Keys, KeysArgs
 from infra.clouds.gcp.network import Network, NetworkArgs
 from infra.clouds.gcp.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.gcp.services import ProjectServices, ProjectServicesArgs
@@ -36,35 +35,35 @@ first 15 of them to ordinary pods, the rest to system-critical ones
 (cloud.google.com/kubernetes-engine/docs/concepts/spot-vms)."""
 
 
-@dataclass(frozen=True)
-class GcpPlatformArgs:
-    config: StackConfig
-
-
 class GcpPlatform(pulumi.ComponentResource):
-    def __init__(self, name: str, args: GcpPlatformArgs, opts: pulumi.ResourceOptions | None = None):
+    """The whole GCP side of a stack, under one explicit provider; `contract()` hands it to the workloads."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:Platform", name, None, opts)
-        cfg, g = args.config, _section(args.config)
+        self._cfg = cfg = args.cfg
+        g = cfg.section(GcpConfig)
         self.provider = gcp.Provider(
             f"{name}-provider", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self)
         )
         self.time = settle.provider(name, self)
-        self.services = ProjectServices(f"{name}-services", ProjectServicesArgs(g.project), self._opts())
+        self.services = ProjectServices(
+            f"{name}-services", ProjectServicesArgs(project=g.project), self._opts()
+        )
         apis = self.services.apis
         keys = self._keys(name, cfg)
         node_tag = f"{cfg.stack}-gke-node"
         network = Network(
             f"{name}-network",
-            NetworkArgs(g.project, g.region, g.network, node_tag),
+            NetworkArgs(project=g.project, region=g.region, ranges=g.network, node_tag=node_tag),
             self._opts(after=apis("compute")),
         )
         # The cluster enforces this policy from its first pod on.
         admission = binary_authorization_policy(
             f"{name}-binauthz",
-            g.project,
-            g.region,
-            g.registry_name,
-            self._opts(after=apis("binaryauthorization")),
+            project=g.project,
+            region=g.region,
+            repository_id=g.registry_name,
+            opts=self._opts(after=apis("binaryauthorization")),
         )
         # Logging and monitoring are configured on the cluster itself; `iam` is for the node service account.
         cluster_apis = apis("container", "compute", "logging", "monitoring", "iam")
@@ -89,13 +88,13 @@ class GcpPlatform(pulumi.ComponentResource):
         )
 
     def _keys(self, name: str, cfg: StackConfig) -> Keys:
-        g, apis = _section(cfg), self.services.apis
+        g, apis = cfg.section(GcpConfig), self.services.apis
         args = KeysArgs(
-            g.project,
-            g.region,
-            g.key_rotation_days,
-            gcp_labels(cfg.stack, "keys"),
-            cfg.protect,
+            project=g.project,
+            location=g.region,
+            rotation_days=g.key_rotation_days,
+            labels=gcp_labels(cfg.stack, "keys"),
+            protect=cfg.protect,
             # A service agent exists once its API is enabled; a grant to it fails before that.
             agent_apis={
                 "gke": apis("container"),
@@ -118,7 +117,7 @@ class GcpPlatform(pulumi.ComponentResource):
     ) -> GpuCluster:
         args = GpuClusterArgs(
             stack=cfg.stack,
-            gcp=_section(cfg),
+            gcp=cfg.section(GcpConfig),
             pools=cfg.pools_on(CLOUD),
             network=network.network,
             subnetwork=network.subnetwork,
@@ -137,40 +136,44 @@ class GcpPlatform(pulumi.ComponentResource):
     def _data(self, name: str, cfg: StackConfig, keys: Keys) -> None:
         """The bucket, the registry and the workload identities that use them; none waits for the cluster
         except the identity bindings, which need its workload identity pool."""
-        g = _section(cfg)
+        g = cfg.section(GcpConfig)
         apis = self.services.apis
         self.store = ObjectStore(
             f"{name}-storage",
             ObjectStoreArgs(
-                g.project,
-                g.region,
-                g.bucket_name,
-                keys.keys["gcs"].id,
-                keys.grants["gcs"],
-                cfg.storage,
-                gcp_labels(cfg.stack, "storage"),
-                cfg.protect,
+                project=g.project,
+                region=g.region,
+                bucket_name=g.bucket_name,
+                kms_key=keys.keys["gcs"].id,
+                key_grant=keys.grants["gcs"],
+                retention=cfg.storage,
+                labels=gcp_labels(cfg.stack, "storage"),
+                protect=cfg.protect,
             ),
             self._opts(after=apis("storage")),
         )
         self.registry = ContainerRegistry(
             f"{name}-registry",
             ContainerRegistryArgs(
-                g.project,
-                g.region,
-                g.registry_name,
-                keys.keys["registry"].id,
-                keys.grants["registry"],
-                self.cluster.node_account.member,
-                gcp_labels(cfg.stack, "registry"),
-                cfg.protect,
+                project=g.project,
+                region=g.region,
+                repository_id=g.registry_name,
+                kms_key=keys.keys["registry"].id,
+                key_grant=keys.grants["registry"],
+                reader=self.cluster.node_account.member,
+                labels=gcp_labels(cfg.stack, "registry"),
+                protect=cfg.protect,
             ),
             self._opts(after=apis("artifactregistry")),
         )
         self.identity = WorkloadIdentity(
             f"{name}-identity",
             WorkloadIdentityArgs(
-                g.project, cfg.stack, cfg.namespace, self.store.bucket_name, self.cluster.cluster
+                project=g.project,
+                stack=cfg.stack,
+                namespace=cfg.namespace,
+                bucket=self.store.bucket_name,
+                cluster=self.cluster.cluster,
             ),
             self._opts(after=apis("iam", "iamcredentials")),
         )
@@ -179,8 +182,10 @@ class GcpPlatform(pulumi.ComponentResource):
         providers = {"gcp": self.provider, "time": self.time}
         return pulumi.ResourceOptions(parent=self, providers=providers, depends_on=list(after))
 
-    def contract(self, cfg: StackConfig) -> CloudPlatform:
-        g = _section(cfg)
+    def contract(self) -> CloudPlatform:
+        """What the cloud-agnostic workloads get from GCP."""
+        cfg = self._cfg
+        g = cfg.section(GcpConfig)
         return CloudPlatform(
             cloud=CLOUD,
             region=g.region,
@@ -203,12 +208,6 @@ class GcpPlatform(pulumi.ComponentResource):
         )
 
 
-def _section(cfg: StackConfig) -> GcpConfig:
-    if cfg.gcp is None:
-        raise ValueError("the gcp section is unset although `clouds` enables gcp (config validation)")
-    return cfg.gcp
-
-
 def build(cfg: StackConfig) -> CloudPlatform:
-    platform = GcpPlatform(f"{cfg.stack}-{CLOUD}", GcpPlatformArgs(cfg))
-    return platform.contract(cfg)
+    """The stack's GCP platform, as the contract the workloads are built on."""
+    return GcpPlatform(f"{cfg.stack}-{CLOUD}", PlatformArgs(cfg=cfg)).contract()

@@ -10,15 +10,17 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.base import RegistryAuth
-from infra.clouds.gcp.common import children, protected
+from infra.clouds.gcp.context import children, protected
 
 IMAGE = "trainer"
 TOKEN_USERNAME = "oauth2accesstoken"
 """The user name Artifact Registry expects with an OAuth access token as the password."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContainerRegistryArgs:
+    """Where the repository lives, its key and the key's grant, and who pulls from it."""
+
     project: str
     region: str
     repository_id: str
@@ -32,6 +34,8 @@ class ContainerRegistryArgs:
 
 
 class ContainerRegistry(pulumi.ComponentResource):
+    """The repository the training image and the mirrored images go to; `auth` is the builder's push login."""
+
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:Registry", name, None, opts)
         child = children(self, opts)

@@ -23,8 +23,10 @@ APIS = (
 """`serviceusage` and `cloudresourcemanager` are prerequisites (docs/gcp.md): enabling APIs needs them."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProjectServicesArgs:
+    """The project whose APIs are enabled."""
+
     project: str
 
 

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.gcp.common import children, protected
+from infra.clouds.gcp.context import children, protected
 from infra.config.types import Storage
 
 SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectStoreArgs:
+    """The bucket's name and place, its key and the key's grant, and the retention from config."""
+
     project: str
     region: str
     bucket_name: str
@@ -28,6 +30,8 @@ class ObjectStoreArgs:
 
 
 class ObjectStore(pulumi.ComponentResource):
+    """The one bucket of the stack; `uri` (`gs://...`) is what the contract and the workloads use."""
+
     def __init__(self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:ObjectStore", name, None, opts)
         child = pulumi.ResourceOptions.merge(

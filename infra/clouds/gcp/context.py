@@ -1,4 +1,4 @@
-"""Small helpers the GCP components share: child options, names GCP constrains, and label sets."""
+"""What every GCP component shares: the cloud's name, child options, names GCP constrains, and label sets."""
 
 from __future__ import annotations
 

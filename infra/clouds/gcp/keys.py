@@ -10,7 +10,7 @@ from typing import Literal
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.gcp.common import children, protected
+from infra.clouds.gcp.context import children, protected
 from infra.clouds.settle import settle
 
 KeyUse = Literal["gke", "gcs", "registry", "disk"]
@@ -23,8 +23,10 @@ ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KeysArgs:
+    """Where the keys live, how often they rotate, and what each agent's grant must wait for."""
+
     project: str
     location: str
     """A region: GKE, GCS, Artifact Registry and disks all require a key in their own location."""
