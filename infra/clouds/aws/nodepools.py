@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from infra import catalog
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
 from infra.config.types import GpuPool, SystemPool
 
 POOL_LABEL = "gpu-platform/pool"
@@ -122,7 +122,7 @@ def autoscaler_tags(spec: PoolSpec, cluster_name: str) -> dict[str, str]:
 
 @dataclass
 class NodePoolsArgs:
-    env: AwsEnv
+    context: AwsContext
     cluster_name: pulumi.Input[str]
     cluster_version: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
@@ -152,19 +152,19 @@ class NodePools(pulumi.ComponentResource):
         )
 
     def _node_role(self) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        context, child = self._args.context, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-node-role",
             assume_role_policy=policies.service_trust("ec2.amazonaws.com"),
             description="EKS nodes: join the cluster and pull images; nothing else",
-            tags=env.tags("cluster"),
+            tags=context.tags("cluster"),
             opts=child,
         )
         grants = [
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-node-{policy}",
                 role=role.name,
-                policy_arn=env.managed_policy(policy),
+                policy_arn=context.managed_policy(policy),
                 opts=child,
             )
             for policy in NODE_POLICIES
@@ -205,7 +205,7 @@ class NodePools(pulumi.ComponentResource):
 
     def _group(self, spec: PoolSpec) -> aws.eks.NodeGroup:
         args = self._args
-        tags = {**args.env.tags("cluster"), "NodeGroup": spec.name}
+        tags = {**args.context.tags("cluster"), "NodeGroup": spec.name}
         template = self._launch_template(spec, tags)
         ca_tags = autoscaler_tags(spec, args.autoscaled_cluster)
         group = aws.eks.NodeGroup(
@@ -246,8 +246,8 @@ class NodePools(pulumi.ComponentResource):
         offered = aws.ec2.get_instance_type_offerings_output(
             filters=[{"name": "instance-type", "values": [spec.instance_type]}],
             location_type="availability-zone",
-            region=args.env.region,
-            opts=args.env.invoke_opts(),
+            region=args.context.region,
+            opts=args.context.invoke_opts(),
         )
         return pulumi.Output.all(args.subnet_ids, args.subnet_zones, offered.locations).apply(
             lambda v: subnets_offering(spec.instance_type, v[0], v[1], v[2])

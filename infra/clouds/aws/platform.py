@@ -12,9 +12,9 @@ from infra import naming
 from infra.clouds.aws import nodepools
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.aws.env import CLOUD, make_env
+from infra.clouds.aws.context import CLOUD, make_context
 from infra.clouds.aws.identity import WorkloadIdentity, WorkloadIdentityArgs
-from infra.clouds.aws.kms import Keys, KeysArgs
+from infra.clouds.aws.keys import Keys, KeysArgs
 from infra.clouds.aws.network import Network, NetworkArgs
 from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
@@ -58,12 +58,12 @@ class AwsPlatform(pulumi.ComponentResource):
         super().__init__("gpu-platform:aws:Platform", name, None, opts)
         self._name, cfg = name, args.cfg
         self._cfg, aws_cfg = cfg, _section(cfg)
-        self._env = make_env(name, cfg.stack, aws_cfg.region, parent=self)
-        self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._env.provider})
+        self._context = make_context(name, stack=cfg.stack, region=aws_cfg.region, parent=self)
+        self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._context.provider})
         self.cluster_name = cluster_name(cfg.stack)
         self.keys = Keys(
             f"{name}-keys",
-            KeysArgs(self._env, f"{naming.PROJECT}/{cfg.stack}", 30 if cfg.protect else 7, cfg.protect),
+            KeysArgs(self._context, f"{naming.PROJECT}/{cfg.stack}", 30 if cfg.protect else 7, cfg.protect),
             opts=self._child,
         )
         self.network = self._network(aws_cfg)
@@ -71,7 +71,7 @@ class AwsPlatform(pulumi.ComponentResource):
         self.autoscaler = ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
-                env=self._env,
+                context=self._context,
                 cluster_name=self.cluster_name,
                 cluster=self.cluster.cluster_name,
                 image=aws_cfg.autoscaler_image(),
@@ -98,7 +98,7 @@ class AwsPlatform(pulumi.ComponentResource):
         return Network(
             f"{self._name}-network",
             NetworkArgs(
-                env=self._env,
+                context=self._context,
                 cidr=aws_cfg.vpc_cidr,
                 zones=aws_cfg.availability_zones,
                 nat_gateways=aws_cfg.nat_gateways,
@@ -114,7 +114,7 @@ class AwsPlatform(pulumi.ComponentResource):
         return GpuCluster(
             f"{self._name}-cluster",
             GpuClusterArgs(
-                env=self._env,
+                context=self._context,
                 cluster_name=self.cluster_name,
                 version=aws_cfg.kubernetes_version,
                 vpc_id=self.network.vpc_id,
@@ -137,11 +137,11 @@ class AwsPlatform(pulumi.ComponentResource):
 
     def _data(self, aws_cfg: AwsConfig) -> None:
         """The bucket, the registry, and the workload identities that reach the bucket."""
-        cfg, env = self._cfg, self._env
+        cfg, context = self._cfg, self._context
         self.store = ObjectStore(
             f"{self._name}-storage",
             ObjectStoreArgs(
-                env=env,
+                context=context,
                 bucket_name=aws_cfg.bucket_name,
                 key_arn=self.keys.arn("storage"),
                 noncurrent_version_days=cfg.storage.noncurrent_version_days,
@@ -152,13 +152,13 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         self.registry = ContainerRegistry(
             f"{self._name}-registry",
-            ContainerRegistryArgs(env, aws_cfg.registry_name, self.keys.arn("registry"), cfg.protect),
+            ContainerRegistryArgs(context, aws_cfg.registry_name, self.keys.arn("registry"), cfg.protect),
             opts=self._child,
         )
         self.identity = WorkloadIdentity(
             f"{self._name}-identity",
             WorkloadIdentityArgs(
-                env=env,
+                context=context,
                 cluster_name=self.cluster_name,
                 cluster=self.cluster.cluster_name,
                 namespace=cfg.namespace,
