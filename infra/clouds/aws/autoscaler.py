@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
-from infra.clouds.aws.nodepools import GENERAL_POOL, POOL_LABEL
+from infra.clouds.base import GENERAL_POOL, POOL_LABEL
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -97,7 +97,7 @@ def command(cluster_name: str) -> list[str]:
     ]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ClusterAutoscalerArgs:
     context: AwsContext
     cluster_name: str

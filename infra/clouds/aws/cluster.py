@@ -6,6 +6,7 @@ groups, and the kubeconfig and Kubernetes provider that the workloads use.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -47,7 +48,7 @@ def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     )
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class GpuClusterArgs:
     context: AwsContext
     cluster_name: str
@@ -55,7 +56,7 @@ class GpuClusterArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
     subnet_zones: pulumi.Input[list[str]]
-    node_egress: list[pulumi.Resource]
+    node_egress: Sequence[pulumi.Resource]
     """The private subnets' NAT routes: nodes pull images and reach AWS APIs through them."""
     api_access: ApiAccess
     deployer_principal_arn: str
@@ -65,7 +66,7 @@ class GpuClusterArgs:
     disks_key_arn: pulumi.Input[str]
     log_retention_days: int
     system_pool: PoolSpec
-    gpu_pools: list[PoolSpec]
+    gpu_pools: Sequence[PoolSpec]
     protect: bool
 
 

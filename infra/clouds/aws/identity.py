@@ -19,7 +19,7 @@ from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 MODELS_PREFIX = "models/"
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class WorkloadIdentityArgs:
     context: AwsContext
     cluster_name: str

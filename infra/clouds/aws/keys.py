@@ -39,7 +39,7 @@ def needs_service_linked_role(existing_names: Sequence[str]) -> bool:
     return policies.AUTOSCALING_ROLE not in existing_names
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class KeysArgs:
     context: AwsContext
     alias_prefix: str

@@ -27,7 +27,7 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return [str(n) for n in quarters[:zones]], [str(n) for n in public[:zones]]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     context: AwsContext
     cidr: str

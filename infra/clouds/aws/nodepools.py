@@ -22,11 +22,17 @@ import pulumi_aws as aws
 from infra import catalog
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
+from infra.clouds.base import (
+    GENERAL_POOL,
+    GPU_LABEL,
+    GPU_PRESENT_LABEL,
+    GPU_RESOURCE,
+    GPU_TAINT_VALUE,
+    POOL_LABEL,
+)
 from infra.config.types import GpuPool, SystemPool
 
-POOL_LABEL = "gpu-platform/pool"
-GENERAL_POOL = "general"
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
+GPU_TAINT = {"key": GPU_RESOURCE, "value": GPU_TAINT_VALUE, "effect": "NO_SCHEDULE"}
 CA_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
 """The node role's only grants. The VPC CNI gets its ENI permissions through Pod Identity instead
@@ -34,7 +40,7 @@ NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnl
 _GRAVITON = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolSpec:
     """One node group, resolved from config and the catalog."""
 
@@ -80,8 +86,8 @@ def gpu_spec(pool: GpuPool, region: str) -> PoolSpec:
         disk_gb=pool.disk_gb,
         labels={
             POOL_LABEL: pool.name,
-            "nvidia.com/gpu.present": "true",
-            "gpu-platform/gpu": gpu,
+            GPU_PRESENT_LABEL: "true",
+            GPU_LABEL: gpu,
             # The autoscaler's AWS provider reads this label to wait for a new node's GPUs to register
             # instead of scaling up again while the device plugin starts.
             "k8s.amazonaws.com/accelerator": gpu,
@@ -116,11 +122,11 @@ def autoscaler_tags(spec: PoolSpec, cluster_name: str) -> dict[str, str]:
     }
     tags |= {f"{CA_TEMPLATE}/taint/{t['key']}": f"{t['value']}:{effects[t['effect']]}" for t in spec.taints}
     if spec.gpus:
-        tags[f"{CA_TEMPLATE}/resources/nvidia.com/gpu"] = str(spec.gpus)
+        tags[f"{CA_TEMPLATE}/resources/{GPU_RESOURCE}"] = str(spec.gpus)
     return tags
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NodePoolsArgs:
     context: AwsContext
     cluster_name: pulumi.Input[str]
@@ -130,10 +136,10 @@ class NodePoolsArgs:
     """The zone of each subnet, in the same order."""
     disks_key_arn: pulumi.Input[str]
     system: PoolSpec
-    gpu: list[PoolSpec]
+    gpu: Sequence[PoolSpec]
     autoscaled_cluster: str
     """The cluster name as plain text, for tag keys (an Output cannot be a key)."""
-    after: list[pulumi.Resource] = field(default_factory=list)
+    after: Sequence[pulumi.Resource] = ()
     """What every group waits for (a component's `depends_on` does not reach its children)."""
 
 

@@ -48,7 +48,7 @@ def service_annotations(exposure: str, tags: dict[str, str]) -> dict[str, str]:
     return annotations
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class AwsPlatformArgs:
     cfg: StackConfig
 
@@ -63,7 +63,12 @@ class AwsPlatform(pulumi.ComponentResource):
         self.cluster_name = cluster_name(cfg.stack)
         self.keys = Keys(
             f"{name}-keys",
-            KeysArgs(self._context, f"{naming.PROJECT}/{cfg.stack}", 30 if cfg.protect else 7, cfg.protect),
+            KeysArgs(
+                context=self._context,
+                alias_prefix=f"{naming.PROJECT}/{cfg.stack}",
+                deletion_window_days=30 if cfg.protect else 7,
+                protect=cfg.protect,
+            ),
             opts=self._child,
         )
         self.network = self._network(aws_cfg)
@@ -152,7 +157,12 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         self.registry = ContainerRegistry(
             f"{self._name}-registry",
-            ContainerRegistryArgs(context, aws_cfg.registry_name, self.keys.arn("registry"), cfg.protect),
+            ContainerRegistryArgs(
+                context=context,
+                repository_name=aws_cfg.registry_name,
+                key_arn=self.keys.arn("registry"),
+                protect=cfg.protect,
+            ),
             opts=self._child,
         )
         self.identity = WorkloadIdentity(
@@ -185,7 +195,7 @@ NetworkPolicy must let pods reach it (docs.aws.amazon.com/eks/latest/userguide/p
 
 
 def build(cfg: StackConfig) -> CloudPlatform:
-    platform = AwsPlatform(f"{cfg.stack}-{CLOUD}", AwsPlatformArgs(cfg))
+    platform = AwsPlatform(f"{cfg.stack}-{CLOUD}", AwsPlatformArgs(cfg=cfg))
     aws_cfg = _section(cfg)
     return CloudPlatform(
         cloud=CLOUD,

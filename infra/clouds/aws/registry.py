@@ -14,7 +14,7 @@ from infra.clouds.aws.context import AwsContext
 from infra.clouds.base import BUILD_TAG_PREFIX, Registry, RegistryAuth
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ContainerRegistryArgs:
     context: AwsContext
     repository_name: str

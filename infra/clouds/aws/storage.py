@@ -15,7 +15,7 @@ from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ObjectStoreArgs:
     context: AwsContext
     bucket_name: str
