@@ -1,6 +1,6 @@
 """The EKS cluster: API-only access entries, a restricted or private endpoint, KMS-encrypted secrets,
 every control-plane log type into a pre-created encrypted log group, pinned managed add-ons, the node
-groups, and the kubeconfig and Kubernetes provider that the workloads use.
+groups, and the kubeconfig and Kubernetes provider (`kubeconfig.py`) that the workloads use.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
-from infra.clouds.aws import policies
+from infra.clouds.aws import kubeconfig, policies
 from infra.clouds.aws.context import AwsContext
 from infra.clouds.aws.nodepools import NodePools, NodePoolsArgs, PoolSpec
 from infra.config.aws import EksAddons
@@ -21,31 +20,6 @@ from infra.config.types import ApiAccess
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
-
-
-def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
-    """A kubeconfig whose user runs `aws eks get-token`: short-lived tokens, nothing stored."""
-    user = {
-        "exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
-            "interactiveMode": "Never",
-        }
-    }
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
-            ],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [{"name": name, "user": user}],
-        },
-        sort_keys=True,
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,14 +72,10 @@ class GpuCluster(pulumi.ComponentResource):
         # CoreDNS and metrics-server stay degraded (and their create times out) until a node can run them.
         self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
         self._addon("metrics-server", args.addons.metrics_server, depends_on=[self.node_pools.system])
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(
-                self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
-            ).apply(lambda v: kubeconfig(v[0], v[1], v[2], context.region))
-        )
-        self.provider = k8s.Provider(
+        self.kubeconfig = kubeconfig.of(self.cluster, context.region)
+        self.provider = kubeconfig.provider(
             f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
+            self.kubeconfig,
             # Kubernetes objects wait for the deployer's access and for the system nodes, not for CoreDNS:
             # no object needs DNS to be created, and the rollouts Pulumi awaits outlast CoreDNS's minute.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, self.node_pools.system]),
