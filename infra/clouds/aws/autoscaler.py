@@ -13,8 +13,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
-from infra.clouds.aws.nodepools import GENERAL_POOL, POOL_LABEL
+from infra.clouds.aws.context import AwsContext
+from infra.clouds.base import GENERAL_POOL, POOL_LABEL
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -97,9 +97,9 @@ def command(cluster_name: str) -> list[str]:
     ]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ClusterAutoscalerArgs:
-    env: AwsEnv
+    context: AwsContext
     cluster_name: str
     cluster: pulumi.Input[str]
     """The cluster's name as an Output, so the association waits for the cluster."""
@@ -156,18 +156,18 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         return account
 
     def _iam(self) -> list[pulumi.Resource]:
-        args, env, child = self._args, self._args.env, pulumi.ResourceOptions(parent=self)
+        args, context, child = self._args, self._args.context, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-role",
             assume_role_policy=policies.pod_identity_trust(args.cluster_name, NAMESPACE, SERVICE_ACCOUNT),
-            tags=env.tags("autoscaler"),
+            tags=context.tags("autoscaler"),
             opts=child,
         )
         policy = aws.iam.RolePolicy(
             f"{self._name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(env.partition, env.account_id).apply(
-                lambda v: policies.autoscaler_policy(v[0], env.region, v[1], args.cluster_name)
+            policy=pulumi.Output.all(context.partition, context.account_id).apply(
+                lambda v: policies.autoscaler_policy(v[0], context.region, v[1], args.cluster_name)
             ),
             opts=child,
         )
@@ -177,7 +177,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
             role_arn=role.arn,
-            tags=env.tags("autoscaler"),
+            tags=context.tags("autoscaler"),
             opts=child,
         )
         return [association, policy]
@@ -188,7 +188,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             "image": self._args.image,
             "command": command(self._args.cluster_name),
             # Pods cannot reach IMDS (hop limit 1), so the SDK needs the region from the environment.
-            "env": [{"name": "AWS_REGION", "value": self._args.env.region}],
+            "env": [{"name": "AWS_REGION", "value": self._args.context.region}],
             # Upstream's example values (cluster-autoscaler-autodiscover.yaml); limits on both (WL-07).
             "resources": {
                 "requests": {"cpu": "100m", "memory": "600Mi"},

@@ -1,19 +1,19 @@
 """The EKS cluster: API-only access entries, a restricted or private endpoint, KMS-encrypted secrets,
 every control-plane log type into a pre-created encrypted log group, pinned managed add-ons, the node
-groups, and the kubeconfig and Kubernetes provider that the workloads use.
+groups, and the kubeconfig and Kubernetes provider (`kubeconfig.py`) that the workloads use.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
-from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws import kubeconfig, policies
+from infra.clouds.aws.context import AwsContext
 from infra.clouds.aws.nodepools import NodePools, NodePoolsArgs, PoolSpec
 from infra.config.aws import EksAddons
 from infra.config.types import ApiAccess
@@ -22,40 +22,15 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
-def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
-    """A kubeconfig whose user runs `aws eks get-token`: short-lived tokens, nothing stored."""
-    user = {
-        "exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
-            "interactiveMode": "Never",
-        }
-    }
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
-            ],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [{"name": name, "user": user}],
-        },
-        sort_keys=True,
-    )
-
-
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class GpuClusterArgs:
-    env: AwsEnv
+    context: AwsContext
     cluster_name: str
     version: str
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
     subnet_zones: pulumi.Input[list[str]]
-    node_egress: list[pulumi.Resource]
+    node_egress: Sequence[pulumi.Resource]
     """The private subnets' NAT routes: nodes pull images and reach AWS APIs through them."""
     api_access: ApiAccess
     deployer_principal_arn: str
@@ -65,21 +40,21 @@ class GpuClusterArgs:
     disks_key_arn: pulumi.Input[str]
     log_retention_days: int
     system_pool: PoolSpec
-    gpu_pools: list[PoolSpec]
+    gpu_pools: Sequence[PoolSpec]
     protect: bool
 
 
 class GpuCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:GpuCluster", name, None, opts)
-        self._name, self._args, env = name, args, args.env
+        self._name, self._args, context = name, args, args.context
         self.cluster = self._cluster()
         self.cluster_name: pulumi.Output[str] = self.cluster.name
         admin = self._deployer_access()
         self.node_pools = NodePools(
             f"{name}-nodes",
             NodePoolsArgs(
-                env=env,
+                context=context,
                 cluster_name=self.cluster.name,
                 cluster_version=self.cluster.version,
                 subnet_ids=args.subnet_ids,
@@ -97,14 +72,10 @@ class GpuCluster(pulumi.ComponentResource):
         # CoreDNS and metrics-server stay degraded (and their create times out) until a node can run them.
         self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
         self._addon("metrics-server", args.addons.metrics_server, depends_on=[self.node_pools.system])
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
-            pulumi.Output.all(
-                self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
-            ).apply(lambda v: kubeconfig(v[0], v[1], v[2], env.region))
-        )
-        self.provider = k8s.Provider(
+        self.kubeconfig = kubeconfig.of(self.cluster, context.region)
+        self.provider = kubeconfig.provider(
             f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
+            self.kubeconfig,
             # Kubernetes objects wait for the deployer's access and for the system nodes, not for CoreDNS:
             # no object needs DNS to be created, and the rollouts Pulumi awaits outlast CoreDNS's minute.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, self.node_pools.system]),
@@ -116,18 +87,18 @@ class GpuCluster(pulumi.ComponentResource):
     def _role(
         self, role: str, service: str, policies_: tuple[str, ...]
     ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        context, child = self._args.context, pulumi.ResourceOptions(parent=self)
         created = aws.iam.Role(
             f"{self._name}-{role}-role",
             assume_role_policy=policies.service_trust(service, ("sts:AssumeRole", "sts:TagSession")),
-            tags=env.tags("cluster"),
+            tags=context.tags("cluster"),
             opts=child,
         )
         attached = [
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-{role}-{policy}",
                 role=created.name,
-                policy_arn=env.managed_policy(policy),
+                policy_arn=context.managed_policy(policy),
                 opts=child,
             )
             for policy in policies_
@@ -135,7 +106,7 @@ class GpuCluster(pulumi.ComponentResource):
         return created, attached
 
     def _cluster(self) -> aws.eks.Cluster:
-        args, env = self._args, self._args.env
+        args, context = self._args, self._args.context
         role, grants = self._role("cluster", "eks.amazonaws.com", ("AmazonEKSClusterPolicy",))
         # Created first: EKS would otherwise create `/aws/eks/<name>/cluster` itself, unencrypted and
         # kept forever.
@@ -144,7 +115,7 @@ class GpuCluster(pulumi.ComponentResource):
             name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_key_arn,
-            tags=env.tags("cluster"),
+            tags=context.tags("cluster"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         public = not args.api_access.private_endpoint
@@ -173,7 +144,7 @@ class GpuCluster(pulumi.ComponentResource):
             # STANDARD: at the end of standard support EKS upgrades instead of billing extended support.
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=args.protect,
-            tags=env.tags("cluster"),
+            tags=context.tags("cluster"),
             # The role's policy too: EKS uses it while it creates the cluster's network interfaces and,
             # on destroy, while it deletes them, so it must come before and go after the cluster.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[logs, role, *grants]),
@@ -198,7 +169,7 @@ class GpuCluster(pulumi.ComponentResource):
                 }
             ],
             egress=[],
-            tags=args.env.tags("cluster"),
+            tags=args.context.tags("cluster"),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -209,7 +180,7 @@ class GpuCluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             principal_arn=args.deployer_principal_arn,
             type="STANDARD",
-            tags=args.env.tags("cluster"),
+            tags=args.context.tags("cluster"),
             opts=child,
         )
         return aws.eks.AccessPolicyAssociation(
@@ -217,7 +188,7 @@ class GpuCluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             principal_arn=entry.principal_arn,
             policy_arn=pulumi.Output.concat(
-                "arn:", args.env.partition, f":eks::aws:cluster-access-policy/{ADMIN_POLICY}"
+                "arn:", args.context.partition, f":eks::aws:cluster-access-policy/{ADMIN_POLICY}"
             ),
             access_scope={"type": "cluster"},
             opts=child,
@@ -242,19 +213,19 @@ class GpuCluster(pulumi.ComponentResource):
         return [agent, cni, self._addon("kube-proxy", addons.kube_proxy)]
 
     def _cni_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
-        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        context, child = self._args.context, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-cni-role",
             assume_role_policy=policies.pod_identity_trust(
                 self._args.cluster_name, "kube-system", "aws-node"
             ),
-            tags=env.tags("cluster"),
+            tags=context.tags("cluster"),
             opts=child,
         )
         policy = aws.iam.RolePolicyAttachment(
             f"{self._name}-cni-AmazonEKS_CNI_Policy",
             role=role.name,
-            policy_arn=env.managed_policy("AmazonEKS_CNI_Policy"),
+            policy_arn=context.managed_policy("AmazonEKS_CNI_Policy"),
             opts=child,
         )
         return role, policy
@@ -277,6 +248,6 @@ class GpuCluster(pulumi.ComponentResource):
             # The program owns these add-ons' configuration; drift made by hand is overwritten.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            tags=self._args.env.tags("cluster"),
+            tags=self._args.context.tags("cluster"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )

@@ -13,15 +13,15 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
 from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 
 MODELS_PREFIX = "models/"
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class WorkloadIdentityArgs:
-    env: AwsEnv
+    context: AwsContext
     cluster_name: str
     cluster: pulumi.Input[str]
     """The cluster's name as an Output, so the associations wait for the cluster."""
@@ -43,13 +43,13 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.register_outputs({f"{role}RoleArn": r.arn for role, r in self.roles.items()})
 
     def _policy(self, role: WorkloadRole) -> pulumi.Output[str]:
-        env = self._args.env
+        context = self._args.context
 
         def render(values: list[str]) -> str:
             bucket, key = values
             if role == "trainer":
-                return policies.trainer_policy(bucket, key, env.region)
-            return policies.serving_policy(bucket, key, env.region, MODELS_PREFIX)
+                return policies.trainer_policy(bucket, key, context.region)
+            return policies.serving_policy(bucket, key, context.region, MODELS_PREFIX)
 
         return pulumi.Output.all(self._args.bucket_arn, self._args.bucket_key_arn).apply(render)
 
@@ -61,7 +61,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 args.cluster_name, args.namespace, service_account
             ),
             description=f"Pod Identity role of {args.namespace}/{service_account}",
-            tags=args.env.tags("identity"),
+            tags=args.context.tags("identity"),
             opts=child,
         )
         policy = aws.iam.RolePolicy(
@@ -73,7 +73,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             namespace=args.namespace,
             service_account=service_account,
             role_arn=iam_role.arn,
-            tags=args.env.tags("identity"),
+            tags=args.context.tags("identity"),
             opts=child,
         )
         self.roles[role] = iam_role

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
 
 EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 """Zones where EKS refuses control-plane subnets (UnsupportedAvailabilityZoneException); skipped."""
@@ -27,9 +27,9 @@ def subnet_plan(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return [str(n) for n in quarters[:zones]], [str(n) for n in public[:zones]]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
-    env: AwsEnv
+    context: AwsContext
     cidr: str
     zones: int
     nat_gateways: Literal["single", "perZone"]
@@ -42,16 +42,16 @@ class NetworkArgs:
 class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:Network", name, None, opts)
-        self._name, self._args, env = name, args, args.env
+        self._name, self._args, context = name, args, args.context
         child = pulumi.ResourceOptions(parent=self)
-        tags = env.tags("network")
+        tags = context.tags("network")
         # Local Zones and Wavelength Zones are opt-in; only the region's regular zones are wanted.
         zones = aws.get_availability_zones_output(
             state="available",
             exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            region=env.region,
-            opts=env.invoke_opts(),
+            region=context.region,
+            opts=context.invoke_opts(),
         )
         self.vpc = self._vpc()
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags, opts=child)
@@ -82,7 +82,7 @@ class Network(pulumi.ComponentResource):
         )
 
     def _vpc(self) -> aws.ec2.Vpc:
-        tags = self._args.env.tags("network")
+        tags = self._args.context.tags("network")
         child = pulumi.ResourceOptions(parent=self)
         vpc = aws.ec2.Vpc(
             f"{self._name}-vpc",
@@ -105,7 +105,7 @@ class Network(pulumi.ComponentResource):
         self, tier: str, index: int, cidr: str, zone: pulumi.Input[str], role_tag: dict[str, str]
     ) -> aws.ec2.Subnet:
         tags = {
-            **self._args.env.tags("network"),
+            **self._args.context.tags("network"),
             **role_tag,
             f"kubernetes.io/cluster/{self._args.cluster_name}": "shared",
             "Name": f"{self._name}-{tier}-{index}",
@@ -124,7 +124,7 @@ class Network(pulumi.ComponentResource):
     def _public_routes(self, igw: aws.ec2.InternetGateway) -> None:
         child = pulumi.ResourceOptions(parent=self)
         table = aws.ec2.RouteTable(
-            f"{self._name}-public-rt", vpc_id=self.vpc.id, tags=self._args.env.tags("network"), opts=child
+            f"{self._name}-public-rt", vpc_id=self.vpc.id, tags=self._args.context.tags("network"), opts=child
         )
         aws.ec2.Route(
             f"{self._name}-public-default",
@@ -143,7 +143,7 @@ class Network(pulumi.ComponentResource):
         # A public NAT gateway created before the VPC's internet gateway fails ("has no Internet gateway
         # attached"), and on destroy the gateway cannot go while an address is still mapped.
         after_igw = pulumi.ResourceOptions(parent=self, depends_on=[igw])
-        tags = self._args.env.tags("network")
+        tags = self._args.context.tags("network")
         count = len(self.public_subnets) if self._args.nat_gateways == "perZone" else 1
         nats = []
         for i in range(count):
@@ -181,34 +181,34 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             f"{self._name}-s3-endpoint",
             vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{self._args.env.region}.s3",
+            service_name=f"com.amazonaws.{self._args.context.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[t.id for t in tables],
-            tags=self._args.env.tags("network"),
+            tags=self._args.context.tags("network"),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _flow_logs(self) -> None:
-        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        context, child = self._args.context, pulumi.ResourceOptions(parent=self)
         group = aws.cloudwatch.LogGroup(
             f"{self._name}-flow-logs",
             name=f"/aws/vpc/{self._args.cluster_name}/flow-logs",
             retention_in_days=self._args.log_retention_days,
             kms_key_id=self._args.logs_key_arn,
-            tags=env.tags("network"),
+            tags=context.tags("network"),
             opts=child,
         )
         role = aws.iam.Role(
             f"{self._name}-flow-logs-role",
-            assume_role_policy=env.account_id.apply(policies.flow_logs_trust),
-            tags=env.tags("network"),
+            assume_role_policy=context.account_id.apply(policies.flow_logs_trust),
+            tags=context.tags("network"),
             opts=child,
         )
         aws.iam.RolePolicy(
             f"{self._name}-flow-logs-policy",
             role=role.id,
-            policy=pulumi.Output.all(group.arn, env.partition, env.account_id).apply(
-                lambda v: policies.flow_logs_policy(v[0], v[1], env.region, v[2])
+            policy=pulumi.Output.all(group.arn, context.partition, context.account_id).apply(
+                lambda v: policies.flow_logs_policy(v[0], v[1], context.region, v[2])
             ),
             opts=child,
         )
@@ -220,6 +220,6 @@ class Network(pulumi.ComponentResource):
             log_destination=group.arn,
             iam_role_arn=role.arn,
             max_aggregation_interval=600,
-            tags=env.tags("network"),
+            tags=context.tags("network"),
             opts=child,
         )

@@ -21,12 +21,18 @@ import pulumi_aws as aws
 
 from infra import catalog
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
+from infra.clouds.base import (
+    GENERAL_POOL,
+    GPU_LABEL,
+    GPU_PRESENT_LABEL,
+    GPU_RESOURCE,
+    GPU_TAINT_VALUE,
+    POOL_LABEL,
+)
 from infra.config.types import GpuPool, SystemPool
 
-POOL_LABEL = "gpu-platform/pool"
-GENERAL_POOL = "general"
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
+GPU_TAINT = {"key": GPU_RESOURCE, "value": GPU_TAINT_VALUE, "effect": "NO_SCHEDULE"}
 CA_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
 """The node role's only grants. The VPC CNI gets its ENI permissions through Pod Identity instead
@@ -34,7 +40,7 @@ NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnl
 _GRAVITON = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolSpec:
     """One node group, resolved from config and the catalog."""
 
@@ -80,8 +86,8 @@ def gpu_spec(pool: GpuPool, region: str) -> PoolSpec:
         disk_gb=pool.disk_gb,
         labels={
             POOL_LABEL: pool.name,
-            "nvidia.com/gpu.present": "true",
-            "gpu-platform/gpu": gpu,
+            GPU_PRESENT_LABEL: "true",
+            GPU_LABEL: gpu,
             # The autoscaler's AWS provider reads this label to wait for a new node's GPUs to register
             # instead of scaling up again while the device plugin starts.
             "k8s.amazonaws.com/accelerator": gpu,
@@ -116,13 +122,13 @@ def autoscaler_tags(spec: PoolSpec, cluster_name: str) -> dict[str, str]:
     }
     tags |= {f"{CA_TEMPLATE}/taint/{t['key']}": f"{t['value']}:{effects[t['effect']]}" for t in spec.taints}
     if spec.gpus:
-        tags[f"{CA_TEMPLATE}/resources/nvidia.com/gpu"] = str(spec.gpus)
+        tags[f"{CA_TEMPLATE}/resources/{GPU_RESOURCE}"] = str(spec.gpus)
     return tags
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class NodePoolsArgs:
-    env: AwsEnv
+    context: AwsContext
     cluster_name: pulumi.Input[str]
     cluster_version: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
@@ -130,10 +136,10 @@ class NodePoolsArgs:
     """The zone of each subnet, in the same order."""
     disks_key_arn: pulumi.Input[str]
     system: PoolSpec
-    gpu: list[PoolSpec]
+    gpu: Sequence[PoolSpec]
     autoscaled_cluster: str
     """The cluster name as plain text, for tag keys (an Output cannot be a key)."""
-    after: list[pulumi.Resource] = field(default_factory=list)
+    after: Sequence[pulumi.Resource] = ()
     """What every group waits for (a component's `depends_on` does not reach its children)."""
 
 
@@ -152,19 +158,19 @@ class NodePools(pulumi.ComponentResource):
         )
 
     def _node_role(self) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-        env, child = self._args.env, pulumi.ResourceOptions(parent=self)
+        context, child = self._args.context, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-node-role",
             assume_role_policy=policies.service_trust("ec2.amazonaws.com"),
             description="EKS nodes: join the cluster and pull images; nothing else",
-            tags=env.tags("cluster"),
+            tags=context.tags("cluster"),
             opts=child,
         )
         grants = [
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-node-{policy}",
                 role=role.name,
-                policy_arn=env.managed_policy(policy),
+                policy_arn=context.managed_policy(policy),
                 opts=child,
             )
             for policy in NODE_POLICIES
@@ -205,7 +211,7 @@ class NodePools(pulumi.ComponentResource):
 
     def _group(self, spec: PoolSpec) -> aws.eks.NodeGroup:
         args = self._args
-        tags = {**args.env.tags("cluster"), "NodeGroup": spec.name}
+        tags = {**args.context.tags("cluster"), "NodeGroup": spec.name}
         template = self._launch_template(spec, tags)
         ca_tags = autoscaler_tags(spec, args.autoscaled_cluster)
         group = aws.eks.NodeGroup(
@@ -246,8 +252,8 @@ class NodePools(pulumi.ComponentResource):
         offered = aws.ec2.get_instance_type_offerings_output(
             filters=[{"name": "instance-type", "values": [spec.instance_type]}],
             location_type="availability-zone",
-            region=args.env.region,
-            opts=args.env.invoke_opts(),
+            region=args.context.region,
+            opts=args.context.invoke_opts(),
         )
         return pulumi.Output.all(args.subnet_ids, args.subnet_zones, offered.locations).apply(
             lambda v: subnets_offering(spec.instance_type, v[0], v[1], v[2])

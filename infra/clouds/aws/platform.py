@@ -4,21 +4,19 @@ workload identity, tied together into the `CloudPlatform` contract.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 
 from infra import naming
 from infra.clouds.aws import nodepools
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.aws.env import CLOUD, make_env
+from infra.clouds.aws.context import CLOUD, make_context
 from infra.clouds.aws.identity import WorkloadIdentity, WorkloadIdentityArgs
-from infra.clouds.aws.kms import Keys, KeysArgs
+from infra.clouds.aws.keys import Keys, KeysArgs
 from infra.clouds.aws.network import Network, NetworkArgs
 from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
-from infra.clouds.base import Capability, CloudPlatform, EgressRule
+from infra.clouds.base import Capability, CloudPlatform, EgressRule, PlatformArgs
 from infra.config import StackConfig
 from infra.config.aws import AwsConfig
 
@@ -29,6 +27,12 @@ MISSING = {
         "plugin, so nodes advertise no nvidia.com/gpu until it is installed"
     )
 }
+SPOT_NOTICE_SECONDS = 120
+"""EC2 warns two minutes before it reclaims a Spot instance; the node is drained in that time
+(docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html)."""
+POD_IDENTITY_AGENT = (EgressRule("169.254.170.23/32", 80),)
+"""The EKS Pod Identity agent, a node-local endpoint that hands pods their role credentials; a default-deny
+NetworkPolicy must let pods reach it (docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html)."""
 
 
 def cluster_name(stack: str) -> str:
@@ -48,30 +52,32 @@ def service_annotations(exposure: str, tags: dict[str, str]) -> dict[str, str]:
     return annotations
 
 
-@dataclass
-class AwsPlatformArgs:
-    cfg: StackConfig
-
-
 class AwsPlatform(pulumi.ComponentResource):
-    def __init__(self, name: str, args: AwsPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    """Every AWS component of a stack under one parent; `contract()` is what the workloads get."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:Platform", name, None, opts)
-        self._name, cfg = name, args.cfg
-        self._cfg, aws_cfg = cfg, _section(cfg)
-        self._env = make_env(name, cfg.stack, aws_cfg.region, parent=self)
-        self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._env.provider})
-        self.cluster_name = cluster_name(cfg.stack)
+        self._name, self._cfg = name, args.cfg
+        self._aws = aws_cfg = args.cfg.section(AwsConfig)
+        self._context = make_context(name, stack=self._cfg.stack, region=aws_cfg.region, parent=self)
+        self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._context.provider})
+        self.cluster_name = cluster_name(self._cfg.stack)
         self.keys = Keys(
             f"{name}-keys",
-            KeysArgs(self._env, f"{naming.PROJECT}/{cfg.stack}", 30 if cfg.protect else 7, cfg.protect),
+            KeysArgs(
+                context=self._context,
+                alias_prefix=f"{naming.PROJECT}/{self._cfg.stack}",
+                deletion_window_days=30 if self._cfg.protect else 7,
+                protect=self._cfg.protect,
+            ),
             opts=self._child,
         )
-        self.network = self._network(aws_cfg)
-        self.cluster = self._cluster(aws_cfg)
+        self.network = self._network()
+        self.cluster = self._cluster()
         self.autoscaler = ClusterAutoscaler(
             f"{name}-autoscaler",
             ClusterAutoscalerArgs(
-                env=self._env,
+                context=self._context,
                 cluster_name=self.cluster_name,
                 cluster=self.cluster.cluster_name,
                 image=aws_cfg.autoscaler_image(),
@@ -79,7 +85,7 @@ class AwsPlatform(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        self._data(aws_cfg)
+        self._data()
         self.network_ids: dict[str, pulumi.Output[object]] = {
             "vpcId": self.network.vpc_id,
             "privateSubnetIds": self.network.private_subnet_ids,
@@ -94,11 +100,37 @@ class AwsPlatform(pulumi.ComponentResource):
             }
         )
 
-    def _network(self, aws_cfg: AwsConfig) -> Network:
+    def contract(self) -> CloudPlatform:
+        """What the cloud-agnostic workloads build on: the cluster, its provider, bucket and identities."""
+        cfg, aws_cfg = self._cfg, self._aws
+        return CloudPlatform(
+            cloud=CLOUD,
+            region=aws_cfg.region,
+            cluster_name=self.cluster.cluster_name,
+            kubeconfig=self.cluster.kubeconfig,
+            k8s_provider=self.cluster.provider,
+            bucket_uri=self.store.uri,
+            registry=self.registry.registry,
+            identities=self.identity.bindings,
+            # Pods have VPC addresses (VPC CNI), so the VPC range covers in-cluster and in-VPC clients alike.
+            internal_sources=(aws_cfg.vpc_cidr,),
+            spot_notice_seconds=SPOT_NOTICE_SECONDS,
+            missing=MISSING,
+            service_annotations=service_annotations(
+                cfg.serving.exposure, naming.tags(cfg.stack, CLOUD, "serving")
+            ),
+            network=self.network_ids,
+            # s3fs and rclone take the region from here, their credentials from the Pod Identity agent.
+            storage_env={"AWS_REGION": aws_cfg.region, "AWS_DEFAULT_REGION": aws_cfg.region},
+            identity_egress=POD_IDENTITY_AGENT,
+        )
+
+    def _network(self) -> Network:
+        aws_cfg = self._aws
         return Network(
             f"{self._name}-network",
             NetworkArgs(
-                env=self._env,
+                context=self._context,
                 cidr=aws_cfg.vpc_cidr,
                 zones=aws_cfg.availability_zones,
                 nat_gateways=aws_cfg.nat_gateways,
@@ -109,12 +141,12 @@ class AwsPlatform(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _cluster(self, aws_cfg: AwsConfig) -> GpuCluster:
-        cfg = self._cfg
+    def _cluster(self) -> GpuCluster:
+        cfg, aws_cfg = self._cfg, self._aws
         return GpuCluster(
             f"{self._name}-cluster",
             GpuClusterArgs(
-                env=self._env,
+                context=self._context,
                 cluster_name=self.cluster_name,
                 version=aws_cfg.kubernetes_version,
                 vpc_id=self.network.vpc_id,
@@ -135,13 +167,13 @@ class AwsPlatform(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _data(self, aws_cfg: AwsConfig) -> None:
+    def _data(self) -> None:
         """The bucket, the registry, and the workload identities that reach the bucket."""
-        cfg, env = self._cfg, self._env
+        cfg, aws_cfg, context = self._cfg, self._aws, self._context
         self.store = ObjectStore(
             f"{self._name}-storage",
             ObjectStoreArgs(
-                env=env,
+                context=context,
                 bucket_name=aws_cfg.bucket_name,
                 key_arn=self.keys.arn("storage"),
                 noncurrent_version_days=cfg.storage.noncurrent_version_days,
@@ -152,13 +184,18 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         self.registry = ContainerRegistry(
             f"{self._name}-registry",
-            ContainerRegistryArgs(env, aws_cfg.registry_name, self.keys.arn("registry"), cfg.protect),
+            ContainerRegistryArgs(
+                context=context,
+                repository_name=aws_cfg.registry_name,
+                key_arn=self.keys.arn("registry"),
+                protect=cfg.protect,
+            ),
             opts=self._child,
         )
         self.identity = WorkloadIdentity(
             f"{self._name}-identity",
             WorkloadIdentityArgs(
-                env=env,
+                context=context,
                 cluster_name=self.cluster_name,
                 cluster=self.cluster.cluster_name,
                 namespace=cfg.namespace,
@@ -169,42 +206,6 @@ class AwsPlatform(pulumi.ComponentResource):
         )
 
 
-def _section(cfg: StackConfig) -> AwsConfig:
-    if cfg.aws is None:  # `clouds` lists aws only with a validated section
-        raise ValueError("the aws platform needs the gpu-platform:aws section")
-    return cfg.aws
-
-
-SPOT_NOTICE_SECONDS = 120
-"""EC2 warns two minutes before it reclaims a Spot instance; the node is drained in that time
-(docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html)."""
-
-POD_IDENTITY_AGENT = (EgressRule("169.254.170.23/32", 80),)
-"""The EKS Pod Identity agent, a node-local endpoint that hands pods their role credentials; a default-deny
-NetworkPolicy must let pods reach it (docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html)."""
-
-
 def build(cfg: StackConfig) -> CloudPlatform:
-    platform = AwsPlatform(f"{cfg.stack}-{CLOUD}", AwsPlatformArgs(cfg))
-    aws_cfg = _section(cfg)
-    return CloudPlatform(
-        cloud=CLOUD,
-        region=aws_cfg.region,
-        cluster_name=platform.cluster.cluster_name,
-        kubeconfig=platform.cluster.kubeconfig,
-        k8s_provider=platform.cluster.provider,
-        bucket_uri=platform.store.uri,
-        registry=platform.registry.registry,
-        identities=platform.identity.bindings,
-        # Pods have VPC addresses (VPC CNI), so the VPC range covers in-cluster and in-VPC clients alike.
-        internal_sources=(aws_cfg.vpc_cidr,),
-        spot_notice_seconds=SPOT_NOTICE_SECONDS,
-        missing=MISSING,
-        service_annotations=service_annotations(
-            cfg.serving.exposure, naming.tags(cfg.stack, CLOUD, "serving")
-        ),
-        network=platform.network_ids,
-        # s3fs and rclone take the bucket's region from here; credentials come from the Pod Identity agent.
-        storage_env={"AWS_REGION": aws_cfg.region, "AWS_DEFAULT_REGION": aws_cfg.region},
-        identity_egress=POD_IDENTITY_AGENT,
-    )
+    """The stack's AWS platform, as the contract the workloads build on."""
+    return AwsPlatform(f"{cfg.stack}-{CLOUD}", PlatformArgs(cfg=cfg)).contract()

@@ -10,13 +10,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
 from infra.clouds.base import BUILD_TAG_PREFIX, Registry, RegistryAuth
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ContainerRegistryArgs:
-    env: AwsEnv
+    context: AwsContext
     repository_name: str
     key_arn: pulumi.Input[str]
     protect: bool
@@ -27,7 +27,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("gpu-platform:aws:Registry", name, None, opts)
-        env = args.env
+        context = args.context
         self.repository = aws.ecr.Repository(
             f"{name}-repo",
             name=args.repository_name,
@@ -35,7 +35,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.key_arn}],
             force_delete=False,
-            tags=env.tags("registry"),
+            tags=context.tags("registry"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.ecr.LifecyclePolicy(
@@ -47,7 +47,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         # The output form takes the repository's registry id as input, so the token is fetched only
         # once the repository exists (and is part of the dependency graph).
         token = aws.ecr.get_authorization_token_output(
-            registry_id=self.repository.registry_id, region=env.region, opts=env.invoke_opts()
+            registry_id=self.repository.registry_id, region=context.region, opts=context.invoke_opts()
         )
         url: pulumi.Output[str] = self.repository.repository_url
         self.host: pulumi.Output[str] = url.apply(lambda u: u.split("/", 1)[0])

@@ -12,12 +12,12 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ObjectStoreArgs:
-    env: AwsEnv
+    context: AwsContext
     bucket_name: str
     key_arn: pulumi.Input[str]
     noncurrent_version_days: int
@@ -33,7 +33,7 @@ class ObjectStore(pulumi.ComponentResource):
             f"{name}-bucket",
             bucket=args.bucket_name,
             force_destroy=False,
-            tags=args.env.tags("storage"),
+            tags=args.context.tags("storage"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         public_block = self._access()

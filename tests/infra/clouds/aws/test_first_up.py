@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from infra.clouds.aws.kms import needs_service_linked_role
+from infra.clouds.aws.keys import needs_service_linked_role
 from infra.clouds.aws.nodepools import subnets_offering
 from plan.fakes.registry import Ctx
 from plan.runner import Plan

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.kms import PURPOSES
+from infra.clouds.aws.keys import PURPOSES
 from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import one
 

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.clouds.aws import policies
-from infra.clouds.aws.env import AwsEnv
+from infra.clouds.aws.context import AwsContext
 
 KeyPurpose = Literal["secrets", "storage", "registry", "logs", "disks"]
 PURPOSES: dict[KeyPurpose, str] = {
@@ -39,9 +39,9 @@ def needs_service_linked_role(existing_names: Sequence[str]) -> bool:
     return policies.AUTOSCALING_ROLE not in existing_names
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class KeysArgs:
-    env: AwsEnv
+    context: AwsContext
     alias_prefix: str
     """`alias/<prefix>/<purpose>`; aliases make the keys findable in the console and CLI."""
     deletion_window_days: int
@@ -53,20 +53,22 @@ class Keys(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:Keys", name, None, opts)
-        env = args.env
+        context = args.context
         self.keys: dict[KeyPurpose, aws.kms.Key] = {}
         # Only the disks key names a principal that may not exist yet.
-        principals: dict[KeyPurpose, list[pulumi.Resource]] = {"disks": self._autoscaling_role(name, env)}
+        principals: dict[KeyPurpose, list[pulumi.Resource]] = {"disks": self._autoscaling_role(name, context)}
         for purpose, description in PURPOSES.items():
-            policy = pulumi.Output.all(env.partition, env.account_id).apply(_policy_for(purpose, env.region))
+            policy = pulumi.Output.all(context.partition, context.account_id).apply(
+                _policy_for(purpose, context.region)
+            )
             key = aws.kms.Key(
                 f"{name}-{purpose}",
-                description=f"gpu-platform {env.stack}: {description}",
+                description=f"gpu-platform {context.stack}: {description}",
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.deletion_window_days,
                 policy=policy,
-                tags=env.tags("kms"),
+                tags=context.tags("kms"),
                 opts=pulumi.ResourceOptions(
                     parent=self, protect=args.protect, depends_on=principals.get(purpose, [])
                 ),
@@ -80,12 +82,12 @@ class Keys(pulumi.ComponentResource):
             self.keys[purpose] = key
         self.register_outputs({f"{p}KeyArn": k.arn for p, k in self.keys.items()})
 
-    def _autoscaling_role(self, name: str, env: AwsEnv) -> list[pulumi.Resource]:
+    def _autoscaling_role(self, name: str, context: AwsContext) -> list[pulumi.Resource]:
         """Auto Scaling's service-linked role, created when the account does not have it yet."""
         found = aws.iam.get_roles(
             name_regex=f"^{policies.AUTOSCALING_ROLE}$",
             path_prefix=policies.AUTOSCALING_ROLE_PATH,
-            opts=pulumi.InvokeOptions(provider=env.provider),
+            opts=pulumi.InvokeOptions(provider=context.provider),
         )
         if not needs_service_linked_role(found.names):
             return []

@@ -1,4 +1,5 @@
-"""What every AWS component needs besides its own args: the provider, the account and naming facts."""
+"""What every AWS component shares besides its own args: the explicit provider, the account id and
+partition it resolves to, and the tags every resource carries."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from infra.catalog import Cloud
 CLOUD: Cloud = "aws"
 
 
-@dataclass(frozen=True)
-class AwsEnv:
+@dataclass(frozen=True, kw_only=True)
+class AwsContext:
     """The explicit provider and the account it resolves to, shared by the AWS components."""
 
     stack: str
@@ -35,12 +36,13 @@ class AwsEnv:
         return pulumi.InvokeOutputOptions(provider=self.provider)
 
 
-def make_env(name: str, stack: str, region: str, parent: pulumi.Resource) -> AwsEnv:
+def make_context(name: str, *, stack: str, region: str, parent: pulumi.Resource) -> AwsContext:
+    """The stack's `aws.Provider` (`<name>-provider`, a child of `parent`) and the account it resolves to."""
     provider = aws.Provider(f"{name}-provider", region=region, opts=pulumi.ResourceOptions(parent=parent))
     opts = pulumi.InvokeOutputOptions(provider=provider)
     identity = aws.get_caller_identity_output(opts=opts)
     partition = aws.get_partition_output(opts=opts)
-    return AwsEnv(
+    return AwsContext(
         stack=stack,
         region=region,
         provider=provider,
