@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from policy import engine
-from policy.rules import CONTROLS, Resource, Stack, Violation
+from policy.controls import CONTROLS
+from policy.model.stack import Resource, Stack, Violation
 
 DELETE = object()
 REMOVE = "<remove the resource>"

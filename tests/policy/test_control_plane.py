@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from policy import engine
-from policy.rules.props import UNKNOWNS
+from policy.model.props import UNKNOWNS
 from tests.policy.conftest import STACKS
 from tests.policy.stacks import DELETE, REMOVE, assert_breaks, broken, case, violations
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from policy.rules.props import UNKNOWNS
+from policy.model.props import UNKNOWNS
 from tests.policy.conftest import STACKS
 from tests.policy.fixtures_aws import ISSUER
 from tests.policy.stacks import DELETE, REMOVE, assert_breaks, broken, case, json_edit, violations

@@ -12,8 +12,10 @@ import pytest
 
 from infra import controls
 from policy import engine
-from policy.rules import CONTROLS, Control, Stack, base, control_plane, storage_s3
-from policy.rules.props import canonical
+from policy.controls import CONTROLS, control_plane, storage_s3
+from policy.model.control import Control, control
+from policy.model.props import canonical
+from policy.model.stack import Stack
 from tests.plans import ROOT
 from tests.policy import (
     test_control_plane,
@@ -282,5 +284,5 @@ def test_links_follow_the_input_not_every_dependency() -> None:
 
 def test_a_control_that_waivers_could_not_name_is_refused() -> None:
     with pytest.raises(ValueError, match=r"XX-01 is not in infra/controls\.py"):
-        base.control("XX-01", "A control outside the list", "Waivers are checked against infra/controls.py.")
+        control("XX-01", "A control outside the list", "Waivers are checked against infra/controls.py.")
     assert "XX-01" not in CONTROLS
