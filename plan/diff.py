@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy.rules.pools import aws_gpu
+from policy.model.pools import aws_gpu
 
 REPLACING_FIELDS: Mapping[str, tuple[str, ...]] = {
     "gcp:container/nodepool:nodepool": (

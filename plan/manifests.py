@@ -12,7 +12,7 @@ import yaml
 
 from plan.capture import redact
 from plan.runner import Plan, PlannedResource
-from policy.rules.k8s import is_object
+from policy.model.k8s import is_object
 
 SAFE = re.compile(r"[^a-z0-9.-]+")
 

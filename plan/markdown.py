@@ -13,8 +13,8 @@ from infra.config import StackConfig
 from plan.diff import Diff
 from plan.notices import Notice
 from plan.runner import Plan
+from policy.controls import CONTROLS
 from policy.engine import Finding
-from policy.rules import CONTROLS
 
 MAX_ROWS = 40
 NO_CLOUD = "cross-cloud"

@@ -1,4 +1,4 @@
-"""The offline plan's policy check: the policy pack's rules (`policy.rules`) on every captured resource,
+"""The offline plan's policy check: the policy pack's rules (`policy.controls`) on every captured resource,
 with the stack's waivers, printed grouped by control."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from rich.markup import escape
 from infra.config import StackConfig
 from plan.runner import Plan
 from policy import engine
-from policy.rules import CONTROLS, Resource, Stack
+from policy.controls import CONTROLS
+from policy.model.stack import Resource, Stack
 
 
 def stack_of(plan: Plan, protect: bool | None) -> Stack:

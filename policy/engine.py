@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from policy.rules import CONTROLS, Control, Resource, Stack, Violation
+from policy.controls import CONTROLS
+from policy.model.control import Control
+from policy.model.stack import Resource, Stack, Violation
 
 Severity = Literal["mandatory", "advisory"]
 Waivers = Mapping[tuple[str, str], str]

@@ -1,4 +1,4 @@
-"""The CrossGuard policies: one per control of docs/controls.md, named by its ID, from `policy.rules`.
+"""The CrossGuard policies: one per control of docs/controls.md, named by its ID, from `policy.controls`.
 
 A control with only resource rules becomes a `ResourceValidationPolicy`; one with stack rules (it spans
 resources, like "every bucket has a public access block") a `StackValidationPolicy`, which reports each
@@ -29,7 +29,9 @@ from pulumi_policy import (
 )
 
 from policy import engine
-from policy.rules import CONTROLS, Control, Resource, Stack, cloud_of
+from policy.controls import CONTROLS
+from policy.model.control import Control
+from policy.model.stack import Resource, Stack, cloud_of
 
 PROJECT = "gpu-platform"
 ADVISORY_POLICY = "advisory-findings"

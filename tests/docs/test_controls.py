@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from policy.rules import CONTROLS
+from policy.controls import CONTROLS
 from tests.plans import ROOT
 
 DOC = ROOT / "docs" / "controls.md"
@@ -34,7 +34,7 @@ def test_names_rules_that_check_each_control() -> None:
         modules = {r.__module__ for r in [*control.resource_rules, *control.stack_rules]}
         assert names, id_
         assert set(names) <= registered, (id_, set(names) - registered)
-        assert modules == {f"policy.rules.{module}"}, (id_, modules)
+        assert modules == {f"policy.controls.{module}"}, (id_, modules)
 
 
 def _tracked(*patterns: str) -> list[str]:

@@ -1,9 +1,14 @@
-"""Building compliant fixture stacks for the rule tests, and mutating one property of one resource.
+"""Building compliant fixture stacks for the rule tests, and the changes a test makes to one of them.
 
 A fixture resource names its dependencies by logical name; `stack()` turns them into URNs the way the
-engine reports them. A mutation is (resource name, path, value): the path is dotted with `[i]` indexes,
-`@protect` changes the resource option, `@deps` replaces the names the resource depends on, the value
-DELETE removes the key, a callable maps the old value, and REMOVE drops the whole resource.
+engine reports them. A change names the resource it changes and says what it does:
+
+- `set_key(name, path, value)`, `delete_key(name, path)`, `update_key(name, path, fn)` (the new value is
+  `fn(old value)`) and `edit_json(name, path, edit)` (a JSON document such as an IAM policy, edited in
+  place) change an input; the path is dotted, with `[i]` indexes;
+- `set_protect(name, protect)` changes the resource's `protect` option;
+- `set_depends_on(name, names)` replaces the resources it depends on;
+- `remove_resource(name)` drops it from the stack.
 """
 
 from __future__ import annotations
@@ -11,17 +16,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
 from policy import engine
-from policy.rules import CONTROLS, Resource, Stack, Violation
+from policy.controls import CONTROLS
+from policy.model.stack import Resource, Stack, Violation
 
-DELETE = object()
-REMOVE = "<remove the resource>"
 PROJECT = "gpu-platform"
 
 
@@ -59,45 +63,97 @@ def stack(fixtures: Iterable[Fixture], protect: bool | None = None) -> Stack:
     )
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change to the fixture named `resource`: `apply` returns the changed fixture, or None to drop
+    it; `label` says what it does, for test ids and failure messages. Made by the functions below."""
+
+    resource: str
+    label: str
+    apply: Callable[[Fixture], Fixture | None]
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.label}"
+
+
 def _steps(path: str) -> list[str | int]:
     return [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"[^.\[\]]+|\[\d+\]", path)]
 
 
-def set_path(props: dict[str, Any], path: str, value: Any) -> None:
+def _at_path(fixture: Fixture, path: str, change: Callable[[Any, str | int], None]) -> Fixture:
+    """The fixture with `change(parent, last step)` applied to a copy of its props; the maps on the way to
+    the key are created where missing."""
+    props = copy.deepcopy(fixture.props)
     *parents, last = _steps(path)
     target: Any = props
     for step in parents:
         if isinstance(step, str) and step not in target:
             target[step] = {}
         target = target[step]
-    if value is DELETE:
-        del target[last]
-    elif callable(value):
-        target[last] = value(copy.deepcopy(target[last]) if last in target or isinstance(last, int) else None)
-    else:
-        target[last] = value
+    change(target, last)
+    return replace(fixture, props=props)
 
 
-def mutate(fixtures: Iterable[Fixture], name: str, path: str, value: Any) -> list[Fixture]:
-    out = []
-    found = False
-    for f in fixtures:
-        if f.name != name:
-            out.append(f)
-            continue
-        found = True
-        if path == REMOVE:
-            continue
-        if path == "@protect":
-            out.append(replace(f, protect=value))
-            continue
-        if path == "@deps":
-            out.append(replace(f, deps=tuple(value)))
-            continue
-        props = copy.deepcopy(f.props)
-        set_path(props, path, value)
-        out.append(replace(f, props=props))
-    assert found, f"no fixture named {name}"
+def set_key(resource: str, path: str, value: Any) -> Change:
+    """Set the input at `path` to `value`."""
+
+    def assign(parent: Any, key: str | int) -> None:
+        parent[key] = copy.deepcopy(value)
+
+    return Change(resource, f"{path}={value}", lambda f: _at_path(f, path, assign))
+
+
+def delete_key(resource: str, path: str) -> Change:
+    """Remove the input at `path` (which must be there)."""
+
+    def delete(parent: Any, key: str | int) -> None:
+        del parent[key]
+
+    return Change(resource, f"{path} deleted", lambda f: _at_path(f, path, delete))
+
+
+def update_key(resource: str, path: str, fn: Callable[[Any], Any]) -> Change:
+    """Set the input at `path` to `fn(old value)`; the old value is None where the key is missing."""
+
+    def update(parent: Any, key: str | int) -> None:
+        parent[key] = fn(parent[key] if isinstance(key, int) or key in parent else None)
+
+    return Change(resource, f"{path} updated by {fn.__name__}", lambda f: _at_path(f, path, update))
+
+
+def edit_json(resource: str, path: str, edit: Callable[[Any], None]) -> Change:
+    """Edit the JSON document held as a string at `path` (an IAM policy) in place through `edit(doc)`."""
+
+    def rewrite(parent: Any, key: str | int) -> None:
+        doc = json.loads(parent[key])
+        edit(doc)
+        parent[key] = json.dumps(doc)
+
+    return Change(resource, f"{path} edited by {edit.__name__}", lambda f: _at_path(f, path, rewrite))
+
+
+def set_protect(resource: str, protect: bool) -> Change:
+    """Set the resource's `protect` option."""
+    return Change(resource, f"protect={protect}", lambda f: replace(f, protect=protect))
+
+
+def set_depends_on(resource: str, names: Sequence[str]) -> Change:
+    """Make the resource depend on the resources `names` (logical names) and on nothing else."""
+    return Change(resource, f"depends_on={list(names)}", lambda f: replace(f, deps=tuple(names)))
+
+
+def remove_resource(resource: str) -> Change:
+    """Drop the resource from the stack."""
+    return Change(resource, "removed", lambda f: None)
+
+
+def changed(fixtures: Iterable[Fixture], *changes: Change) -> list[Fixture]:
+    """The fixtures after each change in turn; a change naming no fixture fails the test."""
+    out = list(fixtures)
+    for change in changes:
+        assert any(f.name == change.resource for f in out), f"no fixture named {change.resource}"
+        applied = (change.apply(f) if f.name == change.resource else f for f in out)
+        out = [f for f in applied if f is not None]
     return out
 
 
@@ -105,39 +161,18 @@ def violations(control_id: str, st: Stack) -> list[Violation]:
     return engine.check_stack(CONTROLS[control_id], st)
 
 
-def json_edit(edit: Callable[[Any], None]) -> Callable[[str], str]:
-    """A mutation of a JSON document property (an IAM policy) through `edit(doc)`."""
-
-    def apply(text: str) -> str:
-        doc = json.loads(text)
-        edit(doc)
-        return json.dumps(doc)
-
-    return apply
-
-
-Step = tuple[str, str, Any]
-"""One mutation: (resource name, path, value)."""
-
-
-def broken(fixtures: list[Fixture], steps: tuple[Step, ...]) -> Stack:
-    for name, path, value in steps:
-        fixtures = mutate(fixtures, name, path, value)
-    return stack(fixtures, protect=True)
-
-
-def assert_breaks(control_id: str, fixtures: list[Fixture], steps: tuple[Step, ...], on: str) -> None:
-    """The compliant stack passes `control_id`; after the mutation it fails with a message that names the
-    control and the resource `on` (the mutated one, or the one a removal leaves uncovered)."""
+def assert_breaks(control_id: str, fixtures: list[Fixture], changes: tuple[Change, ...], on: str) -> None:
+    """The compliant stack passes `control_id`; after the changes it fails with a message that names the
+    control and the resource `on` (the changed one, or the one a removal leaves uncovered)."""
     assert violations(control_id, stack(fixtures, protect=True)) == []
-    found = violations(control_id, broken(fixtures, steps))
-    assert found, f"{control_id} did not catch {steps}"
+    found = violations(control_id, stack(changed(fixtures, *changes), protect=True))
+    assert found, f"{control_id} did not catch {[str(c) for c in changes]}"
     assert all(str(v).startswith(f"{control_id} ") for v in found), found
     assert any(v.resource == on and f" {on}: " in str(v) for v in found), [str(v) for v in found]
 
 
-def case(cloud: str, control_id: str, *steps: Step, on: str | None = None) -> Any:
-    """A pytest param for one mutation, with a readable id; `on` defaults to the first mutated resource."""
-    label = ";".join(f"{n}.{p}={'DEL' if v is DELETE else 'fn' if callable(v) else v}" for n, p, v in steps)
-    target = on or steps[0][0]
-    return pytest.param(cloud, control_id, steps, target, id=f"{control_id}:{cloud}:{label}"[:160])
+def case(cloud: str, control_id: str, *changes: Change, on: str | None = None) -> Any:
+    """A pytest param for one mutation, with a readable id; `on` defaults to the first changed resource."""
+    label = ";".join(str(c) for c in changes)
+    target = on or changes[0].resource
+    return pytest.param(cloud, control_id, changes, target, id=f"{control_id}:{cloud}:{label}"[:160])

@@ -18,7 +18,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from policy import pack
-from policy.rules import CONTROLS
+from policy.controls import CONTROLS
 from tests.plans import ROOT
 from tests.policy.fixtures_gcp import cluster_props
 from tests.policy.stacks import urn

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from policy.rules import k8s
-from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, present, unknown
+from policy.model import k8s
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, get, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 SA_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 SA_IAM_BINDING = "gcp:serviceaccount/iAMBinding:IAMBinding"

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from policy.rules.base import Resource, Stack
-from policy.rules.props import as_list, explicitly_true, get, unknown
+from policy.model.props import as_list, explicitly_true, get, unknown
+from policy.model.stack import Resource, Stack
 
 GKE_POOL = "gcp:container/nodePool:NodePool"
 GKE_CLUSTER = "gcp:container/cluster:Cluster"

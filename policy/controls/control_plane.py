@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.rules import protection
-from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import (
+from policy.model import protection
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import (
     Props,
     as_list,
     equals,
@@ -18,6 +18,7 @@ from policy.rules.props import (
     present,
     unknown,
 )
+from policy.model.stack import Stack, Violation
 
 EKS = "aws:eks/cluster:Cluster"
 GKE = "gcp:container/cluster:Cluster"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.rules.base import Resource, Stack, Violation, control, first, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, is_true, present, unknown
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, first, get, is_true, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 EKS = "aws:eks/cluster:Cluster"
 GKE = "gcp:container/cluster:Cluster"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from policy.rules import k8s
-from policy.rules.base import Resource, Stack, Violation, control, stack_rule
-from policy.rules.props import unknown
+from policy.model import k8s
+from policy.model.control import control, stack_rule
+from policy.model.props import unknown
+from policy.model.stack import Resource, Stack, Violation
 
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"

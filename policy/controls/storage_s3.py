@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from policy.rules import protection
-from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.iam_aws import statements
-from policy.rules.props import Props, as_list, equals, explicitly_true, get, is_true, present, unknown
+from policy.controls.iam_aws import statements
+from policy.model import protection
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, equals, explicitly_true, get, is_true, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"

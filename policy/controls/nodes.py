@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import (
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import (
     Props,
     as_list,
     equals,
@@ -17,6 +17,7 @@ from policy.rules.props import (
     present,
     unknown,
 )
+from policy.model.stack import Stack, Violation
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

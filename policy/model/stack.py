@@ -1,20 +1,15 @@
-"""The vocabulary of the rules: a control, a violation, the resources a rule sees, and the registry.
-
-A resource rule is a pure function `(type, props) -> list[Violation]`; a stack rule is a pure function
-`(stack) -> list[Violation]` over every resource of the stack (for checks that span resources, like "every
-bucket has a public access block"). Rules are registered on their control with the decorators below;
-`policy.engine` runs them for the offline plan, `policy.pack` for the Pulumi policy pack.
+"""What a rule sees: each resource of a stack (type, inputs, options, dependencies), the stack itself, and
+the violation a rule reports on a resource. The offline plan (`plan.policy`) and the policy pack
+(`policy.pack`) both build these, from the mock engine's registrations and from the analyzer's arguments.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from infra import controls
-from policy.rules.props import Props, canonical
+from policy.model.props import Props, canonical
 
 CLOUD_PACKAGES = {"aws": "aws", "gcp": "gcp", "azure-native": "azure"}
 
@@ -94,78 +89,6 @@ class Stack:
         return [r for r in self.of(*types) if res.urn and res.urn in r.linked(via)]
 
 
-class Advisory(str):
-    """A message a resource rule yields for a finding that advises only (with the reason why)."""
-
-    reason: str
-
-    def __new__(cls, message: str, reason: str) -> Advisory:
-        self = super().__new__(cls, message)
-        self.reason = reason
-        return self
-
-
-ResourceRule = Callable[[str, Props], list[Violation]]
-StackRule = Callable[[Stack], list[Violation]]
-
-
-@dataclass
-class Control:
-    id: str
-    title: str
-    description: str
-    advisory: bool = False
-    """Advisory by nature: its findings never fail a plan or an update."""
-    types: set[str] = field(default_factory=set)
-    resource_rules: list[ResourceRule] = field(default_factory=list)
-    stack_rules: list[StackRule] = field(default_factory=list)
-
-
-CONTROLS: dict[str, Control] = {}
-
-
-def control(id_: str, title: str, description: str, *, advisory: bool = False) -> str:
-    """Register a control of docs/controls.md; returns its ID for the rule decorators."""
-    if id_ in CONTROLS:
-        raise ValueError(f"control {id_} registered twice")
-    if id_ not in controls.IDS:
-        raise ValueError(f"control {id_} is not in infra/controls.py, which waivers are checked against")
-    CONTROLS[id_] = Control(id_, title, description, advisory)
-    return id_
-
-
-def resource_rule(
-    control_id: str, *types: str, match: Callable[[str], bool] | None = None
-) -> Callable[[Callable[[str, Props], Iterable[str]]], ResourceRule]:
-    """Register `fn(type, props) -> messages` for the given type tokens (any case, either S3 family); a
-    message that is an `Advisory` makes an advisory finding. `match` selects types by predicate instead
-    (every namespaced Kubernetes object, say)."""
-    wanted = frozenset(canonical(t) for t in types)
-
-    def register(fn: Callable[[str, Props], Iterable[str]]) -> ResourceRule:
-        @functools.wraps(fn)
-        def rule(type_: str, props: Props) -> list[Violation]:
-            if not (match(type_) if match else canonical(type_) in wanted):
-                return []
-            return [
-                Violation(control_id, str(m), advisory=getattr(m, "reason", None)) for m in fn(type_, props)
-            ]
-
-        CONTROLS[control_id].types |= wanted
-        CONTROLS[control_id].resource_rules.append(rule)
-        return rule
-
-    return register
-
-
-def stack_rule(control_id: str) -> Callable[[StackRule], StackRule]:
-    def register(fn: StackRule) -> StackRule:
-        CONTROLS[control_id].stack_rules.append(fn)
-        return fn
-
-    return register
-
-
 def urn_types(urn: str) -> list[str]:
     """The type chain of a URN (`urn:pulumi:stack::project::parent$child::name`), outermost first."""
     parts = urn.split("::")
@@ -184,13 +107,3 @@ def cloud_of(urn: str, provider_urn: str | None = None) -> str | None:
         if parts[:2] == ["pulumi", "providers"] and len(parts) > 2 and parts[2] in CLOUD_PACKAGES:
             return CLOUD_PACKAGES[parts[2]]
     return cloud_of(provider_urn) if provider_urn else None
-
-
-def messages(violations: Sequence[Violation]) -> list[str]:
-    return [str(v) for v in violations]
-
-
-def first(mapping: Mapping[str, Any], *keys: str) -> Any:
-    """The first of `keys` present in `mapping`, case-insensitively (Azure add-on names vary in case)."""
-    lowered = {k.lower(): v for k, v in mapping.items()} if isinstance(mapping, Mapping) else {}
-    return next((lowered[k.lower()] for k in keys if k.lower() in lowered), None)

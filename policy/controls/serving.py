@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.rules import k8s, pools
-from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, number, present, unknown
+from policy.model import k8s, pools
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, get, number, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 SPOT_SELECTORS = {
     "cloud.google.com/gke-spot": "true",

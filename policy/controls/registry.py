@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.rules import protection
-from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, equals, explicitly_true, get, is_true, present, unknown
-from policy.rules.storage import public_members
+from policy.controls.storage import public_members
+from policy.model import protection
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, equals, explicitly_true, get, is_true, present, unknown
+from policy.model.stack import Stack, Violation
 
 ECR = "aws:ecr/repository:Repository"
 AR = "gcp:artifactregistry/repository:Repository"

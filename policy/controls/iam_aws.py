@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_json, as_list, present, unknown
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_json, as_list, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -42,6 +42,12 @@ def get(props: Any, path: str, default: Any = None) -> Any:
     return current
 
 
+def first(mapping: Mapping[str, Any], *keys: str) -> Any:
+    """The first of `keys` present in `mapping`, case-insensitively (Azure add-on names vary in case)."""
+    lowered = {k.lower(): v for k, v in mapping.items()} if isinstance(mapping, Mapping) else {}
+    return next((lowered[k.lower()] for k in keys if k.lower() in lowered), None)
+
+
 def is_true(value: Any) -> bool:
     """True, or a value that is not known yet. Some providers type booleans as strings ("true")."""
     return value is True or unknown(value) or (isinstance(value, str) and value.lower() == "true")

@@ -4,7 +4,7 @@ its mock monitor, a policy pack sees `protect` in each resource's options (and n
 
 from __future__ import annotations
 
-from policy.rules.base import Stack, Violation
+from policy.model.stack import Stack, Violation
 
 
 def unprotected(stack: Stack, control_id: str, *types: str) -> list[Violation]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from policy.rules import protection
-from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import (
+from policy.model import protection
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import (
     Props,
     as_json,
     as_list,
@@ -20,6 +20,7 @@ from policy.rules.props import (
     present,
     unknown,
 )
+from policy.model.stack import Stack, Violation
 
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 GCS_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"

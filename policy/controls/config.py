@@ -5,7 +5,8 @@ docs/controls.md has a policy; its stack rule finds nothing by construction (see
 
 from __future__ import annotations
 
-from policy.rules.base import Stack, Violation, control, stack_rule
+from policy.model.control import control, stack_rule
+from policy.model.stack import Stack, Violation
 
 CF01 = control(
     "CF-01",

@@ -8,11 +8,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.rules import k8s, pools
-from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, is_true, number, present, unknown
-from policy.rules.storage_s3 import BUCKET as S3_BUCKET
-from policy.rules.storage_s3 import VERSIONING, attached
+from policy.controls.storage_s3 import BUCKET as S3_BUCKET
+from policy.controls.storage_s3 import VERSIONING, attached
+from policy.model import k8s, pools
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, get, is_true, number, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 MAX_BACKOFF = 10
 CHECKPOINT_ENV = re.compile(r"(^|_)CHECKPOINT_DIR$")

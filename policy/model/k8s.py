@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy.rules.base import Resource, Stack
-from policy.rules.props import Props, as_list, canonical, get, unknown
+from policy.model.props import Props, as_list, canonical, get, unknown
+from policy.model.stack import Resource, Stack
 
 POD_SPEC_PATHS = {
     "kubernetes:core/v1:pod": "spec",

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.rules import k8s
-from policy.rules.base import Advisory, control, resource_rule
-from policy.rules.k8s import Container
-from policy.rules.props import Props, as_list, equals, explicitly_true, get, is_false, is_true, number
+from policy.model import k8s
+from policy.model.control import Advisory, control, resource_rule
+from policy.model.k8s import Container
+from policy.model.props import Props, as_list, equals, explicitly_true, get, is_false, is_true, number
 
 NODE_AGENT = "a node agent (a DaemonSet, or in kube-system), outside the PSS-restricted workload namespace"
 SECCOMP_TYPES = ("RuntimeDefault", "Localhost")

@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.rules import k8s
-from policy.rules.base import Resource, Stack, Violation, control, first, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, equals, get, is_true, present, unknown
+from policy.model import k8s
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, equals, first, get, is_true, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 GKE = "gcp:container/cluster:Cluster"
 AKS = "azure-native:containerservice:ManagedCluster"

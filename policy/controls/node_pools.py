@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policy.rules import pools
-from policy.rules.base import Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.pools import NVIDIA_AMI, Pool, aws_gpu
-from policy.rules.props import Props, as_list, equals, get, is_true, present, unknown
+from policy.model import pools
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.pools import NVIDIA_AMI, Pool, aws_gpu
+from policy.model.props import Props, as_list, equals, get, is_true, present, unknown
+from policy.model.stack import Stack, Violation
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GPU_TAINT_KEYS = ("nvidia.com/gpu", "sku")

@@ -8,9 +8,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from policy.rules import k8s, registry
-from policy.rules.base import Advisory, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, is_false, number, present, unknown
+from policy.controls import registry
+from policy.model import k8s
+from policy.model.control import Advisory, control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, get, is_false, number, present, unknown
+from policy.model.stack import Stack, Violation
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 UPSTREAM = "a vendor image pinned by digest; mirror it into the stack's registry to make this mandatory"

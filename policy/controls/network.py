@@ -7,9 +7,10 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.rules import k8s
-from policy.rules.base import Resource, Stack, Violation, control, resource_rule, stack_rule
-from policy.rules.props import Props, as_list, get, is_false, is_true, number, present, unknown
+from policy.model import k8s
+from policy.model.control import control, resource_rule, stack_rule
+from policy.model.props import Props, as_list, get, is_false, is_true, number, present, unknown
+from policy.model.stack import Resource, Stack, Violation
 
 VPC = "aws:ec2/vpc:Vpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
