@@ -1,5 +1,9 @@
 """Run the real Pulumi program (`infra/`) on the SDK's mock engine and collect what it would create.
 
+`run` plans a stack. Underneath it, `on_mocks` runs any program function the same way and returns what
+that function registered, exported and returned: the seam for building one part of the program alone
+(the workloads against test doubles of a cloud's contract, say) with the plan's own machinery.
+
 Each run happens in a fresh `contextvars.Context` with its own event loop, because the SDK keeps its
 settings, config and root stack in context variables: plans of different stacks in one process (the
 tests do this) never see each other's state.
@@ -10,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import gc
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pulumi
 from pulumi.runtime import settings, stack
@@ -24,6 +29,8 @@ from pulumi.runtime import settings, stack
 from plan import sdk_imports
 from plan.capture import Captured, CaptureMonitor, PlanMocks, redact
 from plan.stackfile import StackFiles
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,11 +91,36 @@ class ProgramFailedError(Exception):
         self.registered = registered
 
 
+@dataclass
+class MockRun(Generic[T]):
+    """What one program function did on the mock engine (see `on_mocks`)."""
+
+    value: T
+    """What the function returned."""
+    resources: list[PlannedResource]
+    """Every resource it registered, in registration order (the root stack left out)."""
+    outputs: dict[str, Any]
+    """The stack outputs it exported with `pulumi.export`, resolved."""
+    secret_outputs: list[str]
+    """The paths in `outputs` that hold secrets."""
+
+
 def run(files: StackFiles, stack_name: str) -> Plan:
-    """Run the program on the mock engine; raise `ProgramFailedError` if it fails."""
+    """Run the program (`files.program_dir`) on the mock engine; raise `ProgramFailedError` if it fails."""
+    done = on_mocks(files, stack_name, functools.partial(_run_program, files.program_dir))
+    return Plan(files.project, stack_name, done.resources, done.outputs, done.secret_outputs)
+
+
+def on_mocks(files: StackFiles, stack_name: str, program: Callable[[], T]) -> MockRun[T]:
+    """Call `program()` on the mock engine as stack `stack_name` of `files.project`, with `files`' config,
+    and return what it registered, exported and returned once every registration has settled.
+
+    `program` is written as the real program is: it reads the config through `pulumi.Config` (e.g.
+    `infra.config.load()`), declares resources and may `pulumi.export`; its Outputs resolve against
+    `plan.fakes`. Raise `ProgramFailedError` if it raises or a registration fails."""
     sdk_imports.install()
     with _no_cyclic_gc():
-        return contextvars.Context().run(_run, files, stack_name)
+        return contextvars.Context().run(_on_mocks, files, stack_name, program)
 
 
 @contextlib.contextmanager
@@ -107,7 +139,7 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _run(files: StackFiles, stack_name: str) -> Plan:
+def _on_mocks(files: StackFiles, stack_name: str, program: Callable[[], T]) -> MockRun[T]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # The SDK tracks pending output tasks in a set that mock settings never reset; a failed earlier run
@@ -121,12 +153,12 @@ def _run(files: StackFiles, stack_name: str) -> Plan:
             monitor.mocks, project=files.project, stack=stack_name, preview=False, monitor=monitor
         )
         try:
-            _run_program(files.program_dir)
+            value = program()
             loop.run_until_complete(stack.wait_for_rpcs())
         except Exception as exc:
             raise ProgramFailedError(exc, [c.urn for c in monitor.captured.values()]) from exc
         outputs, secret = loop.run_until_complete(_resolve_outputs())
-        return Plan(files.project, stack_name, _planned(monitor), outputs, secret)
+        return MockRun(value, _planned(monitor), outputs, secret)
     finally:
         _drain(loop)
         loop.close()

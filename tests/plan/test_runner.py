@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from plan import fakes, runner, stackfile
@@ -81,6 +83,44 @@ def test_runs_are_isolated_from_each_other() -> None:
     assert first.outputs["size"] == 2
     assert second.outputs["size"] == 5
     assert len(first.resources) == len(second.resources) == 7
+
+
+def test_on_mocks_returns_what_a_program_function_registered_exported_and_returned() -> None:
+    def program() -> int:
+        size = pulumi.Config().require_int("size")
+        key = aws.kms.Key("alone-key")
+        bucket = aws.s3.Bucket("alone", tags={"key": key.arn, "size": str(size)})
+        pulumi.export("bucket", bucket.id)
+        pulumi.export("token", pulumi.Output.secret(pulumi.Config().require("token")))
+        return size
+
+    done = runner.on_mocks(stackfile.load(SAMPLE, "sample"), "sample", program)
+    assert done.value == 2
+    by_name = {r.name: r for r in done.resources}
+    assert set(by_name) == {"alone-key", "alone"}
+    bucket = by_name["alone"]
+    assert (bucket.type, bucket.parent, bucket.depends_on) == (
+        "aws:s3/bucket:Bucket",
+        None,
+        [by_name["alone-key"].urn],
+    )
+    assert bucket.inputs["tags"]["size"] == "2"
+    assert done.outputs["bucket"].startswith("alone")
+    assert done.outputs["token"] == stackfile.SECRET_PLACEHOLDER
+    assert done.secret_outputs == ["token"]
+
+
+def test_on_mocks_raises_a_failed_function_as_a_failed_program() -> None:
+    error = ValueError("bad contract")
+
+    def program() -> None:
+        raise error
+
+    with pytest.raises(runner.ProgramFailedError, match="bad contract") as failed:
+        runner.on_mocks(stackfile.load(SAMPLE, "sample"), "sample", program)
+    assert failed.value.cause is error
+    assert failed.value.registered == []
+    assert runner.run(stackfile.load(SAMPLE, "sample"), "sample").outputs["size"] == 2
 
 
 def test_an_invoke_without_a_fake_is_an_error() -> None:

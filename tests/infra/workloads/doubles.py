@@ -5,17 +5,12 @@ branches tested whatever clouds are merged."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from dataclasses import dataclass, field, replace
+from typing import cast
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi.runtime import settings
-from pulumi.runtime import stack as stack_runtime
 
 from infra import clouds, config, workloads
 from infra.catalog import Cloud
@@ -27,9 +22,7 @@ from infra.clouds.base import (
     Registry,
     RegistryAuth,
 )
-from plan import stackfile
-from plan.capture import Captured, CaptureMonitor, PlanMocks
-from plan.runner import PlannedResource
+from plan import runner, stackfile
 from tests.infra.workloads.helpers import Cluster
 from tests.plans import ROOT
 
@@ -42,7 +35,6 @@ SPOT_TAINT = {
 POD_IDENTITY_AGENT = EgressRule("169.254.170.23/32", 80)
 DOUBLE_NETWORK = ("10.99.0.0/16",)
 LB_HOSTNAME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,71 +119,23 @@ def built(key: str) -> Built:
 
 def build(double: Double, stack: str) -> Built:
     """`workloads.build` alone for `stack`'s config and the double's contract; every registration kept."""
-    return contextvars.Context().run(_build, double, stack)
+
+    def program() -> config.StackConfig:
+        cfg = config.load()
+        pulumi.export("servingUrl", workloads.build(cfg, contract(double)).serving_url)
+        return cfg
+
+    done = runner.on_mocks(stackfile.load(ROOT, stack), stack, program)
+    # The double's Kubernetes provider belongs to no cloud the plan knows, so name the double's on each.
+    resources = [replace(r, cloud=double.cloud) for r in done.resources]
+    cluster = Cluster(stack, double.cloud, done.value, resources, DOUBLE_NETWORK)
+    return Built(double, cluster, str(done.outputs["servingUrl"]))
 
 
 def missing(stack: str, cloud: str) -> set[Capability]:
     """The capabilities a merged cloud's real contract says it lacks (its platform built on the mocks)."""
 
-    def run(cfg: config.StackConfig) -> set[Capability]:
-        return set(clouds.build(cast(Cloud, cloud), cfg).missing)
+    def program() -> set[Capability]:
+        return set(clouds.build(cast(Cloud, cloud), config.load()).missing)
 
-    return contextvars.Context().run(_on_mocks, stack, run)
-
-
-def _build(double: Double, stack: str) -> Built:
-    box: list[CaptureMonitor] = []
-
-    def run(cfg: config.StackConfig) -> tuple[config.StackConfig, str]:
-        url = workloads.build(cfg, contract(double)).serving_url.future()
-        return cfg, str(asyncio.get_event_loop().run_until_complete(url))
-
-    cfg, url = _on_mocks(stack, run, box)
-    resources = [_planned(c, double.cloud) for c in box[0].captured.values()]
-    return Built(double, Cluster(stack, double.cloud, cfg, resources, DOUBLE_NETWORK), url)
-
-
-def _planned(c: Captured, cloud: str) -> PlannedResource:
-    return PlannedResource(
-        type=c.type,
-        name=c.name,
-        urn=c.urn,
-        parent=c.parent,
-        provider=c.provider,
-        cloud=cloud,
-        custom=c.custom,
-        inputs=c.inputs,
-        depends_on=c.depends_on,
-        protect=c.protect,
-        retain_on_delete=c.retain_on_delete,
-        secret_paths=c.secret_paths,
-    )
-
-
-def _on_mocks(
-    stack: str, body: Callable[[config.StackConfig], T], box: list[CaptureMonitor] | None = None
-) -> T:
-    """Run `body(cfg)` for `stack` on the mock engine in a fresh event loop, then wait for registrations."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    with settings.SETTINGS.lock:  # as the runner does: a failed earlier run must not leave tasks here
-        settings.SETTINGS.outputs.clear()
-    try:
-        files = stackfile.load(ROOT, stack)
-        monitor = CaptureMonitor(PlanMocks(stack))
-        if box is not None:
-            box.append(monitor)
-        pulumi.runtime.set_all_config(dict(files.config), list(files.secret_keys))
-        pulumi.runtime.set_mocks(
-            monitor.mocks, project=files.project, stack=stack, preview=False, monitor=monitor
-        )
-        result = body(config.load())
-        loop.run_until_complete(stack_runtime.wait_for_rpcs())
-        return result
-    finally:
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-        asyncio.set_event_loop(None)
+    return runner.on_mocks(stackfile.load(ROOT, stack), stack, program).value
