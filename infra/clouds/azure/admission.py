@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import pulumi
 from pulumi_azure_native import authorization
 
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.context import AzureContext
 
 _BUILT_IN = "/providers/Microsoft.Authorization"
 ALLOWED_IMAGES = f"{_BUILT_IN}/policyDefinitions/febd0533-8e55-448f-b837-bd0e06f16469"
@@ -39,7 +39,7 @@ def allowed_images_regex(login_server: str) -> str:
 
 def assignments(
     name: str,
-    scope: Scope,
+    context: AzureContext,
     *,
     cluster_id: pulumi.Input[str],
     login_server: pulumi.Input[str],
@@ -49,8 +49,8 @@ def assignments(
     def assign(role: str, definition: str, parameters: dict[str, object]) -> authorization.PolicyAssignment:
         return authorization.PolicyAssignment(
             f"{name}-{role}",
-            policy_assignment_name=f"{scope.stack}-{role}",
-            display_name=f"gpu-platform {scope.stack}: {role}",
+            policy_assignment_name=f"{context.stack}-{role}",
+            display_name=f"gpu-platform {context.stack}: {role}",
             scope=cluster_id,
             policy_definition_id=definition,
             enforcement_mode="Default",

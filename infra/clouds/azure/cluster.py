@@ -17,7 +17,7 @@ from pulumi_azure_native import containerservice as cs
 from pulumi_azure_native import managedidentity
 
 from infra.clouds.azure import kubeconfig, maintenance, monitoring, nodepools
-from infra.clouds.azure.common import Deployer, Grant, Scope, assign
+from infra.clouds.azure.context import AzureContext, Deployer, Grant, assign
 from infra.clouds.settle import settle
 from infra.config.azure import AzureConfig
 from infra.config.types import GpuPool
@@ -25,7 +25,7 @@ from infra.config.types import GpuPool
 
 @dataclass(frozen=True)
 class GpuClusterArgs:
-    scope: Scope
+    context: AzureContext
     cluster_name: str
     tenant_id: str
     config: AzureConfig
@@ -52,17 +52,19 @@ class GpuCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:azure:GpuCluster", name, None, opts)
-        self._name, self._args, scope = name, args, args.scope
+        self._name, self._args, context = name, args, args.context
         control_plane = self._identity("control-plane")
         kubelet = self._identity("kubelet")
         # AKS checks these grants while it creates the cluster (KMS fails with
         # AzureKeyVaultKmsValidateIdentityPermission while they propagate).
         grants = [settle(f"{name}-grants-settle", self._prerequisites(control_plane, kubelet), "2m", self)]
-        logs = monitoring.workspace(f"{name}-logs", scope, args.config.log_retention_days, self, args.protect)
+        logs = monitoring.workspace(
+            f"{name}-logs", context, args.config.log_retention_days, self, args.protect
+        )
         cluster = self._cluster(control_plane, kubelet, logs.id, grants)
         monitoring.audit_logs(f"{name}-audit", cluster.id, logs.id, args.config.audit_log, self)
-        monitoring.container_insights(f"{name}-insights", scope, cluster.id, logs.id, self)
-        target = nodepools.PoolTarget(scope, cluster, self)
+        monitoring.container_insights(f"{name}-insights", context, cluster.id, logs.id, self)
+        target = nodepools.PoolTarget(context, cluster, self)
         # One pool after another, then the schedules: AKS refuses a write to a cluster's agent pools while
         # another is in progress (409 OperationNotAllowed).
         last: cs.AgentPool = nodepools.general_pool(name, args.config, args.system_subnet_id, target)
@@ -71,13 +73,13 @@ class GpuCluster(pulumi.ComponentResource):
             last = nodepools.gpu_pool(name, p, args.config, args.gpu_subnet_id, target, after=last)
             self.gpu_pools[p.name] = last
         maintenance.schedules(
-            f"{name}-maintenance", scope, cluster.name, args.config.maintenance_window, self, after=last
+            f"{name}-maintenance", context, cluster.name, args.config.maintenance_window, self, after=last
         )
         # Local accounts are off, so without this the deployer could create nothing in the cluster unless
         # it happened to be in adminGroupObjectIds.
         admin = assign(
             f"{name}-deployer-admin",
-            scope,
+            context,
             args.deployer.grant("Azure Kubernetes Service RBAC Cluster Admin", cluster.id),
             self,
         )
@@ -106,9 +108,9 @@ class GpuCluster(pulumi.ComponentResource):
         return managedidentity.UserAssignedIdentity(
             f"{self._name}-{role}",
             resource_name_=f"{self._name}-{role}",
-            resource_group_name=self._args.scope.resource_group_name,
-            location=self._args.scope.location,
-            tags=self._args.scope.tags("cluster"),
+            resource_group_name=self._args.context.resource_group_name,
+            location=self._args.context.location,
+            tags=self._args.context.tags("cluster"),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -129,7 +131,7 @@ class GpuCluster(pulumi.ComponentResource):
             # A private key vault: AKS creates the private endpoint KMS talks through.
             "kms-private-link": Grant("Key Vault Contributor", cp, a.vault_id),
         }
-        return [assign(f"{self._name}-{key}", a.scope, g, self) for key, g in grants.items()]
+        return [assign(f"{self._name}-{key}", a.context, g, self) for key, g in grants.items()]
 
     def _cluster(
         self,
@@ -142,8 +144,8 @@ class GpuCluster(pulumi.ComponentResource):
         return cs.ManagedCluster(
             f"{self._name}-aks",
             resource_name_=a.cluster_name,
-            resource_group_name=a.scope.resource_group_name,
-            location=a.scope.location,
+            resource_group_name=a.context.resource_group_name,
+            location=a.context.location,
             dns_prefix=a.cluster_name,
             kubernetes_version=c.kubernetes_version,
             sku=cs.ManagedClusterSKUArgs(name="Base", tier=c.sku_tier),
@@ -163,7 +165,7 @@ class GpuCluster(pulumi.ComponentResource):
                 upgrade_channel=c.upgrade_channel, node_os_upgrade_channel=c.node_os_upgrade_channel
             ),
             addon_profiles=_addons(workspace_id),
-            tags=a.scope.tags("cluster"),
+            tags=a.context.tags("cluster"),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=a.protect,
@@ -220,10 +222,10 @@ class GpuCluster(pulumi.ComponentResource):
 
     def _kubeconfig(self, cluster: cs.ManagedCluster) -> pulumi.Output[str]:
         creds = cs.list_managed_cluster_user_credentials_output(
-            resource_group_name=self._args.scope.resource_group_name,
+            resource_group_name=self._args.context.resource_group_name,
             resource_name=cluster.name,
             format="exec",
-            opts=self._args.scope.invoke_opts(depends_on=[cluster]),
+            opts=self._args.context.invoke_opts(depends_on=[cluster]),
         )
         config: pulumi.Output[str] = creds.apply(lambda r: kubeconfig.exec_kubeconfig(r.kubeconfigs[0].value))
         return config

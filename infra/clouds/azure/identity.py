@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import managedidentity
 
-from infra.clouds.azure.common import BuiltInRole, Grant, Scope, assign
+from infra.clouds.azure.context import AzureContext, BuiltInRole, Grant, assign
 from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
@@ -44,7 +44,7 @@ CONDITIONS: dict[WorkloadRole, str] = {"serving": read_only_under(MODELS_PREFIX)
 
 @dataclass(frozen=True)
 class WorkloadIdentityArgs:
-    scope: Scope
+    context: AzureContext
     namespace: str
     oidc_issuer_url: pulumi.Input[str]
     container_id: pulumi.Input[str]
@@ -69,23 +69,23 @@ class WorkloadIdentity(pulumi.ComponentResource):
         uai = managedidentity.UserAssignedIdentity(
             f"{self._name}-{role}",
             resource_name_=f"{self._name}-{role}",
-            resource_group_name=a.scope.resource_group_name,
-            location=a.scope.location,
-            tags=a.scope.tags("identity"),
+            resource_group_name=a.context.resource_group_name,
+            location=a.context.location,
+            tags=a.context.tags("identity"),
             opts=child,
         )
         federation = managedidentity.FederatedIdentityCredential(
             f"{self._name}-{role}-federation",
             federated_identity_credential_resource_name=f"{a.namespace}-{service_account}",
             resource_name_=uai.name,
-            resource_group_name=a.scope.resource_group_name,
+            resource_group_name=a.context.resource_group_name,
             issuer=a.oidc_issuer_url,
             subject=f"system:serviceaccount:{a.namespace}:{service_account}",
             audiences=[TOKEN_AUDIENCE],
             opts=child,
         )
         grant = Grant(ROLES[role], uai.principal_id, a.container_id, condition=CONDITIONS.get(role))
-        storage = assign(f"{self._name}-{role}-storage", a.scope, grant, self)
+        storage = assign(f"{self._name}-{role}-storage", a.context, grant, self)
         return IdentityBinding(
             service_account=service_account,
             annotations={CLIENT_ID_ANNOTATION: uai.client_id},

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import keyvault
 
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.context import AzureContext
 
 SOFT_DELETE_DAYS = 90
 ROTATE_AFTER = "P90D"
@@ -26,7 +26,7 @@ KEY_EXPIRY = "P1Y"
 
 @dataclass(frozen=True)
 class KeyVaultArgs:
-    scope: Scope
+    context: AzureContext
     vault_name: str
     tenant_id: str
     storage_cmk: bool
@@ -42,12 +42,12 @@ class KeyVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:azure:KeyVault", name, None, opts)
-        scope = args.scope
+        context = args.context
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,
-            resource_group_name=scope.resource_group_name,
-            location=scope.location,
+            resource_group_name=context.resource_group_name,
+            location=context.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id,
                 sku=keyvault.SkuArgs(family="A", name="standard"),
@@ -58,14 +58,14 @@ class KeyVault(pulumi.ComponentResource):
                 public_network_access="Disabled",
                 network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
             ),
-            tags=scope.tags("keys"),
+            tags=context.tags("keys"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.vault_id = vault.id
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri)
-        self.aks_key = self._key(name, "aks-kms", vault, scope, args.protect)
+        self.aks_key = self._key(name, "aks-kms", vault, context, args.protect)
         self.storage_key = (
-            self._key(name, "storage-cmk", vault, scope, args.protect) if args.storage_cmk else None
+            self._key(name, "storage-cmk", vault, context, args.protect) if args.storage_cmk else None
         )
         self.register_outputs(
             {
@@ -76,12 +76,14 @@ class KeyVault(pulumi.ComponentResource):
             }
         )
 
-    def _key(self, name: str, role: str, vault: keyvault.Vault, scope: Scope, protect: bool) -> keyvault.Key:
+    def _key(
+        self, name: str, role: str, vault: keyvault.Vault, context: AzureContext, protect: bool
+    ) -> keyvault.Key:
         return keyvault.Key(
             f"{name}-{role}",
             key_name=role,
             vault_name=vault.name,
-            resource_group_name=scope.resource_group_name,
+            resource_group_name=context.resource_group_name,
             properties=keyvault.KeyPropertiesArgs(
                 kty="RSA",
                 key_size=2048,
@@ -96,6 +98,6 @@ class KeyVault(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            tags=scope.tags("keys"),
+            tags=context.tags("keys"),
             opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import containerservice as cs
 
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.context import AzureContext
 from infra.config.types import MaintenanceWindow
 
 SCHEDULES = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
@@ -20,7 +20,7 @@ SCHEDULES = ("aksManagedAutoUpgradeSchedule", "aksManagedNodeOSUpgradeSchedule")
 
 def schedules(
     name: str,
-    scope: Scope,
+    context: AzureContext,
     cluster_name: pulumi.Input[str],
     window: MaintenanceWindow,
     parent: pulumi.Resource,
@@ -38,7 +38,7 @@ def schedules(
         cs.MaintenanceConfiguration(
             f"{name}-{config}",
             config_name=config,
-            resource_group_name=scope.resource_group_name,
+            resource_group_name=context.resource_group_name,
             resource_name_=cluster_name,
             maintenance_window=weekly,
             # Written once the pools are: a cluster update while a pool is being written is refused.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure_native
 
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.context import AzureContext
 
 CONTROL_PLANE_LOGS = (
     "kube-apiserver",
@@ -30,19 +30,19 @@ INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
 
 
 def workspace(
-    name: str, scope: Scope, retention_days: int, parent: pulumi.Resource, protect: bool
+    name: str, context: AzureContext, retention_days: int, parent: pulumi.Resource, protect: bool
 ) -> azure_native.operationalinsights.Workspace:
     oi = azure_native.operationalinsights
     return oi.Workspace(
         name,
         workspace_name=name,
-        resource_group_name=scope.resource_group_name,
-        location=scope.location,
+        resource_group_name=context.resource_group_name,
+        location=context.location,
         sku=oi.WorkspaceSkuArgs(name="PerGB2018"),
         retention_in_days=retention_days,
         # Container insights authenticates with its managed identity (`useAADAuth`), so shared keys can go.
         features=oi.WorkspaceFeaturesArgs(disable_local_auth=True),
-        tags=scope.tags("monitoring"),
+        tags=context.tags("monitoring"),
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
 
@@ -71,7 +71,7 @@ def audit_logs(
 
 def container_insights(
     name: str,
-    scope: Scope,
+    context: AzureContext,
     cluster_id: pulumi.Input[str],
     workspace_id: pulumi.Input[str],
     parent: pulumi.Resource,
@@ -83,8 +83,8 @@ def container_insights(
     rule = monitor.DataCollectionRule(
         name,
         data_collection_rule_name=name,
-        resource_group_name=scope.resource_group_name,
-        location=scope.location,
+        resource_group_name=context.resource_group_name,
+        location=context.location,
         kind="Linux",
         description="Container insights: container logs, inventories, events and performance counters",
         data_sources=monitor.DataCollectionRuleDataSourcesArgs(
@@ -109,7 +109,7 @@ def container_insights(
             ]
         ),
         data_flows=[monitor.DataFlowArgs(streams=INSIGHTS_STREAMS, destinations=["workspace"])],
-        tags=scope.tags("monitoring"),
+        tags=context.tags("monitoring"),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return monitor.DataCollectionRuleAssociation(

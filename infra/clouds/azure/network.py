@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.context import AzureContext
 from infra.clouds.base import SERVING_PORTS
 
 API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
@@ -26,7 +26,7 @@ STORAGE_SERVICE_ENDPOINT = "Microsoft.Storage"
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    scope: Scope
+    context: AzureContext
     vnet_cidr: str
     system_subnet_cidr: str
     gpu_subnet_cidr: str
@@ -56,7 +56,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:azure:Network", name, None, opts)
-        self._name, self._scope, self._args = name, args.scope, args
+        self._name, self._context, self._args = name, args.context, args
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
             virtual_network_name=f"{name}-vnet",
@@ -92,9 +92,9 @@ class Network(pulumi.ComponentResource):
 
     def _common(self) -> dict[str, object]:
         return {
-            "resource_group_name": self._scope.resource_group_name,
-            "location": self._scope.location,
-            "tags": self._scope.tags("network"),
+            "resource_group_name": self._context.resource_group_name,
+            "location": self._context.location,
+            "tags": self._context.tags("network"),
             "opts": pulumi.ResourceOptions(parent=self),
         }
 
@@ -162,7 +162,7 @@ class Network(pulumi.ComponentResource):
         return network.Subnet(
             f"{self._name}-{plan.role}",
             subnet_name=plan.role,
-            resource_group_name=self._scope.resource_group_name,
+            resource_group_name=self._context.resource_group_name,
             virtual_network_name=vnet.name,
             address_prefix=plan.cidr,
             network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id) if nsg else None,

@@ -19,7 +19,7 @@ import pulumi
 from pulumi_azure_native import containerservice as cs
 
 from infra import catalog
-from infra.clouds.azure.common import Scope
+from infra.clouds.azure.context import AzureContext
 from infra.config.azure import AzureConfig
 from infra.config.types import GpuPool
 
@@ -72,7 +72,7 @@ def system_profile(c: AzureConfig, subnet_id: pulumi.Input[str]) -> cs.ManagedCl
 class PoolTarget:
     """The cluster a separate `AgentPool` joins."""
 
-    scope: Scope
+    context: AzureContext
     cluster: cs.ManagedCluster
     parent: pulumi.Resource
 
@@ -107,9 +107,9 @@ def gpu_pool(
     after: pulumi.Resource,
 ) -> cs.AgentPool:
     gpu = pool.gpu_for("azure")
-    offer = catalog.pick(gpu, "azure", target.scope.location, pool.gpus_per_node)
+    offer = catalog.pick(gpu, "azure", target.context.location, pool.gpus_per_node)
     if offer is None:  # config validation rules this out; a bare None here would be a confusing KeyError
-        raise ValueError(f"no Azure VM carries {pool.gpus_per_node} x {gpu} in {target.scope.location}")
+        raise ValueError(f"no Azure VM carries {pool.gpus_per_node} x {gpu} in {target.context.location}")
     spec = _PoolSpec(
         pool_name=pool.name,
         vm_size=offer.machine_type,
@@ -151,7 +151,7 @@ def _agent_pool(
     return cs.AgentPool(
         resource_name,
         agent_pool_name=spec.pool_name,
-        resource_group_name=target.scope.resource_group_name,
+        resource_group_name=target.context.resource_group_name,
         resource_name_=target.cluster.name,
         mode="User",
         vm_size=spec.vm_size,
@@ -175,7 +175,7 @@ def _agent_pool(
         spot_max_price=-1 if spec.spot else None,
         gpu_profile=cs.GPUProfileArgs(driver="Install") if spec.gpu else None,
         availability_zones=list(spec.zones) or None,
-        tags=target.scope.tags("nodepool"),
+        tags=target.context.tags("nodepool"),
         # The autoscaler owns the node count after creation; re-applying `count` would fight it.
         opts=pulumi.ResourceOptions(
             parent=target.parent, ignore_changes=["count"], depends_on=[after] if after else []

@@ -11,7 +11,7 @@ from infra import naming
 from infra.clouds import settle
 from infra.clouds.azure import admission
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.azure.common import Deployer, Scope, deployer
+from infra.clouds.azure.context import AzureContext, Deployer, deployer
 from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
 from infra.clouds.azure.network import Network, NetworkArgs
@@ -54,18 +54,24 @@ class AzurePlatform(pulumi.ComponentResource):
             tags=naming.tags(cfg.stack, "azure", "platform"),
             opts=pulumi.ResourceOptions(parent=self, providers=[provider], protect=cfg.protect),
         )
-        scope = Scope(cfg.stack, az.location, group.name, client.subscription_id, provider)
+        context = AzureContext(
+            stack=cfg.stack,
+            location=az.location,
+            resource_group_name=group.name,
+            subscription_id=client.subscription_id,
+            provider=provider,
+        )
         caller = deployer(client.object_id, provider)
-        network = Network(f"{name}-net", _network_args(scope, cfg), child)
-        keys = KeyVault(f"{name}-keys", _keys_args(scope, cfg), child)
-        cluster = GpuCluster(f"{name}-cluster", _cluster_args(scope, cfg, network, keys, caller), child)
-        store = ObjectStore(f"{name}-store", _store_args(scope, cfg, network, keys), child)
+        network = Network(f"{name}-net", _network_args(context, cfg), child)
+        keys = KeyVault(f"{name}-keys", _keys_args(context, cfg), child)
+        cluster = GpuCluster(f"{name}-cluster", _cluster_args(context, cfg, network, keys, caller), child)
+        store = ObjectStore(f"{name}-store", _store_args(context, cfg, network, keys), child)
         registry = ContainerRegistry(
-            f"{name}-registry", _registry_args(scope, cfg, network, cluster, caller), child
+            f"{name}-registry", _registry_args(context, cfg, network, cluster, caller), child
         )
         admission.assignments(
             f"{name}-admission",
-            scope,
+            context,
             cluster_id=cluster.cluster_id,
             login_server=registry.login_server,
             node_agent_namespaces=(DEVICE_PLUGIN_NAMESPACE,),
@@ -74,7 +80,7 @@ class AzurePlatform(pulumi.ComponentResource):
         identity = WorkloadIdentity(
             f"{name}-identity",
             WorkloadIdentityArgs(
-                scope, cfg.namespace, cluster.oidc_issuer_url, store.container_id, store.account_name
+                context, cfg.namespace, cluster.oidc_issuer_url, store.container_id, store.account_name
             ),
             child,
         )
@@ -137,10 +143,10 @@ def _section(cfg: StackConfig) -> AzureConfig:
     return cfg.azure
 
 
-def _network_args(scope: Scope, cfg: StackConfig) -> NetworkArgs:
+def _network_args(context: AzureContext, cfg: StackConfig) -> NetworkArgs:
     az, serving = _section(cfg), cfg.serving
     return NetworkArgs(
-        scope,
+        context,
         az.vnet_cidr,
         az.system_subnet_cidr,
         az.gpu_subnet_cidr,
@@ -149,19 +155,19 @@ def _network_args(scope: Scope, cfg: StackConfig) -> NetworkArgs:
     )
 
 
-def _keys_args(scope: Scope, cfg: StackConfig) -> KeyVaultArgs:
+def _keys_args(context: AzureContext, cfg: StackConfig) -> KeyVaultArgs:
     az = _section(cfg)
     # ST-12 (storage CMK) may be waived per stack, with a reason in config; KMS for etcd never is.
     cmk = cfg.waived("ST-12", "azure") is None
-    return KeyVaultArgs(scope, az.key_vault_name, az.tenant_id, storage_cmk=cmk, protect=cfg.protect)
+    return KeyVaultArgs(context, az.key_vault_name, az.tenant_id, storage_cmk=cmk, protect=cfg.protect)
 
 
 def _registry_args(
-    scope: Scope, cfg: StackConfig, network: Network, cluster: GpuCluster, caller: Deployer
+    context: AzureContext, cfg: StackConfig, network: Network, cluster: GpuCluster, caller: Deployer
 ) -> RegistryArgs:
     az = _section(cfg)
     return RegistryArgs(
-        scope,
+        context,
         az.registry_name,
         az.registry_retention_days,
         # Nodes pull through the NAT gateway's address; operators and CI push from their own CIDRs.
@@ -176,11 +182,11 @@ def _registry_args(
 
 
 def _cluster_args(
-    scope: Scope, cfg: StackConfig, network: Network, keys: KeyVault, caller: Deployer
+    context: AzureContext, cfg: StackConfig, network: Network, keys: KeyVault, caller: Deployer
 ) -> GpuClusterArgs:
     az = _section(cfg)
     return GpuClusterArgs(
-        scope=scope,
+        context=context,
         cluster_name=naming.resource_name(cfg.stack, "aks"),
         tenant_id=az.tenant_id,
         config=az,
@@ -196,10 +202,10 @@ def _cluster_args(
     )
 
 
-def _store_args(scope: Scope, cfg: StackConfig, network: Network, keys: KeyVault) -> ObjectStoreArgs:
+def _store_args(context: AzureContext, cfg: StackConfig, network: Network, keys: KeyVault) -> ObjectStoreArgs:
     az = _section(cfg)
     return ObjectStoreArgs(
-        scope=scope,
+        context=context,
         account_name=az.storage_account_name,
         sku=az.storage_sku,
         container_name=CONTAINER,

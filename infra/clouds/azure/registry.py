@@ -22,7 +22,7 @@ import pulumi
 from pulumi_azure_native import containerregistry as cr
 
 from infra.clouds.azure import acr_token
-from infra.clouds.azure.common import Deployer, Grant, Scope, assign
+from infra.clouds.azure.context import AzureContext, Deployer, Grant, assign
 from infra.clouds.base import Registry as RegistryContract
 from infra.clouds.base import RegistryAuth
 
@@ -31,7 +31,7 @@ REPOSITORY = "trainer"
 
 @dataclass(frozen=True)
 class RegistryArgs:
-    scope: Scope
+    context: AzureContext
     registry_name: str
     retention_days: int
     allowed_cidrs: Sequence[pulumi.Input[str]]
@@ -51,10 +51,14 @@ class ContainerRegistry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:azure:Registry", name, None, opts)
-        scope = args.scope
+        context = args.context
         registry = self._registry(name, args)
-        assign(f"{name}-kubelet-pull", scope, Grant("AcrPull", args.kubelet_principal_id, registry.id), self)
-        push_grant = assign(f"{name}-deployer-push", scope, args.deployer.grant("AcrPush", registry.id), self)
+        assign(
+            f"{name}-kubelet-pull", context, Grant("AcrPull", args.kubelet_principal_id, registry.id), self
+        )
+        push_grant = assign(
+            f"{name}-deployer-push", context, args.deployer.grant("AcrPush", registry.id), self
+        )
         refresh = acr_token.RefreshToken(
             f"{name}-push-token",
             login_server=registry.login_server,
@@ -77,7 +81,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.register_outputs({"loginServer": self.login_server, "repository": self.contract.repository})
 
     def _registry(self, name: str, args: RegistryArgs) -> cr.Registry:
-        scope, locked = args.scope, args.locked_down
+        context, locked = args.context, args.locked_down
         firewall = cr.NetworkRuleSetArgs(
             default_action="Deny",
             ip_rules=[cr.IPRuleArgs(i_p_address_or_range=c, action="Allow") for c in args.allowed_cidrs],
@@ -85,8 +89,8 @@ class ContainerRegistry(pulumi.ComponentResource):
         return cr.Registry(
             f"{name}-acr",
             registry_name=args.registry_name,
-            resource_group_name=scope.resource_group_name,
-            location=scope.location,
+            resource_group_name=context.resource_group_name,
+            location=context.location,
             sku=cr.SkuArgs(name="Premium" if locked else "Basic"),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
@@ -102,6 +106,6 @@ class ContainerRegistry(pulumi.ComponentResource):
                     status="enabled"
                 ),
             ),
-            tags=scope.tags("registry"),
+            tags=context.tags("registry"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )

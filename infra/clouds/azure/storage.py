@@ -14,7 +14,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import storage
 
-from infra.clouds.azure.common import Grant, Scope, assign
+from infra.clouds.azure.context import AzureContext, Grant, assign
 from infra.clouds.settle import settle
 
 
@@ -26,7 +26,7 @@ class CustomerKey:
 
 @dataclass(frozen=True)
 class ObjectStoreArgs:
-    scope: Scope
+    context: AzureContext
     account_name: str
     sku: str
     container_name: str
@@ -49,7 +49,7 @@ class ObjectStore(pulumi.ComponentResource):
         super().__init__("gpu-platform:azure:ObjectStore", name, None, opts)
         self._name, self._args = name, args
         account = self._account()
-        common = {"account_name": account.name, "resource_group_name": args.scope.resource_group_name}
+        common = {"account_name": account.name, "resource_group_name": args.context.resource_group_name}
         self._data_protection(common)
         container = storage.BlobContainer(
             f"{name}-container",
@@ -98,8 +98,8 @@ class ObjectStore(pulumi.ComponentResource):
         return storage.StorageAccount(
             f"{self._name}-account",
             account_name=a.account_name,
-            resource_group_name=a.scope.resource_group_name,
-            location=a.scope.location,
+            resource_group_name=a.context.resource_group_name,
+            location=a.context.location,
             kind="StorageV2",
             sku=storage.SkuArgs(name=a.sku),
             access_tier="Hot",
@@ -126,7 +126,7 @@ class ObjectStore(pulumi.ComponentResource):
                 else None
             ),
             encryption=self._encryption(cmk, identity[0] if identity else None),
-            tags=a.scope.tags("storage"),
+            tags=a.context.tags("storage"),
             # The account reads the key as it is created: the grant must have propagated by then.
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -140,17 +140,17 @@ class ObjectStore(pulumi.ComponentResource):
     def _cmk_identity(
         self, cmk: CustomerKey
     ) -> tuple[azure_native.managedidentity.UserAssignedIdentity, pulumi.Resource]:
-        scope = self._args.scope
+        context = self._args.context
         uai = azure_native.managedidentity.UserAssignedIdentity(
             f"{self._name}-cmk",
             resource_name_=f"{self._name}-cmk",
-            resource_group_name=scope.resource_group_name,
-            location=scope.location,
-            tags=scope.tags("storage"),
+            resource_group_name=context.resource_group_name,
+            location=context.location,
+            tags=context.tags("storage"),
             opts=pulumi.ResourceOptions(parent=self),
         )
         grant = Grant("Key Vault Crypto Service Encryption User", uai.principal_id, cmk.key.id)
-        return uai, assign(f"{self._name}-cmk-crypto", scope, grant, self)
+        return uai, assign(f"{self._name}-cmk-crypto", context, grant, self)
 
     def _encryption(
         self, cmk: CustomerKey | None, identity: azure_native.managedidentity.UserAssignedIdentity | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.clouds.azure import cluster as cluster_module
-from infra.clouds.azure.common import ROLE_IDS, BuiltInRole
+from infra.clouds.azure.context import ROLE_IDS, BuiltInRole
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import CLUSTER, KEY, REGISTRY, VAULT, cluster, named, one, role_ids
 from tests.plans import plan_with, stack_values, waits_for

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from infra.clouds.azure import admission
-from infra.clouds.azure.common import ROLE_IDS, principal_type
+from infra.clouds.azure.context import ROLE_IDS, principal_type
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, CLUSTER, azure, cluster, gpu_pools, one, role_ids
 from tests.plans import plan_with, stack_values, waits_for

@@ -3,7 +3,7 @@ container, read-only under models/ for serving (ID-06)."""
 
 from __future__ import annotations
 
-from infra.clouds.azure.common import ROLE_IDS
+from infra.clouds.azure.context import ROLE_IDS
 from infra.clouds.azure.identity import read_only_under
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import FEDERATION, IDENTITY, ROLE_ASSIGNMENT, azure, named, role_ids

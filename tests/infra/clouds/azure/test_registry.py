@@ -4,7 +4,7 @@ admin user and anonymous pull still off."""
 
 from __future__ import annotations
 
-from infra.clouds.azure.common import ROLE_IDS
+from infra.clouds.azure.context import ROLE_IDS
 from plan.fakes.azure import FAKE_DEPLOYER
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import REGISTRY, one, role_ids

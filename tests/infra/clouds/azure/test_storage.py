@@ -3,7 +3,7 @@ that prod uses and dev waives in config (ST-09..12)."""
 
 from __future__ import annotations
 
-from infra.clouds.azure.common import ROLE_IDS
+from infra.clouds.azure.context import ROLE_IDS
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import KEY, STORAGE_ACCOUNT, azure, named, one, role_ids
 from tests.plans import stack_values, waits_for

@@ -1,4 +1,4 @@
-"""What every Azure component shares: where resources go (`Scope`), tags, and RBAC role assignments.
+"""What every Azure component shares: where resources go (`AzureContext`), tags, and RBAC role assignments.
 
 Role definition ids are Azure's built-in role GUIDs (stable across tenants), expanded to the
 subscription-scoped id that `Microsoft.Authorization/roleAssignments` expects.
@@ -17,6 +17,9 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from infra import naming
+from infra.catalog import Cloud
+
+CLOUD: Cloud = "azure"
 
 BuiltInRole = Literal[
     "AcrPull",
@@ -44,8 +47,8 @@ ROLE_IDS: dict[BuiltInRole, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Scope:
+@dataclass(frozen=True, kw_only=True)
+class AzureContext:
     """The resource group, location and subscription every Azure child resource lands in."""
 
     stack: str
@@ -55,7 +58,7 @@ class Scope:
     provider: azure_native.Provider
 
     def tags(self, component: str) -> dict[str, str]:
-        return naming.tags(self.stack, "azure", component)
+        return naming.tags(self.stack, CLOUD, component)
 
     def role_definition_id(self, role: BuiltInRole) -> pulumi.Output[str]:
         return self.subscription_id.apply(
@@ -116,16 +119,16 @@ def deployer(object_id: pulumi.Output[str], provider: azure_native.Provider) -> 
 
 
 def assign(
-    name: str, scope: Scope, grant: Grant, parent: pulumi.Resource
+    name: str, context: AzureContext, grant: Grant, parent: pulumi.Resource
 ) -> azure_native.authorization.RoleAssignment:
     return azure_native.authorization.RoleAssignment(
         name,
         principal_id=grant.principal_id,
         principal_type=grant.principal_type,
-        role_definition_id=scope.role_definition_id(grant.role),
+        role_definition_id=context.role_definition_id(grant.role),
         scope=grant.on,
         condition=grant.condition,
         condition_version="2.0" if grant.condition else None,
-        description=f"gpu-platform {scope.stack}: {grant.role}",
+        description=f"gpu-platform {context.stack}: {grant.role}",
         opts=pulumi.ResourceOptions(parent=parent),
     )
