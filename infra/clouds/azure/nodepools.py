@@ -19,14 +19,20 @@ import pulumi
 from pulumi_azure_native import containerservice as cs
 
 from infra import catalog
-from infra.clouds.azure.context import AzureContext
+from infra.clouds.azure.context import CLOUD, AzureContext
+from infra.clouds.base import (
+    GENERAL_POOL,
+    GPU_LABEL,
+    GPU_PRESENT_LABEL,
+    GPU_RESOURCE,
+    GPU_TAINT_VALUE,
+    POOL_LABEL,
+)
 from infra.config.azure import AzureConfig
 from infra.config.types import GpuPool
 
-POOL_LABEL = "gpu-platform/pool"
-GPU_LABEL = "gpu-platform/gpu"
-GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
-GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
+GPU_TAINT = f"{GPU_RESOURCE}={GPU_TAINT_VALUE}:NoSchedule"
+"""The shared GPU taint in AKS's `nodeTaints` syntax."""
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 """AKS puts this taint on every Spot pool itself; declaring it keeps the plan equal to what AKS runs."""
 SPOT_TOLERATION = {
@@ -37,7 +43,6 @@ SPOT_TOLERATION = {
 }
 SYSTEM_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 SYSTEM_POOL = "system"
-GENERAL_POOL = "general"
 CPU_OS_SKU = "AzureLinux"
 GPU_OS_SKU = "Ubuntu"
 """Ubuntu is the image every AKS GPU size and driver branch supports first."""
@@ -106,8 +111,8 @@ def gpu_pool(
     *,
     after: pulumi.Resource,
 ) -> cs.AgentPool:
-    gpu = pool.gpu_for("azure")
-    offer = catalog.pick(gpu, "azure", target.context.location, pool.gpus_per_node)
+    gpu = pool.gpu_for(CLOUD)
+    offer = catalog.pick(gpu, CLOUD, target.context.location, pool.gpus_per_node)
     if offer is None:  # config validation rules this out; a bare None here would be a confusing KeyError
         raise ValueError(f"no Azure VM carries {pool.gpus_per_node} x {gpu} in {target.context.location}")
     spec = _PoolSpec(
