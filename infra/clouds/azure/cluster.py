@@ -23,8 +23,11 @@ from infra.config.azure import AzureConfig
 from infra.config.types import GpuPool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuClusterArgs:
+    """What the AKS cluster is built from: the stack's Azure section and GPU pools, the subnets it joins and
+    the key vault and key KMS uses."""
+
     context: AzureContext
     cluster_name: str
     tenant_id: str
@@ -64,7 +67,7 @@ class GpuCluster(pulumi.ComponentResource):
         cluster = self._cluster(control_plane, kubelet, logs.id, grants)
         monitoring.audit_logs(f"{name}-audit", cluster.id, logs.id, args.config.audit_log, self)
         monitoring.container_insights(f"{name}-insights", context, cluster.id, logs.id, self)
-        target = nodepools.PoolTarget(context, cluster, self)
+        target = nodepools.PoolTarget(context=context, cluster=cluster, parent=self)
         # One pool after another, then the schedules: AKS refuses a write to a cluster's agent pools while
         # another is in progress (409 OperationNotAllowed).
         last: cs.AgentPool = nodepools.general_pool(name, args.config, args.system_subnet_id, target)

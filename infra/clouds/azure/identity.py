@@ -42,8 +42,11 @@ def read_only_under(prefix: str) -> str:
 CONDITIONS: dict[WorkloadRole, str] = {"serving": read_only_under(MODELS_PREFIX)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkloadIdentityArgs:
+    """Who trusts the workload identities (the cluster's OIDC issuer, for the stack's namespace) and what they
+    are granted on (the bucket's container)."""
+
     context: AzureContext
     namespace: str
     oidc_issuer_url: pulumi.Input[str]

@@ -24,8 +24,10 @@ KEY_EXPIRY = "P1Y"
 """New key versions expire a year after creation; rotation makes a new one every 90 days first."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KeyVaultArgs:
+    """The vault's name and tenant, and whether it holds a storage key."""
+
     context: AzureContext
     vault_name: str
     tenant_id: str

@@ -24,8 +24,10 @@ API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
 STORAGE_SERVICE_ENDPOINT = "Microsoft.Storage"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
+    """The VNet's address plan, and who may reach the serving ports when serving is public."""
+
     context: AzureContext
     vnet_cidr: str
     system_subnet_cidr: str

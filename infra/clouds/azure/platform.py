@@ -11,14 +11,14 @@ from infra import naming
 from infra.clouds import settle
 from infra.clouds.azure import admission
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
-from infra.clouds.azure.context import AzureContext, Deployer, deployer
+from infra.clouds.azure.context import CLOUD, AzureContext, Deployer, deployer
 from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
 from infra.clouds.azure.network import Network, NetworkArgs
 from infra.clouds.azure.nodepools import SPOT_TOLERATION
 from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
 from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
-from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, Capability, CloudPlatform
+from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, Capability, CloudPlatform, PlatformArgs
 from infra.config import StackConfig
 from infra.config.azure import AzureConfig
 
@@ -35,11 +35,13 @@ SPOT_NOTICE_SECONDS = 30
 
 
 class AzurePlatform(pulumi.ComponentResource):
-    contract: CloudPlatform
+    """The stack's Azure side: its resource group and every capability component in it, parented here so
+    that they share one provider and the program reads them as one contract."""
 
-    def __init__(self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:azure:Platform", name, None, opts)
-        az = _section(cfg)
+        cfg = args.cfg
+        az = cfg.section(AzureConfig)
         provider = azure_native.Provider(
             f"{name}-provider", location=az.location, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -51,7 +53,7 @@ class AzurePlatform(pulumi.ComponentResource):
             f"{name}-rg",
             resource_group_name=az.resource_group_name,
             location=az.location,
-            tags=naming.tags(cfg.stack, "azure", "platform"),
+            tags=naming.tags(cfg.stack, CLOUD, "platform"),
             opts=pulumi.ResourceOptions(parent=self, providers=[provider], protect=cfg.protect),
         )
         context = AzureContext(
@@ -77,99 +79,87 @@ class AzurePlatform(pulumi.ComponentResource):
             node_agent_namespaces=(DEVICE_PLUGIN_NAMESPACE,),
             opts=child,
         )
-        identity = WorkloadIdentity(
-            f"{name}-identity",
-            WorkloadIdentityArgs(
-                context, cfg.namespace, cluster.oidc_issuer_url, store.container_id, store.account_name
-            ),
-            child,
-        )
-        self.contract = _contract(
-            cfg, cluster=cluster, store=store, registry=registry, identity=identity, network=network
-        )
+        identity = WorkloadIdentity(f"{name}-identity", _identity_args(context, cfg, cluster, store), child)
+        # What `contract()` reads.
+        self._cfg, self._network, self._cluster = cfg, network, cluster
+        self._store, self._registry, self._identity = store, registry, identity
         self.register_outputs(
             {
                 "resourceGroup": group.name,
                 "blobEndpoint": store.blob_endpoint,
                 "vnetId": network.vnet_id,
                 "subnetIds": {"system": network.system_subnet_id, "gpu": network.gpu_subnet_id},
-                "waivers": [w.control for w in cfg.waivers if "azure" in w.clouds],
+                "waivers": [w.control for w in cfg.waivers if CLOUD in w.clouds],
             }
+        )
+
+    def contract(self) -> CloudPlatform:
+        """What the workloads get from Azure: the cluster, the bucket, the registry and the identities."""
+        cfg, az = self._cfg, self._cfg.section(AzureConfig)
+        network, store = self._network, self._store
+        return CloudPlatform(
+            cloud=CLOUD,
+            region=az.location,
+            cluster_name=self._cluster.cluster_name,
+            kubeconfig=self._cluster.kubeconfig,
+            k8s_provider=self._cluster.provider,
+            bucket_uri=store.bucket_uri,
+            registry=self._registry.contract,
+            identities=self._identity.bindings,
+            # Pods leave the node with its VNet address (CNI overlay), so the VNet range covers them.
+            internal_sources=(az.vnet_cidr,),
+            spot_notice_seconds=SPOT_NOTICE_SECONDS,
+            missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
+            service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
+            # adlfs reads the account from the environment; `AZURE_STORAGE_ANON=false` makes it use
+            # DefaultAzureCredential, which picks up the token the workload-identity webhook mounts.
+            storage_env={"AZURE_STORAGE_ACCOUNT_NAME": store.account_name, "AZURE_STORAGE_ANON": "false"},
+            spot_tolerations=(SPOT_TOLERATION,),
+            network={
+                "vnet": network.vnet_id,
+                "systemSubnet": network.system_subnet_id,
+                "gpuSubnet": network.gpu_subnet_id,
+            },
         )
 
 
 def build(cfg: StackConfig) -> CloudPlatform:
-    return AzurePlatform(f"{cfg.stack}-azure", cfg).contract
-
-
-def _contract(
-    cfg: StackConfig,
-    *,
-    cluster: GpuCluster,
-    store: ObjectStore,
-    registry: ContainerRegistry,
-    identity: WorkloadIdentity,
-    network: Network,
-) -> CloudPlatform:
-    return CloudPlatform(
-        cloud="azure",
-        region=_section(cfg).location,
-        cluster_name=cluster.cluster_name,
-        kubeconfig=cluster.kubeconfig,
-        k8s_provider=cluster.provider,
-        bucket_uri=store.bucket_uri,
-        registry=registry.contract,
-        identities=identity.bindings,
-        # Pod traffic leaves the node with the node's VNet address (CNI overlay): the VNet range covers it.
-        internal_sources=(_section(cfg).vnet_cidr,),
-        spot_notice_seconds=SPOT_NOTICE_SECONDS,
-        missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
-        service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
-        # adlfs reads the account from the environment; `AZURE_STORAGE_ANON=false` makes it use
-        # DefaultAzureCredential, which picks up the token the workload-identity webhook mounts.
-        storage_env={"AZURE_STORAGE_ACCOUNT_NAME": store.account_name, "AZURE_STORAGE_ANON": "false"},
-        spot_tolerations=(SPOT_TOLERATION,),
-        network={
-            "vnet": network.vnet_id,
-            "systemSubnet": network.system_subnet_id,
-            "gpuSubnet": network.gpu_subnet_id,
-        },
-    )
-
-
-def _section(cfg: StackConfig) -> AzureConfig:
-    if cfg.azure is None:  # config validation requires the section whenever `clouds` lists azure
-        raise ValueError("the azure platform needs the gpu-platform:azure config section")
-    return cfg.azure
+    """The stack's Azure platform, as the contract the workloads are built on."""
+    return AzurePlatform(f"{cfg.stack}-{CLOUD}", PlatformArgs(cfg=cfg)).contract()
 
 
 def _network_args(context: AzureContext, cfg: StackConfig) -> NetworkArgs:
-    az, serving = _section(cfg), cfg.serving
+    az, serving = cfg.section(AzureConfig), cfg.serving
     return NetworkArgs(
-        context,
-        az.vnet_cidr,
-        az.system_subnet_cidr,
-        az.gpu_subnet_cidr,
-        az.api_server_subnet_cidr,
+        context=context,
+        vnet_cidr=az.vnet_cidr,
+        system_subnet_cidr=az.system_subnet_cidr,
+        gpu_subnet_cidr=az.gpu_subnet_cidr,
+        api_server_subnet_cidr=az.api_server_subnet_cidr,
         public_serving_sources=tuple(serving.source_cidrs) if serving.exposure == "public" else (),
     )
 
 
 def _keys_args(context: AzureContext, cfg: StackConfig) -> KeyVaultArgs:
-    az = _section(cfg)
-    # ST-12 (storage CMK) may be waived per stack, with a reason in config; KMS for etcd never is.
-    cmk = cfg.waived("ST-12", "azure") is None
-    return KeyVaultArgs(context, az.key_vault_name, az.tenant_id, storage_cmk=cmk, protect=cfg.protect)
+    az = cfg.section(AzureConfig)
+    return KeyVaultArgs(
+        context=context,
+        vault_name=az.key_vault_name,
+        tenant_id=az.tenant_id,
+        # ST-12 (storage CMK) may be waived per stack, with a reason in config; KMS for etcd never is.
+        storage_cmk=cfg.waived("ST-12", CLOUD) is None,
+        protect=cfg.protect,
+    )
 
 
 def _registry_args(
     context: AzureContext, cfg: StackConfig, network: Network, cluster: GpuCluster, caller: Deployer
 ) -> RegistryArgs:
-    az = _section(cfg)
+    az = cfg.section(AzureConfig)
     return RegistryArgs(
-        context,
-        az.registry_name,
-        az.registry_retention_days,
+        context=context,
+        registry_name=az.registry_name,
+        retention_days=az.registry_retention_days,
         # Nodes pull through the NAT gateway's address; operators and CI push from their own CIDRs.
         allowed_cidrs=[network.egress_ip, *az.api_access.authorized_cidrs],
         kubelet_principal_id=cluster.kubelet_principal_id,
@@ -177,20 +167,20 @@ def _registry_args(
         tenant_id=az.tenant_id,
         protect=cfg.protect,
         # RG-03 may be waived per stack, with a reason in config: a Basic registry without a firewall.
-        locked_down=cfg.waived("RG-03", "azure") is None,
+        locked_down=cfg.waived("RG-03", CLOUD) is None,
     )
 
 
 def _cluster_args(
     context: AzureContext, cfg: StackConfig, network: Network, keys: KeyVault, caller: Deployer
 ) -> GpuClusterArgs:
-    az = _section(cfg)
+    az = cfg.section(AzureConfig)
     return GpuClusterArgs(
         context=context,
         cluster_name=naming.resource_name(cfg.stack, "aks"),
         tenant_id=az.tenant_id,
         config=az,
-        gpu_pools=cfg.pools_on("azure"),
+        gpu_pools=cfg.pools_on(CLOUD),
         vnet_id=network.vnet_id,
         system_subnet_id=network.system_subnet_id,
         gpu_subnet_id=network.gpu_subnet_id,
@@ -203,7 +193,7 @@ def _cluster_args(
 
 
 def _store_args(context: AzureContext, cfg: StackConfig, network: Network, keys: KeyVault) -> ObjectStoreArgs:
-    az = _section(cfg)
+    az = cfg.section(AzureConfig)
     return ObjectStoreArgs(
         context=context,
         account_name=az.storage_account_name,
@@ -212,6 +202,20 @@ def _store_args(context: AzureContext, cfg: StackConfig, network: Network, keys:
         node_subnet_ids=[network.system_subnet_id, network.gpu_subnet_id],
         soft_delete_days=cfg.storage.soft_delete_days,
         noncurrent_version_days=cfg.storage.noncurrent_version_days,
-        customer_key=CustomerKey(keys.vault_uri, keys.storage_key) if keys.storage_key else None,
+        customer_key=(
+            CustomerKey(vault_uri=keys.vault_uri, key=keys.storage_key) if keys.storage_key else None
+        ),
         protect=cfg.protect,
+    )
+
+
+def _identity_args(
+    context: AzureContext, cfg: StackConfig, cluster: GpuCluster, store: ObjectStore
+) -> WorkloadIdentityArgs:
+    return WorkloadIdentityArgs(
+        context=context,
+        namespace=cfg.namespace,
+        oidc_issuer_url=cluster.oidc_issuer_url,
+        container_id=store.container_id,
+        account_name=store.account_name,
     )

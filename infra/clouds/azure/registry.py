@@ -29,8 +29,10 @@ from infra.clouds.base import RegistryAuth
 REPOSITORY = "trainer"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RegistryArgs:
+    """The registry, who may reach it, and the principals that pull from it (kubelet) and push (deployer)."""
+
     context: AzureContext
     registry_name: str
     retention_days: int

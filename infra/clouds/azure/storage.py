@@ -20,12 +20,16 @@ from infra.clouds.settle import settle
 
 @dataclass(frozen=True)
 class CustomerKey:
+    """The Key Vault key the storage account encrypts with (ST-12)."""
+
     vault_uri: pulumi.Input[str]
     key: azure_native.keyvault.Key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectStoreArgs:
+    """The storage account and its container, the node subnets that may reach it, retention, and its key."""
+
     context: AzureContext
     account_name: str
     sku: str
