@@ -239,3 +239,10 @@ def test_every_resource_that_takes_tags_carries_the_projects(stack_plan: Plan, c
         carried = resource.inputs[expected.marks]
         assert {k: carried.get(k) for k in keys} == keys, resource.name
     assert PROJECT in keys.values()
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_kubernetes_provider_takes_the_kubeconfig_as_a_secret(stack_plan: Plan, cloud: str) -> None:
+    [provider] = [r for r in platform_resources(stack_plan, cloud) if r.type == "pulumi:providers:kubernetes"]
+    assert stack_plan.by_urn()[str(provider.parent)].type == f"gpu-platform:{cloud}:GpuCluster"
+    assert provider.secret_paths == ["kubeconfig"]
