@@ -9,7 +9,7 @@ import pulumi
 from infra import clouds, config, outputs, workloads
 
 cfg = config.load()
-platforms = [clouds.build(cloud, cfg) for cloud in cfg.clouds if clouds.available(cloud)]
+platforms = [clouds.build(cloud, cfg) for cloud in cfg.clouds]
 built = [(p, workloads.build(cfg, p)) for p in platforms]
 
 pulumi.export("schemaVersion", outputs.SCHEMA_VERSION)

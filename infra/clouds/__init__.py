@@ -1,5 +1,6 @@
 """The clouds gpu-platform runs on. Each lives in `infra/clouds/<cloud>/`, whose `platform.build(cfg)`
-returns the `base.CloudPlatform` contract; only that subpackage imports its cloud's SDK.
+returns the `base.CloudPlatform` contract; only that subpackage imports its cloud's SDK, and only when
+the stack enables the cloud.
 """
 
 from __future__ import annotations
@@ -10,19 +11,8 @@ from infra.catalog import Cloud
 from infra.clouds.base import CloudPlatform
 from infra.config import StackConfig
 
-PLATFORM_MODULES: dict[Cloud, str] = {
-    "aws": "infra.clouds.aws.platform",
-    "gcp": "infra.clouds.gcp.platform",
-    "azure": "infra.clouds.azure.platform",
-}
-"""Cloud -> module with `build(cfg) -> CloudPlatform`, imported only when that cloud is enabled."""
-
-
-def available(cloud: Cloud) -> bool:
-    return cloud in PLATFORM_MODULES
-
 
 def build(cloud: Cloud, cfg: StackConfig) -> CloudPlatform:
-    module = importlib.import_module(PLATFORM_MODULES[cloud])
+    module = importlib.import_module(f"infra.clouds.{cloud}.platform")
     platform: CloudPlatform = module.build(cfg)
     return platform

@@ -1,6 +1,6 @@
 """The EKS cluster: API-only access entries, a restricted or private endpoint, KMS-encrypted secrets,
 every control-plane log type into a pre-created encrypted log group, pinned managed add-ons, the node
-groups, and the kubeconfig and Kubernetes provider (`kubeconfig.py`) that the workloads use.
+groups, and the Kubernetes provider on the kubeconfig (`kubeconfig.py`) that the workloads deploy through.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from infra.clouds.aws import kubeconfig, policies
 from infra.clouds.aws.context import AwsContext
@@ -73,9 +74,9 @@ class GpuCluster(pulumi.ComponentResource):
         self._addon("coredns", args.addons.coredns, depends_on=[self.node_pools.system])
         self._addon("metrics-server", args.addons.metrics_server, depends_on=[self.node_pools.system])
         self.kubeconfig = kubeconfig.of(self.cluster, context.region)
-        self.provider = kubeconfig.provider(
+        self.provider = k8s.Provider(
             f"{name}-k8s",
-            self.kubeconfig,
+            kubeconfig=self.kubeconfig,
             # Kubernetes objects wait for the deployer's access and for the system nodes, not for CoreDNS:
             # no object needs DNS to be created, and the rollouts Pulumi awaits outlast CoreDNS's minute.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, self.node_pools.system]),

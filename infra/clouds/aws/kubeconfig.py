@@ -1,4 +1,4 @@
-"""The EKS kubeconfig and the Kubernetes provider the workloads deploy through.
+"""The EKS kubeconfig, on which the cluster's Kubernetes provider runs.
 
 No credentials inside: the user runs `aws eks get-token`, which signs a short-lived token with the
 credentials the AWS CLI resolves, and EKS admits them by access entry (`cluster.py` creates the deployer's).
@@ -10,7 +10,6 @@ import json
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 
 def render(cluster: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -44,8 +43,3 @@ def of(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
         cluster.name, cluster.endpoint, cluster.certificate_authority.data
     ).apply(lambda v: render(v[0], v[1], v[2], region))
     return pulumi.Output.secret(config)
-
-
-def provider(name: str, kubeconfig: pulumi.Input[str], opts: pulumi.ResourceOptions) -> k8s.Provider:
-    """The explicit Kubernetes provider on `kubeconfig`; `opts` says what it waits for."""
-    return k8s.Provider(name, kubeconfig=kubeconfig, opts=opts)
