@@ -61,3 +61,28 @@ def test_generic_code_never_branches_on_a_clouds_name(package: str) -> None:
 def test_the_branch_finder_finds_a_branch() -> None:
     tree = ast.parse('if cloud == "azure":\n    pass\nif c in ("gcp", "x"):\n    pass\nok = c == "eu"\n')
     assert list(_cloud_branches(tree)) == [1, 3]
+
+
+def _args_classes(tree: ast.AST) -> Iterator[tuple[str, set[str]]]:
+    """Each `...Args` class with the keywords of its `@dataclass(...)` set to True."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Args"):
+            flags: set[str] = set()
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "dataclass":
+                    flags |= {
+                        k.arg
+                        for k in decorator.keywords
+                        if isinstance(k.value, ast.Constant) and k.value.value
+                    }
+            yield node.name, flags
+
+
+def test_every_components_args_are_frozen_and_keyword_only() -> None:
+    found = {
+        f"{p.relative_to(ROOT)}: {name}": flags
+        for p in _modules(INFRA)
+        for name, flags in _args_classes(ast.parse(p.read_text()))
+    }
+    assert len(found) > 20
+    assert {k: v for k, v in found.items() if not {"frozen", "kw_only"} <= v} == {}

@@ -28,7 +28,7 @@ APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving"}
 """The `app.kubernetes.io/name` of each role's pods."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkloadsArgs:
     config: StackConfig
     platform: CloudPlatform
@@ -117,12 +117,20 @@ class Workloads(pulumi.ComponentResource):
                 f"pin it with `python -m preflight.images --stack {cfg.stack} --write`"
             )
         built = ContainerImages(
-            f"{name}-images", ContainerImagesArgs(platform.registry, cfg.training.image, images), opts
+            f"{name}-images",
+            ContainerImagesArgs(
+                registry=platform.registry, prebuilt_trainer=cfg.training.image, mirrors=images
+            ),
+            opts,
         )
         if "device-plugin" in built.mirrored:
             GpuDevicePlugin(
                 f"{name}-device-plugin",
-                GpuDevicePluginArgs(built.mirrored["device-plugin"], labels, platform.spot_tolerations),
+                GpuDevicePluginArgs(
+                    image=built.mirrored["device-plugin"],
+                    labels=labels,
+                    spot_tolerations=platform.spot_tolerations,
+                ),
                 opts,
             )
         return built
@@ -198,4 +206,4 @@ class Workloads(pulumi.ComponentResource):
 
 
 def build(cfg: StackConfig, platform: CloudPlatform) -> Workloads:
-    return Workloads(f"{cfg.stack}-{platform.cloud}-workloads", WorkloadsArgs(cfg, platform))
+    return Workloads(f"{cfg.stack}-{platform.cloud}-workloads", WorkloadsArgs(config=cfg, platform=platform))

@@ -24,7 +24,7 @@ SOCKET_DIR = "/var/lib/kubelet/device-plugins"
 SELECTOR = {"app.kubernetes.io/name": "nvidia-device-plugin"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuDevicePluginArgs:
     image: pulumi.Input[str]
     labels: Mapping[str, str]

@@ -51,7 +51,7 @@ def relative(path: Path) -> str:
     return os.path.relpath(path, Path.cwd())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContainerImagesArgs:
     registry: Registry
     prebuilt_trainer: str | None

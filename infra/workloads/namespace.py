@@ -30,7 +30,7 @@ DNS = {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "k
 """CoreDNS/kube-dns pods carry `k8s-app: kube-dns` on EKS, GKE and AKS alike."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkloadNamespaceArgs:
     name: str
     labels: Mapping[str, str]

@@ -31,7 +31,7 @@ WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingres
 """Replaces the default Service await (which also waits for ready pods) with the address alone."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServingEndpointArgs:
     namespace: pulumi.Input[str]
     serving: Serving

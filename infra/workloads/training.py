@@ -62,7 +62,7 @@ def data_uri(bucket: str, source: str) -> str:
     return f"{bucket}/data/{source if source == 'digits' else 'src-' + naming.short_hash(source)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainingJobArgs:
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]
