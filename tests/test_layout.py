@@ -73,7 +73,7 @@ def _args_classes(tree: ast.AST) -> Iterator[tuple[str, set[str]]]:
                     flags |= {
                         k.arg
                         for k in decorator.keywords
-                        if isinstance(k.value, ast.Constant) and k.value.value
+                        if k.arg and isinstance(k.value, ast.Constant) and k.value.value
                     }
             yield node.name, flags
 
