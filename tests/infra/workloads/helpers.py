@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config import StackConfig
+from plan.manifests import integral
 from plan.runner import Plan, PlannedResource
 
 WORKLOADS = "gpu-platform:workloads:Workloads"
@@ -21,17 +22,6 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 IMAGE = "docker-build:index:Image"
 POD_KINDS = {JOB: "Job", DEPLOYMENT: "Deployment", DAEMON_SET: "DaemonSet"}
-
-
-def integral(value: Any) -> Any:
-    """The engine carries every number as a double; Kubernetes wants integers where they are whole."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [integral(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
