@@ -93,11 +93,18 @@ def trained(digits: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     return Trained(digits, model_dir, serve, metrics)
 
 
+@pytest.fixture(scope="session")
+def emulator_pool() -> Iterator[emulators.Pool]:
+    """The object-store emulators, each started on first use and stopped at the end of the session."""
+    pool = emulators.Pool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(scope="session", params=["s3", "gs", "az"])
-def emulator(request: pytest.FixtureRequest) -> Iterator[emulators.Emulator]:
-    """Each object-store emulator in turn, started once for the session."""
-    with emulators.running(request.param) as running:
-        yield running
+def emulator(request: pytest.FixtureRequest, emulator_pool: emulators.Pool) -> emulators.Emulator:
+    """Each object-store emulator in turn."""
+    return emulator_pool.get(request.param)
 
 
 @pytest.fixture

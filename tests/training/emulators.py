@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,3 +155,23 @@ def running(scheme: str) -> Iterator[Emulator]:
         yield Emulator(scheme, port, env(scheme, port))
     finally:
         stop(process)
+
+
+class Pool:
+    """Emulators started on first use and kept until `close`, so that several can run side by side.
+
+    One per scheme, for the whole session: s3fs keeps the endpoint it first connected to for as long as
+    its cached filesystem lives, so a second S3 emulator on another port would never be reached.
+    """
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._running: dict[str, Emulator] = {}
+
+    def get(self, scheme: str) -> Emulator:
+        if scheme not in self._running:
+            self._running[scheme] = self._stack.enter_context(running(scheme))
+        return self._running[scheme]
+
+    def close(self) -> None:
+        self._stack.close()

@@ -42,6 +42,7 @@ def test_prepare_train_resume_evaluate_export_in_a_bucket(
         "model/training_curves.png",
         "model/confusion_matrix.png",
         "models/digits/1/saved_model.pb",
+        "models/digits/1/SHA256SUMS",
         "models/digits/1/variables/variables.index",
         "models/digits/1/model.tflite",
         "models/digits/1/model_int8.tflite",

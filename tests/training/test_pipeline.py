@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +113,7 @@ def test_export_commits_whole_versions_and_never_overwrites(trained: Trained) ->
         "config.json",
         "training_curves.png",
         "confusion_matrix.png",
+        "SHA256SUMS",
     }
     assert expected <= {p.name for p in version.iterdir()}
     assert (version / "variables" / "variables.index").exists()
@@ -123,3 +126,18 @@ def test_export_numbers_the_next_version(tmp_path: Path) -> None:
     for name in ("7", "12", "notes", ".staging-abc-13"):
         (tmp_path / "serve" / name).mkdir(parents=True)
     assert export.next_version(serve) == 13
+
+
+@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="needs GNU coreutils' sha256sum")
+def test_sha256sum_verifies_an_exported_version_by_its_manifest(trained: Trained) -> None:
+    version = trained.serve / "1"
+    files = sorted(p.relative_to(version).as_posix() for p in version.rglob("*") if p.is_file())
+    result = subprocess.run(
+        ["sha256sum", "--check", "--strict", "SHA256SUMS"],
+        check=False,
+        cwd=version,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"{rel}: OK" for rel in files if rel != "SHA256SUMS"]

@@ -180,3 +180,14 @@ def test_an_attempt_out_of_time_is_retried_then_reported_as_such(
     with pytest.raises(StorageError, match=message):
         storage_errors.call(storage.locate(str(tmp_path)), "read", flaky)
     assert flaky.calls == 2
+
+
+def test_gcs_without_credentials_names_the_problem_instead_of_going_anonymous(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gcsfs falls back to anonymous access unless told to use the default credentials; without any, the
+    error says so at once rather than as a 401 on the first read."""
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(StorageError, match=r"cannot use gs://bucket/models: .*missing\.json"):
+        storage.locate("gs://bucket/models")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from azure.storage.blob import BlobProperties
+from azure.storage.blob.aio import BlobClient
 
 from tests.training import emulators
 from trainer import storage
@@ -85,3 +88,32 @@ def test_denied_access_is_one_clear_line(
     with pytest.raises(StorageError, match=r"cannot write az://\w+/x\.json: access denied \(") as err:
         storage.write_bytes(storage.locate(f"az://t{uuid.uuid4().hex[:12]}/x.json"), b"x")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("ended", ["success", "failed"])
+def test_an_azure_copy_still_pending_is_waited_for(
+    emulator_pool: emulators.Pool, monkeypatch: pytest.MonkeyPatch, ended: str
+) -> None:
+    """Azurite copies at once; Azure may answer a copy while it runs. Publishing polls the destination
+    until the copy ends, so the temporary source is never deleted under a running copy."""
+    for key, value in emulator_pool.get("az").env.items():
+        monkeypatch.setenv(key, value)
+    bucket = new_bucket("az")
+    reported = iter(["pending", "pending", ended])
+    original = BlobClient.get_blob_properties
+
+    async def copy_in_progress(self: BlobClient, **kwargs: Any) -> BlobProperties:
+        props = await original(self, **kwargs)
+        if self.blob_name == "data/weights.bin":
+            props.copy.status = next(reported, props.copy.status)
+        return props
+
+    monkeypatch.setattr(BlobClient, "get_blob_properties", copy_in_progress)
+    loc = bucket.child("data/weights.bin")
+    if ended == "success":
+        storage.write_bytes(loc, b"weights")
+        assert storage.read_bytes(loc) == b"weights"
+    else:
+        with pytest.raises(StorageError, match=r"weights.bin: Azure's copy ended failed"):
+            storage.write_bytes(loc, b"weights")
+    assert next(reported, "all read") == "all read"

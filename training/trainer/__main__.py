@@ -18,6 +18,7 @@ _COMMANDS: dict[str, tuple[str, type]] = {
     "train": ("trainer.train", config.TrainConfig),
     "evaluate": ("trainer.evaluate", config.EvaluateConfig),
     "export": ("trainer.export", config.ExportConfig),
+    "replicate": ("trainer.replicate", config.ReplicateConfig),
     "bench": ("trainer.bench", config.BenchConfig),
 }
 

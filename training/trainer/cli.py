@@ -1,9 +1,11 @@
 """The command line: strict argparse, and an environment variable behind every option.
 
 A Kubernetes Job can set any option as `TRAINER_<OPTION>` instead of an argument; an argument wins over
-the environment. Abbreviations are refused (`--epoch` is not `--epochs`), and every bad value, from the
-command line or the environment, gets one line naming the option, the value and what is allowed, then
-exit status 2. Nothing here imports TensorFlow, so `--help` and bad input answer at once.
+the environment. A repeatable option (`replicate --target`) takes a comma-separated list from its
+variable, and its arguments, when given, replace that list. Abbreviations are refused (`--epoch` is not
+`--epochs`), and every bad value, from the command line or the environment, gets one line naming the
+option, the value and what is allowed, then exit status 2. Nothing here imports TensorFlow, so `--help`
+and bad input answer at once.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ class Opt:
     default: Any = None
     required: bool = False
     boolean: bool = False  # a --x/--no-x switch
+    repeated: bool = False  # given once per value; comma-separated in the environment
+    key: str = ""  # the config field, when not the flag's name (a repeated --target fills `targets`)
+    metavar: str = ""  # shown in --help instead of the upper-cased key
 
     @property
     def dest(self) -> str:
-        return self.flag.lstrip("-").replace("-", "_")
+        return self.key or self.flag.lstrip("-").replace("-", "_")
 
 
 def _data(required: bool = True) -> Opt:
@@ -144,6 +149,36 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
             _data(required=False),
         ],
     ),
+    "replicate": (
+        "Copy the newest committed model versions to other clouds, verified against their SHA256SUMS.",
+        [
+            Opt(
+                "--source",
+                "TRAINER_REPLICATE_SOURCE",
+                "model base path to copy from (local path or URI)",
+                o.uri,
+                required=True,
+            ),
+            Opt(
+                "--target",
+                "TRAINER_REPLICATE_TARGETS",
+                "a cloud's name and the model base path to copy to there; repeat per target "
+                "(environment: comma-separated)",
+                o.replica_target,
+                required=True,
+                repeated=True,
+                key="targets",
+                metavar="NAME=URI",
+            ),
+            Opt(
+                "--newest",
+                "TRAINER_REPLICATE_NEWEST",
+                "how many of the newest committed versions to replicate",
+                o.positive_int,
+                2,
+            ),
+        ],
+    ),
     "bench": (
         "Print training samples/s on this device, with and without mixed precision and XLA.",
         [
@@ -183,8 +218,11 @@ def _add(parser: Parser, opt: Opt) -> None:
     if opt.boolean:
         parser.add_argument(opt.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
     else:
-        metavar = opt.dest.upper()
-        parser.add_argument(opt.flag, type=opt.type, default=None, metavar=metavar, help=text)
+        action = "append" if opt.repeated else "store"
+        metavar = opt.metavar or opt.dest.upper()
+        parser.add_argument(
+            opt.flag, type=opt.type, action=action, dest=opt.dest, default=None, metavar=metavar, help=text
+        )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -207,6 +245,6 @@ def _from_env(parser: Parser, opt: Opt) -> Any:
             parser.error(f"the option {opt.flag} is required (or set {opt.env})")
         return opt.default
     try:
-        return opt.type(raw)
+        return [opt.type(item.strip()) for item in raw.split(",")] if opt.repeated else opt.type(raw)
     except argparse.ArgumentTypeError as exc:
         parser.error(f"environment variable {opt.env} (for {opt.flag}): {exc}")

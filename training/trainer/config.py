@@ -66,6 +66,21 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class ReplicaTarget:
+    """One `--target NAME=URI`: a cloud's name (for messages) and the model base path there."""
+
+    name: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class ReplicateConfig:
+    source: str
+    targets: list[ReplicaTarget]
+    newest: int  # how many of the source's newest committed versions to keep replicated
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     model: str
     synthetic: bool

@@ -27,6 +27,10 @@ class DataError(TrainerError):
     """Data that is unusable: a checksum mismatch, no valid rows, a missing manifest."""
 
 
+class PartialFailure(TrainerError):  # noqa: N818 (the parts that failed were reported as errors)
+    """Some of several independent parts failed, each reported on its own line; the others completed."""
+
+
 class GpuMissingError(TrainerError):
     """Fewer GPUs visible to TensorFlow than the Job asked for: the node, not the input, is at fault."""
 

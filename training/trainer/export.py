@@ -4,8 +4,10 @@ The version directory holds the SavedModel from Keras 3 `model.export()` (signat
 input `image`, float32 [batch, H, W, C] in [0, 1]; output `output_0`, float32 [batch, classes] of
 probabilities), plus `model.tflite` (float32), `model_int8.tflite`, `signature.json` (input and output
 names, shapes and class names), `export.json` (TFLite agreement with the SavedModel on the test split)
-and, when present, the model directory's `metrics.json`, PNG plots and `config.json`. It is assembled
-locally and committed in one step (see `storage.commit_tree`), so TF Serving never loads half a version.
+and, when present, the model directory's `metrics.json`, PNG plots and `config.json`, and `SHA256SUMS`
+listing the digest of every other file (see `versions`; `replicate` verifies copies against it). It is
+assembled locally and committed in one step (see `storage.commit_tree`), with `saved_model.pb` last, so
+TF Serving never loads half a version.
 A model trained in mixed precision is exported computing in float32 (see `artifacts.load_float32_model`).
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from trainer import artifacts, manifest, records, storage, tflite
+from trainer import artifacts, manifest, records, storage, tflite, versions
 from trainer.config import ExportConfig
 from trainer.errors import UsageError
 
@@ -41,7 +43,8 @@ def run(cfg: ExportConfig) -> None:
         for name in _EXTRAS:
             if storage.exists(model_dir.child(name)):
                 storage.download_file(model_dir.child(name), bundle / name)
-        storage.commit_tree(bundle, target, last=("saved_model.pb",))
+        versions.write_sums(bundle)  # after every other file, before the commit publishes saved_model.pb
+        storage.commit_tree(bundle, target, last=(versions.SAVED_MODEL,))
     print(
         f"Exported {target.uri}: SavedModel (serving_default), TFLite float and int8; top-1 agreement "
         f"with the SavedModel: float {report['float']:.4f}, int8 {report['int8']:.4f}",
@@ -80,7 +83,5 @@ def _signature(serving: Any, classes: list[str]) -> dict[str, Any]:
 
 def next_version(out: storage.Location) -> int:
     """One more than the highest numeric version under `out` (TF Serving serves the highest)."""
-    versions = (
-        [int(name) for name in storage.list_children(out) if name.isdigit()] if storage.exists(out) else []
-    )
-    return max(versions, default=0) + 1
+    numbers = [int(name) for name in versions.listed(out)] if storage.exists(out) else []
+    return max(numbers, default=0) + 1

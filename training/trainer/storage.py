@@ -4,15 +4,23 @@ One `Location` type, a few whole-file operations, and nothing else: TensorFlow r
 local files, and the commands stage data and artifacts between a local directory and a `Location`.
 Credentials are never passed in: each backend finds them in the environment (workload identity in the
 clusters, endpoint overrides for the emulators). Every call is retried on transient faults and
-translated into a one-line `StorageError` otherwise (see `storage_errors`).
+translated into a one-line `StorageError` otherwise (see `storage_errors`). As each backend reads its own
+variables, one process can read one cloud and write another (`replicate` does).
+
+A directory is committed in two steps, `stage_tree` (upload under a hidden name) then `publish_tree`
+(make it visible, `saved_model.pb` last); `commit_tree` does both, and `replicate` reads the staged copy
+back and verifies it in between.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import posixpath
+import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,14 +28,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import fsspec
+import fsspec.asyn
 from fsspec.spec import AbstractFileSystem
 
 from trainer.errors import StorageError, UsageError
-from trainer.storage_errors import call, io_options
+from trainer.storage_errors import bucket_exists, call, io_options, is_denied
 
 T = TypeVar("T")
 TEMP_PREFIX = ".tmp-"
 STAGING_PREFIX = ".staging-"
+_READ_BLOCK = 8 << 20  # bytes per ranged read when hashing a stored file
+AZURE_COPY_WAIT_SECONDS = 600
+"""How long a server-side copy in Azure may stay pending before publishing gives up."""
 
 
 def _s3_options() -> dict[str, Any]:
@@ -47,7 +59,10 @@ def _gcs_options() -> dict[str, Any]:
         # emulator never answers. The emulator takes no credentials, hence the anonymous token.
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
         return {"token": "anon"}
-    return {}  # google.auth default credentials: GKE workload identity
+    # google.auth's default credentials: GKE workload identity, or the replicator's external_account file
+    # (GOOGLE_APPLICATION_CREDENTIALS). Named, because gcsfs otherwise falls back to anonymous access when
+    # they fail, and a missing grant would read as a puzzling 401 instead of the credentials' own error.
+    return {"token": "google_default"}
 
 
 def _azure_options() -> dict[str, Any]:
@@ -95,9 +110,12 @@ class Location:
         suffix = "/".join(p.strip("/") for p in parts)
         return Location(f"{self.uri}/{suffix}", self.fs, f"{self.path}/{suffix}", self.bucket)
 
+    @property
+    def parent(self) -> Location:
+        return Location(self.uri.rsplit("/", 1)[0], self.fs, posixpath.dirname(self.path), self.bucket)
+
     def sibling(self, name: str) -> Location:
-        uri_parent, path_parent = self.uri.rsplit("/", 1)[0], posixpath.dirname(self.path)
-        return Location(f"{uri_parent}/{name}", self.fs, f"{path_parent}/{name}", self.bucket)
+        return self.parent.child(name)
 
 
 def locate(uri: str) -> Location:
@@ -114,17 +132,53 @@ def locate(uri: str) -> Location:
     if not bucket:
         raise UsageError(f"storage URI {uri!r} names no bucket or container")
     protocol, options = _BACKENDS[scheme]
-    fs = fsspec.filesystem(protocol, **options())
+    settings = options()
+    try:
+        fs = fsspec.filesystem(protocol, **settings)
+    except Exception as exc:  # each backend raises its own errors for missing or broken credentials
+        raise StorageError(f"cannot use {scheme}://{rest}: {str(exc).splitlines()[0]}") from exc
     return Location(f"{scheme}://{rest}", fs, rest, bucket)
 
 
 def exists(loc: Location) -> bool:
-    """Whether `loc` exists; a missing bucket is an error, not a plain False, so users see why."""
-    if call(loc, "check", lambda: bool(loc.fs.exists(loc.path, **_io(loc)))):
+    """Whether `loc` exists; a missing bucket is an error, not a plain False, so users see why.
+
+    In a bucket it is looked up by listing, never by a HEAD request: a principal granted one prefix
+    (serving, another cloud's replicator) may list under it, but S3 answers its HEAD of a missing key
+    with 403, not 404, and no cloud lets it look at the bucket itself.
+    """
+    if loc.bucket is None:
+        return bool(loc.fs.exists(loc.path))
+    path = loc.path.rstrip("/")
+    if path != loc.bucket and call(loc, "check", lambda: _listed(loc.fs, path, _io(loc))):
         return True
-    if loc.bucket is not None and not call(loc, "check", lambda: bool(loc.fs.exists(loc.bucket, **_io(loc)))):
+    if not bucket_exists(loc):
         raise StorageError(f"cannot read {loc.uri}: bucket or container {loc.bucket!r} does not exist")
-    return False
+    return path == loc.bucket
+
+
+def _listed(fs: AbstractFileSystem, path: str, io: dict[str, Any]) -> bool:
+    """Whether `path` is a directory with contents (its own listing) or a file (in its parent's), read
+    afresh. A parent whose listing is refused holds nothing of this principal's beyond `path`."""
+    parent = posixpath.dirname(path)
+    fs.invalidate_cache(path)
+    fs.invalidate_cache(parent)
+    try:
+        if fs.ls(path, detail=False, **io):
+            return True
+    except FileNotFoundError:
+        pass
+    except Exception as exc:
+        if not is_denied(exc):  # a principal granted `path/` only may not list `path` itself when empty
+            raise
+    try:
+        return path in {name.rstrip("/") for name in fs.ls(parent, detail=False, **io)}
+    except FileNotFoundError:
+        return False
+    except Exception as exc:
+        if is_denied(exc):
+            return False
+        raise
 
 
 def read_bytes(loc: Location) -> bytes:
@@ -186,18 +240,23 @@ def download_tree(loc: Location, local_dir: Path) -> list[str]:
 
 
 def commit_tree(local_dir: Path, loc: Location, last: tuple[str, ...] = ()) -> None:
-    """Publish a whole directory so a poller of the parent never sees it half written.
+    """Publish a whole new directory so a poller of the parent never sees it half written.
 
-    The files go under a hidden staging name first. Locally, one rename then makes them visible at once.
-    Object stores have no rename: the staged objects are copied server-side with the `last` names copied
-    at the very end, so a reader that waits for those (TF Serving waits for `saved_model.pb`) never
-    loads a partial version, and staging names are never read as versions (they are not numbers).
+    `stage_tree`, then `publish_tree`; `loc` must not exist yet (versions are immutable).
     """
     if exists(loc):
         raise StorageError(f"cannot write {loc.uri}: it already exists and versions are immutable")
+    publish_tree(stage_tree(local_dir, loc), loc, last)
+
+
+def stage_tree(local_dir: Path, loc: Location) -> Location:
+    """Upload every file under `local_dir` to a new hidden staging directory beside `loc`; return it.
+
+    Staging names start with `.staging-` and end with `-<name of loc>`: not numbers, so TF Serving never
+    reads one as a version, and listings skip them. Errors name the file under `loc`, not the staging one.
+    """
     staging = loc.sibling(f"{STAGING_PREFIX}{uuid.uuid4().hex}-{loc.name}")
-    files = _local_files(local_dir)
-    for rel in files:
+    for rel in _local_files(local_dir):
         target = staging.child(rel)
         _makedirs(target)
         call(
@@ -205,14 +264,67 @@ def commit_tree(local_dir: Path, loc: Location, last: tuple[str, ...] = ()) -> N
             "write",
             functools.partial(loc.fs.put_file, str(local_dir / rel), target.path, **_io(loc)),
         )
+    return staging
+
+
+def publish_tree(staging: Location, loc: Location, last: tuple[str, ...] = ()) -> None:
+    """Make the staged directory `staging` (from `stage_tree`) visible as `loc`, which must not exist.
+
+    Locally, one rename makes every file visible at once. Object stores have no rename: the staged
+    objects are copied server-side with the `last` names copied at the very end, so a reader that waits
+    for those (TF Serving waits for `saved_model.pb`) never loads a partial version; then the staging
+    objects are removed. A publish cut short leaves `loc` without the `last` files, and the staging
+    directory behind: `staged_beside` finds it again.
+    """
     if loc.is_local:
         call(loc, "write", lambda: os.rename(staging.path, loc.path))
         return
-    ordered = sorted(files, key=lambda rel: posixpath.basename(rel) in last)
+    ordered = sorted(list_files(staging), key=lambda rel: posixpath.basename(rel) in last)
     for rel in ordered:
-        src, dst = staging.child(rel), loc.child(rel)
-        call(dst, "write", functools.partial(loc.fs.copy, src.path, dst.path, **_io(loc)))
-    call(loc, "write", lambda: loc.fs.rm(staging.path, recursive=True, **_io(loc)))
+        _server_copy(staging.child(rel), loc.child(rel))
+    remove_tree(staging)
+
+
+def staged_beside(loc: Location) -> list[Location]:
+    """The staging directories `stage_tree` made for `loc` and no publish removed (runs cut short).
+
+    Found by a listing of the staging names' prefix only: a principal granted `loc`'s parent (the
+    replicator in another cloud's bucket) may not list the parent itself while it is still empty.
+    """
+    parent = loc.parent
+    pattern = re.compile(rf"{re.escape(STAGING_PREFIX)}[0-9a-f]{{32}}-{re.escape(loc.name)}")
+    names = call(parent, "list", lambda: _staging_names(parent.fs, parent.path, _io(parent)))
+    return [loc.sibling(name) for name in sorted(names) if pattern.fullmatch(name)]
+
+
+def _staging_names(fs: AbstractFileSystem, parent: str, io: dict[str, Any]) -> set[str]:
+    """The names directly under `parent` of every file whose path there starts with STAGING_PREFIX."""
+    try:
+        paths = fs.find(parent, prefix=STAGING_PREFIX, **io)
+    except FileNotFoundError:
+        return set()
+    except Exception as exc:
+        if is_denied(exc):  # nothing there this principal could have staged
+            return set()
+        raise
+    base = parent.rstrip("/") + "/"
+    return {str(p).removeprefix(base).split("/", 1)[0] for p in paths if str(p).startswith(base)}
+
+
+def remove_tree(loc: Location) -> None:
+    """Delete the directory `loc` and everything under it."""
+    call(loc, "delete", lambda: loc.fs.rm(loc.path, recursive=True, **_io(loc)))
+
+
+def sha256(loc: Location) -> str:
+    """The SHA-256 of the file at `loc`, read in ranges so that a large file never sits in memory whole."""
+    size = call(loc, "read", lambda: int(loc.fs.size(loc.path, **_io(loc))))
+    digest = hashlib.sha256()
+    for start in range(0, size, _READ_BLOCK):
+        end = min(start + _READ_BLOCK, size)
+        read = functools.partial(loc.fs.cat_file, loc.path, start=start, end=end, **_io(loc))
+        digest.update(call(loc, "read", read))
+    return digest.hexdigest()
 
 
 def _publish(temp: Location, final: Location) -> None:
@@ -221,8 +333,37 @@ def _publish(temp: Location, final: Location) -> None:
         return
     # Server-side copy, not fs.mv: gcsfs's mv uses GCS moveTo, which the emulator answers with a 501
     # that gcsfs then retries for half a minute.
-    call(final, "write", lambda: final.fs.copy(temp.path, final.path, **_io(final)))
+    _server_copy(temp, final)
     call(final, "write", lambda: final.fs.rm_file(temp.path, **_io(final)))
+
+
+def _server_copy(src: Location, dst: Location) -> None:
+    """Copy `src` to `dst` inside one bucket, and return only once `dst` holds all of it.
+
+    S3 and GCS answer a copy when it is done. Azure may answer while it still runs (`x-ms-copy-status:
+    pending`), and a copy whose source is deleted before it ends fails, so the copy's status is polled.
+    """
+    call(dst, "write", lambda: dst.fs.copy(src.path, dst.path, **_io(dst)))
+    if "az" not in dst.fs.protocol:  # adlfs answers to ("abfs", "az", "abfss")
+        return
+    container, blob = dst.path.split("/", 1)
+    client = dst.fs.service_client.get_blob_client(container, blob)
+    deadline = time.monotonic() + AZURE_COPY_WAIT_SECONDS
+    while True:
+        copy = call(
+            dst, "check", lambda: fsspec.asyn.sync(dst.fs.loop, client.get_blob_properties, **_io(dst))
+        ).copy
+        if copy.status in (None, "success"):
+            return
+        if copy.status != "pending":
+            raise StorageError(
+                f"cannot write {dst.uri}: Azure's copy ended {copy.status}: {copy.status_description}"
+            )
+        if time.monotonic() > deadline:
+            raise StorageError(
+                f"cannot write {dst.uri}: Azure's copy still pending after {AZURE_COPY_WAIT_SECONDS} s"
+            )
+        time.sleep(1)
 
 
 def _io(loc: Location) -> dict[str, Any]:

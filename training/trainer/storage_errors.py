@@ -15,6 +15,7 @@ An attempt that runs out of time is cancelled and counts as a transient fault.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -119,27 +120,39 @@ def describe(exc: BaseException, loc: Location, verb: str) -> StorageError:
             f"cannot {verb} {loc.uri}: no answer within {timeout():g} s (TRAINER_STORAGE_TIMEOUT), "
             f"{attempts()} attempt(s)"
         )
-    if _is_denied(exc):
+    if is_denied(exc):
         return StorageError(f"cannot {verb} {loc.uri}: access denied ({detail})")
     if isinstance(exc, FileNotFoundError) or _status(exc) == 404 or _class_names(exc) & _MISSING_NAMES:
-        if loc.bucket is not None and not _bucket_exists(loc):
+        if loc.bucket is not None and not bucket_exists(loc):
             return StorageError(f"cannot {verb} {loc.uri}: bucket or container {loc.bucket!r} does not exist")
         return StorageError(f"cannot {verb} {loc.uri}: not found")
     tries = f" ({attempts()} attempt(s))" if is_transient(exc) else ""
     return StorageError(f"cannot {verb} {loc.uri}: {type(exc).__name__}: {detail}{tries}")
 
 
-def _is_denied(exc: BaseException) -> bool:
+def is_denied(exc: BaseException) -> bool:
     if isinstance(exc, PermissionError) or _status(exc) in _DENIED_STATUS:
         return True
     return bool(_class_names(exc) & _DENIED_NAMES) or any(w in str(exc) for w in _DENIED_WORDS)
 
 
-def _bucket_exists(loc: Location) -> bool:
+def bucket_exists(loc: Location) -> bool:
+    """Whether `loc`'s bucket or container exists, as far as the caller may tell: False only when the
+    backend says it is missing. A principal granted one prefix (serving, another cloud's replicator) is
+    refused the bucket itself, which s3fs's probe reads as missing, so a listing of the root decides: a
+    refusal means it exists, and an error that says neither falls back to the plainer "not found"
+    (adlfs's warning that it could not read a refused container's properties is the same refusal)."""
     try:
-        return bool(loc.fs.exists(loc.bucket, **io_options(loc.fs)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if loc.fs.exists(loc.bucket, **io_options(loc.fs)):
+                return True
+        loc.fs.ls(loc.bucket, detail=False, **io_options(loc.fs))
+    except FileNotFoundError:
+        return False
     except Exception:
-        return True  # unknown: fall back to the plainer "not found"
+        return True
+    return True
 
 
 def _status(exc: BaseException) -> int | None:
