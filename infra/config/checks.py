@@ -143,10 +143,18 @@ def _offer(key: str, pool: GpuPool, section: CloudSection) -> Iterator[str]:
 
 
 def _pool_references(parsed: dict[str, Any]) -> Iterator[str]:
+    training, clouds = parsed.get("training"), parsed.get("clouds", ())
+    if (
+        training is not None
+        and training.cloud is not None
+        and "clouds" in parsed
+        and training.cloud not in clouds
+    ):
+        yield problem(f"{P}training.cloud", training.cloud, f"an enabled cloud ({', '.join(clouds)})")
     if "gpu_pools" not in parsed:
         return
     pools = {p.name: p for p in parsed["gpu_pools"]}
-    serving, training = parsed.get("serving"), parsed.get("training")
+    serving = parsed.get("serving")
     if serving is not None and serving.pool != "general" and serving.pool not in pools:
         yield problem(f"{P}serving.pool", serving.pool, f"general or a GPU pool ({', '.join(pools)})")
     if training is None:
@@ -159,9 +167,9 @@ def _pool_references(parsed: dict[str, Any]) -> Iterator[str]:
         yield problem(
             f"{P}training.gpusPerWorker", training.gpus_per_worker, f"at most the pool's {pool.gpus_per_node}"
         )
-    missing = [c for c in parsed.get("clouds", ()) if not pool.on(c)]
-    if missing:
-        yield problem(f"{P}training.pool", training.pool, f"a pool present on every cloud, not on {missing}")
+    home = training.cloud or (clouds[0] if clouds else None)
+    if home in clouds and not pool.on(home):
+        yield problem(f"{P}training.pool", training.pool, f"a GPU pool on the training cloud ({home})")
 
 
 def _overlaps(parsed: dict[str, Any]) -> Iterator[str]:

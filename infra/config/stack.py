@@ -55,6 +55,11 @@ class StackConfig(BaseModel):
     def pools_on(self, cloud: Cloud) -> tuple[GpuPool, ...]:
         return tuple(p for p in self.gpu_pools if p.on(cloud))
 
+    @property
+    def training_cloud(self) -> Cloud:
+        """The home cloud, which trains and replicates each model version to the others."""
+        return self.training.cloud or self.clouds[0]
+
     def pool(self, name: str) -> GpuPool | None:
         return next((p for p in self.gpu_pools if p.name == name), None)
 

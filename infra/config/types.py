@@ -170,6 +170,9 @@ class Serving(Section):
 
 
 class Training(Section):
+    cloud: Cloud | None = None
+    """The home cloud: the only one that trains; the others serve the versions it replicates to them.
+    Unset: the first entry of `clouds`."""
     pool: PoolName
     workers: int = Field(default=1, ge=1, le=64)
     gpus_per_worker: int = Field(default=1, ge=1, le=16)

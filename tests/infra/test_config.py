@@ -134,6 +134,21 @@ BAD_INPUTS = [
         id="training-pool-unknown",
     ),
     pytest.param(
+        {"gpu-platform:training": {"cloud": "ibm"}}, "gpu-platform:training.cloud", '"ibm"', id="unknown-home"
+    ),
+    pytest.param(
+        {"gpu-platform:clouds": ["aws", "gcp"], "gpu-platform:training": {"cloud": "azure"}},
+        "gpu-platform:training.cloud",
+        '"azure"',
+        id="home-not-enabled",
+    ),
+    pytest.param(
+        {**with_pool(clouds=["aws"]), "gpu-platform:training": {"cloud": "gcp"}},
+        "gpu-platform:training.pool",
+        '"train"',
+        id="training-pool-not-on-home",
+    ),
+    pytest.param(
         {"gpu-platform:aws": {"logRetentionDays": 45}},
         "gpu-platform:aws.logRetentionDays",
         "45",
@@ -256,3 +271,9 @@ def test_a_platform_asking_for_a_section_its_stack_lacks_is_told_which() -> None
     assert cfg.section(AwsConfig) is cfg.aws
     with pytest.raises(ValueError, match="needs the gpu-platform:gcp section"):
         cfg.section(GcpConfig)
+
+
+def test_the_home_cloud_is_the_first_enabled_one_unless_named() -> None:
+    assert parse_with({"gpu-platform:clouds": ["gcp", "aws", "azure"]}).training_cloud == "gcp"
+    assert parse_with({"gpu-platform:training": {"cloud": "azure"}}).training_cloud == "azure"
+    assert parse_with({}, "prod").training_cloud == "gcp"
