@@ -1,4 +1,4 @@
-"""The clouds gpu-platform runs on. Each lives in `infra/clouds/<cloud>/`, whose `platform.build(cfg)`
+"""The clouds gpu-platform runs on. Each lives in `infra/clouds/<cloud>/`, whose `platform.build(args)`
 returns the `base.CloudPlatform` contract; only that subpackage imports its cloud's SDK, and only when
 the stack enables the cloud.
 """
@@ -6,13 +6,17 @@ the stack enables the cloud.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
+
+import pulumi
 
 from infra.catalog import Cloud
-from infra.clouds.base import CloudPlatform
+from infra.clouds.base import CloudPlatform, PlatformArgs
 from infra.config import StackConfig
 
 
-def build(cloud: Cloud, cfg: StackConfig) -> CloudPlatform:
+def build(cloud: Cloud, cfg: StackConfig, admit: pulumi.Input[Sequence[str]] = ()) -> CloudPlatform:
+    """`cloud`'s platform; `admit` are the home cluster's egress addresses where `cloud` is a target."""
     module = importlib.import_module(f"infra.clouds.{cloud}.platform")
-    platform: CloudPlatform = module.build(cfg)
+    platform: CloudPlatform = module.build(PlatformArgs(cfg=cfg, admit=admit))
     return platform

@@ -8,7 +8,7 @@ reason), so workloads ask `platform.lacks(...)` instead of branching on cloud na
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -32,9 +32,20 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "present"
 """The value of that taint (`nvidia.com/gpu=present:NoSchedule`), in each cloud's own taint syntax."""
 
-WorkloadRole = Literal["trainer", "serving"]
-SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {"trainer": "trainer", "serving": "serving"}
-"""Kubernetes service-account names, fixed so each cloud can scope its identity trust to exactly them."""
+WorkloadRole = Literal["trainer", "serving", "replicator"]
+SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {
+    "trainer": "trainer",
+    "serving": "serving",
+    "replicator": "replicator",
+}
+"""Kubernetes service-account names, fixed so each cloud can scope its identity trust to exactly them. The
+replicator reads the models its home cloud trains (as serving does) and writes them to the other clouds
+through `CloudPlatform.federate`."""
+MODELS_PREFIX = "models/"
+"""Where model versions live in every bucket: what serving reads and the replicator writes."""
+FEDERATED_DIR = "/var/run/secrets/gpu-platform"
+"""Where a pod mounts, per target cloud (`<dir>/<cloud>/`), the projected token it presents to that cloud
+and the non-secret files that point the cloud's SDK at it."""
 SERVING_PORTS = (8500, 8501)
 """TF Serving's gRPC and REST ports, which the serving load balancer exposes; a cloud whose network
 filters traffic to nodes itself must open them to the serving sources."""
@@ -95,10 +106,56 @@ class IdentityBinding:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ForeignWorkload:
+    """A service account of another cloud's cluster that this cloud is asked to trust, for one prefix."""
+
+    cloud: Cloud
+    """The cloud whose cluster runs it."""
+    issuer: pulumi.Input[str]
+    """That cluster's service-account token issuer, exactly as its tokens carry it in `iss`."""
+    namespace: str
+    service_account: str
+    prefix: str
+    """The only part of this cloud's bucket it may read and write."""
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim of its tokens."""
+        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FederatedAccess:
+    """What the foreign pod needs to act as the identity this cloud federated for it: never a secret. The
+    pod mounts a projected token of `audience` at `token_path(cloud)`, the `files` beside it."""
+
+    audience: pulumi.Input[str]
+    env: Mapping[str, pulumi.Input[str]]
+    """For this cloud's SDK: where the token is, which identity to act as, and how to reach the bucket."""
+    files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Non-secret configuration files by name, mounted beside the token."""
+    ready: tuple[pulumi.Resource, ...] = ()
+    """The trust and the grant: a pod that presents its token before they exist is refused."""
+
+
+def federated_dir(cloud: Cloud) -> str:
+    return f"{FEDERATED_DIR}/{cloud}"
+
+
+def token_path(cloud: Cloud) -> str:
+    """Where a pod mounts the projected token it presents to `cloud`."""
+    return f"{federated_dir(cloud)}/token"
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlatformArgs:
-    """What every cloud's platform component is built from: the whole validated stack config."""
+    """What every cloud's platform component is built from: the whole validated stack config, and the
+    public addresses of the other cloud's cluster whose replicator this cloud will federate."""
 
     cfg: StackConfig
+    admit: pulumi.Input[Sequence[str]] = ()
+    """The home cluster's egress addresses (its `egress_ips`), which a storage firewall must let through
+    for the replicator's writes; empty on the home cloud itself."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +171,14 @@ class CloudPlatform:
     internal_sources: tuple[str, ...]
     """The cluster network's own address ranges (VPC/VNet, pod ranges where pods keep their address): the
     only sources an internal serving load balancer admits unless `serving.sourceCidrs` says otherwise."""
+    oidc_issuer: pulumi.Output[str]
+    """The issuer of the cluster's service-account tokens, which other clouds trust for the replicator."""
+    egress_ips: pulumi.Output[list[str]]
+    """The public addresses the cluster's pods reach other clouds from (its NAT), stable for the stack's
+    life: what another cloud's storage firewall admits for the replicator."""
+    federate: Callable[[ForeignWorkload], FederatedAccess]
+    """Trust a workload of another cloud's cluster to read and write one prefix of this cloud's bucket:
+    declares that cloud's side of keyless federation and says what the workload's pod needs."""
     spot_notice_seconds: int
     """How long this cloud's spot reclaim leaves a pod between SIGTERM and the kill: the training Job's
     grace period, in which the trainer writes a last checkpoint."""

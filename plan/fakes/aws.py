@@ -97,6 +97,14 @@ def _role(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+@fake_resource("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+def _oidc_provider(ctx: Ctx) -> dict[str, Any]:
+    """IAM names the provider by its URL without the scheme, a trailing slash kept."""
+    path = str(ctx.inputs["url"]).removeprefix("https://")
+    arn = _arn(ctx, "iam", f"oidc-provider/{path}", regional=False)
+    return {"__id": arn, "arn": arn}
+
+
 @fake_resource("aws:eks/cluster:Cluster")
 def _cluster(ctx: Ctx) -> dict[str, Any]:
     name = _physical(ctx)

@@ -124,6 +124,15 @@ def _role_assignment(ctx: Ctx) -> dict[str, Any]:
     return {"__id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name}
 
 
+@fake_resource("azure-native:authorization:RoleDefinition")
+def _role_definition(ctx: Ctx) -> dict[str, Any]:
+    """A custom role: its GUID is the `roleDefinitionId` given (else one the provider would make up), and
+    its id the path it was created at, under its `scope`."""
+    name = str(ctx.inputs.get("roleDefinitionId") or _guid(ctx, "role"))
+    scope = ctx.inputs.get("scope", "")
+    return {"__id": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}", "name": name}
+
+
 @fake_resource("azure-native:containerservice:ManagedCluster")
 def _cluster(ctx: Ctx) -> dict[str, Any]:
     arm = _arm(ctx, "Microsoft.ContainerService/managedClusters", "resourceName")

@@ -42,6 +42,16 @@ def _subnetwork(ctx: Ctx) -> dict[str, Any]:
     return {"__id": path, "name": name, "selfLink": f"{COMPUTE}/{path}", "gatewayAddress": "10.0.0.1"}
 
 
+@fake_resource("gcp:compute/address:Address")
+def _address(ctx: Ctx) -> dict[str, Any]:
+    """A reserved external address, in a range Google Cloud allocates from."""
+    name, project = _name(ctx), _project(ctx.inputs)
+    path = f"projects/{project}/regions/{ctx.inputs.get('region')}/addresses/{name}"
+    octets = bytes.fromhex(ctx.hex(6))
+    address = f"34.{octets[0]}.{octets[1]}.{octets[2] % 254 + 1}"
+    return {"__id": path, "name": name, "address": address, "selfLink": f"{COMPUTE}/{path}"}
+
+
 @fake_resource(
     "gcp:compute/router:Router", "gcp:compute/routerNat:RouterNat", "gcp:compute/firewall:Firewall"
 )
@@ -93,6 +103,28 @@ def _cluster(ctx: Ctx) -> dict[str, Any]:
         "masterAuth": master_auth,
         "masterVersion": f"{ctx.inputs.get('minMasterVersion', '1.33')}.5-gke.1000000",
         "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}",
+    }
+
+
+@fake_resource("gcp:iam/workloadIdentityPool:WorkloadIdentityPool")
+def _pool(ctx: Ctx) -> dict[str, Any]:
+    """The id names the project by id, `name` by number, as the IAM API answers."""
+    pool = f"locations/global/workloadIdentityPools/{ctx.inputs['workloadIdentityPoolId']}"
+    return {
+        "__id": f"projects/{_project(ctx.inputs)}/{pool}",
+        "name": f"projects/{FAKE_PROJECT_NUMBER}/{pool}",
+        "state": "ACTIVE",
+    }
+
+
+@fake_resource("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+def _pool_provider(ctx: Ctx) -> dict[str, Any]:
+    pool = f"locations/global/workloadIdentityPools/{ctx.inputs['workloadIdentityPoolId']}"
+    provider = f"{pool}/providers/{ctx.inputs['workloadIdentityPoolProviderId']}"
+    return {
+        "__id": f"projects/{_project(ctx.inputs)}/{provider}",
+        "name": f"projects/{FAKE_PROJECT_NUMBER}/{provider}",
+        "state": "ACTIVE",
     }
 
 

@@ -45,12 +45,23 @@ class GpuClusterArgs:
     protect: bool
 
 
+def token_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
+    """The issuer of the cluster's service-account tokens, `https://oidc.eks.<region>.amazonaws.com/id/<id>`:
+    what other clouds trust for its workloads. EKS gives every cluster one."""
+    for identity in identities:
+        for oidc in identity.oidcs or ():
+            if oidc.issuer:
+                return str(oidc.issuer)
+    raise ValueError("the EKS cluster reports no OIDC issuer")
+
+
 class GpuCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:GpuCluster", name, None, opts)
         self._name, self._args, context = name, args, args.context
         self.cluster = self._cluster()
         self.cluster_name: pulumi.Output[str] = self.cluster.name
+        self.oidc_issuer: pulumi.Output[str] = self.cluster.identities.apply(token_issuer)
         admin = self._deployer_access()
         self.node_pools = NodePools(
             f"{name}-nodes",

@@ -14,9 +14,7 @@ import pulumi_aws as aws
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
-from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
-
-MODELS_PREFIX = "models/"
+from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +47,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             bucket, key = values
             if role == "trainer":
                 return policies.trainer_policy(bucket, key, context.region)
+            # Serving and the replicator only read the models (the replicator writes other clouds').
             return policies.serving_policy(bucket, key, context.region, MODELS_PREFIX)
 
         return pulumi.Output.all(self._args.bucket_arn, self._args.bucket_key_arn).apply(render)

@@ -145,9 +145,10 @@ class Network(pulumi.ComponentResource):
         after_igw = pulumi.ResourceOptions(parent=self, depends_on=[igw])
         tags = self._args.context.tags("network")
         count = len(self.public_subnets) if self._args.nat_gateways == "perZone" else 1
-        nats = []
+        nats, eips = [], []
         for i in range(count):
             eip = aws.ec2.Eip(f"{self._name}-nat-{i}-eip", domain="vpc", tags=tags, opts=after_igw)
+            eips.append(eip)
             nats.append(
                 aws.ec2.NatGateway(
                     f"{self._name}-nat-{i}",
@@ -157,6 +158,8 @@ class Network(pulumi.ComponentResource):
                     opts=after_igw,
                 )
             )
+        # Every pod reaches the internet from these addresses, allocated for the stack's life.
+        self.egress_ips: pulumi.Output[list[str]] = pulumi.Output.all(*[e.public_ip for e in eips])
         tables = []
         for i, subnet in enumerate(self.private_subnets):
             table = aws.ec2.RouteTable(

@@ -11,13 +11,20 @@ from infra.clouds.aws import nodepools
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.aws.context import CLOUD, make_context
+from infra.clouds.aws.federation import FederatedTrust, FederatedTrustArgs
 from infra.clouds.aws.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.aws.keys import Keys, KeysArgs
 from infra.clouds.aws.network import Network, NetworkArgs
 from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
-from infra.clouds.base import Capability, CloudPlatform, EgressRule, PlatformArgs
-from infra.config import StackConfig
+from infra.clouds.base import (
+    Capability,
+    CloudPlatform,
+    EgressRule,
+    FederatedAccess,
+    ForeignWorkload,
+    PlatformArgs,
+)
 from infra.config.aws import AwsConfig
 
 NLB = "service.beta.kubernetes.io/aws-load-balancer"
@@ -57,7 +64,9 @@ class AwsPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:aws:Platform", name, None, opts)
-        self._name, self._cfg = name, args.cfg
+        # `args.admit` (the home cluster's NAT addresses) limits what a federated role may do to requests
+        # from there: a token or a session that leaks elsewhere is refused by S3.
+        self._name, self._cfg, self._admit = name, args.cfg, args.admit
         self._aws = aws_cfg = args.cfg.section(AwsConfig)
         self._context = make_context(name, stack=self._cfg.stack, region=aws_cfg.region, parent=self)
         self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._context.provider})
@@ -114,6 +123,9 @@ class AwsPlatform(pulumi.ComponentResource):
             identities=self.identity.bindings,
             # Pods have VPC addresses (VPC CNI), so the VPC range covers in-cluster and in-VPC clients alike.
             internal_sources=(aws_cfg.vpc_cidr,),
+            oidc_issuer=self.cluster.oidc_issuer,
+            egress_ips=self.network.egress_ips,
+            federate=self.federate,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing=MISSING,
             service_annotations=service_annotations(
@@ -124,6 +136,21 @@ class AwsPlatform(pulumi.ComponentResource):
             storage_env={"AWS_REGION": aws_cfg.region, "AWS_DEFAULT_REGION": aws_cfg.region},
             identity_egress=POD_IDENTITY_AGENT,
         )
+
+    def federate(self, workload: ForeignWorkload) -> FederatedAccess:
+        """Trust another cloud's workload for its prefix of the bucket (`federation.py`)."""
+        trust = FederatedTrust(
+            f"{self._name}-federation-{workload.cloud}",
+            FederatedTrustArgs(
+                context=self._context,
+                workload=workload,
+                bucket_arn=self.store.bucket_arn,
+                bucket_key_arn=self.keys.arn("storage"),
+                sources=self._admit,
+            ),
+            opts=self._child,
+        )
+        return trust.access
 
     def _network(self) -> Network:
         aws_cfg = self._aws
@@ -206,6 +233,6 @@ class AwsPlatform(pulumi.ComponentResource):
         )
 
 
-def build(cfg: StackConfig) -> CloudPlatform:
+def build(args: PlatformArgs) -> CloudPlatform:
     """The stack's AWS platform, as the contract the workloads build on."""
-    return AwsPlatform(f"{cfg.stack}-{CLOUD}", PlatformArgs(cfg=cfg)).contract()
+    return AwsPlatform(f"{args.cfg.stack}-{CLOUD}", args).contract()

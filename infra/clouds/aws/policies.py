@@ -7,6 +7,7 @@ the narrowest the service allows, and where a service forces `Resource: "*"` the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 Statement = dict[str, Any]
@@ -56,6 +57,22 @@ def pod_identity_trust(cluster_name: str, namespace: str, service_account: str) 
                     "aws:RequestTag/kubernetes-service-account": service_account,
                 }
             },
+        }
+    )
+
+
+def web_identity_trust(provider_arn: str, issuer: str, subject: str, audience: str) -> str:
+    """Trust for the tokens another cluster issues (an IAM OIDC provider), to exactly one service account
+    (`sub`) and audience (`aud`). The keys are the issuer without `https://`, a trailing slash kept (AKS's
+    `.../<uuid>/:sub`): IAM compares the provider's URL with the token's `iss` byte for byte."""
+    host = issuer.removeprefix("https://")
+    return document(
+        {
+            "Sid": "FederatedServiceAccount",
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{host}:sub": subject, f"{host}:aud": audience}},
         }
     )
 
@@ -148,24 +165,45 @@ def trainer_policy(bucket_arn: str, key_arn: str, region: str) -> str:
     )
 
 
-def serving_policy(bucket_arn: str, key_arn: str, region: str, prefix: str) -> str:
-    """Read-only, and only under `prefix` (e.g. `models/`): listing is limited by the `s3:prefix` key."""
-    return document(
+def _under(
+    bucket_arn: str, prefix: str, sid: str, actions: str | list[str], sources: Sequence[str] = ()
+) -> list[Statement]:
+    """Listing `prefix` (a listing names the bucket, so the `s3:prefix` key limits it; the root cannot be
+    listed), and `actions` on the objects under it; from `sources` only, if any are given."""
+    origin = {"IpAddress": {"aws:SourceIp": [f"{ip}/32" for ip in sources]}} if sources else {}
+    return [
         {
             "Sid": "ListModels",
             "Effect": "Allow",
             "Action": "s3:ListBucket",
             "Resource": bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
+            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}, **origin},
         },
         {
-            "Sid": "ReadModels",
+            "Sid": sid,
             "Effect": "Allow",
-            "Action": "s3:GetObject",
+            "Action": actions,
             "Resource": f"{bucket_arn}/{prefix}*",
+            **({"Condition": origin} if origin else {}),
         },
-        _bucket_key_use(key_arn, region, ["kms:Decrypt"]),
-    )
+    ]
+
+
+def serving_policy(bucket_arn: str, key_arn: str, region: str, prefix: str) -> str:
+    """Read-only, and only under `prefix` (e.g. `models/`)."""
+    reads = _under(bucket_arn, prefix, "ReadModels", "s3:GetObject")
+    return document(*reads, _bucket_key_use(key_arn, region, ["kms:Decrypt"]))
+
+
+def replica_policy(
+    bucket_arn: str, key_arn: str, region: str, prefix: str, sources: Sequence[str] = ()
+) -> str:
+    """Read, write and delete only under `prefix`, from `sources` only: another cloud's replicator copying
+    model versions in (the versioned bucket keeps what it deletes as noncurrent versions, which it cannot
+    delete). The KMS statement has no address condition: S3 makes that call, not the replicator."""
+    objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    writes = _under(bucket_arn, prefix, "ReadWriteModels", objects, sources)
+    return document(*writes, _bucket_key_use(key_arn, region, ["kms:Decrypt", "kms:GenerateDataKey"]))
 
 
 def autoscaler_policy(partition: str, region: str, account_id: str, cluster: str) -> str:

@@ -3,6 +3,10 @@
 Role definition ids are Azure's built-in role GUIDs (stable across tenants), expanded to the
 subscription-scoped id that `Microsoft.Authorization/roleAssignments` expects.
 Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+A grant may instead name a custom role the stack defines (a `RoleDefinition`): a role definition is a
+subscription-level resource wherever it is created, so its assignments name it by the same
+subscription-scoped id, made from the definition's GUID (its `name`).
+Source: https://learn.microsoft.com/azure/role-based-access-control/custom-roles
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import pulumi_azure_native as azure_native
 
 from infra import naming
 from infra.catalog import Cloud
+from infra.clouds.settle import settle
 
 CLOUD: Cloud = "azure"
+
 
 BuiltInRole = Literal[
     "AcrPull",
@@ -47,6 +53,15 @@ ROLE_IDS: dict[BuiltInRole, str] = {
 }
 
 
+@dataclass(frozen=True)
+class CustomRole:
+    """A role the stack defines, which a `Grant` may name instead of a built-in role; `label` says what it
+    is in its assignments' descriptions."""
+
+    definition: azure_native.authorization.RoleDefinition
+    label: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class AzureContext:
     """The resource group, location and subscription every Azure child resource lands in."""
@@ -60,11 +75,24 @@ class AzureContext:
     def tags(self, component: str) -> dict[str, str]:
         return naming.tags(self.stack, CLOUD, component)
 
-    def role_definition_id(self, role: BuiltInRole) -> pulumi.Output[str]:
-        return self.subscription_id.apply(
-            lambda sub: (
-                f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS[role]}"
-            )
+    @property
+    def resource_group_id(self) -> pulumi.Output[str]:
+        """The ARM id of the stack's resource group."""
+        return pulumi.Output.concat(
+            "/subscriptions/", self.subscription_id, "/resourceGroups/", self.resource_group_name
+        )
+
+    def role_definition_id(self, role: BuiltInRole | CustomRole) -> pulumi.Output[str]:
+        """The subscription-scoped id of a built-in role, or of a custom role the stack defines (made from
+        the definition's `name`, its GUID, so that the id depends on the definition)."""
+        guid = pulumi.Output.from_input(
+            role.definition.name if isinstance(role, CustomRole) else ROLE_IDS[role]
+        )
+        return pulumi.Output.concat(
+            "/subscriptions/",
+            self.subscription_id,
+            "/providers/Microsoft.Authorization/roleDefinitions/",
+            guid,
         )
 
     def invoke_opts(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.InvokeOutputOptions:
@@ -73,9 +101,10 @@ class AzureContext:
 
 @dataclass(frozen=True)
 class Grant:
-    """One role assignment: who (`principal_id`) gets `role` on exactly `on` (an ARM resource id)."""
+    """One role assignment: who (`principal_id`) gets `role` (built-in, or a custom role the stack defines)
+    on exactly `on` (an ARM resource id)."""
 
-    role: BuiltInRole
+    role: BuiltInRole | CustomRole
     principal_id: pulumi.Input[str]
     on: pulumi.Input[str]
     condition: str | None = None
@@ -121,14 +150,23 @@ def deployer(object_id: pulumi.Output[str], provider: azure_native.Provider) -> 
 def assign(
     name: str, context: AzureContext, grant: Grant, parent: pulumi.Resource
 ) -> azure_native.authorization.RoleAssignment:
+    """`grant` as a role assignment. One of a custom role waits a minute after its definition is created:
+    a definition reaches Azure's role assignment checks some time after the call that made it returns."""
+    role = grant.role
+    label: str = role.label if isinstance(role, CustomRole) else role
+    definition = (
+        [settle(f"{name}-role-settle", [role.definition], "1m", parent)]
+        if isinstance(role, CustomRole)
+        else []
+    )
     return azure_native.authorization.RoleAssignment(
         name,
         principal_id=grant.principal_id,
         principal_type=grant.principal_type,
-        role_definition_id=context.role_definition_id(grant.role),
+        role_definition_id=context.role_definition_id(role),
         scope=grant.on,
         condition=grant.condition,
         condition_version="2.0" if grant.condition else None,
-        description=f"gpu-platform {context.stack}: {grant.role}",
-        opts=pulumi.ResourceOptions(parent=parent),
+        description=f"gpu-platform {context.stack}: {label}",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=definition),
     )

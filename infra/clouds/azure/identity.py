@@ -15,31 +15,54 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from infra.clouds.azure.context import AzureContext, BuiltInRole, Grant, assign
-from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
+from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
 CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 USE_LABEL = "azure.workload.identity/use"
-MODELS_PREFIX = "models/"
 ROLES: dict[WorkloadRole, BuiltInRole] = {
     "trainer": "Storage Blob Data Contributor",
     "serving": "Storage Blob Data Reader",
+    "replicator": "Storage Blob Data Reader",  # it writes other clouds' buckets, never this one
 }
-_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+_WRITES = ("write", "add/action", "delete")
+READ_WRITE_ACTIONS: tuple[str, ...] = tuple(f"{BLOBS}/{action}" for action in ("read", *_WRITES))
+"""The blob data actions `read_write_under` gates: every one is allowed only under its prefix."""
 
 
-def read_only_under(prefix: str) -> str:
-    """An ABAC condition: blob reads only at paths, and listings only of prefixes, under `prefix`."""
-    read = f"ActionMatches{{'{_BLOBS}/read'}}"
+def _under(prefix: str, *writes: str) -> str:
+    """An ABAC condition: blob reads, and the `writes` data actions, only at paths under `prefix`; listings
+    only of prefixes under it (the container's root cannot be listed)."""
+    read = f"ActionMatches{{'{BLOBS}/read'}}"
+    gated = " AND ".join(
+        [f"!({read} AND NOT SubOperationMatches{{'Blob.List'}})"]
+        + [f"!(ActionMatches{{'{BLOBS}/{action}'}})" for action in writes]
+    )
     return (
-        f"((!({read} AND NOT SubOperationMatches{{'Blob.List'}}))"
-        f" OR (@Resource[{_BLOBS}:path] StringStartsWith '{prefix}'))"
+        f"(({gated})"
+        f" OR (@Resource[{BLOBS}:path] StringStartsWith '{prefix}'))"
         f" AND ((!({read} AND SubOperationMatches{{'Blob.List'}}))"
-        f" OR (@Request[{_BLOBS}:prefix] StringStartsWith '{prefix}'))"
+        f" OR (@Request[{BLOBS}:prefix] StringStartsWith '{prefix}'))"
     )
 
 
-CONDITIONS: dict[WorkloadRole, str] = {"serving": read_only_under(MODELS_PREFIX)}
+def read_only_under(prefix: str) -> str:
+    """Blob reads only at paths, and listings only of prefixes, under `prefix`."""
+    return _under(prefix)
+
+
+def read_write_under(prefix: str) -> str:
+    """Blob reads, writes (`write`, `add/action`) and deletes only at paths under `prefix`, and listings
+    only of prefixes under it: the data actions of Storage Blob Data Contributor but `move/action`, which
+    only accounts with a hierarchical namespace serve."""
+    return _under(prefix, *_WRITES)
+
+
+CONDITIONS: dict[WorkloadRole, str] = {
+    "serving": read_only_under(MODELS_PREFIX),
+    "replicator": read_only_under(MODELS_PREFIX),
+}
 
 
 @dataclass(frozen=True, kw_only=True)

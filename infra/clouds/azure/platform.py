@@ -12,13 +12,21 @@ from infra.clouds import settle
 from infra.clouds.azure import admission
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.azure.context import CLOUD, AzureContext, Deployer, deployer
+from infra.clouds.azure.federation import FederatedTrust, FederatedTrustArgs
 from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
 from infra.clouds.azure.network import Network, NetworkArgs
 from infra.clouds.azure.nodepools import SPOT_TOLERATION
 from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
 from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
-from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, Capability, CloudPlatform, PlatformArgs
+from infra.clouds.base import (
+    DEVICE_PLUGIN_NAMESPACE,
+    Capability,
+    CloudPlatform,
+    FederatedAccess,
+    ForeignWorkload,
+    PlatformArgs,
+)
 from infra.config import StackConfig
 from infra.config.azure import AzureConfig
 
@@ -67,7 +75,7 @@ class AzurePlatform(pulumi.ComponentResource):
         network = Network(f"{name}-net", _network_args(context, cfg), child)
         keys = KeyVault(f"{name}-keys", _keys_args(context, cfg), child)
         cluster = GpuCluster(f"{name}-cluster", _cluster_args(context, cfg, network, keys, caller), child)
-        store = ObjectStore(f"{name}-store", _store_args(context, cfg, network, keys), child)
+        store = ObjectStore(f"{name}-store", _store_args(context, args, network, keys), child)
         registry = ContainerRegistry(
             f"{name}-registry", _registry_args(context, cfg, network, cluster, caller), child
         )
@@ -80,7 +88,8 @@ class AzurePlatform(pulumi.ComponentResource):
             opts=child,
         )
         identity = WorkloadIdentity(f"{name}-identity", _identity_args(context, cfg, cluster, store), child)
-        # What `contract()` reads.
+        # What `contract()` and `federate()` read.
+        self._name, self._context, self._child = name, context, child
         self._cfg, self._network, self._cluster = cfg, network, cluster
         self._store, self._registry, self._identity = store, registry, identity
         self.register_outputs(
@@ -108,6 +117,9 @@ class AzurePlatform(pulumi.ComponentResource):
             identities=self._identity.bindings,
             # Pods leave the node with its VNet address (CNI overlay), so the VNet range covers them.
             internal_sources=(az.vnet_cidr,),
+            oidc_issuer=self._cluster.oidc_issuer_url,
+            egress_ips=network.egress_ip.apply(lambda a: [a] if a else []),
+            federate=self.federate,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
@@ -122,10 +134,24 @@ class AzurePlatform(pulumi.ComponentResource):
             },
         )
 
+    def federate(self, workload: ForeignWorkload) -> FederatedAccess:
+        """Trust another cloud's workload for its prefix of the container (`federation.py`)."""
+        trust = FederatedTrust(
+            f"{self._name}-federation-{workload.cloud}",
+            FederatedTrustArgs(
+                context=self._context,
+                workload=workload,
+                container_id=self._store.container_id,
+                account_name=self._store.account_name,
+            ),
+            self._child,
+        )
+        return trust.access
 
-def build(cfg: StackConfig) -> CloudPlatform:
+
+def build(args: PlatformArgs) -> CloudPlatform:
     """The stack's Azure platform, as the contract the workloads are built on."""
-    return AzurePlatform(f"{cfg.stack}-{CLOUD}", PlatformArgs(cfg=cfg)).contract()
+    return AzurePlatform(f"{args.cfg.stack}-{CLOUD}", args).contract()
 
 
 def _network_args(context: AzureContext, cfg: StackConfig) -> NetworkArgs:
@@ -192,7 +218,10 @@ def _cluster_args(
     )
 
 
-def _store_args(context: AzureContext, cfg: StackConfig, network: Network, keys: KeyVault) -> ObjectStoreArgs:
+def _store_args(
+    context: AzureContext, args: PlatformArgs, network: Network, keys: KeyVault
+) -> ObjectStoreArgs:
+    cfg = args.cfg
     az = cfg.section(AzureConfig)
     return ObjectStoreArgs(
         context=context,
@@ -200,6 +229,9 @@ def _store_args(context: AzureContext, cfg: StackConfig, network: Network, keys:
         sku=az.storage_sku,
         container_name=CONTAINER,
         node_subnet_ids=[network.system_subnet_id, network.gpu_subnet_id],
+        # The storage firewall is the only one in the way of another cloud's replicator: it lets the
+        # home cluster's NAT addresses through (the grant `federate` makes does the rest).
+        admit=args.admit,
         soft_delete_days=cfg.storage.soft_delete_days,
         noncurrent_version_days=cfg.storage.noncurrent_version_days,
         customer_key=(

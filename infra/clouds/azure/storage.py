@@ -1,6 +1,7 @@
-"""The object store: a StorageV2 account reachable only from the AKS node subnets and only with Entra ID
-(shared keys off), blob and container soft delete, versioning with a lifecycle rule for old versions,
-and one private container for data, checkpoints and models.
+"""The object store: a StorageV2 account reachable only from the AKS node subnets (and, where another cloud
+trains, that cluster's NAT addresses) and only with Entra ID (shared keys off), blob and container soft
+delete, versioning with a lifecycle rule for old versions, and one private container for data,
+checkpoints and models.
 
 With a customer-managed key (ST-12), the account encrypts with our Key Vault key through a user-assigned
 identity, granted before the account exists so the first write already uses the key.
@@ -8,6 +9,7 @@ identity, granted before the account exists so the first write already uses the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -35,11 +37,21 @@ class ObjectStoreArgs:
     sku: str
     container_name: str
     node_subnet_ids: list[pulumi.Input[str]]
+    admit: pulumi.Input[Sequence[str]] = ()
+    """Public addresses the firewall also lets through: another cloud's cluster egress, whose replicator
+    writes models here (`PlatformArgs.admit`)."""
     soft_delete_days: int
     noncurrent_version_days: int
     customer_key: CustomerKey | None
     """None when the stack waives ST-12: Microsoft-managed keys."""
     protect: bool
+
+
+def ip_rules(addresses: Sequence[str]) -> list[storage.IPRuleArgs] | None:
+    """One Allow rule per address, each a single IPv4 address: the firewall refuses /31 and /32 ranges.
+    None without addresses, so that a stack no other cloud writes to keeps its rule set as it was."""
+    rules = [storage.IPRuleArgs(i_p_address_or_range=a, action="Allow") for a in addresses]
+    return rules or None
 
 
 class ObjectStore(pulumi.ComponentResource):
@@ -114,8 +126,8 @@ class ObjectStore(pulumi.ComponentResource):
             minimum_tls_version="TLS1_2",
             enable_https_traffic_only=True,
             public_network_access="Enabled",
-            # The public endpoint answers only the node subnets (service endpoint) and trusted Azure
-            # services; everything else is refused before authentication.
+            # The public endpoint answers only the node subnets (service endpoint), the home cluster's NAT
+            # addresses and trusted Azure services; everything else is refused before authentication.
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action="Deny",
                 bypass="AzureServices",
@@ -123,6 +135,7 @@ class ObjectStore(pulumi.ComponentResource):
                     storage.VirtualNetworkRuleArgs(virtual_network_resource_id=s, action="Allow")
                     for s in a.node_subnet_ids
                 ],
+                ip_rules=pulumi.Output.from_input(a.admit).apply(ip_rules),
             ),
             identity=(
                 storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[identity[0].id])

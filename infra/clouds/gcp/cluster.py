@@ -22,6 +22,9 @@ NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 """Google's least-privilege node role (logging and metric writers, monitoring viewer, resource metadata
 writer, autoscaling metrics): CIS GKE 2.0 5.2.1. Image pulls are granted on the repository only."""
 REGIONAL_DEFAULT_ZONES = 3
+ISSUER_PREFIX = "https://container.googleapis.com/v1/projects/"
+"""The issuer of a GKE cluster's service-account tokens is `<this><project id>/locations/<location>/clusters/
+<name>`, the cluster's location a region or (zonal) a zone."""
 LOG_COMPONENTS = ("SYSTEM_COMPONENTS", "WORKLOADS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER")
 # DCGM: GPU utilisation and memory metrics from the GKE-managed exporter (needs managed Prometheus).
 METRIC_COMPONENTS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "DCGM")
@@ -60,6 +63,12 @@ class GpuCluster(pulumi.ComponentResource):
         cluster = self._cluster(name, args, _after(child, args.secrets_key_grant, args.boot_disk_key_grant))
         self.cluster = cluster
         self.cluster_name = cluster.name
+        # Google serves the issuer's discovery document and keys at this URL, not the cluster's API server
+        # (a private endpoint does not hide them). The cluster resource does not report the issuer, and its
+        # self link says `zones/` for a zonal cluster.
+        self.oidc_issuer = pulumi.Output.concat(
+            ISSUER_PREFIX, args.gcp.project, "/locations/", cluster.location, "/clusters/", cluster.name
+        )
         # Nodes log and report metrics with their account's role from their first boot.
         system, *gpu = self._pools(name, args, cluster, _after(child, args.boot_disk_key_grant, *node_roles))
         self.node_pools = [system, *gpu]

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.clouds.base import SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
+from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 from infra.clouds.gcp.context import account_id, children
 
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
-MODEL_PREFIX = "models/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,17 +32,27 @@ def workload_member(project: str, namespace: str, ksa: str) -> str:
     return f"serviceAccount:{project}.svc.id.goog[{namespace}/{ksa}]"
 
 
-def serving_condition(bucket: str) -> dict[str, str]:
-    """Reads under `models/` only. A list request names the bucket, not an object, so it is allowed by the
-    prefix it asks for (`objectListPrefix`), which is how TF Serving finds the model versions."""
+def prefix_condition(bucket: str, prefix: str, access: str) -> dict[str, str]:
+    """An IAM condition that limits a bucket grant to objects under `prefix`. A list request names the
+    bucket, not an object, so it is allowed by the prefix it asks for (`objectListPrefix`), which is how
+    TF Serving finds the model versions; the bucket's root cannot be listed."""
     return {
-        "title": "models-prefix-only",
-        "description": "Read and list objects under models/ only",
+        "title": f"{prefix.strip('/').replace('/', '-')}-prefix-only",
+        "description": f"{access} objects under {prefix} only",
         "expression": (
-            f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{MODEL_PREFIX}") || '
-            f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{MODEL_PREFIX}")'
+            f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}") || '
+            f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{prefix}")'
         ),
     }
+
+
+def serving_condition(bucket: str) -> dict[str, str]:
+    """Reads under `models/` only."""
+    return prefix_condition(bucket, MODELS_PREFIX, "Read and list")
+
+
+READERS: tuple[WorkloadRole, ...] = ("serving", "replicator")
+"""Roles that only read the models (the replicator writes other clouds' buckets, never this one)."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -94,12 +103,15 @@ class WorkloadIdentity(pulumi.ComponentResource):
             member=pulumi.Output.concat("serviceAccount:", self.accounts["trainer"]),
             opts=child,
         )
-        serving = gcp.storage.BucketIAMMember(
-            f"{name}-serving-models",
-            bucket=args.bucket,
-            role="roles/storage.objectViewer",
-            member=pulumi.Output.concat("serviceAccount:", self.accounts["serving"]),
-            condition=pulumi.Output.from_input(args.bucket).apply(serving_condition),
-            opts=child,
-        )
-        return {"trainer": trainer, "serving": serving}
+        readers: dict[WorkloadRole, pulumi.Resource] = {
+            role: gcp.storage.BucketIAMMember(
+                f"{name}-{role}-models",
+                bucket=args.bucket,
+                role="roles/storage.objectViewer",
+                member=pulumi.Output.concat("serviceAccount:", self.accounts[role]),
+                condition=pulumi.Output.from_input(args.bucket).apply(serving_condition),
+                opts=child,
+            )
+            for role in READERS
+        }
+        return {"trainer": trainer, **readers}

@@ -1,5 +1,5 @@
 """The VPC: custom-mode, one regional subnetwork with the GKE pod and service ranges, Cloud NAT for the
-private nodes, and firewall rules that deny ingress unless a rule below allows it."""
+private nodes on a reserved address, and firewall rules that deny ingress unless a rule below allows it."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Network(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self._nat(name, args, vpc, subnet, child)
+        self.egress_ips = self._nat(name, args, vpc, subnet, child)
         self._firewall(name, args, vpc, child)
         self.network = vpc.self_link
         self.subnetwork = subnet.self_link
@@ -81,7 +81,19 @@ class Network(pulumi.ComponentResource):
         vpc: gcp.compute.Network,
         subnet: gcp.compute.Subnetwork,
         child: pulumi.ResourceOptions,
-    ) -> None:
+    ) -> pulumi.Output[list[str]]:
+        """Cloud NAT on one reserved static address, which it returns: what other clouds' storage firewalls
+        admit for the replicator. `AUTO_ONLY` addresses may change whenever Cloud NAT reallocates them.
+        One address is enough: its 64,512 ports at Cloud NAT's default 64 per VM serve 1,008 nodes, far
+        above the pools' maxima; more would be more addresses for every firewall to admit."""
+        address = gcp.compute.Address(
+            f"{name}-nat-ip",
+            project=args.project,
+            region=args.region,
+            address_type="EXTERNAL",
+            description="Cloud NAT egress of the cluster's nodes and pods",
+            opts=child,
+        )
         router = gcp.compute.Router(
             f"{name}-router", project=args.project, region=args.region, network=vpc.id, opts=child
         )
@@ -90,12 +102,14 @@ class Network(pulumi.ComponentResource):
             project=args.project,
             region=args.region,
             router=router.name,
-            nat_ip_allocate_option="AUTO_ONLY",
+            nat_ip_allocate_option="MANUAL_ONLY",
+            nat_ips=[address.self_link],
             source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetworks=[{"name": subnet.id, "source_ip_ranges_to_nats": ["ALL_IP_RANGES"]}],
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
             opts=child,
         )
+        return pulumi.Output.all(address.address)
 
     def _firewall(
         self, name: str, args: NetworkArgs, vpc: gcp.compute.Network, child: pulumi.ResourceOptions

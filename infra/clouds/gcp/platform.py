@@ -9,10 +9,18 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds import settle
-from infra.clouds.base import CloudPlatform, EgressRule, PlatformArgs, Registry
+from infra.clouds.base import (
+    CloudPlatform,
+    EgressRule,
+    FederatedAccess,
+    ForeignWorkload,
+    PlatformArgs,
+    Registry,
+)
 from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.gcp.context import CLOUD, gcp_labels
+from infra.clouds.gcp.federation import FederatedTrust, FederatedTrustArgs
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.gcp.keys import Keys, KeysArgs
 from infra.clouds.gcp.network import Network, NetworkArgs
@@ -40,7 +48,9 @@ class GcpPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:Platform", name, None, opts)
-        self._cfg = cfg = args.cfg
+        # `args.admit` goes unused: the bucket has no network firewall (no VPC Service Controls), so another
+        # cloud's replicator needs the grant `federate` makes, not an address rule.
+        self._name, self._cfg, cfg = name, args.cfg, args.cfg
         g = cfg.section(GcpConfig)
         self.provider = gcp.Provider(
             f"{name}-provider", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self)
@@ -77,6 +87,7 @@ class GcpPlatform(pulumi.ComponentResource):
         )
         self._data(name, cfg, keys)
         self.network, self.subnetwork = network.network, network.subnetwork
+        self.egress_ips = network.egress_ips
         self.register_outputs(
             {
                 "clusterName": self.cluster.cluster_name,
@@ -178,6 +189,19 @@ class GcpPlatform(pulumi.ComponentResource):
             self._opts(after=apis("iam", "iamcredentials")),
         )
 
+    def federate(self, workload: ForeignWorkload) -> FederatedAccess:
+        """Trust another cloud's workload for its prefix of the bucket (`federation.py`), once the project's
+        IAM and Security Token Service APIs are on."""
+        g = self._cfg.section(GcpConfig)
+        trust = FederatedTrust(
+            f"{self._name}-federation-{workload.cloud}",
+            FederatedTrustArgs(
+                project=g.project, stack=self._cfg.stack, workload=workload, bucket=self.store.bucket_name
+            ),
+            self._opts(after=self.services.apis("iam", "sts")),
+        )
+        return trust.access
+
     def _opts(self, after: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         providers = {"gcp": self.provider, "time": self.time}
         return pulumi.ResourceOptions(parent=self, providers=providers, depends_on=list(after))
@@ -199,6 +223,9 @@ class GcpPlatform(pulumi.ComponentResource):
             identities=self.identity.bindings,
             # Nodes come from the subnet, pods keep their VPC-native addresses from the pods range.
             internal_sources=(g.network.subnet_cidr, g.network.pods_cidr),
+            oidc_issuer=self.cluster.oidc_issuer,
+            egress_ips=self.egress_ips,
+            federate=self.federate,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
             missing={},
@@ -208,6 +235,6 @@ class GcpPlatform(pulumi.ComponentResource):
         )
 
 
-def build(cfg: StackConfig) -> CloudPlatform:
+def build(args: PlatformArgs) -> CloudPlatform:
     """The stack's GCP platform, as the contract the workloads are built on."""
-    return GcpPlatform(f"{cfg.stack}-{CLOUD}", PlatformArgs(cfg=cfg)).contract()
+    return GcpPlatform(f"{args.cfg.stack}-{CLOUD}", args).contract()

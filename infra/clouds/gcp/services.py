@@ -16,6 +16,8 @@ APIS = (
     "iam.googleapis.com",
     # Workload identity exchanges the pod's token for the GSA's through the credentials API.
     "iamcredentials.googleapis.com",
+    # Another cloud's replicator exchanges its cluster's token for a federated one at the STS API.
+    "sts.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "binaryauthorization.googleapis.com",

@@ -3,7 +3,7 @@ cloud of each stack (libcloud's shared driver suite is the model). What legitima
 clouds is data in `EXPECTED`; a new cloud adds its row and gets every test. The per-cloud test packages
 keep only what no other cloud has.
 
-`contract_plan` runs each cloud's `platform.build(cfg)` alone and exports every field of the contract;
+`contract_plan` runs each cloud's `platform.build(args)` alone and exports every field of the contract;
 `stack_plan` is the whole program, whose resources and outputs the last tests read.
 """
 
@@ -19,7 +19,7 @@ import yaml
 
 from infra import config
 from infra.catalog import CLOUDS, Cloud
-from infra.clouds.base import SERVICE_ACCOUNTS, Capability
+from infra.clouds.base import SERVICE_ACCOUNTS, Capability, token_path
 from infra.naming import PROJECT, labels, tags
 from plan import stackfile
 from plan.runner import Plan
@@ -43,6 +43,10 @@ class Expected:
     internal_annotation: tuple[str, str]
     """The Service annotation that keeps the serving load balancer internal."""
     network: frozenset[str]
+    federated_audience: str
+    """The start of the audience a foreign token must carry to be exchanged here."""
+    federated_files: frozenset[str]
+    """The configuration files the foreign pod mounts beside its token."""
 
 
 EXPECTED: dict[str, Expected] = {
@@ -56,6 +60,8 @@ EXPECTED: dict[str, Expected] = {
         missing=frozenset({Capability.GPU_DEVICE_PLUGIN}),
         internal_annotation=("service.beta.kubernetes.io/aws-load-balancer-internal", "true"),
         network=frozenset({"vpcId", "privateSubnetIds", "publicSubnetIds"}),
+        federated_audience="sts.amazonaws.com",
+        federated_files=frozenset(),
     ),
     "gcp": Expected(
         provider="gcp",
@@ -67,6 +73,8 @@ EXPECTED: dict[str, Expected] = {
         missing=frozenset(),
         internal_annotation=("networking.gke.io/load-balancer-type", "Internal"),
         network=frozenset({"network", "subnetwork"}),
+        federated_audience="//iam.googleapis.com/projects/",
+        federated_files=frozenset({"credentials.json"}),
     ),
     "azure": Expected(
         provider="azure-native",
@@ -78,6 +86,8 @@ EXPECTED: dict[str, Expected] = {
         missing=frozenset({Capability.GPU_DEVICE_PLUGIN}),
         internal_annotation=("service.beta.kubernetes.io/azure-load-balancer-internal", "true"),
         network=frozenset({"vnet", "systemSubnet", "gpuSubnet"}),
+        federated_audience="api://AzureADTokenExchange",
+        federated_files=frozenset(),
     ),
 }
 STACKS = ("dev", "prod")
@@ -190,6 +200,28 @@ def test_network_ids_egress_and_tolerations_are_well_formed(contract: Contract) 
         assert toleration["effect"] in {"NoSchedule", "NoExecute"}
         assert toleration["key"]
     assert not any("KEY" in k or "SECRET" in k for k in contract.fields["storageEnv"])
+
+
+def test_the_issuer_and_egress_addresses_are_what_other_clouds_trust(contract: Contract) -> None:
+    assert contract.fields["oidcIssuer"].startswith("https://")
+    addresses = contract.fields["egressIps"]
+    assert addresses  # a storage firewall elsewhere admits exactly these
+    # Public addresses: a node's private one never reaches another cloud (the fakes answer TEST-NET ones).
+    private = [
+        ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+    ]
+    assert not [a for a in addresses if any(ipaddress.ip_address(a) in n for n in private)]
+
+
+def test_federating_a_foreign_workload_needs_no_secret(contract: Contract) -> None:
+    federated = contract.fields["federated"]
+    assert federated["audience"].startswith(contract.expected.federated_audience)
+    assert set(federated["files"]) == contract.expected.federated_files
+    # The foreign pod finds its token where this cloud's SDK is told to look, in an env var or a file.
+    told = [*federated["env"].values(), *federated["files"].values()]
+    assert any(token_path(contract.cloud) in value for value in told)
+    assert not any("KEY" in k or "SECRET" in k or "PASSWORD" in k for k in federated["env"])
+    assert len(federated["ready"]) == 2  # the trust and the grant
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

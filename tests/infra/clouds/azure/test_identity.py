@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from infra.clouds.azure.context import ROLE_IDS
 from infra.clouds.azure.identity import read_only_under
-from plan.runner import Plan
+from plan.runner import Plan, PlannedResource
 from tests.infra.clouds.azure.helpers import FEDERATION, IDENTITY, ROLE_ASSIGNMENT, azure, named, role_ids
 from tests.plans import stack_values
 
 ISSUER_PREFIX = "https://"
 
 
+def _own(plan: Plan) -> list[PlannedResource]:
+    """The federated credentials for this cluster's service accounts (test_federation has the others')."""
+    return [r for r in azure(plan, FEDERATION) if "-identity-" in r.name]
+
+
 def test_id05_one_exact_federation_per_service_account(stack_plan: Plan) -> None:
-    federations = {r.name.rsplit("-", 2)[-2]: r.inputs for r in azure(stack_plan, FEDERATION)}
-    assert sorted(federations) == ["serving", "trainer"]
+    federations = {r.name.rsplit("-", 2)[-2]: r.inputs for r in _own(stack_plan)}
+    assert sorted(federations) == ["replicator", "serving", "trainer"]
     for sa, fic in federations.items():
         assert fic["subject"] == f"system:serviceaccount:ml:{sa}"
         assert fic["audiences"] == ["api://AzureADTokenExchange"]
@@ -27,22 +32,29 @@ def test_id05_federation_trusts_this_clusters_issuer(stack_plan: Plan) -> None:
     cluster = next(
         r for r in stack_plan.resources if r.type == "azure-native:containerservice:ManagedCluster"
     )
-    for fic in azure(stack_plan, FEDERATION):
+    for fic in _own(stack_plan):
         assert cluster.urn in fic.depends_on
 
 
 def test_id06_trainer_contributes_to_the_container_only(stack_plan: Plan) -> None:
-    (grant,) = role_ids(stack_plan, ROLE_IDS["Storage Blob Data Contributor"])
+    (grant,) = [
+        g for g in role_ids(stack_plan, ROLE_IDS["Storage Blob Data Contributor"]) if "-identity-" in g.name
+    ]
     assert grant.inputs["scope"].endswith("/blobServices/default/containers/ml")
     assert grant.inputs["principalType"] == "ServicePrincipal"
     assert "condition" not in grant.inputs
 
 
-def test_id06_serving_reads_only_models(stack_plan: Plan) -> None:
-    (grant,) = role_ids(stack_plan, ROLE_IDS["Storage Blob Data Reader"])
-    assert grant.inputs["scope"].endswith("/blobServices/default/containers/ml")
-    assert grant.inputs["condition"] == read_only_under("models/")
-    assert grant.inputs["conditionVersion"] == "2.0"
+def test_id06_serving_and_the_replicator_read_only_models(stack_plan: Plan) -> None:
+    grants = {
+        g.name.rsplit("-", 2)[-2]: g.inputs
+        for g in role_ids(stack_plan, ROLE_IDS["Storage Blob Data Reader"])
+    }
+    assert sorted(grants) == ["replicator", "serving"]
+    for grant in grants.values():
+        assert grant["scope"].endswith("/blobServices/default/containers/ml")
+        assert grant["condition"] == read_only_under("models/")
+        assert grant["conditionVersion"] == "2.0"
 
 
 def test_id06_no_assignment_wider_than_a_resource(stack_plan: Plan) -> None:

@@ -28,6 +28,7 @@ STATEFUL = (
 UNTAGGABLE = (
     "Subnet",
     "RoleAssignment",
+    "RoleDefinition",
     "FederatedIdentityCredential",
     "DiagnosticSetting",
     "BlobServiceProperties",

@@ -4,11 +4,24 @@ so the contract tests read resolved values and secret marks through the ordinary
 import pulumi
 
 from infra import clouds, config
+from infra.catalog import CLOUDS
+from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, ForeignWorkload
+
+FOREIGN_ISSUER = "https://issuer.example/clusters/home"
+"""A stand-in for another cloud's cluster issuer, which each cloud is asked to trust."""
 
 cfg = config.load()
 contracts = {}
 for cloud in cfg.clouds:
     built = clouds.build(cloud, cfg)
+    foreign = ForeignWorkload(
+        cloud=next(c for c in CLOUDS if c != cloud),
+        issuer=FOREIGN_ISSUER,
+        namespace=cfg.namespace,
+        service_account=SERVICE_ACCOUNTS["replicator"],
+        prefix=MODELS_PREFIX,
+    )
+    access = built.federate(foreign)
     registry = built.registry
     contracts[cloud] = {
         "cloud": built.cloud,
@@ -42,5 +55,14 @@ for cloud in cfg.clouds:
             {"cidr": e.cidr, "port": e.port, "protocol": e.protocol} for e in built.identity_egress
         ],
         "network": dict(built.network),
+        "oidcIssuer": built.oidc_issuer,
+        "egressIps": built.egress_ips,
+        "federated": {
+            "foreignCloud": foreign.cloud,
+            "audience": access.audience,
+            "env": dict(access.env),
+            "files": dict(access.files),
+            "ready": [r.urn for r in access.ready],
+        },
     }
 pulumi.export("contracts", contracts)

@@ -34,7 +34,7 @@ def test_id03_binding_names_exactly_one_kubernetes_service_account(stack_plan: P
 
 def test_id03_no_other_workload_identity_bindings(stack_plan: Plan) -> None:
     members = sorted(b.inputs["member"].rsplit("/", 1)[1] for b in gcp(stack_plan, SA_IAM))
-    assert members == ["serving]", "trainer]"]
+    assert members == ["replicator]", "serving]", "trainer]"]
 
 
 def test_id04_trainer_object_admin_on_this_bucket_only(stack_plan: Plan) -> None:

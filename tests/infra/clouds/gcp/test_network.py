@@ -40,7 +40,7 @@ def test_nw02_subnet_private_google_access_flow_logs_and_ranges(stack_plan: Plan
 
 def test_cloud_nat_for_the_private_nodes(stack_plan: Plan) -> None:
     nat = one(stack_plan, "gcp:compute/routerNat:RouterNat").inputs
-    assert nat["natIpAllocateOption"] == "AUTO_ONLY"
+    assert nat["natIpAllocateOption"] == "MANUAL_ONLY"  # on its reserved address (test_federation)
     assert nat["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
     (subnet,) = nat["subnetworks"]
     assert "/subnetworks/" in subnet["name"]

@@ -1,0 +1,141 @@
+"""Keyless trust for a workload of another cloud's cluster (the home cloud's replicator): a user-assigned
+identity whose one federated credential trusts that cluster's token issuer for exactly its service
+account, with a custom role of blob data actions only on the container, limited by an ABAC condition to
+its prefix.
+
+Not Storage Blob Data Contributor: besides its blob data actions that role carries the management actions
+`containers/delete`, `containers/write` and `containers/read` (and `generateUserDelegationKey`), and
+Azure Storage supports role assignment conditions on data actions only, "not for management Actions
+through the Storage resource provider". With it a foreign token could delete the whole container through
+ARM, whatever the condition says. The custom role grants exactly the blob data actions the condition
+gates by path (`READ_WRITE_ACTIONS`) and no action at all.
+Sources: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage,
+https://learn.microsoft.com/azure/storage/blobs/storage-auth-abac
+
+The pod presents a projected service-account token of audience `api://AzureADTokenExchange`;
+azure-identity's `WorkloadIdentityCredential` exchanges it at Entra ID for the identity's token, reading
+the file again as the kubelet renews it. The storage account's firewall admits the home cluster's NAT
+addresses (`storage.py`), or it would refuse the writes before authorization.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity
+
+from infra import naming
+from infra.clouds.azure.context import CLOUD, AzureContext, CustomRole, Grant, assign
+from infra.clouds.azure.identity import READ_WRITE_ACTIONS, TOKEN_AUDIENCE, read_write_under
+from infra.clouds.base import FederatedAccess, ForeignWorkload, token_path
+
+AUTHORITY = "https://login.microsoftonline.com/"
+"""Entra ID's public-cloud authority, where the token exchange happens."""
+
+
+def role_guid(group_id: str, cloud: str) -> str:
+    """The custom role's GUID: a uuid5 of the resource group's ARM id and the foreign cloud, the same on
+    every run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group_id.lower()}/gpu-platform/replicator-from-{cloud}"))
+
+
+def data_role(
+    name: str, context: AzureContext, cloud: str, opts: pulumi.ResourceOptions
+) -> authorization.RoleDefinition:
+    """The custom role a foreign identity gets: the blob data actions `read_write_under` limits to a prefix,
+    and no management action. Defined and assignable in the stack's resource group only.
+
+    Its id is a GUID of our own, derived from the resource group's id and the cloud, so that a definition
+    left behind (a lost state) is updated in place by the next create rather than colliding with it: role
+    names are unique in the Entra tenant, which is also why the name carries the resource group, the cloud
+    and a hash of the subscription (resource group names repeat across subscriptions).
+    """
+    group = context.resource_group_id
+    return authorization.RoleDefinition(
+        name,
+        role_definition_id=group.apply(lambda g: role_guid(g, cloud)),
+        scope=group,
+        assignable_scopes=[group],
+        role_name=pulumi.Output.all(context.resource_group_name, context.subscription_id).apply(
+            lambda a: f"gpu-platform replicator from {cloud} {a[0]} {naming.short_hash(a[1])}"
+        ),
+        description=(
+            f"gpu-platform {context.stack}: blob reads, writes and deletes for the {cloud} cluster's "
+            "replicator, kept to one prefix by its assignment's condition; no container management."
+        ),
+        role_type="CustomRole",
+        permissions=[authorization.PermissionArgs(actions=[], data_actions=list(READ_WRITE_ACTIONS))],
+        opts=opts,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FederatedTrustArgs:
+    """The foreign workload to trust, and the container (in its account) it may use a prefix of."""
+
+    context: AzureContext
+    workload: ForeignWorkload
+    container_id: pulumi.Input[str]
+    account_name: pulumi.Input[str]
+
+
+class FederatedTrust(pulumi.ComponentResource):
+    """The Azure side of one foreign workload's federation; `access` is what its pod needs."""
+
+    access: FederatedAccess
+
+    def __init__(self, name: str, args: FederatedTrustArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gpu-platform:azure:FederatedTrust", name, None, opts)
+        context, workload = args.context, args.workload
+        child = pulumi.ResourceOptions(parent=self)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=f"{name}-identity",
+            resource_group_name=context.resource_group_name,
+            location=context.location,
+            tags=context.tags("federation"),
+            opts=child,
+        )
+        # The issuer exactly as the foreign tokens carry it (Entra compares it as a string), one subject,
+        # and the one audience Entra accepts for a federated credential.
+        credential = managedidentity.FederatedIdentityCredential(
+            f"{name}-credential",
+            federated_identity_credential_resource_name=f"{workload.cloud}-{workload.namespace}-{workload.service_account}",
+            resource_name_=identity.name,
+            resource_group_name=context.resource_group_name,
+            issuer=workload.issuer,
+            subject=workload.subject,
+            audiences=[TOKEN_AUDIENCE],
+            opts=child,
+        )
+        role = CustomRole(
+            data_role(f"{name}-role", context, workload.cloud, child),
+            f"blob data of the {workload.cloud} cluster's replicator (custom role)",
+        )
+        grant = Grant(
+            role,
+            identity.principal_id,
+            args.container_id,
+            condition=read_write_under(workload.prefix),
+        )
+        assignment = assign(f"{name}-storage", context, grant, self)
+        self.access = FederatedAccess(
+            audience=TOKEN_AUDIENCE,
+            env={
+                "AZURE_CLIENT_ID": identity.client_id,
+                "AZURE_TENANT_ID": identity.tenant_id,
+                "AZURE_FEDERATED_TOKEN_FILE": token_path(CLOUD),
+                "AZURE_AUTHORITY_HOST": AUTHORITY,
+                # DefaultAzureCredential tries this one alone: no probe of the home cloud's metadata server.
+                "AZURE_TOKEN_CREDENTIALS": "WorkloadIdentityCredential",
+                # adlfs reads the account here, and with anon off takes DefaultAzureCredential.
+                "AZURE_STORAGE_ACCOUNT_NAME": args.account_name,
+                "AZURE_STORAGE_ANON": "false",
+            },
+            # Entra refuses the exchange until the credential exists, Storage the writes until the assignment
+            # (which itself waits for its role's definition).
+            ready=(credential, assignment),
+        )
+        self.register_outputs({"clientId": identity.client_id, "principalId": identity.principal_id})
