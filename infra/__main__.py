@@ -1,4 +1,5 @@
-"""Composition root: load the stack config, build each enabled cloud, then its workloads, then export.
+"""Composition root: load the stack config, build each enabled cloud, then its workloads, then federate the
+other clouds to the home cloud's replicator, then export.
 
 Pulumi runs this directory as `__main__` (`main: infra/` in Pulumi.yaml); the offline plan runs it the
 same way on the mock engine. Outputs go through the contract in `infra/outputs.py`.
@@ -6,11 +7,23 @@ same way on the mock engine. Outputs go through the contract in `infra/outputs.p
 
 import pulumi
 
-from infra import clouds, config, outputs, workloads
+from infra import config, outputs, replication, workloads
 
 cfg = config.load()
-platforms = [clouds.build(cloud, cfg) for cloud in cfg.clouds]
-built = [(p, workloads.build(cfg, p)) for p in platforms]
+platforms = replication.platforms(cfg)
+built = {cloud: workloads.build(cfg, p) for cloud, p in platforms.items()}
+replicator = replication.build(cfg, platforms, built)
+home = built[cfg.training_cloud]
+
+
+def training(w: workloads.Workloads) -> dict[str, object] | None:
+    if w.training_image is None or w.training_job is None:
+        return None
+    cron_job = replicator.cron_job if replicator is not None else None
+    return outputs.entry(
+        outputs.TrainingOutputs, image=w.training_image, job=w.training_job, replicator=cron_job
+    )
+
 
 pulumi.export("schemaVersion", outputs.SCHEMA_VERSION)
 pulumi.export("stack", cfg.stack)
@@ -18,23 +31,30 @@ pulumi.export("environment", cfg.environment)
 pulumi.export(
     "clouds",
     {
-        p.cloud: outputs.entry(
+        cloud: outputs.entry(
             outputs.CloudOutputs,
             region=p.region,
             cluster_name=p.cluster_name,
             bucket_uri=p.bucket_uri,
             registry=p.registry.repository,
-            training_image=w.training_image,
-            training_job=w.training_job,
-            model_uri=w.model_uri,
-            serving_url=w.serving_url,
+            serving_url=built[cloud].serving_url,
+            model=outputs.entry(
+                outputs.ModelOutputs,
+                name=cfg.serving.model_name,
+                uri=built[cloud].model_uri,
+                serves=cfg.serving.keep_versions,
+                trained_on=cfg.training_cloud,
+                source_uri=home.model_uri,
+            ),
+            training=training(built[cloud]),
             network=dict(p.network),
         )
-        for p, w in built
+        for cloud, p in platforms.items()
     },
 )
 pulumi.export(
-    "endpoints", [outputs.entry(outputs.Endpoint, cloud=p.cloud, url=w.serving_url) for p, w in built]
+    "endpoints",
+    [outputs.entry(outputs.Endpoint, cloud=cloud, url=w.serving_url) for cloud, w in built.items()],
 )
 # On their own: a secret inside `clouds` would make the whole map secret to every reader.
-pulumi.export("kubeconfigs", pulumi.Output.secret({p.cloud: p.kubeconfig for p in platforms}))
+pulumi.export("kubeconfigs", pulumi.Output.secret({cloud: p.kubeconfig for cloud, p in platforms.items()}))

@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack-outputs.schema.json"
 DIGEST_REF = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
 PREDICT_URL = r"^(http://[^/\s]+/v1/models/[a-z0-9-]+:predict)?$"
@@ -28,22 +28,47 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
+class ModelOutputs(_Model):
+    """The model one cloud serves, and where its versions come from."""
+
+    name: str
+    uri: str = Field(description="This cloud's model base path: one `<version>/` directory per version.")
+    serves: int = Field(
+        ge=1,
+        description="TF Serving keeps the newest `serves` committed versions of `uri` and serves the newest.",
+    )
+    trained_on: Cloud = Field(description="The home cloud, which trains and exports every version.")
+    source_uri: str = Field(
+        description=(
+            "Where the versions are exported: `uri` itself on the home cloud; elsewhere the home's model "
+            "base path, from which the replicator copies each version, verified, under the same number."
+        )
+    )
+
+
+class TrainingOutputs(_Model):
+    """What trains on the home cloud, and what replicates its versions to the others."""
+
+    image: str = Field(pattern=DIGEST_REF)
+    job: str = Field(description="The Kubernetes Job that trains and exports the model.")
+    replicator: str | None = Field(
+        description="The CronJob that copies each version to the other clouds; None with one cloud."
+    )
+
+
 class CloudOutputs(_Model):
     """What one cloud of the stack offers applications."""
 
     region: str
     cluster_name: str
     bucket_uri: str = Field(pattern=r"^(s3|gs|az)://[^/\s]+$")
-    registry: str = Field(description="The training image's repository, without tag or digest.")
-    training_image: str = Field(pattern=DIGEST_REF)
-    training_job: str = Field(description="The Kubernetes Job that trains and exports the model.")
-    model_uri: str = Field(
-        description="Where the Job exports `<version>/` directories that TF Serving loads."
-    )
+    registry: str = Field(description="The registry repository of the training image, without tag or digest.")
     serving_url: str = Field(
         pattern=PREDICT_URL,
         description="TF Serving's REST predict URL; empty until the load balancer has an address.",
     )
+    model: ModelOutputs
+    training: TrainingOutputs | None = Field(description="Set on the home cloud only.")
     network: dict[str, str | list[str]] = Field(
         default_factory=dict, description="Network ids (VPC/VNet, subnets; a list where a tier has several)."
     )
@@ -57,10 +82,11 @@ class Endpoint(_Model):
 
 
 class StackOutputs(_Model):
-    """gpu-platform stack outputs (`pulumi stack output --json`), version 2: everything but the
-    kubeconfigs is plain, so applications read it without `--show-secrets`."""
+    """gpu-platform stack outputs (`pulumi stack output --json`), version 3: everything but the
+    kubeconfigs is plain, so applications read it without `--show-secrets`. Version 3 trains on one cloud
+    and replicates: `model` per cloud, `training` on the home cloud only."""
 
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     stack: str
     environment: Literal["dev", "prod"]
     clouds: dict[Cloud, CloudOutputs]
@@ -75,12 +101,12 @@ class StackOutputs(_Model):
     )
 
 
-def entry(model: type[_Model], **values: Any) -> dict[str, Any]:
-    """`values` keyed by the model's wire names, for `pulumi.export`; every field, and only those."""
-    fields = model.model_fields
+def entry(schema: type[_Model], /, **values: Any) -> dict[str, Any]:
+    """`values` keyed by the schema's wire names, for `pulumi.export`; every field, and only those."""
+    fields = schema.model_fields
     missing, unknown = set(fields) - set(values), set(values) - set(fields)
     if missing or unknown:
-        raise ValueError(f"{model.__name__}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+        raise ValueError(f"{schema.__name__}: missing {sorted(missing)}, unknown {sorted(unknown)}")
     return {fields[name].alias or name: value for name, value in values.items()}
 
 

@@ -79,6 +79,6 @@ CONTRACT_PROGRAM = Path(__file__).parent / "infra" / "clouds" / "contract_progra
 
 @functools.cache
 def contract_plan(stack: str) -> runner.Plan:
-    """Each cloud's `platform.build(cfg)` alone on the stack's config, every contract field exported:
+    """Each cloud's `platform.build(args)` alone on the stack's config, every contract field exported:
     `outputs["contracts"][cloud]` holds the values and `secret_outputs` the secret ones."""
     return runner.run(dataclasses.replace(stackfile.load(ROOT, stack), program_dir=CONTRACT_PROGRAM), stack)

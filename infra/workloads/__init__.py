@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra import naming
-from infra.clouds.base import Capability, CloudPlatform, WorkloadRole
+from infra.clouds.base import MODELS_PREFIX, Capability, CloudPlatform, WorkloadRole
 from infra.config import StackConfig
 from infra.workloads import upstream
 from infra.workloads.device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
@@ -24,7 +24,7 @@ from infra.workloads.pods import app_labels
 from infra.workloads.serving import GRPC_PORT, REST_PORT, ServingEndpoint, ServingEndpointArgs
 from infra.workloads.training import WORKER_PORT, TrainingJob, TrainingJobArgs
 
-APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving"}
+APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving", "replicator": "replicator"}
 """The `app.kubernetes.io/name` of each role's pods."""
 
 
@@ -56,11 +56,24 @@ def serving_sources(cfg: StackConfig, platform: CloudPlatform) -> tuple[str, ...
     return tuple(cfg.serving.source_cidrs) or platform.internal_sources
 
 
+def model_uri(bucket_uri: pulumi.Input[str], model: str) -> pulumi.Output[str]:
+    """A model's base path in a bucket: `<bucket>/models/<name>`, holding one directory per version."""
+    return pulumi.Output.concat(bucket_uri, "/", MODELS_PREFIX, model)
+
+
 class Workloads(pulumi.ComponentResource):
-    training_image: pulumi.Output[str]
-    training_job: pulumi.Output[str]
+    """One cluster's workloads. Only the home cloud's (`training.cloud`) trains; `infra/replication.py`
+    adds its replicator, which copies each version the others serve."""
+
+    name: str
+    """The component's name, which every child's name starts with."""
+    trains: bool
+    training_image: pulumi.Output[str] | None
+    training_job: pulumi.Output[str] | None
     model_uri: pulumi.Output[str]
     serving_url: pulumi.Output[str]
+    namespace: WorkloadNamespace
+    labels: dict[str, str]
 
     def __init__(self, name: str, args: WorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
         cfg, platform = args.config, args.platform
@@ -70,6 +83,8 @@ class Workloads(pulumi.ComponentResource):
             "gpu-platform:workloads:Workloads", name, None, pulumi.ResourceOptions.merge(opts, own)
         )
         child = pulumi.ResourceOptions(parent=self)
+        self.name = name
+        self.trains = cfg.training_cloud == platform.cloud
         labels = naming.labels(cfg.stack, platform.cloud, "workloads")
         built = self._images(name, args, labels, child)
         sources = serving_sources(cfg, platform)
@@ -87,23 +102,22 @@ class Workloads(pulumi.ComponentResource):
             ),
             child,
         )
-        self.training_image = built.trainer
-        job = self._training(
-            name, args=args, namespace=namespace, image=built.trainer, labels=labels, opts=child
-        )
-        self.training_job, self.model_uri = job.job_name, job.model_uri
+        self.namespace, self.labels = namespace, labels
+        self.model_uri = model_uri(platform.bucket_uri, cfg.serving.model_name)
+        self.training_image, self.training_job = built.trainer, None
+        if built.trainer is not None:
+            job = self._training(
+                name, args=args, namespace=namespace, image=built.trainer, labels=labels, opts=child
+            )
+            self.training_job = job.job_name
         serving = self._serving(
             name, args=args, namespace=namespace, images=built, sources=sources, labels=labels, opts=child
         )
         self.serving_url = serving.url
-        self.register_outputs(
-            {
-                "trainingImage": self.training_image,
-                "trainingJob": self.training_job,
-                "modelUri": self.model_uri,
-                "servingUrl": self.serving_url,
-            }
-        )
+        outputs = {"modelUri": self.model_uri, "servingUrl": self.serving_url}
+        if self.training_image is not None and self.training_job is not None:
+            outputs |= {"trainingImage": self.training_image, "trainingJob": self.training_job}
+        self.register_outputs(outputs)
 
     def _images(
         self, name: str, args: WorkloadsArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
@@ -119,7 +133,10 @@ class Workloads(pulumi.ComponentResource):
         built = ContainerImages(
             f"{name}-images",
             ContainerImagesArgs(
-                registry=platform.registry, prebuilt_trainer=cfg.training.image, mirrors=images
+                registry=platform.registry,
+                trainer=self.trains,
+                prebuilt_trainer=cfg.training.image,
+                mirrors=images,
             ),
             opts,
         )
@@ -158,6 +175,7 @@ class Workloads(pulumi.ComponentResource):
                 pool=pool,
                 model_name=cfg.serving.model_name,
                 bucket_uri=platform.bucket_uri,
+                model_uri=self.model_uri,
                 service_account=namespace.accounts["trainer"],
                 pod_labels=platform.identities["trainer"].pod_labels,
                 storage_env=platform.storage_env,

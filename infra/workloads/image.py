@@ -54,13 +54,15 @@ def relative(path: Path) -> str:
 @dataclass(frozen=True, kw_only=True)
 class ContainerImagesArgs:
     registry: Registry
+    trainer: bool
+    """Whether this cluster runs the trainer image (the home cloud: training and replication)."""
     prebuilt_trainer: str | None
     """A digest-pinned training image built elsewhere (a CI); None builds `training/`."""
     mirrors: Mapping[str, Upstream]
 
 
 class ContainerImages(pulumi.ComponentResource):
-    trainer: pulumi.Output[str]
+    trainer: pulumi.Output[str] | None
     mirrored: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: ContainerImagesArgs, opts: pulumi.ResourceOptions | None = None):
@@ -71,7 +73,9 @@ class ContainerImages(pulumi.ComponentResource):
             parent=self, provider=provider, depends_on=list(args.registry.push_after)
         )
         self._registry = args.registry
-        if args.prebuilt_trainer:
+        if not args.trainer:
+            self.trainer = None
+        elif args.prebuilt_trainer:
             self.trainer = pulumi.Output.from_input(args.prebuilt_trainer)
         else:
             self.trainer = self._build(
@@ -89,7 +93,7 @@ class ContainerImages(pulumi.ComponentResource):
             )
             for key, upstream in args.mirrors.items()
         }
-        self.register_outputs({"trainer": self.trainer, **self.mirrored})
+        self.register_outputs({"trainer": self.trainer, **self.mirrored} if self.trainer else self.mirrored)
 
     def _build(
         self, name: str, *, tag: str, context: Path, dockerfile: docker_build.DockerfileArgsDict

@@ -101,7 +101,7 @@ def _ports(protocol: str, *ports: int) -> list[Obj]:
 
 def policies(args: WorkloadNamespaceArgs) -> dict[str, Obj]:
     """NetworkPolicy specs by name: deny everything (NW-03), then allow what each workload needs."""
-    trainer, workloads = _apps(args, "trainer"), _apps(args, "trainer", "serving")
+    trainer, workloads = _apps(args, "trainer"), _apps(args, "trainer", "serving", "replicator")
     peers = [{"pod_selector": trainer}]
     sources = [{"ip_block": {"cidr": c}} for c in args.serving_sources]
     specs: dict[str, Obj] = {

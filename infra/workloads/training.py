@@ -70,6 +70,8 @@ class TrainingJobArgs:
     pool: GpuPool
     model_name: str
     bucket_uri: pulumi.Input[str]
+    model_uri: pulumi.Input[str]
+    """Where `export` commits the versions: the model base path serving and the replicator read."""
     service_account: pulumi.Input[str]
     pod_labels: Mapping[str, str]
     storage_env: Mapping[str, pulumi.Input[str]]
@@ -108,7 +110,7 @@ class TrainingJob(pulumi.ComponentResource):
         self._job_name = pulumi.Output.from_input(args.image).apply(
             lambda image: job_name(args.model_name, image, args.training)
         )
-        self.model_uri = pulumi.Output.concat(args.bucket_uri, "/models/", args.model_name)
+        self.model_uri = pulumi.Output.from_input(args.model_uri)
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={

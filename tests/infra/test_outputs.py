@@ -20,9 +20,15 @@ def test_plan_outputs_parse_with_the_contract(stack_plan: Plan) -> None:
     assert parsed.schema_version == outputs.SCHEMA_VERSION
     assert parsed.stack == stack_plan.stack
     assert parsed.clouds
+    home = parsed.clouds[stack_plan.outputs["clouds"][next(iter(parsed.clouds))]["model"]["trainedOn"]]
     for out in parsed.clouds.values():
         assert out.serving_url.startswith("http://")
-        assert out.model_uri == f"{out.bucket_uri}/models/digits"
+        assert out.model.uri == f"{out.bucket_uri}/models/digits"
+        assert out.model.source_uri == home.model.uri
+        assert out.model.serves == 2
+        assert (out.training is not None) is (out is home)
+    assert home.training is not None
+    assert home.training.replicator == "replicator"
     assert [e.cloud for e in parsed.endpoints] == list(parsed.clouds)
     assert [e.url for e in parsed.endpoints] == [c.serving_url for c in parsed.clouds.values()]
     assert isinstance(parsed.kubeconfigs, dict)

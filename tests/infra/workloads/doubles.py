@@ -15,9 +15,11 @@ import pulumi_kubernetes as k8s
 from infra import clouds, config, workloads
 from infra.catalog import Cloud
 from infra.clouds.base import (
+    SERVICE_ACCOUNTS,
     Capability,
     CloudPlatform,
     EgressRule,
+    FederatedAccess,
     IdentityBinding,
     Registry,
     RegistryAuth,
@@ -85,8 +87,13 @@ def contract(double: Double) -> CloudPlatform:
             repository=pulumi.Output.from_input(f"{double.host}/gpu-platform/trainer"),
             auth=RegistryAuth(double.host, "token", pulumi.Output.secret("short-lived")),
         ),
-        identities={"trainer": identity("trainer"), "serving": identity("serving")},
+        identities={role: identity(role) for role in SERVICE_ACCOUNTS},
         internal_sources=DOUBLE_NETWORK,
+        oidc_issuer=pulumi.Output.from_input(f"https://issuer.example.com/{double.cloud}"),
+        egress_ips=pulumi.Output.from_input(["203.0.113.10"]),
+        federate=lambda workload: FederatedAccess(
+            audience=f"{double.cloud}.example.com", env={f"{double.cloud.upper()}_ROLE": workload.subject}
+        ),
         spot_notice_seconds=45,
         missing={Capability.GPU_DEVICE_PLUGIN: "a double without it"},
         service_annotations=double.service_annotations,
@@ -121,7 +128,11 @@ def build(double: Double, stack: str) -> Built:
     """`workloads.build` alone for `stack`'s config and the double's contract; every registration kept."""
 
     def program() -> config.StackConfig:
-        cfg = config.load()
+        # The double is the home cloud, so that its workloads train too.
+        loaded = config.load()
+        cfg = loaded.model_copy(
+            update={"training": loaded.training.model_copy(update={"cloud": double.cloud})}
+        )
         pulumi.export("servingUrl", workloads.build(cfg, contract(double)).serving_url)
         return cfg
 
@@ -130,6 +141,11 @@ def build(double: Double, stack: str) -> Built:
     resources = [replace(r, cloud=double.cloud) for r in done.resources]
     cluster = Cluster(stack, double.cloud, done.value, resources, DOUBLE_NETWORK)
     return Built(double, cluster, str(done.outputs["servingUrl"]))
+
+
+def is_double(cluster: Cluster) -> bool:
+    """Whether `cluster` is a double's: built alone, as its own home cloud, with no replicator."""
+    return cluster.network == DOUBLE_NETWORK
 
 
 def missing(stack: str, cloud: str) -> set[Capability]:

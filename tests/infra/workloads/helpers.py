@@ -16,12 +16,16 @@ POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 SERVICE = "kubernetes:core/v1:Service"
 JOB = "kubernetes:batch/v1:Job"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 IMAGE = "docker-build:index:Image"
-POD_KINDS = {JOB: "Job", DEPLOYMENT: "Deployment", DAEMON_SET: "DaemonSet"}
+TRAINING = "gpu-platform:workloads:TrainingJob"
+REPLICATOR = "gpu-platform:workloads:Replicator"
+POD_KINDS = {JOB: "Job", CRON_JOB: "CronJob", DEPLOYMENT: "Deployment", DAEMON_SET: "DaemonSet"}
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,29 @@ class Cluster:
         """Every Kubernetes object, as `kubectl apply` would receive it."""
         return [integral(r.inputs) for r in self.resources if r.type.startswith("kubernetes:")]
 
+    @property
+    def trains(self) -> bool:
+        """Whether this is the stack's home cloud, the only one that trains (`training.cloud`)."""
+        return self.cfg.training_cloud == self.cloud
+
     def pods(self) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
         """(kind, object, pod spec) of every pod template."""
         for type_, kind in POD_KINDS.items():
             for obj in self.of(type_):
-                yield kind, obj, obj["spec"]["template"]["spec"]
+                yield kind, obj, pod_template(obj)["spec"]
 
     def workload_pods(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
         """The pods of the workload namespace (the device plugin lives apart, see its module)."""
         return [p for p in self.pods() if p[1]["metadata"]["namespace"] == self.cfg.namespace]
+
+
+def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+    """A workload object's pod template; a CronJob's is inside the template of the Jobs it starts."""
+    spec = obj["spec"]
+    if "jobTemplate" in spec:
+        spec = spec["jobTemplate"]["spec"]
+    template: dict[str, Any] = spec["template"]
+    return template
 
 
 def serving_sources(cluster: Cluster) -> list[str]:

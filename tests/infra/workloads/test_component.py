@@ -1,10 +1,12 @@
 """The Workloads component per cloud: its name and type, every child under it and named after it, every
 Kubernetes object sent to that cloud's cluster through the contract's provider, and all that the issue
-asks for present on each cloud."""
+asks for present on each cloud: serving everywhere, training and the replicator on the home cloud only."""
 
 from __future__ import annotations
 
 from tests.infra.workloads.helpers import (
+    CONFIG_MAP,
+    CRON_JOB,
     DEPLOYMENT,
     HPA,
     IMAGE,
@@ -12,6 +14,7 @@ from tests.infra.workloads.helpers import (
     NAMESPACE,
     PDB,
     POLICY,
+    REPLICATOR,
     SERVICE,
     WORKLOADS,
     Cluster,
@@ -51,6 +54,29 @@ def test_images_go_through_an_explicit_builder(cluster: Cluster) -> None:
 
 
 def test_everything_the_issue_asks_for_is_there(cluster: Cluster) -> None:
-    for type_ in (NAMESPACE, POLICY, IMAGE, JOB, DEPLOYMENT, SERVICE, HPA, PDB):
+    for type_ in (NAMESPACE, POLICY, IMAGE, DEPLOYMENT, SERVICE, HPA, PDB):
         assert cluster.of(type_), type_
-    assert cluster.one(JOB)["spec"]["completionMode"] == "Indexed"
+    if cluster.trains:
+        assert cluster.one(JOB)["spec"]["completionMode"] == "Indexed"
+        assert cluster.one(CRON_JOB)["spec"]["schedule"]
+    else:
+        assert not cluster.of(JOB)
+        assert not cluster.of(CRON_JOB)
+
+
+def test_the_home_workloads_hold_the_replicator(planned_home: Cluster) -> None:
+    """infra/replication.py builds the replicator under the home cloud's Workloads, so that it is named
+    after them and goes to the home cluster through the same provider."""
+    (root,) = [r for r in planned_home.resources if r.type == WORKLOADS]
+    (component,) = [r for r in planned_home.resources if r.type == REPLICATOR]
+    assert component.name == f"{root.name}-replicator"
+    assert component.parent == root.urn
+    children = {r.type for r in planned_home.resources if r.parent == component.urn}
+    assert children == {CRON_JOB, CONFIG_MAP}
+    name = planned_home.one(CRON_JOB)["metadata"]["name"]
+    assert name == "replicator"
+    assert planned(planned_home.stack).outputs["clouds"][planned_home.cloud]["training"]["replicator"] == name
+
+
+def test_other_clouds_hold_no_replicator(serving_only: Cluster) -> None:
+    assert not [r for r in serving_only.resources if r.type in (REPLICATOR, CRON_JOB, CONFIG_MAP)]

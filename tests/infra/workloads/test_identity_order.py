@@ -1,22 +1,27 @@
-"""Pods start only once the cloud side of their identity exists: each cloud's training Job and serving
-Deployment depend on the resources its contract names for the role (the trust binding and the storage
-grant), which are the real ones of each platform."""
+"""Pods start only once the cloud side of their identity exists: each cloud's serving Deployment, and the
+home cloud's training Job and replicator CronJob, depend on the resources its contract names for the
+role (the trust binding and the storage grant), which are the real ones of each platform. The replicator
+also waits until every other cloud trusts it, or its first run would be refused there."""
 
 from __future__ import annotations
 
 import pytest
 
-from plan.runner import Plan
+from plan.runner import Plan, PlannedResource
+from tests.infra.workloads.helpers import CRON_JOB, DEPLOYMENT, JOB
+from tests.plans import waits_for
 
-JOB = "kubernetes:batch/v1:Job"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 READY = {
     # cloud -> (trust binding, storage grant) name suffixes under the platform's identity component
     "aws": ("-association", "-policy"),
     "gcp": ("-wi", ""),
     "azure": ("-federation", "-storage"),
 }
-GCP_GRANTS = {"trainer": "-identity-trainer-objects", "serving": "-identity-serving-models"}
+GCP_GRANTS = {
+    "trainer": "-identity-trainer-objects",
+    "serving": "-identity-serving-models",
+    "replicator": "-identity-replicator-models",
+}
 
 
 def _ready(plan: Plan, cloud: str, role: str) -> list[str]:
@@ -28,12 +33,43 @@ def _ready(plan: Plan, cloud: str, role: str) -> list[str]:
     return [r.urn for r in found]
 
 
-@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
-@pytest.mark.parametrize(("kind", "role"), [(JOB, "trainer"), (DEPLOYMENT, "serving")])
-def test_workloads_wait_for_their_identity(stack_plan: Plan, cloud: str, kind: str, role: str) -> None:
+def _workload(plan: Plan, cloud: str, kind: str) -> PlannedResource:
     (workload,) = [
-        r
-        for r in stack_plan.of_type(kind)
-        if r.cloud == cloud and r.inputs["metadata"].get("namespace") == "ml"
+        r for r in plan.of_type(kind) if r.cloud == cloud and r.inputs["metadata"].get("namespace") == "ml"
     ]
+    return workload
+
+
+def home(plan: Plan) -> str:
+    """The cloud that trains, as every cloud's model output names it."""
+    (cloud,) = {out["model"]["trainedOn"] for out in plan.outputs["clouds"].values()}
+    return str(cloud)
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_serving_waits_for_its_identity(stack_plan: Plan, cloud: str) -> None:
+    workload = _workload(stack_plan, cloud, DEPLOYMENT)
+    assert set(_ready(stack_plan, cloud, "serving")) <= set(workload.depends_on)
+
+
+@pytest.mark.parametrize(("kind", "role"), [(JOB, "trainer"), (CRON_JOB, "replicator")])
+def test_home_workloads_wait_for_their_identity(stack_plan: Plan, kind: str, role: str) -> None:
+    cloud = home(stack_plan)
+    workload = _workload(stack_plan, cloud, kind)
     assert set(_ready(stack_plan, cloud, role)) <= set(workload.depends_on)
+    assert [r.cloud for r in stack_plan.of_type(kind)] == [cloud]
+
+
+def test_the_replicator_waits_until_every_other_cloud_trusts_it(stack_plan: Plan) -> None:
+    """Each other cloud's federation to the home cluster (`<stack>-<cloud>-federation-<home>-*`): its
+    trust of the home issuer and its grant on `models/`, directly or through what they depend on."""
+    cloud = home(stack_plan)
+    replicator = _workload(stack_plan, cloud, CRON_JOB)
+    trust = [
+        r
+        for r in stack_plan.resources
+        if r.custom and r.cloud != cloud and f"-{r.cloud}-federation-{cloud}-" in r.name
+    ]
+    assert {r.cloud for r in trust} == set(stack_plan.outputs["clouds"]) - {cloud}
+    for resource in trust:
+        assert waits_for(stack_plan, replicator, resource), resource.name

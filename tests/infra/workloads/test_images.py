@@ -1,5 +1,6 @@
-"""Images: the training image built from `training/` and pushed with the registry's short-lived token,
-third-party images mirrored from pinned digests, each tag naming its content."""
+"""Images: the training image built from `training/` on the home cloud only and pushed with the registry's
+short-lived token, third-party images mirrored from pinned digests on every cloud, each tag naming its
+content."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def images(cluster: Cluster) -> dict[str, dict[str, Any]]:
 def test_images_push_to_the_stack_registry(cluster: Cluster) -> None:
     repository = str(planned(cluster.stack).outputs["clouds"][cluster.cloud]["registry"])
     built = images(cluster)
-    assert {"trainer", "serving", "model-sync"} <= set(built)
+    assert {"serving", "model-sync"} <= set(built)
+    assert ("trainer" in built) == cluster.trains
     for inputs in built.values():
         assert inputs["push"] is True
         assert inputs["platforms"] == ["linux/amd64"]
@@ -38,8 +40,8 @@ def test_registry_password_is_a_secret(cluster: Cluster) -> None:
         assert "/" not in registry["address"]
 
 
-def test_training_image_from_the_training_context(cluster: Cluster) -> None:
-    trainer = images(cluster)["trainer"]
+def test_training_image_from_the_training_context(home_cluster: Cluster) -> None:
+    trainer = images(home_cluster)["trainer"]
     assert trainer["context"] == {"location": "training"}
     assert trainer["dockerfile"] == {"location": "training/Dockerfile"}
     assert trainer["tags"][0].endswith(f":build-{image.context_digest(image.TRAINING_CONTEXT)[:16]}")
@@ -63,9 +65,10 @@ def test_mirrors_build_from_upstream_digests_or_tags(cluster: Cluster) -> None:
             assert tag.endswith(line.split("@sha256:")[1][:12])
 
 
-def test_training_image_output_is_digest_pinned(dev_plan: Plan) -> None:
-    for out in dev_plan.outputs["clouds"].values():
-        assert out["trainingImage"].startswith(out["registry"] + "@sha256:")
+def test_training_image_output_is_digest_pinned(stack_plan: Plan) -> None:
+    """Only the home cloud outputs a training image, from its own registry."""
+    (out,) = [out for out in stack_plan.outputs["clouds"].values() if out["training"] is not None]
+    assert out["training"]["image"].startswith(out["registry"] + "@sha256:")
 
 
 def test_context_digest_follows_content(tmp_path: Path) -> None:

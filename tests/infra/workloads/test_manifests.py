@@ -1,7 +1,7 @@
 """Every Kubernetes object the workloads declare, rendered to YAML from the captured inputs, validates
 against the Kubernetes API schema of the cluster's version, strictly (no unknown fields): the same check
 as `kubernetes-validate --strict -k <version> FILE`, through its Python API and with its schema files
-read once rather than once per object."""
+read once rather than once per object. The home cloud's training Job and replicator CronJob included."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils
 
+from tests.infra.workloads import doubles
 from tests.infra.workloads.helpers import Cluster
 
 DOUBLE_VERSION = "1.33"
@@ -39,11 +40,20 @@ def rendered(cluster: Cluster) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
+def training_kinds(cluster: Cluster) -> set[str]:
+    """What a cloud declares for training: nothing where it only serves; at home the Job, and the
+    replicator's CronJob with its ConfigMap (but not on the doubles, built alone, with nothing to copy to)."""
+    if not cluster.trains:
+        return set()
+    return {"Job"} if doubles.is_double(cluster) else {"Job", "CronJob", "ConfigMap"}
+
+
 def test_every_object_validates_strictly(any_cluster: Cluster) -> None:
     objects = rendered(any_cluster)
     kinds = {o["kind"] for o in objects}
-    assert {"Namespace", "NetworkPolicy", "ServiceAccount", "Service", "Job", "Deployment"} <= kinds
+    assert {"Namespace", "NetworkPolicy", "ServiceAccount", "Service", "Deployment"} <= kinds
     assert {"HorizontalPodAutoscaler", "PodDisruptionBudget"} <= kinds
+    assert kinds & {"Job", "CronJob", "ConfigMap"} == training_kinds(any_cluster)
     version = kubernetes_version(any_cluster)
     failures = []
     for obj in objects:

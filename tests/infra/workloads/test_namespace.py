@@ -1,10 +1,13 @@
 """NW-03 and WL-09: the workload namespace enforces Pod Security `restricted`, denies all traffic by
-default, and allows only DNS, serving ingress, trainer peers, HTTPS egress and the identity endpoints."""
+default, and allows only DNS, serving ingress, trainer peers, HTTPS egress and the identity endpoints.
+ID-07: one service account per workload role on every cloud, each used only by its role's pods: serving
+everywhere, the trainer and the replicator on the home cloud."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from infra.clouds.base import SERVICE_ACCOUNTS
 from tests.infra.workloads import doubles
 from tests.infra.workloads.helpers import (
     ACCOUNT,
@@ -12,10 +15,12 @@ from tests.infra.workloads.helpers import (
     POLICY,
     Cluster,
     containers,
+    pod_template,
     serving_sources,
 )
 
 PSS = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "audit", "warn")}
+APP_LABEL = "app.kubernetes.io/name"
 
 
 def policies(cluster: Cluster) -> dict[str, dict[str, Any]]:
@@ -77,9 +82,22 @@ def test_trainer_workers_reach_each_other_on_the_worker_port(cluster: Cluster) -
 
 
 def test_https_egress_to_storage_but_not_link_local(cluster: Cluster) -> None:
-    (rule,) = policies(cluster)["storage-egress"]["egress"]
+    spec = policies(cluster)["storage-egress"]
+    (rule,) = spec["egress"]
     assert ports(rule) == {("TCP", 443)}
     assert rule["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}]
+    (selector,) = spec["podSelector"]["matchExpressions"]
+    assert (selector["key"], selector["operator"]) == (APP_LABEL, "In")
+    assert set(selector["values"]) == {"trainer", "tf-serving", "replicator"}
+
+
+def test_every_workload_pod_reaches_its_storage(any_cluster: Cluster) -> None:
+    """The replicator writes the other clouds' buckets over HTTPS, as the trainer and model-sync read and
+    write their own: the storage egress selects each of their pods."""
+    (selector,) = policies(any_cluster)["storage-egress"]["podSelector"]["matchExpressions"]
+    for _, obj, _ in any_cluster.workload_pods():
+        app = pod_template(obj)["metadata"]["labels"][APP_LABEL]
+        assert app in selector["values"], obj["metadata"]["name"]
 
 
 def test_identity_endpoints_are_exact_link_local_hosts(cluster: Cluster) -> None:
@@ -97,13 +115,19 @@ def test_identity_egress_follows_the_contract(double: doubles.Built) -> None:
 
 
 def test_id07_dedicated_service_accounts_without_token(cluster: Cluster) -> None:
+    """Every cloud declares the account of each role (the contract's identities cover them all, whichever
+    cloud is home); only the home cloud runs pods as the trainer and the replicator."""
     accounts = {a["metadata"]["name"]: a for a in cluster.of(ACCOUNT)}
-    assert set(accounts) == {"trainer", "serving"}
+    assert set(accounts) == {"trainer", "serving", "replicator"} == set(SERVICE_ACCOUNTS.values())
     assert all(a["automountServiceAccountToken"] is False for a in accounts.values())
-    for _, obj, pod in cluster.workload_pods():
+    used = {}
+    for kind, obj, pod in cluster.workload_pods():
         assert pod["serviceAccountName"] in accounts, obj["metadata"]["name"]
         assert pod["serviceAccountName"] != "default"
         assert pod["automountServiceAccountToken"] is False
+        used[kind] = pod["serviceAccountName"]
+    at_home = {"Job": "trainer", "CronJob": "replicator"} if cluster.trains else {}
+    assert used == {"Deployment": "serving", **at_home}
 
 
 def test_id07_accounts_carry_the_contract_identity(double: doubles.Built) -> None:
@@ -114,5 +138,5 @@ def test_id07_accounts_carry_the_contract_identity(double: doubles.Built) -> Non
     for _, _, pod in double.cluster.workload_pods():
         assert pod["serviceAccountName"] in ("trainer", "serving")
     for _, obj, _ in double.cluster.workload_pods():
-        labels = obj["spec"]["template"]["metadata"]["labels"]
+        labels = pod_template(obj)["metadata"]["labels"]
         assert source.pod_labels.items() <= labels.items()

@@ -1,6 +1,6 @@
-"""WL-01 to WL-08 on every pod template of the workload namespace (the Job, the Deployment and its
-sidecar), on every cloud in the plans and on the contract doubles; WL-08 on every image, the device
-plugin's included."""
+"""WL-01 to WL-08 on every pod template of the workload namespace (the training Job and the replicator
+CronJob where they run, the Deployment and its sidecar), on every cloud in the plans and on the contract
+doubles; WL-08 on every image, the device plugin's included."""
 
 from __future__ import annotations
 
@@ -86,6 +86,8 @@ def test_wl07_gpus_where_the_pools_have_them(any_cluster: Cluster) -> None:
         gpus = int(main["resources"]["limits"].get("nvidia.com/gpu", 0))
         if kind == "Job":
             assert gpus == cfg.training.gpus_per_worker
+        elif kind == "CronJob":
+            assert gpus == 0  # the replicator only copies files
         else:
             assert gpus == (1 if cfg.pool(cfg.serving.pool) else 0)
 
