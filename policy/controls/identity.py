@@ -51,9 +51,9 @@ ID04 = control(
 ID05 = control(
     "ID-05",
     "Azure workload identity federation is exact",
-    "Each federated credential trusts the cluster's OIDC issuer, one service account subject and the "
-    "api://AzureADTokenExchange audience; the service account and its pods carry the workload identity "
-    "annotation and label.",
+    "Each federated credential of the cluster's own workloads trusts its OIDC issuer, one service account "
+    "subject (another cloud's replicator is ID-09's) and the api://AzureADTokenExchange audience; the "
+    "service account and its pods carry the workload identity annotation and label.",
 )
 ID06 = control(
     "ID-06",
@@ -126,10 +126,24 @@ def federated_credential(_: str, props: Props) -> Iterator[str]:
         yield "issuer must be the cluster's OIDC issuer URL"
 
 
+FOREIGN_CLUSTERS = ("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster")
+"""Clusters of other clouds whose issuer an Azure federated credential may trust: the replicator's, which
+ID-09 checks instead."""
+
+
+def foreign(stack: Stack, credential: Resource) -> bool:
+    """Whether `credential` trusts another cloud's cluster rather than the stack's AKS."""
+    return not stack.deps(credential, AKS, via="issuer") and bool(
+        stack.deps(credential, *FOREIGN_CLUSTERS, via="issuer")
+    )
+
+
 @stack_rule(ID05)
 def azure_federation_wired(stack: Stack) -> list[Violation]:
     found = []
     for credential in stack.of(FEDERATED_CREDENTIAL):
+        if foreign(stack, credential):
+            continue
         if stack.of(AKS) and not stack.deps(credential, AKS, via="issuer"):
             found.append(credential.violation(ID05, "issuer must come from the cluster's oidcIssuerProfile"))
         match = AZ_SUBJECT.match(str(credential.props.get("subject") or ""))

@@ -1,14 +1,16 @@
 """ID-08: workloads wait for their identity. The cloud binds a Kubernetes service account to its cloud
 identity with one resource (an EKS Pod Identity association, an Azure federated credential, a GKE
 workload identity IAM member); a pod admitted before that resource exists gets no credentials, and a Job
-that fails on it may not be retried. Each training Job and serving Deployment outside kube-system
-therefore depends on every binding the stack declares for its (namespace, service account)."""
+that fails on it may not be retried. Each Job, CronJob and Deployment outside kube-system therefore
+depends on every binding the stack declares for its (namespace, service account), and on every
+cross-cloud trust of it (ID-09's): another cloud refuses its token until that trust exists."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
 
+from policy.controls import cross_cloud
 from policy.model import k8s
 from policy.model.control import control, stack_rule
 from policy.model.props import unknown
@@ -24,9 +26,10 @@ GKE_MEMBER = re.compile(r"\.svc\.id\.goog\[([^/\]]+)/([^\]]+)\]$")
 ID08 = control(
     "ID-08",
     "Workloads wait for their identity",
-    "Each training Job and serving Deployment depends on the cloud-side binding of its namespace and "
-    "service account where the stack declares one (EKS Pod Identity association, Azure federated "
-    "credential, GKE workload identity member): pods admitted before it exists get no credentials.",
+    "Each Job, CronJob and Deployment depends on the cloud-side binding of its namespace and service "
+    "account where the stack declares one (EKS Pod Identity association, Azure federated credential, GKE "
+    "workload identity member), and on each other cloud's trust of it: pods admitted before it exists get "
+    "no credentials.",
 )
 
 
@@ -60,13 +63,17 @@ def bindings(stack: Stack) -> dict[tuple[str | None, str, str], list[Resource]]:
 
 @stack_rule(ID08)
 def wait_for_identity(stack: Stack) -> list[Violation]:
-    declared = bindings(stack)
+    declared, trusts = bindings(stack), cross_cloud.trusts(stack)
     found = []
-    for res, pod in k8s.workloads(stack, k8s.JOB, k8s.DEPLOYMENT):
+    for res, pod in k8s.workloads(stack, k8s.JOB, k8s.CRON_JOB, k8s.DEPLOYMENT):
         namespace, account = k8s.namespace(res.props) or "default", pod.get("serviceAccountName") or "default"
         if k8s.is_system(res.props) or unknown(namespace) or unknown(account):
             continue
-        for binding in declared.get((res.cloud, namespace, str(account)), []):
+        needed = [
+            *declared.get((res.cloud, namespace, str(account)), []),
+            *trusts.get((namespace, str(account)), []),
+        ]
+        for binding in needed:
             if binding.urn not in res.depends_on:
                 found.append(
                     res.violation(

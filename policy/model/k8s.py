@@ -22,6 +22,7 @@ POD_SPEC_PATHS = {
 WORKLOAD_TYPES = tuple(POD_SPEC_PATHS)
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -91,6 +91,10 @@ def _no_wait_for_identity(kwargs: dict[str, Any]) -> None:
     kwargs["opts"] = pulumi.ResourceOptions(parent=kwargs["opts"].parent)
 
 
+def _any_service_account(kwargs: dict[str, Any]) -> None:
+    kwargs["attribute_condition"] = "assertion.sub.startsWith('system:serviceaccount:')"
+
+
 Break = tuple[Any, str, Callable[[dict[str, Any]], None], str, str]
 """(SDK module, resource class, change to its arguments, the control it breaks, the resource named)."""
 BREAKS = [
@@ -121,11 +125,25 @@ BREAKS = [
         id="load-balancer-open",
     ),
     pytest.param(
-        (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-gcp-workloads-training-job"), id="job-no-deadline"
+        (k8s.batch.v1, "Job", _no_deadline, "RL-06", "dev-aws-workloads-training-job"), id="job-no-deadline"
     ),
     pytest.param(
-        (k8s.batch.v1, "Job", _no_wait_for_identity, "ID-08", "dev-azure-workloads-training-job"),
+        (k8s.batch.v1, "Job", _no_wait_for_identity, "ID-08", "dev-aws-workloads-training-job"),
         id="job-does-not-wait-for-identity",
+    ),
+    pytest.param(
+        (k8s.batch.v1, "CronJob", _no_wait_for_identity, "ID-08", "dev-aws-workloads-replicator-cronjob"),
+        id="replicator-does-not-wait-for-its-trusts",
+    ),
+    pytest.param(
+        (
+            gcp.iam,
+            "WorkloadIdentityPoolProvider",
+            _any_service_account,
+            "ID-09",
+            "dev-gcp-federation-aws-provider",
+        ),
+        id="federation-admits-any-service-account",
     ),
 ]
 
@@ -155,12 +173,10 @@ def test_a_waiver_in_the_stack_config_makes_the_violation_advisory(
     waivers = [
         *stack_values("dev")["gpu-platform:waivers"],
         {"control": "ST-08", "clouds": ["gcp"], "reason": "a scratch stack whose data is disposable"},
-        # Checkpoints in an unversioned bucket break RL-07 as well.
-        {"control": "RL-07", "clouds": ["gcp"], "reason": "a scratch stack whose checkpoints are disposable"},
     ]
     project = write_stack(tmp_path, "waived", {"gpu-platform:waivers": waivers})
     out = tmp_path / "plan.json"
     assert main(["--stack", "waived", "--cwd", str(project), "--json", str(out)]) == EXIT_OK
-    st08 = [v for v in json.loads(out.read_text())["violations"] if v["control"] in ("ST-08", "RL-07")]
+    st08 = [v for v in json.loads(out.read_text())["violations"] if v["control"] == "ST-08"]
     assert st08
     assert all(v["severity"] == "advisory" for v in st08)

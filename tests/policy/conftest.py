@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.policy import fixtures_aws, fixtures_azure, fixtures_gcp
+from tests.policy import fixtures_aws, fixtures_azure, fixtures_cross_cloud, fixtures_gcp
 from tests.policy.fixtures_k8s import k8s_objects
 from tests.policy.stacks import Fixture
 
@@ -23,7 +23,7 @@ def aws_full() -> list[Fixture]:
         f"s3://{fixtures_aws.BUCKET}/ckpt",
         identity={"trainer": "trainer-pia"},
     )
-    return [*fixtures_aws.aws_stack(), *objects]
+    return [*fixtures_aws.aws_stack(), *objects, *fixtures_cross_cloud.from_eks()]
 
 
 def gcp_full() -> list[Fixture]:
@@ -35,6 +35,7 @@ def gcp_full() -> list[Fixture]:
             f"gs://{fixtures_gcp.BUCKET}/ckpt",
             identity={"trainer": "trainer-wi", "serving": "serving-wi"},
         ),
+        *fixtures_cross_cloud.from_gke(),
     ]
 
 
