@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from infra.catalog import CLOUDS
 from plan.components import label, top_component
-from plan.cost import aws, azure, gcp, kubernetes
+from plan.cost import aws, azure, gcp, kubernetes, replication
 from plan.cost.context import Context, Rule
 from plan.cost.model import CloudCost, CostLine, Estimate, PriceError
 from plan.runner import Plan
@@ -52,9 +52,11 @@ FREE = (
     "gcp:compute/subnetwork:*",
     "gcp:compute/router:*",
     "gcp:compute/firewall:*",
+    "gcp:compute/address:*",
+    "gcp:iam/workloadIdentityPool*",
     "gcp:kms/keyRing:*",
     "gcp:binaryauthorization/policy:*",
-    "time:index/sleep:*",
+    "time:index/*",
     "pulumi-python:dynamic/acr:*",
     "azure-native:resources:ResourceGroup",
     "azure-native:network:VirtualNetwork",
@@ -75,12 +77,13 @@ FREE = (
 )
 """Types that cost nothing by themselves. Kubernetes objects run on nodes priced with their pools; the
 exceptions (a LoadBalancer Service) have rules, which win over these patterns. Flow logs, diagnostic
-settings and data collection rules cost what their log destination ingests, priced there. An Auto Scaling
+settings and data collection rules cost what their log destination ingests, priced there. A GCP address
+is billed while in use, by the Cloud NAT that uses it (its rule counts `natIps`). An Auto Scaling
 group tag and a storage lifecycle policy are metadata: the actions a lifecycle rule takes bill as
 operations, which the estimate leaves out everywhere."""
 
 
-RULES: dict[str, Rule] = {**aws.RULES, **gcp.RULES, **azure.RULES, **kubernetes.RULES}
+RULES: dict[str, Rule] = {**aws.RULES, **gcp.RULES, **azure.RULES, **kubernetes.RULES, **replication.RULES}
 
 
 def is_free(type_: str) -> bool:

@@ -5,7 +5,8 @@ GPU machine prices live in `infra.catalog`; CPU machines and disks in `plan.cost
 are the public pay-as-you-go list prices of the regions the stacks use (us-east-1/us-west-2,
 us-central1, East US/East US 2, which agree for every item here), compiled on the date given from the
 pricing page each source names; nothing here is fetched live, so re-check a figure before relying on it.
-Taxes, discounts, support plans and data transfer out are not included.
+Taxes, discounts and support plans are not included, nor is data transfer out except the replicator's
+copies of model versions to the other clouds (`EGRESS`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,28 @@ AZURE_NAT_GB = rate(0.045, "GB processed", _AZNAT)
 AZURE_PUBLIC_IP = rate(0.005, "address-hour", _AZIP)
 AZURE_LB_HOUR = rate(0.025, "LB-hour (first 5 rules)", _AZLB)
 
+# Data transfer out to the internet, which is how one cloud's bytes reach another's bucket: the first paid
+# tier of each, past the monthly free allowance (100 GB on AWS and Azure, aggregated across services).
+EGRESS = {
+    "aws": rate(
+        0.09,
+        "GB out",
+        "aws.amazon.com/ec2/pricing/on-demand (Data Transfer OUT to the internet, first 10 TB/month)",
+    ),
+    "gcp": rate(
+        0.12,
+        "GiB out",
+        "cloud.google.com/storage/pricing (network: data transfer to the internet, Premium tier, 0-1 TiB)",
+    ),
+    "azure": rate(
+        0.087,
+        "GB out",
+        "azure.microsoft.com/pricing/details/bandwidth (internet egress, Microsoft network, next 10 TB)",
+    ),
+}
+NAT_GB = {"aws": AWS_NAT_GB, "gcp": GCP_NAT_GB, "azure": AZURE_NAT_GB}
+"""What the home cluster's NAT charges per GB it carries, in either direction."""
+
 # Keys.
 AWS_KMS_KEY = rate(1.00, "key-month", _KMS)
 GCP_KMS_VERSION = rate(0.06, "key version-month", _GKMS)
@@ -133,5 +156,8 @@ class Assumed:
     """Per Log Analytics workspace: AKS control-plane logs with kube-audit and container insights."""
     KEY_VAULT_OPERATIONS_10K = 10.0
     """Per Key Vault key: AKS KMS and storage CMK wrap/unwrap calls (100,000 a month)."""
+    REPLICATED_GB = 2.0
+    """Per other cloud: new model versions the replicator copies there each month (a few versions of a
+    model of some hundred MB; the digits model is about 5 MB)."""
     NLB_LCU = 1.0
     """Per NLB: average load-balancer capacity units in use each hour (a quiet endpoint)."""
