@@ -1,5 +1,7 @@
-"""`python -m examples.app [--outputs FILE|-] [--stack NAME] [--input FILE]`: classify a digit on the
-platform, whichever cloud answers first in the stack's order, and print which one did."""
+"""`python -m examples.app [--outputs FILE|-] [--stack NAME] [--input FILE] [--pin every|first|off]`:
+classify a digit on the platform, whichever cloud answers first in the stack's order, and print which one
+did and with which model version. The version is pinned by default (`client.pin`): the newest that every
+cloud reporting its versions serves, so a failover to another cloud answers from the same model."""
 
 from __future__ import annotations
 
@@ -36,6 +38,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input", type=Path, help="JSON list of instances (default: one sample digit)")
     parser.add_argument("--timeout", type=float, default=client.Policy.timeout, help="seconds per request")
     parser.add_argument("--attempts", type=int, default=client.Policy.attempts, help="tries per cloud")
+    parser.add_argument(
+        "--pin",
+        choices=("every", "first", "off"),
+        default="every",
+        help="the model version asked for: the newest on every cloud (default), the newest on the first "
+        "cloud that reports its versions, or off: each cloud's own newest (the version is then unknown)",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,12 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     instances = json.loads(args.input.read_text()) if args.input else [SAMPLE]
     policy = client.Policy(timeout=args.timeout, attempts=args.attempts)
     try:
-        result = client.predict(outputs.endpoints, instances, policy)
+        pin = None if args.pin == "off" else client.pin(outputs.endpoints, args.timeout, args.pin)
+        result = client.predict(outputs.endpoints, instances, policy, pin=pin)
     except client.AllEndpointsFailedError as exc:
         print(exc, file=sys.stderr)
         return 1
     best = [max(range(len(p)), key=p.__getitem__) if isinstance(p, list) else p for p in result.predictions]
-    print(json.dumps({"cloud": result.cloud, "classes": best, "failures": result.failures}, indent=2))
+    answer = {"cloud": result.cloud, "version": result.version, "classes": best, "failures": result.failures}
+    print(json.dumps(answer, indent=2))
     return 0
 
 

@@ -1,11 +1,16 @@
 """Predictions with failover: each endpoint in the stack's order, a few attempts with exponential backoff
 and jitter on errors that may pass (connection refused or reset, timeouts, 5xx, 429), then the next cloud;
-an answer the endpoint will keep giving (another 4xx, a malformed body) moves on at once."""
+an answer the endpoint will keep giving (another 4xx, a malformed body) moves on at once.
+
+With a `Pin`, every cloud is asked for one model version (`/v1/models/<name>/versions/<v>:predict`), so a
+failover never changes the version that answers; `pin` chooses it through TF Serving's model-status API
+(`GET /v1/models/<name>`)."""
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -14,13 +19,15 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from infra.outputs import Endpoint, StackOutputs
 
 Instances = list[Any]
+Scope = Literal["every", "first"]
 # Internal load balancers sit in private networks that a corporate proxy cannot reach.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_PREDICT_URL = re.compile(r"^(?P<model>.+/v1/models/[^/:]+):predict$")
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,23 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """The model version every cloud is asked for."""
+
+    version: int
+    skip: frozenset[str] = frozenset()
+    """Clouds known not to serve it: left out of the failover."""
+    failures: list[str] = field(default_factory=list)
+    """Why each of them was left out, and the status reads that failed, one line each."""
+
+
+@dataclass(frozen=True)
 class Prediction:
     cloud: str
     url: str
     predictions: list[Any]
+    version: int | None = None
+    """The pinned version that answered; None unpinned (TF Serving's REST predict does not say)."""
     failures: list[str] = field(default_factory=list)
     """What failed before this answer, one line each."""
 
@@ -74,13 +94,24 @@ def load(path: str | None = None, stack: str | None = None) -> StackOutputs:
     return StackOutputs.model_validate_json(text)
 
 
-def post(url: str, instances: Instances, timeout: float) -> list[Any]:
-    """One TF Serving REST predict call (`{"instances": [...]}` -> `{"predictions": [...]}`)."""
-    body = json.dumps({"instances": instances}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+def model_url(url: str) -> str:
+    """The model-status URL `http://HOST:PORT/v1/models/<name>` of a predict URL."""
+    match = _PREDICT_URL.match(url)
+    if not match:
+        raise ValueError(f"not a TF Serving predict URL: {url}")
+    return match["model"]
+
+
+def versioned(url: str, version: int) -> str:
+    """The predict URL of one version: `.../v1/models/<name>/versions/<version>:predict`."""
+    return f"{model_url(url)}/versions/{version}:predict"
+
+
+def _call(request: urllib.request.Request, timeout: float) -> Any:
+    """One REST call's JSON answer; `RetryableError` if it may pass, `EndpointError` if it will not."""
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            answer = json.load(response)
+            return json.load(response)
     except urllib.error.HTTPError as exc:
         kind = RetryableError if exc.code >= 500 or exc.code == 429 else EndpointError
         raise kind(f"HTTP {exc.code}") from exc
@@ -88,10 +119,60 @@ def post(url: str, instances: Instances, timeout: float) -> list[Any]:
         raise RetryableError(str(getattr(exc, "reason", exc))) from exc
     except json.JSONDecodeError as exc:
         raise EndpointError("response is not JSON") from exc
+
+
+def post(url: str, instances: Instances, timeout: float) -> list[Any]:
+    """One TF Serving REST predict call (`{"instances": [...]}` -> `{"predictions": [...]}`)."""
+    body = json.dumps({"instances": instances}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+    answer = _call(request, timeout)
     predictions = answer.get("predictions") if isinstance(answer, dict) else None
     if not isinstance(predictions, list) or len(predictions) != len(instances):
         raise EndpointError("response has no predictions for the instances")
     return predictions
+
+
+def available(url: str, timeout: float) -> set[int]:
+    """The versions that TF Serving behind predict `url` reports AVAILABLE (`model_version_status`)."""
+    answer = _call(urllib.request.Request(model_url(url)), timeout)
+    statuses = answer.get("model_version_status") if isinstance(answer, dict) else None
+    if not isinstance(statuses, list):
+        raise EndpointError("response has no model_version_status")
+    try:
+        return {int(s["version"]) for s in statuses if s["state"] == "AVAILABLE"}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EndpointError("model_version_status is malformed") from exc
+
+
+def pin(endpoints: Sequence[Endpoint], timeout: float, scope: Scope = "every") -> Pin:
+    """The newest version AVAILABLE on every endpoint that reports its versions (`first`: on the first one
+    that does). When they share none (TF Serving loads only a model's newest version unless told otherwise,
+    so a cloud that the newest has not reached yet shares nothing with the others), the newest that any of
+    them serves, and those without it are left out. One status read per endpoint, without retries: a cloud
+    whose read fails stays in the failover, where it can only answer from the pinned version.
+    `AllEndpointsFailedError` when no endpoint reports a version."""
+    served: dict[str, set[int]] = {}
+    failures: list[str] = []
+    for endpoint in endpoints:
+        if not endpoint.url:
+            continue  # `predict` says so in its turn
+        try:
+            versions = available(endpoint.url, timeout)
+        except (RetryableError, EndpointError) as exc:
+            failures.append(f"{endpoint.cloud} versions: {exc}")
+            continue
+        if not versions:
+            failures.append(f"{endpoint.cloud} versions: none AVAILABLE")
+            continue
+        served[endpoint.cloud] = versions
+        if scope == "first":
+            break
+    if not served:
+        raise AllEndpointsFailedError(failures or ["no endpoint has an address yet"])
+    version = max(set.intersection(*served.values()) or set.union(*served.values()))
+    lacking = [cloud for cloud, versions in served.items() if version not in versions]
+    failures += [f"{c}: serves {sorted(served[c])}, not version {version}: left out" for c in lacking]
+    return Pin(version, frozenset(lacking), failures)
 
 
 def predict(
@@ -100,17 +181,24 @@ def predict(
     policy: Policy = Policy(),
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
+    *,
+    pin: Pin | None = None,
 ) -> Prediction:
-    """The first endpoint's answer that succeeds, in order; `AllEndpointsFailedError` if none does."""
-    failures: list[str] = []
+    """The first endpoint's answer that succeeds, in order; `AllEndpointsFailedError` if none does. With a
+    `pin`, each endpoint is asked for its version, and those it leaves out are passed over."""
+    failures = list(pin.failures) if pin else []
     for endpoint in endpoints:
+        if pin and endpoint.cloud in pin.skip:
+            continue
         if not endpoint.url:
             failures.append(f"{endpoint.cloud}: no address yet")
             continue
+        url = versioned(endpoint.url, pin.version) if pin else endpoint.url
         for attempt in range(1, policy.attempts + 1):
             try:
-                found = post(endpoint.url, instances, policy.timeout)
-                return Prediction(endpoint.cloud, endpoint.url, found, failures)
+                found = post(url, instances, policy.timeout)
+                version = pin.version if pin else None
+                return Prediction(endpoint.cloud, url, found, version=version, failures=failures)
             except RetryableError as exc:
                 failures.append(f"{endpoint.cloud} attempt {attempt}: {exc}")
                 if attempt < policy.attempts:

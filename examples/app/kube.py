@@ -25,7 +25,8 @@ JOB_DONE = ("Complete", "SuccessCriteriaMet")
 
 
 class StepError(Exception):
-    """A smoke step failed; `step` names it (api, training job, serving rollout, prediction)."""
+    """A smoke step failed; `step` names it (api, training job, serving rollout, serving, model version,
+    replication, prediction)."""
 
     def __init__(self, step: str, detail: str) -> None:
         super().__init__(f"{step}: {detail}")
@@ -147,8 +148,8 @@ def _forwarded_port(process: subprocess.Popen[str], timeout: float) -> int:
         except queue.Empty:
             break
         if line is None:
-            raise StepError("prediction", f"port-forward exited: {last_line(''.join(seen))}")
+            raise StepError("serving", f"port-forward exited: {last_line(''.join(seen))}")
         seen.append(line)
         if match := FORWARDING.search(line):
             return int(match.group(1))
-    raise StepError("prediction", f"port-forward did not start in {timeout:.0f}s")
+    raise StepError("serving", f"port-forward did not start in {timeout:.0f}s")

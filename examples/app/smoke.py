@@ -1,10 +1,13 @@
 """`python -m examples.app.smoke (--stack NAME | --outputs FILE)`: after `pulumi up`, prove each cloud of
-the stack serves. `up` waits neither for the training Job nor for the serving pods, so on every cloud, in
-parallel: reach the Kubernetes API, wait for the Job (`trainingJob`), wait for the rollout of
-`<model>-serving`, then send one real prediction through `kubectl port-forward` (or straight to
-`servingUrl` with --direct, from inside the cluster's network). Exit 1 naming every cloud that failed and
-the step, 2 when the outputs cannot be used. CI runs it after every deploy; a person runs the same command
-after a manual `pulumi up` (README.md).
+the stack serves, and serves the home cloud's model. `up` waits neither for the training Job nor for the
+serving pods, so on every cloud, in parallel: reach the Kubernetes API; on the home cloud (the one with
+`training`) wait for the Job, for the rollout of `<model>-serving`, and read the version TF Serving serves;
+on the others wait for that version, then for the rollout, then until their TF Serving reports that
+version (or a newer one) AVAILABLE, which proves the replicator reached them; everywhere, send one real
+prediction pinned to the version through `kubectl port-forward` (or straight to `servingUrl` with
+--direct, from inside the cluster's network). Exit 1 naming every cloud that failed and the step, 2 when
+the outputs cannot be used. CI runs it after every deploy; a person runs the same command after a manual
+`pulumi up` (README.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ import os
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Iterator
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +54,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack", help="read `pulumi stack output --json --show-secrets --stack NAME`")
     source.add_argument("--outputs", type=Path, help="saved `pulumi stack output --json --show-secrets`")
-    parser.add_argument("--cloud", action="append", help="check only this cloud (repeatable)")
+    parser.add_argument("--cloud", action="append", help="check this cloud and the home (repeatable)")
     parser.add_argument("--namespace", default="ml", help="the stack's `namespace` (default: ml)")
-    parser.add_argument("--model", default="digits", help="model name when servingUrl is still empty")
     parser.add_argument("--kubectl", default="kubectl", help="kubectl binary (default: kubectl on PATH)")
     parser.add_argument("--job-timeout", type=float, default=3600, help="seconds to wait for the Job")
     parser.add_argument("--rollout-timeout", type=float, default=900, help="seconds for the rollout")
-    parser.add_argument("--poll", type=float, default=15, help="seconds between Job status reads")
-    parser.add_argument("--timeout", type=float, default=10, help="seconds per prediction request")
+    parser.add_argument(
+        "--replication-timeout", type=float, default=1800, help="seconds for the home's version to arrive"
+    )
+    parser.add_argument("--poll", type=float, default=15, help="seconds between status reads")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds per HTTP request")
     route = parser.add_mutually_exclusive_group()
     route.add_argument("--direct", action="store_true", help="predict at servingUrl, no port-forward")
     route.add_argument(
@@ -73,59 +81,109 @@ def load(args: argparse.Namespace) -> StackOutputs:
     return StackOutputs.model_validate_json(text)
 
 
-def model_of(cloud_url: str, default: str) -> str:
-    """`digits` from `http://host:8501/v1/models/digits:predict`."""
-    return cloud_url.rsplit("/", 1)[-1].split(":", 1)[0] if cloud_url else default
-
-
-def check(cloud: Cloud, outputs: StackOutputs, kube: Kubectl, args: argparse.Namespace) -> Result:
-    """The four steps on one cloud; the first that fails ends it."""
+def check(
+    cloud: Cloud, outputs: StackOutputs, kube: Kubectl, args: argparse.Namespace, home: Future[int]
+) -> Result:
+    """The steps on one cloud; the first that fails ends it. The home cloud resolves `home` with the
+    version it serves, or cancels it when it fails first; the others wait for it."""
     section = outputs.clouds[cloud]
-    model = model_of(section.serving_url, args.model)
-    urls = dict(u.split("=", 1) for u in args.url)
+    model, trained_on = section.model.name, section.model.trained_on
     passed: list[str] = []
     try:
         kube.reach()
         passed.append("API reachable")
-        passed.append(kube.wait_job(section.training_job, args.job_timeout, args.poll))
-        passed.append(kube.rollout(f"{model}-serving", args.rollout_timeout))
-        if cloud in urls or args.direct:
-            url = urls.get(cloud) or section.serving_url
-            if not url:
-                raise StepError("prediction", "servingUrl is empty: the load balancer has no address yet")
-            passed.append(_predict(cloud, url, args.timeout, "at " + url))
+        if section.training:
+            passed.append(kube.wait_job(section.training.job, args.job_timeout, args.poll))
         else:
-            with kube.port_forward(f"{model}-serving", REST_PORT) as port:
-                url = f"http://127.0.0.1:{port}/v1/models/{model}:predict"
-                passed.append(_predict(cloud, url, args.timeout, "through port-forward"))
+            wanted = _home_version(home, trained_on)
+        passed.append(kube.rollout(f"{model}-serving", args.rollout_timeout))
+        with _serving(cloud, model, section.serving_url, kube, args) as (url, how):
+            if section.training:
+                version = _await_version("model version", url, 1, args.rollout_timeout, args)
+                home.set_result(version)
+                passed.append(f"serves version {version}")
+            else:
+                version = _await_version("replication", url, wanted, args.replication_timeout, args)
+                passed.append(f"serves version {version}, replicated from {trained_on}")
+            passed.append(_predict(cloud, url, version, args.timeout, how))
     except StepError as exc:
         return Result(cloud, passed, exc)
+    finally:
+        if section.training:
+            home.cancel()  # no-op once resolved
     return Result(cloud, passed)
 
 
-def _predict(cloud: Cloud, url: str, timeout: float, how: str) -> str:
-    policy = client.Policy(timeout=timeout, attempts=3)
+def _home_version(home: Future[int], trained_on: Cloud) -> int:
+    """The version the home cloud serves, once its check has read it."""
     try:
-        found = client.predict([Endpoint(cloud=cloud, url=url)], [SAMPLE], policy)
+        return home.result()
+    except CancelledError as exc:
+        raise StepError("replication", f"no version to wait for: the home cloud {trained_on} failed") from exc
+
+
+@contextmanager
+def _serving(
+    cloud: Cloud, model: str, serving_url: str, kube: Kubectl, args: argparse.Namespace
+) -> Iterator[tuple[str, str]]:
+    """The predict URL to use, and how it is reached: `--url`, `--direct` or a port-forward."""
+    urls = dict(u.split("=", 1) for u in args.url)
+    if cloud in urls or args.direct:
+        url = urls.get(cloud) or serving_url
+        if not url:
+            raise StepError("serving", "servingUrl is empty: the load balancer has no address yet")
+        yield url, "at " + url
+    else:
+        with kube.port_forward(f"{model}-serving", REST_PORT) as port:
+            yield f"http://127.0.0.1:{port}/v1/models/{model}:predict", "through port-forward"
+
+
+def _await_version(step: str, url: str, at_least: int, timeout: float, args: argparse.Namespace) -> int:
+    """Read TF Serving's model status until it reports a version >= `at_least` AVAILABLE; the newest."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            versions = client.available(url, args.timeout)
+            state = f"serves {sorted(versions)}" if versions else "serves no version"
+        except (client.RetryableError, client.EndpointError) as exc:
+            versions, state = set(), f"model status: {exc}"
+        if versions and max(versions) >= at_least:
+            return max(versions)
+        if time.monotonic() >= deadline:
+            wanted = f"version {at_least}" if at_least > 1 else "a version"
+            raise StepError(step, f"{state} after {timeout:.0f}s, not {wanted}")
+        time.sleep(args.poll)
+
+
+def _predict(cloud: Cloud, url: str, version: int, timeout: float, how: str) -> str:
+    policy = client.Policy(timeout=timeout, attempts=3)
+    endpoint = Endpoint(cloud=cloud, url=url)
+    try:
+        found = client.predict([endpoint], [SAMPLE], policy, pin=client.Pin(version))
     except client.AllEndpointsFailedError as exc:
         raise StepError("prediction", exc.failures[-1]) from exc
     scores = found.predictions[0]
     best = max(range(len(scores)), key=scores.__getitem__) if isinstance(scores, list) else scores
-    return f"predicted class {best} {how}"
+    return f"predicted class {best} with version {version} {how}"
 
 
 def run(outputs: StackOutputs, args: argparse.Namespace) -> list[Result]:
+    """Every cloud asked for, and the home cloud, whose version the others are compared with."""
     if not isinstance(outputs.kubeconfigs, dict):
         raise ValueError("the kubeconfigs are hidden: read the outputs with --show-secrets")
-    clouds = [c for c in outputs.clouds if not args.cloud or c in args.cloud]
-    with tempfile.TemporaryDirectory(prefix="smoke-") as tmp, ThreadPoolExecutor(len(clouds) or 1) as pool:
+    homes = [c for c, section in outputs.clouds.items() if section.training]
+    if len(homes) != 1:
+        raise ValueError(f"one cloud must have `training` (the home cloud), not {len(homes)}")
+    clouds = [c for c in outputs.clouds if not args.cloud or c in args.cloud or c in homes]
+    home: Future[int] = Future()
+    with tempfile.TemporaryDirectory(prefix="smoke-") as tmp, ThreadPoolExecutor(len(clouds)) as pool:
         jobs = []
         for cloud in clouds:
             path = Path(tmp, f"{cloud}.kubeconfig")
             path.touch(mode=0o600)
             path.write_text(outputs.kubeconfigs[cloud])
             kube = Kubectl(args.kubectl, path, args.namespace)
-            jobs.append(pool.submit(check, cloud, outputs, kube, args))
+            jobs.append(pool.submit(check, cloud, outputs, kube, args, home))
         return [job.result() for job in jobs]
 
 

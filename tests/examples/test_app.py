@@ -1,19 +1,21 @@
-"""The example app against real HTTP servers on 127.0.0.1 that speak TF Serving's REST predict API: one
-cloud down (nothing listening), one failing (503), one slow, one without the model (404), one healthy."""
+"""The example app against real HTTP servers on 127.0.0.1 that speak TF Serving's REST API: one cloud down
+(nothing listening), one failing (503), one slow, one without the model (404), healthy ones; and, with the
+version pinned, three clouds serving versions 1 and 2, or one of them still without version 2."""
 
 from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from examples.app import __main__ as app
 from examples.app import client
-from infra.outputs import Endpoint, StackOutputs
-from tests.examples.standins import MODEL, Server, outputs
+from infra.outputs import SCHEMA_PATH, Endpoint, StackOutputs
+from tests.examples.standins import MODEL, Server, outputs, winner
 
 FAST = client.Policy(timeout=0.5, attempts=3, backoff=0.01, max_backoff=0.02)
 
@@ -31,6 +33,20 @@ def servers(started: dict[str, Server]) -> dict[str, Server]:
     for server in started.values():
         server.calls.clear()
     return started
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Server]]:
+    """Start a stand-in serving the versions given, stopped after the test."""
+    made: list[Server] = []
+
+    def start(versions: Iterable[int], behaviour: str = "ok", unloaded: Iterable[int] = ()) -> Server:
+        made.append(Server(behaviour, versions, unloaded))
+        return made[-1]
+
+    yield start
+    for server in made:
+        server.stop()
 
 
 @pytest.fixture
@@ -95,28 +111,129 @@ def test_all_down_names_every_failure(down_url: str) -> None:
         client.predict(endpoints({"aws": down_url, "gcp": ""}), [app.SAMPLE], FAST, lambda _: None)
     assert len(failed.value.failures) == FAST.attempts + 1
     assert failed.value.failures[-1] == "gcp: no address yet"
+    with pytest.raises(client.AllEndpointsFailedError) as unpinned:
+        client.pin(endpoints({"aws": down_url, "gcp": ""}), FAST.timeout)
+    assert [f.split(":")[0] for f in unpinned.value.failures] == ["aws versions"]
 
 
-def test_cli_reads_saved_outputs(
+def test_the_stand_in_outputs_are_contract_version_3() -> None:
+    doc = outputs({"aws": "", "gcp": "", "azure": ""}, home="gcp")
+    jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
+    parsed = StackOutputs.model_validate(doc)
+    assert parsed.schema_version == 3
+    assert {c: s.training is not None for c, s in parsed.clouds.items()} == {
+        "aws": False,
+        "gcp": True,
+        "azure": False,
+    }
+    assert {s.model.source_uri for s in parsed.clouds.values()} == {parsed.clouds["gcp"].model.uri}
+
+
+def test_a_failover_answers_from_the_pinned_version(
+    servers: dict[str, Server], serve: Callable[..., Server]
+) -> None:
+    """Three clouds serve versions 1 and 2; the primary fails: the second cloud answers, with version 2."""
+    gcp, azure = serve((1, 2)), serve((1, 2))
+    clouds = endpoints({"aws": servers["unavailable"].url, "gcp": gcp.url, "azure": azure.url})
+    pin = client.pin(clouds, FAST.timeout)
+    found = client.predict(clouds, [app.SAMPLE], FAST, lambda _: None, pin=pin)
+    assert (found.cloud, found.version, found.predictions[0].index(1.0)) == ("gcp", 2, winner(2))
+    assert gcp.predicted() == [f"/v1/models/{MODEL}/versions/2:predict"]
+    assert servers["unavailable"].predicted() == [f"/v1/models/{MODEL}/versions/2:predict"] * FAST.attempts
+    assert found.failures[0] == "aws versions: HTTP 503"
+    assert azure.predicted() == []
+
+
+def test_replication_lag_pins_the_version_every_cloud_serves(
+    servers: dict[str, Server], serve: Callable[..., Server]
+) -> None:
+    """Azure has not received version 2 yet: version 1 is asked for everywhere, so a failover (here past
+    a primary that is down) still answers with the version the others would."""
+    gcp, azure = serve((1, 2)), serve((1,))
+    clouds = endpoints({"aws": servers["unavailable"].url, "gcp": gcp.url, "azure": azure.url})
+    pin = client.pin(clouds, FAST.timeout)
+    assert (pin.version, pin.skip) == (1, frozenset())
+    found = client.predict(clouds, [app.SAMPLE], FAST, lambda _: None, pin=pin)
+    assert (found.cloud, found.version, found.predictions[0].index(1.0)) == ("gcp", 1, winner(1))
+    azure.versions.append(2)  # the replicator and model sync catch up: version 2 everywhere again
+    assert client.pin(clouds, FAST.timeout).version == 2
+
+
+def test_a_cloud_without_the_newest_is_left_out_when_the_clouds_share_none(
+    serve: Callable[..., Server],
+) -> None:
+    """TF Serving's default policy loads only the newest version (the older one is END): a lagging cloud
+    then shares no version with the others, and is left out until version 2 reaches it."""
+    aws, gcp, azure = serve((2,), unloaded=(1,)), serve((2,), unloaded=(1,)), serve((1,))
+    clouds = endpoints({"aws": aws.url, "gcp": gcp.url, "azure": azure.url})
+    pin = client.pin(clouds, FAST.timeout)
+    assert (pin.version, pin.skip) == (2, frozenset({"azure"}))
+    assert pin.failures == ["azure: serves [1], not version 2: left out"]
+    aws.versions.clear()  # aws unloads its model: the failover passes over it, and over azure
+    with pytest.raises(client.AllEndpointsFailedError):
+        client.predict(endpoints({"aws": aws.url, "azure": azure.url}), [app.SAMPLE], FAST, pin=pin)
+    assert azure.predicted() == []
+    found = client.predict(clouds, [app.SAMPLE], FAST, pin=pin)
+    assert (found.cloud, found.version) == ("gcp", 2)
+
+
+def test_pinning_on_the_first_cloud_reads_one_status_and_a_lagging_cloud_refuses(
+    serve: Callable[..., Server],
+) -> None:
+    gcp, azure = serve((1, 2)), serve((1,))
+    pin = client.pin(endpoints({"gcp": gcp.url, "azure": azure.url}), FAST.timeout, scope="first")
+    assert pin.version == 2
+    assert (gcp.calls, azure.calls) == ([f"GET /v1/models/{MODEL}"], [])
+    with pytest.raises(client.AllEndpointsFailedError) as failed:
+        client.predict(endpoints({"azure": azure.url}), [app.SAMPLE], FAST, pin=pin)
+    assert failed.value.failures == ["azure attempt 1: HTTP 404"]  # not its version 1 in place of 2
+
+
+def saved(tmp_path: Path, doc: dict[str, object]) -> str:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_cli_reads_saved_outputs_and_pins_the_version(
     servers: dict[str, Server], down_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    saved = tmp_path / "outputs.json"
-    saved.write_text(json.dumps(outputs({"aws": down_url, "azure": servers["ok"].url})))
-    assert app.main(["--outputs", str(saved), "--timeout", "0.5", "--attempts", "1"]) == 0
+    path = saved(tmp_path, outputs({"aws": down_url, "azure": servers["ok"].url}))
+    assert app.main(["--outputs", path, "--timeout", "0.5", "--attempts", "1"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert (printed["cloud"], printed["classes"]) == ("azure", [9])
-    assert len(printed["failures"]) == 1
+    assert (printed["cloud"], printed["version"], printed["classes"]) == ("azure", 2, [winner(2)])
+    assert [f.split(":")[0] for f in printed["failures"]] == ["aws versions", "aws attempt 1"]
+    assert servers["ok"].predicted() == [f"/v1/models/{MODEL}/versions/2:predict"]
+
+
+def test_cli_can_leave_the_version_to_each_cloud(
+    servers: dict[str, Server], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = saved(tmp_path, outputs({"gcp": servers["ok"].url}))
+    assert app.main(["--outputs", path, "--pin", "off"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["cloud"], printed["version"], printed["classes"]) == ("gcp", None, [winner(2)])
+    assert servers["ok"].calls == [f"POST /v1/models/{MODEL}:predict"]
+
+
+def test_cli_exits_1_when_no_cloud_reports_a_version(
+    servers: dict[str, Server], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = saved(tmp_path, outputs({"gcp": servers["missing"].url}))
+    assert app.main(["--outputs", path]) == 1
+    assert "gcp versions: HTTP 404" in capsys.readouterr().err
 
 
 def test_cli_refuses_outputs_that_break_the_contract(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    broken = outputs({"gcp": "http://127.0.0.1:1/v1/models/digits:predict"})
-    del broken["clouds"]["gcp"]["trainingJob"]
-    saved = tmp_path / "outputs.json"
-    saved.write_text(json.dumps(broken))
-    assert app.main(["--outputs", str(saved)]) == 2
-    assert "trainingJob" in capsys.readouterr().err
+    version_2 = outputs({"gcp": "http://127.0.0.1:1/v1/models/digits:predict"})
+    version_2["schemaVersion"] = 2
+    del version_2["clouds"]["gcp"]["model"]
+    assert app.main(["--outputs", saved(tmp_path, version_2)]) == 2
+    err = capsys.readouterr().err
+    assert "schemaVersion 3" in err
+    assert "clouds.gcp.model" in err
 
 
 def test_sample_is_one_digit_image() -> None:
