@@ -159,25 +159,26 @@ def exists(loc: Location) -> bool:
 
 def _listed(fs: AbstractFileSystem, path: str, io: dict[str, Any]) -> bool:
     """Whether `path` is a directory with contents (its own listing) or a file (in its parent's), read
-    afresh. A parent whose listing is refused holds nothing of this principal's beyond `path`."""
+    afresh."""
     parent = posixpath.dirname(path)
     fs.invalidate_cache(path)
     fs.invalidate_cache(parent)
+    if _visible(lambda: fs.ls(path, detail=False, **io)):
+        return True
+    return path in {name.rstrip("/") for name in _visible(lambda: fs.ls(parent, detail=False, **io))}
+
+
+def _visible(listing: Callable[[], Iterable[Any]]) -> list[str]:
+    """What `listing` returns, or nothing where this principal can see nothing: a path that does not
+    exist, or one it is refused. A principal granted one prefix (another cloud's replicator) may not list
+    that prefix's parent, nor the prefix itself while it is empty, and holds nothing of its own there."""
     try:
-        if fs.ls(path, detail=False, **io):
-            return True
+        return [str(name) for name in listing()]
     except FileNotFoundError:
-        pass
-    except Exception as exc:
-        if not is_denied(exc):  # a principal granted `path/` only may not list `path` itself when empty
-            raise
-    try:
-        return path in {name.rstrip("/") for name in fs.ls(parent, detail=False, **io)}
-    except FileNotFoundError:
-        return False
+        return []
     except Exception as exc:
         if is_denied(exc):
-            return False
+            return []
         raise
 
 
@@ -299,16 +300,9 @@ def staged_beside(loc: Location) -> list[Location]:
 
 def _staging_names(fs: AbstractFileSystem, parent: str, io: dict[str, Any]) -> set[str]:
     """The names directly under `parent` of every file whose path there starts with STAGING_PREFIX."""
-    try:
-        paths = fs.find(parent, prefix=STAGING_PREFIX, **io)
-    except FileNotFoundError:
-        return set()
-    except Exception as exc:
-        if is_denied(exc):  # nothing there this principal could have staged
-            return set()
-        raise
+    paths = _visible(lambda: fs.find(parent, prefix=STAGING_PREFIX, **io))
     base = parent.rstrip("/") + "/"
-    return {str(p).removeprefix(base).split("/", 1)[0] for p in paths if str(p).startswith(base)}
+    return {p.removeprefix(base).split("/", 1)[0] for p in paths if p.startswith(base)}
 
 
 def remove_tree(loc: Location) -> None:
