@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.clouds.base import federated_dir
-from plan import fakes
+from plan import fakes, stackfile
 from plan.runner import Plan, PlannedResource
-from tests.plans import plan_with
+from tests.plans import ROOT, plan_with
 
 SUBJECT = "system:serviceaccount:ml:replicator"
 """The home cluster's replicator, as its tokens name it in `sub`."""
@@ -29,6 +29,28 @@ def answered(stack: str, resource: PlannedResource) -> dict[str, Any]:
     """What the fake provider answered for `resource` in a plan of `stack`: its inputs with the outputs a
     real create computes (an address, an issuer, a client id), as the program read them."""
     return fakes.resource(resource.type, resource.name, resource.inputs, stack)[1]
+
+
+def eks_issuer(plan: Plan) -> str:
+    """The EKS cluster's token issuer, as the fake provider answered it."""
+    (cluster,) = plan.of_type("aws:eks/cluster:Cluster")
+    issuer: str = answered(plan.stack, cluster)["identities"][0]["oidcs"][0]["issuer"]
+    return issuer
+
+
+def gke_issuer(plan: Plan) -> str:
+    """The GKE cluster's token issuer, built as GKE names it (the resource does not report it)."""
+    (cluster,) = plan.of_type("gcp:container/cluster:Cluster")
+    project = stackfile.load(ROOT, plan.stack).config["gcp:project"]
+    location, name = cluster.inputs["location"], cluster.inputs["name"]
+    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
+
+
+def aks_issuer(plan: Plan) -> str:
+    """The AKS cluster's token issuer, as the fake provider answered it (with its trailing slash)."""
+    (cluster,) = plan.of_type("azure-native:containerservice:ManagedCluster")
+    issuer: str = answered(plan.stack, cluster)["oidcIssuerProfile"]["issuerURL"]
+    return issuer
 
 
 def created_id(stack: str, resource: PlannedResource) -> str:

@@ -14,7 +14,16 @@ from infra.clouds.aws.platform import cluster_name
 from plan.fakes.registry import FAKE_ACCOUNT
 from plan.runner import Plan, PlannedResource
 from tests.infra.clouds.aws.helpers import ROLE, ROLE_POLICY, aws_of, stack_config
-from tests.infra.clouds.federated import MODELS, SUBJECT, answered, azure_home_plan, one_named, replicator
+from tests.infra.clouds.federated import (
+    MODELS,
+    SUBJECT,
+    aks_issuer,
+    answered,
+    azure_home_plan,
+    gke_issuer,
+    one_named,
+    replicator,
+)
 
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 EIP = "aws:ec2/eip:Eip"
@@ -29,25 +38,12 @@ def _trust(plan: Plan, home: Cloud) -> tuple[PlannedResource, PlannedResource, P
     )
 
 
-def _gke_issuer(plan: Plan) -> str:
-    (cluster,) = plan.of_type("gcp:container/cluster:Cluster")
-    project = stack_config(plan.stack).gcp.project  # type: ignore[union-attr]
-    location, name = cluster.inputs["location"], cluster.inputs["name"]
-    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
-
-
-def _aks_issuer(plan: Plan) -> str:
-    (cluster,) = plan.of_type("azure-native:containerservice:ManagedCluster")
-    issuer: str = answered(plan.stack, cluster)["oidcIssuerProfile"]["issuerURL"]
-    return issuer
-
-
 def _home(prod_plan: Plan, home: Cloud) -> tuple[Plan, str]:
     """The plan in which `home` trains and AWS is a target, and the home cluster's issuer."""
     if home == "gcp":
-        return prod_plan, _gke_issuer(prod_plan)
+        return prod_plan, gke_issuer(prod_plan)
     plan = azure_home_plan()
-    return plan, _aks_issuer(plan)
+    return plan, aks_issuer(plan)
 
 
 def _statements(resource: PlannedResource, key: str) -> list[dict[str, Any]]:
@@ -95,7 +91,7 @@ def test_aks_condition_keys_keep_the_trailing_slash() -> None:
     plan = azure_home_plan()
     _, role, _ = _trust(plan, "azure")
     keys = set(_statements(role, "assumeRolePolicy")[0]["Condition"]["StringEquals"])
-    host = _aks_issuer(plan).removeprefix("https://")
+    host = aks_issuer(plan).removeprefix("https://")
     assert host.endswith("/")
     assert keys == {f"{host}:sub", f"{host}:aud"}
     assert all(k.endswith(("/:sub", "/:aud")) for k in keys)

@@ -32,6 +32,8 @@ from tests.infra.clouds.federated import (
     answered,
     azure_home_plan,
     created_id,
+    eks_issuer,
+    gke_issuer,
     one_named,
     replicator,
 )
@@ -53,14 +55,7 @@ def _trust(plan: Plan) -> tuple[PlannedResource, PlannedResource, PlannedResourc
 
 
 def _home_issuer(plan: Plan) -> str:
-    if plan.stack == "dev":
-        (eks,) = plan.of_type("aws:eks/cluster:Cluster")
-        issuer: str = answered(plan.stack, eks)["identities"][0]["oidcs"][0]["issuer"]
-        return issuer
-    (gke,) = plan.of_type("gcp:container/cluster:Cluster")
-    project = stackfile.load(ROOT, plan.stack).config["gcp:project"]
-    location, name = gke.inputs["location"], gke.inputs["name"]
-    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
+    return eks_issuer(plan) if HOMES[plan.stack] == "aws" else gke_issuer(plan)
 
 
 def _home_nat(plan: Plan) -> str:

@@ -15,7 +15,16 @@ from infra.clouds.gcp.federation import pool_id
 from plan.fakes.clock import CREATED
 from plan.fakes.gcp import FAKE_PROJECT_NUMBER
 from plan.runner import Plan, PlannedResource
-from tests.infra.clouds.federated import MODELS, SUBJECT, answered, azure_home_plan, one_named, replicator
+from tests.infra.clouds.federated import (
+    MODELS,
+    SUBJECT,
+    aks_issuer,
+    answered,
+    azure_home_plan,
+    eks_issuer,
+    one_named,
+    replicator,
+)
 from tests.infra.clouds.gcp.helpers import BUCKET_IAM, CLUSTER, SERVICE, gcp, gcp_config, one
 
 POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool"
@@ -25,24 +34,12 @@ ADDRESS = "gcp:compute/address:Address"
 NAT = "gcp:compute/routerNat:RouterNat"
 
 
-def _eks_issuer(plan: Plan) -> str:
-    (cluster,) = plan.of_type("aws:eks/cluster:Cluster")
-    issuer: str = answered(plan.stack, cluster)["identities"][0]["oidcs"][0]["issuer"]
-    return issuer
-
-
-def _aks_issuer(plan: Plan) -> str:
-    (cluster,) = plan.of_type("azure-native:containerservice:ManagedCluster")
-    issuer: str = answered(plan.stack, cluster)["oidcIssuerProfile"]["issuerURL"]
-    return issuer
-
-
 def _home(dev_plan: Plan, home: Cloud) -> tuple[Plan, str]:
     """The plan in which `home` trains and GCP is a target, and the home cluster's issuer."""
     if home == "aws":
-        return dev_plan, _eks_issuer(dev_plan)
+        return dev_plan, eks_issuer(dev_plan)
     plan = azure_home_plan()
-    return plan, _aks_issuer(plan)
+    return plan, aks_issuer(plan)
 
 
 def _trust(plan: Plan, home: Cloud) -> tuple[PlannedResource, PlannedResource, PlannedResource]:
