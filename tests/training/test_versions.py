@@ -12,7 +12,8 @@ from tests.training.conftest import run_cli
 from trainer import storage, versions
 from trainer.errors import DataError
 
-DIGEST = "0" * 64
+DIGEST = hashlib.sha256(b"listed").hexdigest()
+"""What SHA256SUMS lists for a file in the `check` tests; the files hash to something else."""
 
 
 def bundle(root: Path, graph: bytes = b"graph") -> Path:
@@ -66,7 +67,9 @@ def test_malformed_sums_are_refused_naming_the_line(tmp_path: Path, text: str, f
 def test_check_names_the_first_file_at_fault(tmp_path: Path, names: list[str], fault: str) -> None:
     where = storage.locate(str(tmp_path))
     with pytest.raises(DataError) as raised:
-        versions.check({"a": DIGEST, "b": DIGEST}, names, lambda _: "f" * 64, where)
+        versions.check(
+            {"a": DIGEST, "b": DIGEST}, names, lambda _: hashlib.sha256(b"stored").hexdigest(), where
+        )
     assert str(raised.value) == f"{where.uri}/{fault}"
 
 
