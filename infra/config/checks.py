@@ -7,15 +7,26 @@ their sections' facts (`infra.config.cloud`), never from a branch on a cloud's n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from ipaddress import IPv4Network
 from typing import Any
 
 from infra import catalog, controls, versions
 from infra.catalog import CLOUDS
 from infra.config.cloud import CloudSection
+from infra.config.queues import (
+    Dispatch,
+    Queues,
+    Team,
+    gpu_capacity,
+    memory_gib,
+    smallest_node,
+    team_pools,
+    vcpus,
+)
 from infra.config.section import P, problem
-from infra.config.types import GpuPool
+from infra.config.types import DEFAULT_NAMESPACE, GIB, GpuPool, Serving, quantity_value
 from infra.regions import REGIONS
 
 SectionTypes = Mapping[str, type[CloudSection]]
@@ -28,6 +39,7 @@ def check(parsed: dict[str, Any], raw: Mapping[str, Any], sections: SectionTypes
         *_sections(parsed, raw),
         *_regions(parsed, raw, sections),
         *_waived_options(parsed, raw, sections),
+        *_queues(parsed, raw),
     ]
     for rule in (_kubernetes, _cloud_rules, _pool_bounds, _gpu_offers, _pool_references, _overlaps):
         problems += list(rule(parsed))
@@ -187,3 +199,159 @@ def _overlaps(parsed: dict[str, Any]) -> Iterator[str]:
                 for b_key, b in second.owned_ranges():
                     if IPv4Network(a).overlaps(IPv4Network(b)):
                         yield problem(f"{P}{b_key}", b, f"a range apart from {a_key} ({a}) on {first.CLOUD}")
+
+
+def _queues(parsed: dict[str, Any], raw: Mapping[str, Any]) -> Iterator[str]:
+    """Team queues: unique names in the stack's namespace, known pools listed once each and spot first,
+    quotas the pools can hold, and a team that lists the training pool with the quota to admit the Job."""
+    if ("queues" in raw and "queues" not in parsed) or "gpu_pools" not in parsed:
+        return  # the section or the pools did not parse: reported already
+    namespace: str | None = parsed.get("namespace", None if "namespace" in raw else DEFAULT_NAMESPACE)
+    queues: Queues = parsed.get("queues", Queues())
+    pools, serving = parsed["gpu_pools"], parsed.get("serving", Serving())
+    teams = queues.teams_in(namespace or DEFAULT_NAMESPACE, pools, serving.pool)
+    first_of: dict[str, int] = {}
+    for i, team in enumerate(teams):
+        key = f"{P}queues.teams[{i}]"
+        if team.name in first_of:
+            expected = (
+                f"a name no other team has (teams[{first_of[team.name]}] has it): it names a ClusterQueue"
+            )
+            yield problem(f"{key}.name", team.name, expected)
+        first_of.setdefault(team.name, i)
+        if namespace is not None and team.namespace not in (None, namespace):
+            expected = f"the stack's namespace ({P}namespace): only {namespace} exists in this stack"
+            yield problem(f"{key}.namespace", team.namespace, expected)
+        yield from _team_pools(key, team, {p.name: p for p in pools})
+        yield from _team_quotas(key, team, team_pools(team, pools), parsed.get("clouds", ()))
+    yield from _training_queue(parsed, teams)
+    if queues.dispatch is not None:
+        yield from _dispatch(parsed, queues.dispatch)
+
+
+def _dispatch(parsed: dict[str, Any], dispatch: Dispatch) -> Iterator[str]:
+    """Workers: enabled clouds other than the manager (the home cloud), each once, whose API server the
+    manager can reach from another cloud."""
+    clouds: tuple[str, ...] = parsed.get("clouds", ())
+    training = parsed.get("training")
+    home = (training.cloud if training is not None else None) or (clouds[0] if clouds else None)
+    for j, cloud in enumerate(dispatch.workers):
+        key = f"{P}queues.dispatch.workers[{j}]"
+        if cloud not in clouds:
+            yield problem(key, cloud, f"an enabled cloud ({', '.join(clouds)})")
+        elif cloud == home:
+            expected = (
+                f"a cloud other than the home cloud {home} ({P}training.cloud), which is MultiKueue's "
+                "manager and cannot be its own worker"
+            )
+            yield problem(key, cloud, expected)
+        elif cloud in dispatch.workers[:j]:
+            yield problem(key, cloud, "each cloud at most once")
+        elif (section := parsed.get(cloud)) is not None and section.api_access.private_endpoint:
+            expected = (
+                "a worker whose API server is public behind authorizedCidrs: the manager calls it from "
+                f"another cloud, which a private endpoint ({P}{cloud}.apiAccess.privateEndpoint) refuses"
+            )
+            yield problem(key, cloud, expected)
+
+
+def _team_pools(key: str, team: Team, pools: Mapping[str, GpuPool]) -> Iterator[str]:
+    if team.pools is None:
+        return
+    for j, name in enumerate(team.pools):
+        if name not in pools:
+            yield problem(f"{key}.pools[{j}]", name, f"a GPU pool ({', '.join(pools)})")
+        elif name in team.pools[:j]:
+            yield problem(f"{key}.pools[{j}]", name, "each pool at most once")
+    listed = [pools[n] for n in dict.fromkeys(team.pools) if n in pools]
+    on_demand = next((i for i, p in enumerate(listed) if not p.spot), len(listed))
+    spot = next((p for p in listed[on_demand:] if p.spot), None)
+    if spot is not None:
+        expected = (
+            f"spot pools before on-demand ones ({spot.name} before {listed[on_demand].name}): Kueue tries a "
+            "team's pools in order, so a job runs on spot when it can and falls back to on-demand"
+        )
+        yield problem(f"{key}.pools", list(team.pools), expected)
+
+
+def _team_quotas(key: str, team: Team, pools: Sequence[GpuPool], clouds: Sequence[Any]) -> Iterator[str]:
+    """Each quota applies in every one of the team's pools (Kueue's nominal quota is per flavor, and a job
+    is admitted into one flavor), so it must fit the smallest. CPU and memory come from the catalog's
+    machines, the smallest of the clouds a pool is on, as one quota applies on every cloud; a pool whose
+    machines the catalog lacks is left out (its GPU type is reported against `gpuPools`)."""
+    if not pools:
+        return
+    if team.gpus is not None and team.gpus > gpu_capacity(tight := min(pools, key=gpu_capacity)):
+        expected = (
+            f"at most {gpu_capacity(tight)}: the quota applies in each of the team's pools, and {tight.name} "
+            f"holds at most {tight.max_nodes} nodes x {tight.gpus_per_node} GPUs"
+        )
+        yield problem(f"{key}.gpus", team.gpus, expected)
+    resources: tuple[tuple[str, str | None, Callable[..., int], Decimal, str], ...] = (
+        ("cpu", team.cpu, vcpus, Decimal(1), ""),
+        ("memory", team.memory, memory_gib, GIB, "Gi"),
+    )
+    for field, value, figure, unit, suffix in resources:
+        sized = [(p, node) for p in pools if (node := smallest_node(p, clouds, figure)) is not None]
+        if value is None or not sized:
+            continue
+        pool, node = min(sized, key=lambda pn: pn[0].max_nodes * pn[1].amount)
+        most = pool.max_nodes * node.amount
+        if quantity_value(value) > most * unit:
+            expected = (
+                f"at most {most}{suffix}: the quota applies in each of the team's pools, and {pool.name} "
+                f"holds at most {pool.max_nodes} nodes x {node.amount}{suffix or ' vCPUs'} "
+                f"({node.machine} on {node.cloud}, the smallest machine of the clouds the pool is on)"
+            )
+            yield problem(f"{key}.{field}", value, expected)
+
+
+def _training_queue(parsed: dict[str, Any], teams: Sequence[Team]) -> Iterator[str]:
+    """The training Job waits in the queue of the first team that lists the training pool, and is admitted
+    as a whole (every worker at once) into one of that team's pools: its gang must fit the team's own
+    nominal quota, so it never depends on borrowed quota that a lender may preempt, and each worker must
+    fit a node of every pool of the team on the home cloud."""
+    training, pools = parsed.get("training"), {p.name: p for p in parsed["gpu_pools"]}
+    if training is None or training.pool not in pools:
+        return
+    listing = [team_pools(t, parsed["gpu_pools"]) for t in teams]
+    i = next((i for i, listed in enumerate(listing) if pools[training.pool] in listed), None)
+    if i is None:
+        lists = "; ".join(
+            f"{t.name}: {', '.join(p.name for p in ps)}" for t, ps in zip(teams, listing, strict=True)
+        )
+        expected = (
+            f"a pool a team lists ({lists}): the training Job waits in a team's queue, and no queue "
+            f"admits it into {training.pool}"
+        )
+        yield problem(f"{P}training.pool", training.pool, expected)
+        return
+    team, key, workers = teams[i], f"{P}queues.teams[{i}]", training.workers
+    quota = gpu_capacity(pools[training.pool]) if team.gpus is None else team.gpus
+    if workers * training.gpus_per_worker > quota:
+        stated = quota if team.gpus is not None else f"unset: all {quota} of pool {training.pool}"
+        expected = (
+            f"workers x gpusPerWorker ({workers} x {training.gpus_per_worker}) within team {team.name}'s GPU "
+            f"quota, {key}.gpus ({stated}): the Job is admitted as a whole or never"
+        )
+        yield problem(f"{P}training.workers", workers, expected)
+    for field, quota_text, name in (("cpu", team.cpu, "CPU"), ("memory", team.memory, "memory")):
+        per_worker = getattr(training, field)
+        if quota_text is not None and workers * quantity_value(per_worker) > quantity_value(quota_text):
+            expected = (
+                f"workers x {field} ({workers} x {per_worker}) within team {team.name}'s {name} quota, "
+                f"{key}.{field} ({quota_text}): the Job is admitted as a whole or never"
+            )
+            yield problem(f"{P}training.{field}", per_worker, expected)
+    clouds = parsed.get("clouds", ())
+    home = training.cloud or (clouds[0] if clouds else None)
+    for pool in listing[i]:
+        on_home = home is None or pool.on(home)
+        if pool.name != training.pool and on_home and pool.gpus_per_node < training.gpus_per_worker:
+            where = f"{key}.pools" if team.pools is None else f"{key}.pools[{team.pools.index(pool.name)}]"
+            expected = (
+                f"pools whose nodes hold a worker's {training.gpus_per_worker} GPUs "
+                f"({P}training.gpusPerWorker): the Job may be admitted into any of team {team.name}'s "
+                f"pools, and {pool.name} has {pool.gpus_per_node} per node"
+            )
+            yield problem(where, pool.name, expected)

@@ -22,7 +22,17 @@ from infra.config.aws import AwsConfig
 from infra.config.azure import AzureConfig
 from infra.config.cloud import CloudSection
 from infra.config.gcp import GcpConfig
-from infra.config.types import PATTERN_HINTS, DnsLabel, GpuPool, Serving, Storage, Training, Waiver
+from infra.config.queues import Queues, Team, TeamQueue, team_pools, team_queue
+from infra.config.types import (
+    DEFAULT_NAMESPACE,
+    PATTERN_HINTS,
+    DnsLabel,
+    GpuPool,
+    Serving,
+    Storage,
+    Training,
+    Waiver,
+)
 from infra.naming import PROJECT
 
 S = TypeVar("S", bound=CloudSection)
@@ -41,7 +51,7 @@ class StackConfig(BaseModel):
     stack: str
     environment: Literal["dev", "prod"]
     clouds: tuple[Cloud, ...] = Field(min_length=1)
-    namespace: DnsLabel = "ml"
+    namespace: DnsLabel = DEFAULT_NAMESPACE
     protect: bool = False
     aws: AwsConfig | None = None
     gcp: GcpConfig | None = None
@@ -49,6 +59,7 @@ class StackConfig(BaseModel):
     gpu_pools: tuple[GpuPool, ...] = Field(min_length=1)
     serving: Serving = Serving()
     training: Training
+    queues: Queues = Queues()
     storage: Storage = Storage()
     waivers: tuple[Waiver, ...] = ()
 
@@ -59,6 +70,28 @@ class StackConfig(BaseModel):
     def training_cloud(self) -> Cloud:
         """The home cloud, which trains and replicates each model version to the others."""
         return self.training.cloud or self.clouds[0]
+
+    def teams(self) -> tuple[Team, ...]:
+        """The teams of `queues`, or the default one: named after `namespace`, with every pool."""
+        return self.queues.teams_in(self.namespace, self.gpu_pools, self.serving.pool)
+
+    def team_queues(self, cloud: Cloud) -> tuple[TeamQueue, ...]:
+        """What `cloud`'s cluster creates for each team, every default resolved: the flavors of the team's
+        pools on that cloud, in order, and the nominal quota in each. A team may have no flavor there."""
+        return tuple(self._team_queue(t, cloud) for t in self.teams())
+
+    def training_team(self) -> TeamQueue:
+        """The team whose LocalQueue the training Job is submitted to, on the home cloud: the first team
+        whose pools include `training.pool` (validation guarantees one)."""
+        for team in self.teams():
+            if any(p.name == self.training.pool for p in team_pools(team, self.gpu_pools)):
+                return self._team_queue(team, self.training_cloud)
+        raise ValueError(f"no team of {PROJECT}:queues lists the training pool {self.training.pool}")
+
+    def _team_queue(self, team: Team, cloud: Cloud) -> TeamQueue:
+        return team_queue(
+            team, namespace=self.namespace, cohort=self.queues.cohort, pools=self.gpu_pools, cloud=cloud
+        )
 
     def pool(self, name: str) -> GpuPool | None:
         return next((p for p in self.gpu_pools if p.name == name), None)

@@ -7,6 +7,8 @@ and the bad value, so every config error reads `key: got VALUE; expected ...`.
 from __future__ import annotations
 
 import ipaddress
+import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, Field, model_validator
@@ -54,9 +56,37 @@ PoolName = Annotated[
 """The strictest rule of the three clouds wins: AKS Linux pool names are 1-12 lowercase alphanumerics."""
 
 DnsLabel = Annotated[str, pattern(r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$", "a DNS label of up to 32 characters")]
+DEFAULT_NAMESPACE = "ml"
+"""The workload namespace of a stack that sets no `namespace`."""
 Quantity = Annotated[
     str, pattern(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$", "a Kubernetes quantity like 500m, 2 or 4Gi")
 ]
+KUBE_QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?([KMGTPE]i|[eE][+-]?[0-9]+|[numkMGTPE])?$"
+KubeQuantity = Annotated[
+    str, pattern(KUBE_QUANTITY_PATTERN, "a Kubernetes quantity like 500m, 16, 64Gi, 1.5G or 2e3")
+]
+"""The Kubernetes quantity grammar (`resource.Quantity`): a decimal number and an optional binary (Ki..Ei),
+decimal (n, u, m, k, M..E) or exponent (e3) suffix. Unsigned: a quota or a request is never negative."""
+_SUFFIXES: dict[str, Decimal] = {
+    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{s: Decimal(1000) ** (i - 3) for i, s in enumerate(("n", "u", "m", "", "k", "M", "G", "T", "P", "E"))},
+}
+GIB = Decimal(1024) ** 3
+
+
+def quantity_value(text: str) -> Decimal:
+    """The number a Kubernetes quantity stands for: CPU in cores, memory in bytes."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(.*)", text)
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+    number, suffix = Decimal(match[1]), match[2]
+    if suffix[:1] in ("e", "E") and suffix[1:]:
+        return number.scaleb(int(suffix[1:]))
+    if suffix not in _SUFFIXES:
+        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+    return number * _SUFFIXES[suffix]
+
+
 DigestRef = Annotated[
     str, pattern(r"^[a-z0-9./:_-]+@sha256:[0-9a-f]{64}$", "an image pinned by digest (REPO@sha256:...)")
 ]

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import pulumi
 
 from infra import naming
-from infra.clouds.base import MODELS_PREFIX, Capability, CloudPlatform, WorkloadRole
+from infra.clouds.base import GENERAL_POOL, MODELS_PREFIX, POOL_LABEL, Capability, CloudPlatform, WorkloadRole
 from infra.config import StackConfig
+from infra.kueue.cluster import Kueue, KueueArgs
+from infra.pods import app_labels
 from infra.workloads import upstream
 from infra.workloads.device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from infra.workloads.image import ContainerImages, ContainerImagesArgs
 from infra.workloads.namespace import WorkloadNamespace, WorkloadNamespaceArgs
-from infra.workloads.pods import app_labels
 from infra.workloads.serving import GRPC_PORT, REST_PORT, ServingEndpoint, ServingEndpointArgs
 from infra.workloads.training import WORKER_PORT, TrainingJob, TrainingJobArgs
 
@@ -35,8 +36,8 @@ class WorkloadsArgs:
 
 
 def mirrors(cfg: StackConfig, platform: CloudPlatform) -> dict[str, upstream.Upstream]:
-    """The third-party images this cluster runs: the serving build for its pool, rclone, and the device
-    plugin where the cloud does not provide one."""
+    """The third-party images this cluster runs: the serving build for its pool, rclone, Kueue, and the
+    device plugin where the cloud does not provide one."""
     s = cfg.serving
     on_gpu = cfg.pool(s.pool) is not None
     configured = s.gpu_image if on_gpu else s.image
@@ -44,6 +45,7 @@ def mirrors(cfg: StackConfig, platform: CloudPlatform) -> dict[str, upstream.Ups
     images = {
         "serving": upstream.from_ref(default.name, configured) if configured else default,
         "model-sync": upstream.RCLONE,
+        "kueue": upstream.KUEUE,
     }
     if platform.lacks(Capability.GPU_DEVICE_PLUGIN):
         images["device-plugin"] = upstream.DEVICE_PLUGIN
@@ -74,6 +76,8 @@ class Workloads(pulumi.ComponentResource):
     serving_url: pulumi.Output[str]
     namespace: WorkloadNamespace
     labels: dict[str, str]
+    kueue: Kueue
+    kueue_labels: dict[str, str]
 
     def __init__(self, name: str, args: WorkloadsArgs, opts: pulumi.ResourceOptions | None = None):
         cfg, platform = args.config, args.platform
@@ -103,11 +107,33 @@ class Workloads(pulumi.ComponentResource):
             child,
         )
         self.namespace, self.labels = namespace, labels
+        self.kueue_labels = naming.labels(cfg.stack, platform.cloud, "kueue")
+        self.kueue = queues = Kueue(
+            f"{name}-kueue",
+            KueueArgs(
+                image=built.mirrored["kueue"],
+                labels=self.kueue_labels,
+                node_selector={POOL_LABEL: GENERAL_POOL},
+                cohort=cfg.queues.cohort,
+                pools=cfg.pools_on(platform.cloud),
+                teams=cfg.team_queues(platform.cloud),
+                spot_tolerations=platform.spot_tolerations,
+                dispatches=cfg.queues.dispatch is not None and self.trains,
+                namespaces=[namespace],
+            ),
+            child,
+        )
         self.model_uri = model_uri(platform.bucket_uri, cfg.serving.model_name)
         self.training_image, self.training_job = built.trainer, None
         if built.trainer is not None:
             job = self._training(
-                name, args=args, namespace=namespace, image=built.trainer, labels=labels, opts=child
+                name,
+                args=args,
+                namespace=namespace,
+                queues=queues,
+                image=built.trainer,
+                labels=labels,
+                opts=child,
             )
             self.training_job = job.job_name
         serving = self._serving(
@@ -158,28 +184,26 @@ class Workloads(pulumi.ComponentResource):
         *,
         args: WorkloadsArgs,
         namespace: WorkloadNamespace,
+        queues: Kueue,
         image: pulumi.Output[str],
         labels: dict[str, str],
         opts: pulumi.ResourceOptions,
     ) -> TrainingJob:
         cfg, platform = args.config, args.platform
-        pool = cfg.pool(cfg.training.pool)
-        if pool is None:  # config validation guarantees the pool; a broken invariant must not pass silently
-            raise ValueError(f"training pool {cfg.training.pool!r} is not among the GPU pools")
         return TrainingJob(
             f"{name}-training",
             TrainingJobArgs(
                 namespace=namespace.name,
                 image=image,
                 training=cfg.training,
-                pool=pool,
+                queue=queues.local_queues[cfg.training_team().name],
+                queue_ready=queues.ready,
                 model_name=cfg.serving.model_name,
                 bucket_uri=platform.bucket_uri,
                 model_uri=self.model_uri,
                 service_account=namespace.accounts["trainer"],
                 pod_labels=platform.identities["trainer"].pod_labels,
                 storage_env=platform.storage_env,
-                spot_tolerations=platform.spot_tolerations,
                 grace_seconds=platform.spot_notice_seconds,
                 identity_ready=platform.identities["trainer"].ready,
                 labels=labels,

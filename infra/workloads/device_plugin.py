@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.clouds.base import DEVICE_PLUGIN_NAMESPACE, GPU_PRESENT_LABEL
-from infra.workloads.pods import GPU_TOLERATION, Obj, resources
+from infra.pods import GPU_TOLERATION, Obj, resources
 
 NAMESPACE = DEVICE_PLUGIN_NAMESPACE
 SOCKET_DIR = "/var/lib/kubelet/device-plugins"

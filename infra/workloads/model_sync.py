@@ -22,8 +22,8 @@ from collections.abc import Mapping
 
 import pulumi
 
-from infra.workloads import pods
-from infra.workloads.pods import Obj
+from infra import pods
+from infra.pods import Obj
 
 MODELS = "/models"
 READY = f"{MODELS}/.synced"

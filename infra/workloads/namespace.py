@@ -19,15 +19,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.clouds.base import EgressRule, IdentityBinding, WorkloadRole
-from infra.workloads.pods import Obj
+from infra.pods import ANYWHERE, DNS, LINK_LOCAL, PSS_LABELS, Obj
 
-PSS_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 APP_LABEL = "app.kubernetes.io/name"
-ANYWHERE = "0.0.0.0/0"
-LINK_LOCAL = "169.254.0.0/16"
-DNS = {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
-       "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}}}  # fmt: skip
-"""CoreDNS/kube-dns pods carry `k8s-app: kube-dns` on EKS, GKE and AKS alike."""
 
 
 @dataclass(frozen=True, kw_only=True)

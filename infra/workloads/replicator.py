@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra import pods
 from infra.catalog import Cloud
 from infra.clouds.base import FederatedAccess, federated_dir
-from infra.workloads import pods
-from infra.workloads.pods import Obj
+from infra.pods import Obj
 from infra.workloads.training import UID
 
 APP = "replicator"

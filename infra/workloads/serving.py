@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra import pods
 from infra.clouds.base import SERVING_PORTS
 from infra.config.types import GpuPool, Serving
-from infra.workloads import model_sync, pods
-from infra.workloads.pods import Obj
+from infra.pods import Obj
+from infra.workloads import model_sync
 
 APP = "serving"
 UID = 65532

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import naming
-from infra.config.types import GpuPool, Training
-from infra.workloads import pods
-from infra.workloads.pods import Obj
+from infra import naming, pods
+from infra.config.types import Training
+from infra.kueue import QUEUE_LABEL
+from infra.pods import Obj
 
 APP = "trainer"
 UID = 10001
@@ -67,7 +67,10 @@ class TrainingJobArgs:
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]
     training: Training
-    pool: GpuPool
+    queue: str
+    """The LocalQueue of the namespace that admits the Job: Kueue picks the pool (a flavor), and adds its
+    node selector and tolerations to the pods when it admits all the workers at once."""
+    queue_ready: Sequence[pulumi.Resource]
     model_name: str
     bucket_uri: pulumi.Input[str]
     model_uri: pulumi.Input[str]
@@ -75,7 +78,6 @@ class TrainingJobArgs:
     service_account: pulumi.Input[str]
     pod_labels: Mapping[str, str]
     storage_env: Mapping[str, pulumi.Input[str]]
-    spot_tolerations: Sequence[Mapping[str, str]]
     grace_seconds: int
     """How long a pod has between SIGTERM and SIGKILL: the cloud's spot reclaim notice, in which the
     trainer writes a last checkpoint."""
@@ -114,11 +116,17 @@ class TrainingJob(pulumi.ComponentResource):
         job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={
-                **pods.metadata(self._job_name, args.namespace, labels),
+                **pods.metadata(self._job_name, args.namespace, {**labels, QUEUE_LABEL: args.queue}),
                 "annotations": pods.SKIP_AWAIT,
             },
             spec=self._spec(args, service_name),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.identity_ready)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*args.identity_ready, *args.queue_ready],
+                # Kueue owns `suspend` once the Job exists: an update that set it back would stop a
+                # running Job (its pods deleted, training resumed from the last checkpoint).
+                ignore_changes=["spec.suspend"],
+            ),
         )
         self.job_name = job.metadata.name
         self.register_outputs({"jobName": self.job_name, "modelUri": self.model_uri})
@@ -126,6 +134,9 @@ class TrainingJob(pulumi.ComponentResource):
     def _spec(self, args: TrainingJobArgs, service_name: str) -> Obj:
         workers = args.training.workers
         return {
+            # Created suspended: Kueue's webhook would suspend it too, but a Job must never start before
+            # its queue admits every worker.
+            "suspend": True,
             "completion_mode": "Indexed",
             "completions": workers,
             "parallelism": workers,
@@ -166,7 +177,9 @@ class TrainingJob(pulumi.ComponentResource):
             "service_account_name": args.service_account,
             "automount_service_account_token": False,
             "security_context": pods.pod_security(UID),
-            **pods.placement(args.pool, args.spot_tolerations),
+            # The GPU taint every GPU pool carries; Kueue adds the pool's node selector and, on spot, the
+            # spot taint's toleration, from the flavor it admits the Job to.
+            "tolerations": [pods.GPU_TOLERATION],
             "termination_grace_period_seconds": args.grace_seconds,
             "containers": [
                 {

@@ -70,3 +70,10 @@ DEVICE_PLUGIN = Upstream(
     "sha256:7089559ce6153018806857f5049085bae15b3bf6f1c8bd19d8b12f707d087dea",
 )
 """NVIDIA's device plugin, the digest minikube's nvidia-device-plugin addon pins for v0.17.0."""
+KUEUE = Upstream("kueue", "registry.k8s.io/kueue/kueue", "v0.19.2", None)
+"""Kueue's controller manager (`infra/kueue/controller.py`). v0.19.2 is the newest release whose CRDs and
+manifests could be read offline, and the controller must match the CRDs it serves (`infra/kueue/crds`,
+from the same tag): bump them together. Its image digest could not be verified offline (public records
+were found only for v0.19.3 to v0.19.5), so, like TF Serving, it is mirrored by tag until pinned:
+`python -m preflight.images --stack NAME` resolves the tag to its digest and, the pin of this image living
+in this file rather than in a stack file, says to record it here (`--write` edits only stack files)."""

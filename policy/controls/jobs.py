@@ -10,7 +10,7 @@ from typing import Any
 
 from policy.controls.storage_s3 import BUCKET as S3_BUCKET
 from policy.controls.storage_s3 import VERSIONING, attached
-from policy.model import k8s, pools
+from policy.model import k8s, kueue, pools
 from policy.model.control import control, resource_rule, stack_rule
 from policy.model.props import Props, as_list, get, is_true, number, present, unknown
 from policy.model.stack import Resource, Stack, Violation
@@ -33,7 +33,8 @@ RL06 = control(
     "RL-06",
     "Job hygiene",
     "Jobs are cleaned up after they finish (ttlSecondsAfterFinished) and time out (a positive "
-    "activeDeadlineSeconds); GPU Jobs select their pool and tolerate every taint it carries (GPU, Spot).",
+    "activeDeadlineSeconds); GPU Jobs select their pool and tolerate every taint it carries (GPU, Spot), "
+    "or are queued in a LocalQueue of the stack whose every flavor does so for them (Kueue).",
 )
 RL07 = control(
     "RL-07",
@@ -76,8 +77,9 @@ def hygiene(type_: str, props: Props) -> Iterator[str]:
         )
     pod = k8s.pod_spec(type_, props) or {}
     required = get(pod, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution")
-    if k8s.uses_gpu(pod) and not present(pod.get("nodeSelector")) and not present(required):
-        yield "a GPU Job must select its pool (nodeSelector or required node affinity)"
+    selects = present(pod.get("nodeSelector")) or present(required) or kueue.queue_of(props)
+    if k8s.uses_gpu(pod) and not selects:
+        yield "a GPU Job must select its pool (nodeSelector, required node affinity, or a Kueue queue)"
 
 
 @stack_rule(RL06)
@@ -85,18 +87,59 @@ def tolerates_pool(stack: Stack) -> list[Violation]:
     found = []
     index = pools.by_label(stack)
     for res, pod in k8s.workloads(stack, k8s.JOB):
-        label = (pod.get("nodeSelector") or {}).get(pools.POOL_LABEL)
-        if not label or k8s.is_system(res.props):
+        if k8s.is_system(res.props):
             continue
-        targets = index.get((str(res.cloud), str(label)), [])
-        tolerations = as_list(pod.get("tolerations"))
-        for pool in targets:
-            for taint in pool.taints:
-                if not k8s.tolerates(tolerations, taint.key, taint.value, taint.effect):
-                    found.append(res.violation(RL06, f"does not tolerate {taint} of pool {pool.label}"))
-        if not targets and any(p.cloud == res.cloud for p in pools.pools(stack)):
-            found.append(res.violation(RL06, f"selects {pools.POOL_LABEL}={label}, which no pool carries"))
+        if kueue.queue_of(res.props):
+            found += [res.violation(RL06, m) for m in _queued_placement(stack, res, index)]
+            continue
+        label = (pod.get("nodeSelector") or {}).get(pools.POOL_LABEL)
+        if label:
+            found += [
+                res.violation(RL06, m)
+                for m in _placement(res, label, as_list(pod.get("tolerations")), stack, index)
+            ]
     return found
+
+
+def _placement(
+    res: Resource,
+    label: Any,
+    tolerations: list[Any],
+    stack: Stack,
+    index: Mapping[tuple[str, str], list[pools.Pool]],
+) -> Iterator[str]:
+    """Problems of pods that select pool `label` with `tolerations`."""
+    targets = index.get((str(res.cloud), str(label)), [])
+    for pool in targets:
+        for taint in pool.taints:
+            if not k8s.tolerates(tolerations, taint.key, taint.value, taint.effect):
+                yield f"does not tolerate {taint} of pool {pool.label}"
+    if not targets and any(p.cloud == res.cloud for p in pools.pools(stack)):
+        yield f"selects {pools.POOL_LABEL}={label}, which no pool carries"
+
+
+def _queued_placement(
+    stack: Stack, res: Resource, index: Mapping[tuple[str, str], list[pools.Pool]]
+) -> Iterator[str]:
+    """A queued Job's pods get the node labels and tolerations of the flavor Kueue admits them to: every
+    flavor of its queue must select a pool and tolerate its taints."""
+    flavors = kueue.flavors_of(stack, res)
+    if flavors is None:
+        yield f"its queue {kueue.queue_of(res.props)!r} is not a LocalQueue of its namespace in this stack"
+        return
+    if not flavors:
+        yield f"its queue {kueue.queue_of(res.props)!r} admits to no flavor"
+    for flavor_name, flavor in flavors:
+        if flavor is None:
+            yield f"flavor {flavor_name!r} of its queue is not a ResourceFlavor of this stack"
+            continue
+        label = (get(flavor.props, "spec.nodeLabels") or {}).get(pools.POOL_LABEL)
+        if not label:
+            yield f"flavor {flavor_name!r} of its queue selects no pool ({pools.POOL_LABEL})"
+            continue
+        tolerations = as_list(get(flavor.props, "spec.tolerations"))
+        for problem in _placement(res, label, tolerations, stack, index):
+            yield f"flavor {flavor_name!r}: {problem}"
 
 
 def checkpoint_uris(pod: Mapping[str, Any]) -> list[Any]:

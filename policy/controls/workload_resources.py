@@ -19,6 +19,7 @@ UPSTREAM = "a vendor image pinned by digest; mirror it into the stack's registry
 PSS_LABEL = "pod-security.kubernetes.io/enforce"
 TOKENLESS_AGENT = "a node agent that mounts no service-account token"
 API_CLIENT = "a node agent or kube-system controller, which may need the API (CONTROLS: unless needed)"
+GRANTED_CLIENT = "an API client: the stack binds roles to its ServiceAccount (CONTROLS: unless needed)"
 NODE_AGENT_NAMESPACE = "a namespace of node agents only, at the Pod Security level they need"
 
 WL07 = control(
@@ -173,6 +174,8 @@ def accounts_declared(stack: Stack) -> list[Violation]:
             found.append(res.violation(ID07, f"ServiceAccount {name} is not declared in its namespace"))
         elif not is_false(_automount(pod, sa.props)):
             advisory = API_CLIENT if k8s.is_node_agent(res.type, res.props) else None
+            if advisory is None and k8s.is_bound(stack, res.cloud, k8s.namespace(res.props), str(name)):
+                advisory = GRANTED_CLIENT
             message = "automountServiceAccountToken must be false (pod or ServiceAccount)"
             found.append(res.violation(ID07, message, advisory))
     return found

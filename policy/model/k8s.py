@@ -51,7 +51,20 @@ CLUSTER_SCOPED = frozenset(
         "apiservice",
         "csidriver",
         "ingressclass",
+        # Kueue's cluster-scoped kinds (kueue.x-k8s.io).
+        "clusterqueue",
+        "resourceflavor",
+        "cohort",
+        "admissioncheck",
+        "multikueueconfig",
+        "multikueuecluster",
+        "workloadpriorityclass",
+        "topology",
     }
+)
+ROLE_BINDINGS = (
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
 )
 
 
@@ -188,3 +201,17 @@ def workloads(stack: Stack, *types: str) -> Iterator[tuple[Resource, Mapping[str
         spec = pod_spec(res.type, res.props)
         if spec is not None:
             yield res, spec
+
+
+def is_bound(stack: Stack, cloud: str | None, account_namespace: str | None, account: str) -> bool:
+    """Whether a RoleBinding or ClusterRoleBinding of the stack grants ServiceAccount `namespace/account`
+    a role: a workload that the stack lets call the API needs its token."""
+    for binding in stack.of(*ROLE_BINDINGS):
+        if binding.cloud != cloud:
+            continue
+        for subject in as_list(binding.props.get("subjects")):
+            kind, name = subject.get("kind"), subject.get("name")
+            ns = subject.get("namespace") or namespace(binding.props)
+            if kind == "ServiceAccount" and name == account and ns == account_namespace:
+                return True
+    return False

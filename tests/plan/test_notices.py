@@ -41,12 +41,13 @@ def test_a_minor_within_90_days_of_its_end_is_named_with_the_date(stack_plan: Pl
 
 
 def test_images_mirrored_by_tag_are_named_once_per_cloud(stack_plan: Plan) -> None:
-    """TF Serving has no verified digest: each cloud mirrors it by tag; rclone and the device plugin are
-    pinned and never named."""
+    """TF Serving and Kueue have no verified digest: each cloud mirrors them by tag; rclone and the device
+    plugin are pinned and never named."""
     images = [n for n in notices.collect(stack_plan, stack_config(stack_plan), TODAY) if n.kind == "image"]
     tag = "2.21.0-gpu" if stack_plan.stack == "prod" else "2.21.0"
+    unpinned = (f"docker.io/tensorflow/serving:{tag}", "registry.k8s.io/kueue/kueue:v0.19.2")
     assert sorted((n.cloud, n.subject) for n in images) == [
-        (cloud, f"docker.io/tensorflow/serving:{tag}") for cloud in ("aws", "azure", "gcp")
+        (cloud, image) for cloud in ("aws", "azure", "gcp") for image in unpinned
     ]
     assert all(f"--stack {stack_plan.stack} --write" in n.message for n in images)
 

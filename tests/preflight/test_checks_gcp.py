@@ -72,16 +72,20 @@ def test_a_region_without_the_metric_has_no_quota() -> None:
 
 
 def test_the_all_regions_quota_covers_every_pool() -> None:
-    # prod: 4 L4 (train) + 6 T4 (serve).
+    # prod: 4 L4 (train) + 4 L4 (trainspot) + 6 T4 (serve).
     row = only(rows("prod", project_quotas={"GPUS_ALL_REGIONS": Quota(8)}), "capacity", Status.FAIL)
-    assert "the pools need 10" in row.found
+    assert "the pools need 14" in row.found
 
 
 def test_a_pool_zone_without_the_accelerator_fails() -> None:
     accelerators = {**gcp_facts(stack("prod")).accelerators, "us-central1-b": frozenset({"nvidia-tesla-t4"})}
-    row = only(rows("prod", accelerators=accelerators), "capacity", Status.FAIL)
-    assert row.found.startswith("train: us-central1-b do not offer nvidia-l4")
-    assert "nodeZones" in row.fix
+    failed = [r for r in rows("prod", accelerators=accelerators) if r.status is Status.FAIL]
+    # prod: both training pools, on-demand train and its spot twin trainspot, carry the L4 on GKE.
+    assert len(failed) == 2, failed
+    for pool, row in zip(("train", "trainspot"), failed, strict=True):
+        assert row.check == "capacity"
+        assert row.found.startswith(f"{pool}: us-central1-b do not offer nvidia-l4")
+        assert "nodeZones" in row.fix
 
 
 def test_unreadable_quotas_and_zones_warn() -> None:

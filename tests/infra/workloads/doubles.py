@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,16 +16,19 @@ from infra import clouds, config, workloads
 from infra.catalog import Cloud
 from infra.clouds.base import (
     SERVICE_ACCOUNTS,
+    ApiAccess,
     Capability,
     CloudPlatform,
     EgressRule,
     FederatedAccess,
     IdentityBinding,
+    RbacSubject,
     Registry,
     RegistryAuth,
 )
 from plan import runner, stackfile
-from tests.infra.workloads.helpers import Cluster
+from plan.manifests import integral
+from tests.infra.workloads.helpers import FLAVOR, Cluster, is_kueue
 from tests.plans import ROOT
 
 SPOT_TAINT = {
@@ -94,6 +97,13 @@ def contract(double: Double) -> CloudPlatform:
         federate=lambda workload: FederatedAccess(
             audience=f"{double.cloud}.example.com", env={f"{double.cloud.upper()}_ROLE": workload.subject}
         ),
+        admit_api=lambda workload: ApiAccess(
+            server=pulumi.Output.from_input(f"https://{double.cloud}.api.example.com"),
+            ca_data=pulumi.Output.from_input("Q0E="),
+            audience=f"{double.cloud}.example.com",
+            token={"tokenPath": f"/tokens/{workload.cloud}"},
+            subject=RbacSubject(kind="User", name=workload.subject),
+        ),
         spot_notice_seconds=45,
         missing={Capability.GPU_DEVICE_PLUGIN: "a double without it"},
         service_annotations=double.service_annotations,
@@ -116,6 +126,8 @@ class Built:
     double: Double
     cluster: Cluster
     serving_url: str
+    flavors: dict[str, dict[str, Any]]
+    """Kueue's ResourceFlavor specs by name, which place the double's queued Jobs."""
 
 
 @functools.cache
@@ -138,9 +150,15 @@ def build(double: Double, stack: str) -> Built:
 
     done = runner.on_mocks(stackfile.load(ROOT, stack), stack, program)
     # The double's Kubernetes provider belongs to no cloud the plan knows, so name the double's on each.
-    resources = [replace(r, cloud=double.cloud) for r in done.resources]
+    # Kueue's objects stay out, as `helpers.clusters` leaves them out (tests/infra/kueue tests them).
+    resources = [replace(r, cloud=double.cloud) for r in done.resources if not is_kueue(r)]
     cluster = Cluster(stack, double.cloud, done.value, resources, DOUBLE_NETWORK)
-    return Built(double, cluster, str(done.outputs["servingUrl"]))
+    flavors = {
+        str(r.inputs["metadata"]["name"]): integral(r.inputs["spec"])
+        for r in done.resources
+        if r.type == FLAVOR
+    }
+    return Built(double, cluster, str(done.outputs["servingUrl"]), flavors)
 
 
 def is_double(cluster: Cluster) -> bool:

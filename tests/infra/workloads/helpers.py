@@ -11,6 +11,8 @@ from plan.manifests import integral
 from plan.runner import Plan, PlannedResource
 
 WORKLOADS = "gpu-platform:workloads:Workloads"
+KUEUE_TYPES = "gpu-platform:kueue:"
+"""The prefix of every Kueue component's type (tests/infra/kueue tests what they hold)."""
 NAMESPACE = "kubernetes:core/v1:Namespace"
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
@@ -23,6 +25,8 @@ DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 IMAGE = "docker-build:index:Image"
+FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
+CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 TRAINING = "gpu-platform:workloads:TrainingJob"
 REPLICATOR = "gpu-platform:workloads:Replicator"
 POD_KINDS = {JOB: "Job", CRON_JOB: "CronJob", DEPLOYMENT: "Deployment", DAEMON_SET: "DaemonSet"}
@@ -102,7 +106,8 @@ def network_ranges(cfg: StackConfig, cloud: str | None) -> tuple[str, ...]:
 
 def clusters(plan: Plan, cfg: StackConfig) -> list[Cluster]:
     """One `Cluster` per cloud that has workloads in the plan: the resources under its `Workloads`
-    component only, so what a platform itself runs in its cluster (an autoscaler, say) stays out."""
+    component only, so what a platform itself runs in its cluster (an autoscaler, say) stays out, and
+    Kueue's (tests/infra/kueue has its own tests) too."""
     by_urn = plan.by_urn()
 
     def under(resource: PlannedResource, root: str) -> bool:
@@ -113,9 +118,14 @@ def clusters(plan: Plan, cfg: StackConfig) -> list[Cluster]:
 
     found = []
     for root in sorted((r for r in plan.resources if r.type == WORKLOADS), key=lambda r: str(r.cloud)):
-        resources = [r for r in plan.resources if under(r, root.urn)]
+        resources = [r for r in plan.resources if under(r, root.urn) and not is_kueue(r)]
         found.append(Cluster(plan.stack, root.cloud, cfg, resources, network_ranges(cfg, root.cloud)))
     return found
+
+
+def is_kueue(resource: PlannedResource) -> bool:
+    """Whether `resource` is Kueue's or one of its components' children."""
+    return KUEUE_TYPES in resource.urn
 
 
 def env(container: dict[str, Any]) -> dict[str, str]:

@@ -48,8 +48,8 @@ def test_training_image_from_the_training_context(home_cluster: Cluster) -> None
 
 
 def test_mirrors_build_from_upstream_digests_or_tags(cluster: Cluster) -> None:
-    """A pinned upstream is mirrored by digest, into a tag that carries it; TF Serving, whose digest
-    could not be verified offline, by its tag, into a tag of that version alone."""
+    """A pinned upstream is mirrored by digest, into a tag that carries it; TF Serving and Kueue, whose
+    digests could not be verified offline, by their tags, into a tag of that version alone."""
     for key, inputs in images(cluster).items():
         if key == "trainer":
             continue
@@ -57,9 +57,10 @@ def test_mirrors_build_from_upstream_digests_or_tags(cluster: Cluster) -> None:
         line = inputs["dockerfile"]["inline"].strip()
         assert line.startswith("FROM ")
         tag = inputs["tags"][0].rsplit(":", 1)[1]
-        if key == "serving":
+        if key in {"serving", "kueue"}:
             assert "@sha256:" not in line
-            assert tag == f"tf-serving-{line.rsplit(':', 1)[1]}"
+            name = {"serving": "tf-serving", "kueue": "kueue"}[key]
+            assert tag == f"{name}-{line.rsplit(':', 1)[1]}"
         else:
             assert "@sha256:" in line
             assert tag.endswith(line.split("@sha256:")[1][:12])

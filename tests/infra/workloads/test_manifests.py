@@ -17,7 +17,7 @@ from kubernetes_validate import utils
 from tests.infra.workloads import doubles
 from tests.infra.workloads.helpers import Cluster
 
-DOUBLE_VERSION = "1.33"
+DOUBLE_VERSION = "1.35"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -67,4 +67,4 @@ def test_every_object_validates_strictly(any_cluster: Cluster) -> None:
 def test_the_validator_does_reject_unknown_fields() -> None:
     bad = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}, "spec": {"nonsense": 1}}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(bad, "1.33.0", strict=True)
+        kubernetes_validate.validate(bad, f"{DOUBLE_VERSION}.0", strict=True)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from infra.catalog import Cloud
+from infra.kueue import QUEUE_LABEL
 from infra.workloads import model_sync
 from infra.workloads.training import CHAIN, data_uri, job_name
 from plan.manifests import integral
@@ -129,11 +131,15 @@ def test_rl05_preemption_is_ignored_and_retries_are_bounded(home_cluster: Cluste
     assert spec["maxFailedIndexes"] == 0
 
 
-def test_rl06_ttl_tolerations_and_pool(home_cluster: Cluster) -> None:
+def test_rl06_ttl_tolerations_and_queue(home_cluster: Cluster) -> None:
+    """The pool is Kueue's choice among the team's flavors (tests/infra/kueue), not the Job's: the Job
+    names its queue and is created suspended, so no pod starts before the queue admits all of them."""
     spec, cfg = job(home_cluster)["spec"], home_cluster.cfg
     pod = spec["template"]["spec"]
     assert spec["ttlSecondsAfterFinished"] > 0
-    assert pod["nodeSelector"] == {"gpu-platform/pool": cfg.training.pool}
+    assert spec["suspend"] is True
+    assert job(home_cluster)["metadata"]["labels"][QUEUE_LABEL] == cfg.training_team().name
+    assert "nodeSelector" not in pod
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
 
 
@@ -160,12 +166,14 @@ def test_the_trainer_expects_the_gpus_it_is_given(home_cluster: Cluster) -> None
 
 
 def test_rl06_spot_pools_get_the_cloud_spot_tolerations(double: doubles.Built) -> None:
+    """Kueue adds an admitted Job's flavor's tolerations to its pods: a spot pool's flavor carries the
+    cloud's spot taint, an on-demand one only the GPU taint the Job tolerates itself."""
     cluster = double.cluster
-    pool = cluster.cfg.pool(cluster.cfg.training.pool)
-    assert pool is not None
-    tolerations = job(cluster)["spec"]["template"]["spec"]["tolerations"]
-    expected = list(double.double.spot_tolerations) if pool.spot else []
-    assert tolerations[1:] == expected
+    (only_gpu,) = job(cluster)["spec"]["template"]["spec"]["tolerations"]
+    for pool in cluster.cfg.pools_on(cast(Cloud, double.double.cloud)):
+        tolerations = double.flavors[pool.name]["tolerations"]
+        expected = list(double.double.spot_tolerations) if pool.spot else []
+        assert tolerations == [only_gpu, *expected], pool.name
 
 
 def test_rl07_checkpoints_in_this_stacks_bucket(planned_home: Cluster) -> None:

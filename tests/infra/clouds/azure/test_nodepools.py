@@ -10,6 +10,7 @@ from infra import catalog
 from infra.clouds.azure.nodepools import GPU_TAINT, SPOT_TAINT
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, azure, gpu_pools, named
+from tests.infra.workloads.helpers import FLAVOR
 from tests.plans import plan_with, platform_resources, stack_values
 
 POOLS = "gpu-platform:gpuPools"
@@ -67,7 +68,10 @@ def test_nd10_spot_in_dev_on_demand_in_prod(dev_plan: Plan, prod_plan: Plan) -> 
     assert train["scaleSetEvictionPolicy"] == "Delete"
     assert train["spotMaxPrice"] == -1
     assert SPOT_TAINT in train["nodeTaints"]
-    for pool in gpu_pools(prod_plan).values():
+    prod = gpu_pools(prod_plan)
+    # prod's one spot pool is training's first choice; the queue falls back to on-demand `train`.
+    assert prod.pop("trainspot")["scaleSetPriority"] == "Spot"
+    for pool in prod.values():
         assert pool["scaleSetPriority"] == "Regular"
         assert "scaleSetEvictionPolicy" not in pool
         assert pool["nodeTaints"] == [GPU_TAINT]
@@ -91,7 +95,11 @@ def test_a_second_gpu_pool_adds_exactly_one_agent_pool(dev_plan: Plan, changed_p
     before = {r.name for r in dev_plan.resources if r.cloud == "azure"}
     after = {r.name: r for r in changed_plan.resources if r.cloud == "azure"}
     added = [after[n] for n in sorted(set(after) - before)]
-    assert [(r.type, r.inputs["agentPoolName"]) for r in added] == [(AGENT_POOL, "infer")]
+    # The pool is also a Kueue flavor (tests/infra/kueue).
+    flavors = [r for r in added if r.type == FLAVOR]
+    assert [r.inputs["metadata"]["name"] for r in flavors] == ["infer"]
+    pools = [r for r in added if r.type != FLAVOR]
+    assert [(r.type, r.inputs["agentPoolName"]) for r in pools] == [(AGENT_POOL, "infer")]
 
 
 def test_changing_a_pool_changes_exactly_its_inputs(dev_plan: Plan, changed_plan: Plan) -> None:

@@ -1,5 +1,6 @@
-"""Pod building blocks shared by the training Job and the serving Deployment: the restricted security
-context, the writable scratch space, resources, labels and where a pod may run.
+"""Pod building blocks shared by every pod the platform runs (the training Job, serving, the replicator,
+Kueue's controller): the restricted security context, the writable scratch space, resources, labels,
+where a pod may run, and what their namespaces' policies share.
 
 Dicts use the Pulumi SDK's snake_case input names; keys inside label, selector and resource maps are
 Kubernetes data and pass through unchanged.
@@ -14,6 +15,15 @@ import pulumi
 
 from infra.clouds.base import GENERAL_POOL, GPU_RESOURCE, POOL_LABEL
 from infra.config.types import GpuPool
+
+PSS_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+"""Pod Security `restricted`, enforced, audited and warned: every namespace the platform runs pods in."""
+ANYWHERE = "0.0.0.0/0"
+LINK_LOCAL = "169.254.0.0/16"
+"""The clouds' metadata and identity endpoints, which NetworkPolicies keep pods away from."""
+DNS = {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+       "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}}}  # fmt: skip
+"""CoreDNS/kube-dns pods carry `k8s-app: kube-dns` on EKS, GKE and AKS alike."""
 
 GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 """Every cloud's GPU pools carry the taint `nvidia.com/gpu=present:NoSchedule` (GKE adds it itself)."""
