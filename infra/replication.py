@@ -18,16 +18,22 @@ from infra import clouds
 from infra.catalog import Cloud
 from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, CloudPlatform, ForeignWorkload
 from infra.config import StackConfig
+from infra.pods import app_labels
 from infra.workloads import APPS, Workloads
-from infra.workloads.pods import app_labels
 from infra.workloads.replicator import ReplicaTarget, Replicator, ReplicatorArgs
 
 
 def platforms(cfg: StackConfig) -> dict[Cloud, CloudPlatform]:
     """Every enabled cloud's platform, the home cloud's first: the others' storage firewalls admit its
-    cluster's egress addresses, from which the replicator writes."""
+    cluster's egress addresses, from which the replicator writes, and so do the API access lists of
+    MultiKueue's workers, which the home cluster manages (infra/dispatch.py)."""
     home = clouds.build(cfg.training_cloud, cfg)
-    others = {c: clouds.build(c, cfg, admit=home.egress_ips) for c in cfg.clouds if c != home.cloud}
+    workers = cfg.queues.dispatch.workers if cfg.queues.dispatch is not None else ()
+    others = {
+        c: clouds.build(c, cfg, admit=home.egress_ips, api_admit=home.egress_ips if c in workers else ())
+        for c in cfg.clouds
+        if c != home.cloud
+    }
     return {c: home if c == home.cloud else others[c] for c in cfg.clouds}
 
 

@@ -15,8 +15,14 @@ from infra.clouds.base import CloudPlatform, PlatformArgs
 from infra.config import StackConfig
 
 
-def build(cloud: Cloud, cfg: StackConfig, admit: pulumi.Input[Sequence[str]] = ()) -> CloudPlatform:
-    """`cloud`'s platform; `admit` are the home cluster's egress addresses where `cloud` is a target."""
+def build(
+    cloud: Cloud,
+    cfg: StackConfig,
+    admit: pulumi.Input[Sequence[str]] = (),
+    api_admit: pulumi.Input[Sequence[str]] = (),
+) -> CloudPlatform:
+    """`cloud`'s platform; `admit` are the home cluster's egress addresses where `cloud` is a target, and
+    `api_admit` where it is a MultiKueue worker."""
     module = importlib.import_module(f"infra.clouds.{cloud}.platform")
-    platform: CloudPlatform = module.build(PlatformArgs(cfg=cfg, admit=admit))
+    platform: CloudPlatform = module.build(PlatformArgs(cfg=cfg, admit=admit, api_admit=api_admit))
     return platform

@@ -138,6 +138,36 @@ class FederatedAccess:
     """The trust and the grant: a pod that presents its token before they exist is refused."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class RbacSubject:
+    """Who a cluster's API server sees when a federated workload calls it: what a ClusterRoleBinding names."""
+
+    kind: Literal["User", "Group"]
+    name: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiAccess:
+    """How a foreign workload (MultiKueue's token refresher in the manager cluster) calls this cluster's
+    API server without a stored key: it presents a projected token of `audience` to this cloud, which
+    gives it a short-lived API token (docs/queues.md). Never a secret."""
+
+    server: pulumi.Output[str]
+    """The API server's URL (https), as a kubeconfig's `server`."""
+    ca_data: pulumi.Output[str]
+    """The cluster CA, base64-encoded PEM, as a kubeconfig's `certificate-authority-data`."""
+    audience: pulumi.Input[str]
+    token: Mapping[str, pulumi.Input[str]]
+    """This cloud's part of the refresher's worker entry (training/trainer/worker_tokens.py): the role,
+    client or service account to become, and where the projected token is."""
+    subject: RbacSubject
+    """The identity the API server authenticates the minted token as; the cluster's own Kubernetes RBAC
+    grants it what MultiKueue needs (infra/kueue/multikueue.py), and the cloud's IAM nothing more than
+    signing in."""
+    ready: tuple[pulumi.Resource, ...] = ()
+    """The trust and the sign-in grant: a token minted before they exist is refused."""
+
+
 def federated_dir(cloud: Cloud) -> str:
     return f"{FEDERATED_DIR}/{cloud}"
 
@@ -156,6 +186,9 @@ class PlatformArgs:
     admit: pulumi.Input[Sequence[str]] = ()
     """The home cluster's egress addresses (its `egress_ips`), which a storage firewall must let through
     for the replicator's writes; empty on the home cloud itself."""
+    api_admit: pulumi.Input[Sequence[str]] = ()
+    """Addresses the cluster's API access list admits beside `apiAccess.authorizedCidrs`: the MultiKueue
+    manager's egress addresses on a worker (`queues.dispatch`), each a single address; empty elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +212,10 @@ class CloudPlatform:
     federate: Callable[[ForeignWorkload], FederatedAccess]
     """Trust a workload of another cloud's cluster to read and write one prefix of this cloud's bucket:
     declares that cloud's side of keyless federation and says what the workload's pod needs."""
+    admit_api: Callable[[ForeignWorkload], ApiAccess]
+    """Trust a workload of another cloud's cluster to sign in to this cluster's API server (MultiKueue's
+    token refresher; `prefix` unused): declares the trust and the sign-in grant, one per issuer shared
+    with `federate`, and says how the workload mints its token and whom RBAC must bind."""
     spot_notice_seconds: int
     """How long this cloud's spot reclaim leaves a pod between SIGTERM and the kill: the training Job's
     grace period, in which the trainer writes a last checkpoint."""

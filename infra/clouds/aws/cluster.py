@@ -5,6 +5,7 @@ groups, and the Kubernetes provider on the kubeconfig (`kubeconfig.py`) that the
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from infra.config.types import ApiAccess
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+PUBLIC_ACCESS_CIDRS_MAX = 40
+"""EKS's quota of public endpoint CIDR blocks per cluster, which cannot be raised
+(docs.aws.amazon.com/general/latest/gr/eks.html#limits_eks)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +38,9 @@ class GpuClusterArgs:
     node_egress: Sequence[pulumi.Resource]
     """The private subnets' NAT routes: nodes pull images and reach AWS APIs through them."""
     api_access: ApiAccess
+    api_admit: pulumi.Input[Sequence[str]] = ()
+    """Single addresses the public endpoint admits beside `api_access.authorized_cidrs`: the MultiKueue
+    manager's NAT egress on a worker cluster."""
     deployer_principal_arn: str
     addons: EksAddons
     secrets_key_arn: pulumi.Input[str]
@@ -43,6 +50,23 @@ class GpuClusterArgs:
     system_pool: PoolSpec
     gpu_pools: Sequence[PoolSpec]
     protect: bool
+
+
+def public_access_cidrs(authorized: Sequence[str], admitted: Sequence[str]) -> list[str]:
+    """The public endpoint's access list: the authorized CIDRs, then each admitted address as a /32 block
+    (once). An IPv4 cluster's endpoint takes IPv4 blocks only, and at most `PUBLIC_ACCESS_CIDRS_MAX`;
+    EKS then answers only requests from these blocks (docs.aws.amazon.com/eks/latest/userguide/
+    config-cluster-endpoint.html)."""
+    cidrs = list(authorized)
+    for address in admitted:
+        ip = ipaddress.ip_address(address)
+        if ip.version != 4:
+            raise ValueError(f"the EKS public endpoint of an IPv4 cluster admits IPv4 only, not {address}")
+        if (cidr := f"{ip}/32") not in cidrs:
+            cidrs.append(cidr)
+    if len(cidrs) > PUBLIC_ACCESS_CIDRS_MAX:
+        raise ValueError(f"EKS takes at most {PUBLIC_ACCESS_CIDRS_MAX} public access CIDRs, not {len(cidrs)}")
+    return cidrs
 
 
 def token_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
@@ -132,6 +156,10 @@ class GpuCluster(pulumi.ComponentResource):
         )
         public = not args.api_access.private_endpoint
         api_groups = [] if public else [self._private_api_clients().id]
+        authorized = args.api_access.authorized_cidrs
+        public_cidrs = pulumi.Output.from_input(args.api_admit).apply(
+            lambda admitted: public_access_cidrs(authorized, admitted)
+        )
         return aws.eks.Cluster(
             f"{self._name}-eks",
             name=args.cluster_name,
@@ -148,7 +176,7 @@ class GpuCluster(pulumi.ComponentResource):
                 "subnet_ids": args.subnet_ids,
                 "endpoint_private_access": True,
                 "endpoint_public_access": public,
-                "public_access_cidrs": list(args.api_access.authorized_cidrs) if public else None,
+                "public_access_cidrs": public_cidrs if public else None,
                 "security_group_ids": api_groups or None,
             },
             encryption_config={"provider": {"key_arn": args.secrets_key_arn}, "resources": ["secrets"]},

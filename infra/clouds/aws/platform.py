@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi
 
 from infra import naming
+from infra.catalog import Cloud
 from infra.clouds.aws import nodepools
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
@@ -18,6 +19,7 @@ from infra.clouds.aws.network import Network, NetworkArgs
 from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
 from infra.clouds.base import (
+    ApiAccess,
     Capability,
     CloudPlatform,
     EgressRule,
@@ -67,6 +69,9 @@ class AwsPlatform(pulumi.ComponentResource):
         # `args.admit` (the home cluster's NAT addresses) limits what a federated role may do to requests
         # from there: a token or a session that leaks elsewhere is refused by S3.
         self._name, self._cfg, self._admit = name, args.cfg, args.admit
+        # `args.api_admit` (the MultiKueue manager's NAT addresses) joins the API's public access list.
+        self._api_admit = args.api_admit
+        self._trusts: dict[Cloud, FederatedTrust] = {}
         self._aws = aws_cfg = args.cfg.section(AwsConfig)
         self._context = make_context(name, stack=self._cfg.stack, region=aws_cfg.region, parent=self)
         self._child = pulumi.ResourceOptions(parent=self, providers={"aws": self._context.provider})
@@ -126,6 +131,7 @@ class AwsPlatform(pulumi.ComponentResource):
             oidc_issuer=self.cluster.oidc_issuer,
             egress_ips=self.network.egress_ips,
             federate=self.federate,
+            admit_api=self.admit_api,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing=MISSING,
             service_annotations=service_annotations(
@@ -139,18 +145,28 @@ class AwsPlatform(pulumi.ComponentResource):
 
     def federate(self, workload: ForeignWorkload) -> FederatedAccess:
         """Trust another cloud's workload for its prefix of the bucket (`federation.py`)."""
-        trust = FederatedTrust(
-            f"{self._name}-federation-{workload.cloud}",
-            FederatedTrustArgs(
-                context=self._context,
-                workload=workload,
-                bucket_arn=self.store.bucket_arn,
-                bucket_key_arn=self.keys.arn("storage"),
-                sources=self._admit,
-            ),
-            opts=self._child,
+        return self._trust(workload).replicator(
+            workload,
+            bucket_arn=self.store.bucket_arn,
+            bucket_key_arn=self.keys.arn("storage"),
+            sources=self._admit,
         )
-        return trust.access
+
+    def admit_api(self, workload: ForeignWorkload) -> ApiAccess:
+        """Trust another cloud's workload to sign in to the cluster's API server (`federation.py`)."""
+        return self._trust(workload).api_client(workload, self.cluster.cluster)
+
+    def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
+        """The one trust, with the one OIDC provider, for the cluster `workload` runs on: IAM refuses a
+        second provider for the same issuer. Its name is the one the replicator's trust always had, so
+        the provider and the replicator's role keep their URNs."""
+        if workload.cloud not in self._trusts:
+            self._trusts[workload.cloud] = FederatedTrust(
+                f"{self._name}-federation-{workload.cloud}",
+                FederatedTrustArgs(context=self._context, cloud=workload.cloud, issuer=workload.issuer),
+                opts=self._child,
+            )
+        return self._trusts[workload.cloud]
 
     def _network(self) -> Network:
         aws_cfg = self._aws
@@ -181,6 +197,7 @@ class AwsPlatform(pulumi.ComponentResource):
                 subnet_zones=self.network.private_subnet_zones,
                 node_egress=self.network.private_egress,
                 api_access=aws_cfg.api_access,
+                api_admit=self._api_admit,
                 deployer_principal_arn=aws_cfg.deployer_principal_arn,
                 addons=aws_cfg.pinned_addons(),
                 secrets_key_arn=self.keys.arn("secrets"),

@@ -42,6 +42,9 @@ class GpuClusterArgs:
     deployer: Deployer
     """Who runs `pulumi up`: it creates the Kubernetes objects, so it gets cluster-admin by Azure RBAC."""
     protect: bool
+    api_admit: pulumi.Input[Sequence[str]] = ()
+    """Single addresses the API server admits beside `config.api_access.authorized_cidrs` (the MultiKueue
+    manager's NAT on a worker), each as a /32."""
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -50,6 +53,10 @@ class GpuCluster(pulumi.ComponentResource):
     oidc_issuer_url: pulumi.Output[str]
     kubelet_principal_id: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    api_server: pulumi.Output[str]
+    """The API server's public URL: `https://<fqdn>:443`, as the user kubeconfig names it."""
+    ca_data: pulumi.Output[str]
+    """The cluster CA (base64 PEM) from the user kubeconfig: a certificate, not a secret."""
     provider: k8s.Provider
     gpu_pools: dict[str, cs.AgentPool]
 
@@ -90,7 +97,12 @@ class GpuCluster(pulumi.ComponentResource):
         self.cluster_id = cluster.id
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
         self.kubelet_principal_id = kubelet.principal_id
-        self.kubeconfig = pulumi.Output.secret(self._kubeconfig(cluster))
+        user_kubeconfig = self._user_kubeconfig(cluster)
+        self.kubeconfig = pulumi.Output.secret(user_kubeconfig.apply(kubeconfig.exec_kubeconfig))
+        # The kubeconfig is secret as a whole; the CA in it is public (every client of the API server is
+        # handed it to verify the server), so it leaves unmarked, for kubeconfigs made elsewhere.
+        self.ca_data = pulumi.Output.unsecret(user_kubeconfig.apply(kubeconfig.ca_data))
+        self.api_server = pulumi.Output.concat("https://", cluster.fqdn, ":443")
         # "New role assignments can take up to five minutes to propagate" to the cluster's authorizer
         # (learn.microsoft.com/azure/aks/manage-azure-rbac); until then every object is refused (403).
         access = settle(f"{name}-admin-settle", [admin], "5m", self)
@@ -190,7 +202,11 @@ class GpuCluster(pulumi.ComponentResource):
         access = self._args.config.api_access
         return cs.ManagedClusterAPIServerAccessProfileArgs(
             enable_private_cluster=access.private_endpoint,
-            authorized_ip_ranges=None if access.private_endpoint else list(access.authorized_cidrs),
+            authorized_ip_ranges=(
+                None
+                if access.private_endpoint
+                else authorized_ranges(access.authorized_cidrs, self._args.api_admit)
+            ),
             # VNet integration puts the API server in our delegated subnet: nodes reach it privately and
             # KMS can use a key vault without public access.
             enable_vnet_integration=True,
@@ -223,15 +239,16 @@ class GpuCluster(pulumi.ComponentResource):
             load_balancer_sku="standard",
         )
 
-    def _kubeconfig(self, cluster: cs.ManagedCluster) -> pulumi.Output[str]:
+    def _user_kubeconfig(self, cluster: cs.ManagedCluster) -> pulumi.Output[str]:
+        """The user kubeconfig AKS returns (base64 YAML): its server and CA, no credential (`exec`)."""
         creds = cs.list_managed_cluster_user_credentials_output(
             resource_group_name=self._args.context.resource_group_name,
             resource_name=cluster.name,
             format="exec",
             opts=self._args.context.invoke_opts(depends_on=[cluster]),
         )
-        config: pulumi.Output[str] = creds.apply(lambda r: kubeconfig.exec_kubeconfig(r.kubeconfigs[0].value))
-        return config
+        value: pulumi.Output[str] = creds.apply(lambda r: r.kubeconfigs[0].value)
+        return value
 
 
 def _kubelet_identity(kubelet: managedidentity.UserAssignedIdentity) -> cs.UserAssignedIdentityArgs:
@@ -249,6 +266,29 @@ def _addons(workspace_id: pulumi.Input[str]) -> dict[str, cs.ManagedClusterAddon
             enabled=True, config={"logAnalyticsWorkspaceResourceID": workspace_id, "useAADAuth": "true"}
         ),
     }
+
+
+def authorized_ranges(
+    cidrs: Sequence[str], admit: pulumi.Input[Sequence[str]]
+) -> pulumi.Input[Sequence[str]]:
+    """The API server's authorized ranges: `cidrs`, then each admitted address as a single-address CIDR
+    (/32; `authorizedIPRanges` takes CIDRs) unless a range already there holds it. With nothing to admit,
+    `cidrs` alone, as a plain list: the plan is then what it was before `api_admit`."""
+    if isinstance(admit, Sequence) and not admit:
+        return list(cidrs)
+    return pulumi.Output.from_input(admit).apply(lambda ips: _with_hosts(cidrs, ips))
+
+
+def _with_hosts(cidrs: Sequence[str], addresses: Sequence[str]) -> list[str]:
+    ranges = [ipaddress.ip_network(c, strict=False) for c in cidrs]
+    out = list(cidrs)
+    for address in addresses:
+        host = ipaddress.ip_address(address)  # a bare address: ValueError on a range or a name
+        if not any(host in r for r in ranges):
+            single = ipaddress.ip_network(host)  # /32 (a NAT's IPv4 address)
+            out.append(str(single))
+            ranges.append(single)
+    return out
 
 
 def dns_service_ip(service_cidr: str) -> str:

@@ -71,6 +71,41 @@ def data_role(
     )
 
 
+def trusted_identity(
+    name: str, context: AzureContext, workload: ForeignWorkload, component: str, parent: pulumi.Resource
+) -> tuple[managedidentity.UserAssignedIdentity, managedidentity.FederatedIdentityCredential]:
+    """A user-assigned identity of its own for `workload`, and the one federated credential that trusts
+    the foreign issuer for exactly its service account.
+
+    Nothing here is one per issuer: a credential belongs to its identity, and Entra asks only that the
+    issuer and subject pair be unique on that identity (at most 20 credentials each), so the replicator's
+    and the refresher's identities each trust the same issuer with their own credential.
+    Source: https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    identity = managedidentity.UserAssignedIdentity(
+        f"{name}-identity",
+        resource_name_=f"{name}-identity",
+        resource_group_name=context.resource_group_name,
+        location=context.location,
+        tags=context.tags(component),
+        opts=child,
+    )
+    # The issuer exactly as the foreign tokens carry it (Entra compares it as a string), one subject,
+    # and the one audience Entra accepts for a federated credential.
+    credential = managedidentity.FederatedIdentityCredential(
+        f"{name}-credential",
+        federated_identity_credential_resource_name=f"{workload.cloud}-{workload.namespace}-{workload.service_account}",
+        resource_name_=identity.name,
+        resource_group_name=context.resource_group_name,
+        issuer=workload.issuer,
+        subject=workload.subject,
+        audiences=[TOKEN_AUDIENCE],
+        opts=child,
+    )
+    return identity, credential
+
+
 @dataclass(frozen=True, kw_only=True)
 class FederatedTrustArgs:
     """The foreign workload to trust, and the container (in its account) it may use a prefix of."""
@@ -90,26 +125,7 @@ class FederatedTrust(pulumi.ComponentResource):
         super().__init__("gpu-platform:azure:FederatedTrust", name, None, opts)
         context, workload = args.context, args.workload
         child = pulumi.ResourceOptions(parent=self)
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
-            resource_name_=f"{name}-identity",
-            resource_group_name=context.resource_group_name,
-            location=context.location,
-            tags=context.tags("federation"),
-            opts=child,
-        )
-        # The issuer exactly as the foreign tokens carry it (Entra compares it as a string), one subject,
-        # and the one audience Entra accepts for a federated credential.
-        credential = managedidentity.FederatedIdentityCredential(
-            f"{name}-credential",
-            federated_identity_credential_resource_name=f"{workload.cloud}-{workload.namespace}-{workload.service_account}",
-            resource_name_=identity.name,
-            resource_group_name=context.resource_group_name,
-            issuer=workload.issuer,
-            subject=workload.subject,
-            audiences=[TOKEN_AUDIENCE],
-            opts=child,
-        )
+        identity, credential = trusted_identity(name, context, workload, "federation", self)
         role = CustomRole(
             data_role(f"{name}-role", context, workload.cloud, child),
             f"blob data of the {workload.cloud} cluster's replicator (custom role)",

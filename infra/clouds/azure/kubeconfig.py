@@ -42,6 +42,13 @@ def exec_kubeconfig(user_credentials_b64: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
+def ca_data(user_credentials_b64: str) -> str:
+    """The cluster CA (base64 PEM, as `certificate-authority-data`) of the user kubeconfig AKS returns."""
+    source: dict[str, Any] = yaml.safe_load(base64.b64decode(user_credentials_b64))
+    data: str = source["clusters"][0]["cluster"]["certificate-authority-data"]
+    return data
+
+
 def _kubelogin() -> dict[str, Any]:
     return {
         "apiVersion": EXEC_API_VERSION,

@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 from infra import naming
 from infra.clouds import settle
 from infra.clouds.azure import admission
+from infra.clouds.azure.api_access import ApiTrust, ApiTrustArgs
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.azure.context import CLOUD, AzureContext, Deployer, deployer
 from infra.clouds.azure.federation import FederatedTrust, FederatedTrustArgs
@@ -21,6 +22,7 @@ from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
 from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
 from infra.clouds.base import (
     DEVICE_PLUGIN_NAMESPACE,
+    ApiAccess,
     Capability,
     CloudPlatform,
     FederatedAccess,
@@ -74,7 +76,7 @@ class AzurePlatform(pulumi.ComponentResource):
         caller = deployer(client.object_id, provider)
         network = Network(f"{name}-net", _network_args(context, cfg), child)
         keys = KeyVault(f"{name}-keys", _keys_args(context, cfg), child)
-        cluster = GpuCluster(f"{name}-cluster", _cluster_args(context, cfg, network, keys, caller), child)
+        cluster = GpuCluster(f"{name}-cluster", _cluster_args(context, args, network, keys, caller), child)
         store = ObjectStore(f"{name}-store", _store_args(context, args, network, keys), child)
         registry = ContainerRegistry(
             f"{name}-registry", _registry_args(context, cfg, network, cluster, caller), child
@@ -120,6 +122,7 @@ class AzurePlatform(pulumi.ComponentResource):
             oidc_issuer=self._cluster.oidc_issuer_url,
             egress_ips=network.egress_ip.apply(lambda a: [a] if a else []),
             federate=self.federate,
+            admit_api=self.admit_api,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
@@ -143,6 +146,20 @@ class AzurePlatform(pulumi.ComponentResource):
                 workload=workload,
                 container_id=self._store.container_id,
                 account_name=self._store.account_name,
+            ),
+            self._child,
+        )
+        return trust.access
+
+    def admit_api(self, workload: ForeignWorkload) -> ApiAccess:
+        """Trust another cloud's workload to sign in to the cluster's API server (`api_access.py`)."""
+        trust = ApiTrust(
+            f"{self._name}-api-{workload.cloud}",
+            ApiTrustArgs(
+                context=self._context,
+                workload=workload,
+                server=self._cluster.api_server,
+                ca_data=self._cluster.ca_data,
             ),
             self._child,
         )
@@ -198,8 +215,9 @@ def _registry_args(
 
 
 def _cluster_args(
-    context: AzureContext, cfg: StackConfig, network: Network, keys: KeyVault, caller: Deployer
+    context: AzureContext, args: PlatformArgs, network: Network, keys: KeyVault, caller: Deployer
 ) -> GpuClusterArgs:
+    cfg = args.cfg
     az = cfg.section(AzureConfig)
     return GpuClusterArgs(
         context=context,
@@ -215,6 +233,8 @@ def _cluster_args(
         kms_key=keys.aks_key,
         deployer=caller,
         protect=cfg.protect,
+        # The MultiKueue manager's NAT on a worker: its refresher and controller call this API server.
+        api_admit=args.api_admit,
     )
 
 

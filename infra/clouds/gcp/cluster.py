@@ -5,6 +5,7 @@ kubeconfig and Kubernetes provider."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,9 @@ class GpuClusterArgs:
     node_tag: str
     labels: Mapping[str, str]
     protect: bool
+    api_admit: pulumi.Input[Sequence[str]] = ()
+    """Single addresses the API's authorized networks admit beside `apiAccess.authorizedCidrs`: the
+    MultiKueue manager's egress addresses where this cluster is a worker."""
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -184,13 +188,31 @@ def _networking(args: GpuClusterArgs) -> dict[str, Any]:
             "master_ipv4_cidr_block": cfg.network.master_cidr,
         },
         "master_authorized_networks_config": {
-            "cidr_blocks": [
-                {"cidr_block": c, "display_name": f"authorized-{i}"} for i, c in enumerate(cidrs)
-            ],
+            "cidr_blocks": _authorized(cidrs, args.api_admit),
             "gcp_public_cidrs_access_enabled": False,
         },
         "datapath_provider": "ADVANCED_DATAPATH",
     }
+
+
+def _authorized(
+    cidrs: Sequence[str], managers: pulumi.Input[Sequence[str]]
+) -> list[dict[str, str]] | pulumi.Output[list[dict[str, str]]]:
+    """A plain list unless the managers' addresses are still to resolve (another cloud's NAT addresses)."""
+    if isinstance(managers, (list, tuple)) and not any(isinstance(m, pulumi.Output) for m in managers):
+        return authorized_blocks(cidrs, managers)
+    return pulumi.Output.from_input(managers).apply(lambda known: authorized_blocks(cidrs, known))
+
+
+def authorized_blocks(cidrs: Sequence[str], managers: Sequence[str]) -> list[dict[str, str]]:
+    """The configured CIDRs, then each MultiKueue manager address as a single-address (/32) block."""
+    blocks = [{"cidr_block": c, "display_name": f"authorized-{i}"} for i, c in enumerate(cidrs)]
+    for i, address in enumerate(managers):
+        ip = ipaddress.ip_address(address)  # a bare address, not a range
+        if ip.version != 4:
+            raise ValueError(f"MultiKueue manager address {address} is not IPv4")
+        blocks.append({"cidr_block": f"{ip}/32", "display_name": f"multikueue-manager-{i}"})
+    return blocks
 
 
 def _security(args: GpuClusterArgs) -> dict[str, Any]:

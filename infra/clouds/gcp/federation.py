@@ -1,17 +1,23 @@
-"""Keyless trust for a workload of another cloud's cluster (the home cloud's replicator): a workload
-identity pool whose OIDC provider trusts that cluster's token issuer and admits only its one service
-account, and a bucket grant, limited to one prefix, to that federated principal itself: no Google service
-account to impersonate, no key.
+"""Keyless trust for the workloads of another cloud's cluster: one workload identity pool whose OIDC
+provider trusts that cluster's token issuer and admits exactly the service accounts this cloud was asked
+to trust (the home cloud's replicator, MultiKueue's token refresher), and what each is granted.
 
-The pod presents a projected service-account token whose audience is the provider's full resource name.
-google-auth reads the `external_account` configuration mounted beside it (`FederatedAccess.files`) and
-exchanges the token at the Security Token Service for a federated access token, which Cloud Storage takes.
+The replicator (`federate`) gets a bucket grant, limited to one prefix, to its federated principal itself:
+no Google service account to impersonate, no key. Its pod presents a projected service-account token whose
+audience is the provider's full resource name; google-auth reads the `external_account` configuration
+mounted beside it (`FederatedAccess.files`) and exchanges the token at the Security Token Service for a
+federated access token, which Cloud Storage takes. The refresher's sign-in grant is `api_access.py`'s.
+
+The pool and provider are one per issuer: a second pool for the same cluster would get the same id (the
+same issuer, created in the same second) and fail at apply, so every trusted workload of that cluster shares
+them, and the provider's condition names them all.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -33,6 +39,8 @@ OBJECT_USER = "roles/storage.objectUser"
 object IAM, unlike `roles/storage.objectAdmin`."""
 CREDENTIALS = "credentials.json"
 POOL_ID_LENGTH = 32
+SUBJECT = re.compile(r"system:serviceaccount:[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*")
+"""A Kubernetes service account's `sub`: nothing that could end a quoted CEL string."""
 
 
 def pool_id(home: Cloud, stack: str, issuer: str, created: int) -> str:
@@ -44,6 +52,20 @@ def pool_id(home: Cloud, stack: str, issuer: str, created: int) -> str:
     digest = short_hash(issuer, str(created))
     stem = re.sub(r"[^a-z0-9-]", "-", f"{home}-{stack}".lower())[: POOL_ID_LENGTH - len(digest) - 1]
     return f"{stem.strip('-')}-{digest}"
+
+
+def subjects_condition(subjects: Sequence[str]) -> str:
+    """The provider's attribute condition: a token is exchanged only if its `sub` is one of `subjects`, the
+    service accounts this cloud was asked to trust (sorted, so the text does not depend on call order)."""
+    unique = sorted(set(subjects))
+    if not unique:
+        raise ValueError("a provider must admit at least one subject")
+    odd = [s for s in unique if not SUBJECT.fullmatch(s)]
+    if odd:
+        raise ValueError(f"not Kubernetes service-account subjects: {odd}")
+    if len(unique) == 1:
+        return f"assertion.sub == '{unique[0]}'"
+    return "assertion.sub in [" + ", ".join(f"'{s}'" for s in unique) + "]"
 
 
 def credential_config(provider_name: str) -> str:
@@ -64,71 +86,119 @@ def credential_config(provider_name: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class FederatedTrustArgs:
-    """The foreign workload to trust, and the project and bucket it may use a prefix of."""
+    """The foreign cluster to trust: its cloud and token issuer, and the project the pool lives in."""
 
     project: str
     stack: str
-    workload: ForeignWorkload
-    bucket: pulumi.Input[str]
+    cloud: Cloud
+    """The cloud whose cluster it is: one cluster a cloud, so one issuer a cloud."""
+    issuer: pulumi.Input[str]
 
 
 class FederatedTrust(pulumi.ComponentResource):
-    """The GCP side of one foreign workload's federation; `access` is what its pod needs."""
-
-    access: FederatedAccess
+    """The GCP side of one foreign cluster's federation: its pool and provider, and a grant for each of its
+    workloads this cloud trusts (`federate`, `api_access.admit_api`). The provider's condition is written
+    once the program has declared every workload (its Outputs resolve only after the program returns), so
+    it admits exactly those; a workload trusted later still would be refused, and raises instead."""
 
     def __init__(self, name: str, args: FederatedTrustArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:gcp:FederatedTrust", name, None, opts)
-        child, workload = children(self, opts), args.workload
+        self.name, self.args = name, args
+        self.child = children(self, opts)
+        self._subjects: list[str] = []
+        self._issuers: list[pulumi.Input[str]] = []
+        self._sealed = False
+        self._federated: FederatedAccess | None = None
         # Set once, when the trust is created: the pool's id is new each time the trust is.
-        created = pulumiverse_time.Static(f"{name}-created", opts=child)
-        ident = pulumi.Output.all(workload.issuer, created.unix).apply(
-            lambda v: pool_id(workload.cloud, args.stack, v[0], v[1])
+        created = pulumiverse_time.Static(f"{name}-created", opts=self.child)
+        ident = pulumi.Output.all(args.issuer, created.unix).apply(
+            lambda v: pool_id(args.cloud, args.stack, v[0], v[1])
         )
-        label = f"{workload.cloud}: {workload.service_account}"[:POOL_ID_LENGTH]
-        about = f"{workload.subject} of the {workload.cloud} cluster of stack {args.stack}"
-        pool = gcp.iam.WorkloadIdentityPool(
+        label = f"{args.cloud}: {args.stack} cluster"[:POOL_ID_LENGTH]
+        about = f"Service accounts of the {args.cloud} cluster of stack {args.stack}"
+        self.pool = gcp.iam.WorkloadIdentityPool(
             f"{name}-pool",
             project=args.project,
             workload_identity_pool_id=ident,
             display_name=label,
             description=about,
-            opts=child,
+            opts=self.child,
         )
+        # Written after the program has declared every workload of this cluster (`principal`).
+        condition: pulumi.Output[str] = pulumi.Output.from_input(True).apply(self._condition)
         # No allowed audiences: the token must then name this provider's full resource name.
-        provider = gcp.iam.WorkloadIdentityPoolProvider(
+        self.provider = gcp.iam.WorkloadIdentityPoolProvider(
             f"{name}-provider",
             project=args.project,
-            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_id=self.pool.workload_identity_pool_id,
             workload_identity_pool_provider_id=ident,
             display_name=label,
             description=about,
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=workload.issuer),
+            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=args.issuer),
             attribute_mapping={"google.subject": "assertion.sub"},
-            attribute_condition=f"assertion.sub == '{workload.subject}'",
-            opts=child,
+            attribute_condition=condition,
+            opts=self.child,
         )
+        self.audience: pulumi.Output[str] = pulumi.Output.concat(IAM_HOST, self.provider.name)
+        """The provider's full resource name: the audience of every trusted workload's token."""
+        self.register_outputs({"pool": self.pool.name, "provider": self.provider.name})
+
+    def principal(self, workload: ForeignWorkload) -> pulumi.Output[str]:
+        """Admit `workload` through the provider and return its federated principal, which IAM grants name."""
+        if workload.cloud != self.args.cloud:
+            raise ValueError(f"{workload.subject} runs on {workload.cloud}, not on {self.args.cloud}")
+        if workload.subject not in self._subjects:
+            if self._sealed:
+                raise RuntimeError(
+                    f"{workload.subject} trusted after the {self.name} provider's condition was written"
+                )
+            self._subjects.append(workload.subject)
+        same = workload.issuer is self.args.issuer or (
+            isinstance(workload.issuer, str) and workload.issuer == self.args.issuer
+        )
+        if not same:  # compared once resolved, when the condition is written
+            self._issuers.append(workload.issuer)
+        return pulumi.Output.concat(
+            "principal://iam.googleapis.com/", self.pool.name, "/subject/", workload.subject
+        )
+
+    def _condition(self, _: bool) -> pulumi.Output[str]:
+        self._sealed = True
+        subjects = list(self._subjects)
+        # Every workload of the cluster must carry its one issuer, the one the provider trusts.
+        return pulumi.Output.all(self.args.issuer, *self._issuers).apply(
+            lambda issuers: _checked_condition(self.name, issuers, subjects)
+        )
+
+    def federate(self, workload: ForeignWorkload, bucket: pulumi.Input[str]) -> FederatedAccess:
+        """Grant `workload` (the replicator) its prefix of `bucket`, and say what its pod needs."""
+        if self._federated is not None:
+            raise ValueError(f"{self.name} already federates a workload of its cluster (the replicator)")
         binding = gcp.storage.BucketIAMMember(
-            f"{name}-objects",
-            bucket=args.bucket,
+            f"{self.name}-objects",
+            bucket=bucket,
             role=OBJECT_USER,
-            member=pulumi.Output.concat(
-                "principal://iam.googleapis.com/", pool.name, "/subject/", workload.subject
+            member=self.principal(workload),
+            condition=pulumi.Output.from_input(bucket).apply(
+                lambda name: prefix_condition(name, workload.prefix, "Read, write, delete and list")
             ),
-            condition=pulumi.Output.from_input(args.bucket).apply(
-                lambda bucket: prefix_condition(bucket, workload.prefix, "Read, write, delete and list")
-            ),
-            opts=child,
+            opts=self.child,
         )
-        self.access = FederatedAccess(
-            audience=pulumi.Output.concat(IAM_HOST, provider.name),
+        self._federated = FederatedAccess(
+            audience=self.audience,
             env={
                 "GOOGLE_APPLICATION_CREDENTIALS": f"{federated_dir(CLOUD)}/{CREDENTIALS}",
                 # Named, so google-auth does not ask STS and Resource Manager for it at start.
-                "GOOGLE_CLOUD_PROJECT": args.project,
+                "GOOGLE_CLOUD_PROJECT": self.args.project,
             },
-            files={CREDENTIALS: provider.name.apply(credential_config)},
+            files={CREDENTIALS: self.provider.name.apply(credential_config)},
             # STS refuses the token until the provider exists; Cloud Storage refuses it until the grant does.
-            ready=(provider, binding),
+            ready=(self.provider, binding),
         )
-        self.register_outputs({"pool": pool.name, "provider": provider.name})
+        return self._federated
+
+
+def _checked_condition(trust: str, issuers: Sequence[str], subjects: Sequence[str]) -> str:
+    if len(set(issuers)) != 1:
+        raise ValueError(f"{trust}: one cluster, one issuer; its workloads carry {sorted(set(issuers))}")
+    return subjects_condition(subjects)

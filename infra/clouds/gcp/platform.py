@@ -8,8 +8,10 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.catalog import Cloud
 from infra.clouds import settle
 from infra.clouds.base import (
+    ApiAccess,
     CloudPlatform,
     EgressRule,
     FederatedAccess,
@@ -17,6 +19,7 @@ from infra.clouds.base import (
     PlatformArgs,
     Registry,
 )
+from infra.clouds.gcp import api_access
 from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.gcp.context import CLOUD, gcp_labels
@@ -51,6 +54,7 @@ class GcpPlatform(pulumi.ComponentResource):
         # `args.admit` goes unused: the bucket has no network firewall (no VPC Service Controls), so another
         # cloud's replicator needs the grant `federate` makes, not an address rule.
         self._name, self._cfg, cfg = name, args.cfg, args.cfg
+        self._trusts: dict[Cloud, FederatedTrust] = {}
         g = cfg.section(GcpConfig)
         self.provider = gcp.Provider(
             f"{name}-provider", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self)
@@ -83,6 +87,7 @@ class GcpPlatform(pulumi.ComponentResource):
             keys=keys,
             network=network,
             node_tag=node_tag,
+            api_admit=args.api_admit,
             opts=self._opts(after=[*cluster_apis, admission]),
         )
         self._data(name, cfg, keys)
@@ -124,6 +129,7 @@ class GcpPlatform(pulumi.ComponentResource):
         keys: Keys,
         network: Network,
         node_tag: str,
+        api_admit: pulumi.Input[Sequence[str]],
         opts: pulumi.ResourceOptions,
     ) -> GpuCluster:
         args = GpuClusterArgs(
@@ -139,6 +145,7 @@ class GcpPlatform(pulumi.ComponentResource):
             secrets_key_grant=keys.grants["gke"],
             boot_disk_key_grant=keys.grants["disk"],
             node_tag=node_tag,
+            api_admit=api_admit,
             labels=gcp_labels(cfg.stack, "cluster"),
             protect=cfg.protect,
         )
@@ -190,17 +197,34 @@ class GcpPlatform(pulumi.ComponentResource):
         )
 
     def federate(self, workload: ForeignWorkload) -> FederatedAccess:
-        """Trust another cloud's workload for its prefix of the bucket (`federation.py`), once the project's
-        IAM and Security Token Service APIs are on."""
-        g = self._cfg.section(GcpConfig)
-        trust = FederatedTrust(
-            f"{self._name}-federation-{workload.cloud}",
-            FederatedTrustArgs(
-                project=g.project, stack=self._cfg.stack, workload=workload, bucket=self.store.bucket_name
-            ),
-            self._opts(after=self.services.apis("iam", "sts")),
+        """Trust another cloud's workload for its prefix of the bucket (`federation.py`)."""
+        return self._trust(workload).federate(workload, self.store.bucket_name)
+
+    def admit_api(self, workload: ForeignWorkload) -> ApiAccess:
+        """Trust another cloud's workload to sign in to the cluster (`api_access.py`), once the IAM
+        Credentials API, which mints its service account's tokens, is on."""
+        return api_access.admit_api(
+            self._trust(workload),
+            workload,
+            cluster=self.cluster.cluster,
+            after=self.services.apis("iamcredentials"),
         )
-        return trust.access
+
+    def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
+        """The pool and provider of the workload's cluster, one per issuer however many of its workloads
+        this cloud trusts, made once the project's IAM and Security Token Service APIs are on."""
+        trust = self._trusts.get(workload.cloud)
+        if trust is None:
+            g = self._cfg.section(GcpConfig)
+            trust = FederatedTrust(
+                f"{self._name}-federation-{workload.cloud}",
+                FederatedTrustArgs(
+                    project=g.project, stack=self._cfg.stack, cloud=workload.cloud, issuer=workload.issuer
+                ),
+                self._opts(after=self.services.apis("iam", "sts")),
+            )
+            self._trusts[workload.cloud] = trust
+        return trust
 
     def _opts(self, after: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         providers = {"gcp": self.provider, "time": self.time}
@@ -226,6 +250,7 @@ class GcpPlatform(pulumi.ComponentResource):
             oidc_issuer=self.cluster.oidc_issuer,
             egress_ips=self.egress_ips,
             federate=self.federate,
+            admit_api=self.admit_api,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
             missing={},

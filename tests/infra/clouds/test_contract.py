@@ -9,6 +9,7 @@ keep only what no other cloud has.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class Expected:
     """The start of the audience a foreign token must carry to be exchanged here."""
     federated_files: frozenset[str]
     """The configuration files the foreign pod mounts beside its token."""
+    api_token: frozenset[str]
+    """The keys of the refresher's entry for this cloud (training/trainer/worker_tokens.py)."""
+    api_subject: str
+    """The kind of RBAC subject the API server sees the refresher's token as."""
 
 
 EXPECTED: dict[str, Expected] = {
@@ -62,6 +67,8 @@ EXPECTED: dict[str, Expected] = {
         network=frozenset({"vpcId", "privateSubnetIds", "publicSubnetIds"}),
         federated_audience="sts.amazonaws.com",
         federated_files=frozenset(),
+        api_token=frozenset({"roleArn", "clusterName", "region", "tokenPath"}),
+        api_subject="Group",  # the access entry's Kubernetes group
     ),
     "gcp": Expected(
         provider="gcp",
@@ -75,6 +82,8 @@ EXPECTED: dict[str, Expected] = {
         network=frozenset({"network", "subnetwork"}),
         federated_audience="//iam.googleapis.com/projects/",
         federated_files=frozenset({"credentials.json"}),
+        api_token=frozenset({"audience", "serviceAccount", "tokenPath"}),
+        api_subject="User",  # the impersonated service account's email
     ),
     "azure": Expected(
         provider="azure-native",
@@ -88,6 +97,8 @@ EXPECTED: dict[str, Expected] = {
         network=frozenset({"vnet", "systemSubnet", "gpuSubnet"}),
         federated_audience="api://AzureADTokenExchange",
         federated_files=frozenset(),
+        api_token=frozenset({"tenantId", "clientId", "tokenPath"}),
+        api_subject="User",  # the managed identity's object id
     ),
 }
 STACKS = ("dev", "prod")
@@ -222,6 +233,21 @@ def test_federating_a_foreign_workload_needs_no_secret(contract: Contract) -> No
     assert any(token_path(contract.cloud) in value for value in told)
     assert not any("KEY" in k or "SECRET" in k or "PASSWORD" in k for k in federated["env"])
     assert len(federated["ready"]) == 2  # the trust and the grant
+
+
+def test_admitting_a_foreign_api_client_needs_no_secret(contract: Contract) -> None:
+    """MultiKueue's refresher signs in with a token it mints from its projected one: the contract says
+    where the server is, which audience and identity, and whom RBAC binds; never a credential."""
+    api = contract.fields["api"]
+    assert api["server"].startswith("https://")
+    assert base64.b64decode(api["caData"], validate=True)
+    assert api["audience"].startswith(contract.expected.federated_audience)
+    assert set(api["token"]) == contract.expected.api_token
+    assert api["token"]["tokenPath"] == token_path(contract.cloud)
+    assert api["subject"]["kind"] == contract.expected.api_subject
+    assert api["subject"]["name"]
+    assert not [p for p in contract.secret if p.startswith("api.")]
+    assert api["ready"]
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

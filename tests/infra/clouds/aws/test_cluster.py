@@ -21,17 +21,24 @@ from tests.infra.clouds.aws.helpers import (
     one,
     stack_config,
 )
+from tests.infra.clouds.federated import answered
 
 OPEN = {"0.0.0.0/0", "::/0"}
 
 
 def test_cp01_endpoint_private_and_public_restricted(stack_plan: Plan) -> None:
-    """CP-01: private endpoint on; the public one only for the configured CIDRs, never the internet."""
+    """CP-01: private endpoint on; the public one only for the configured CIDRs and, where EKS is a
+    MultiKueue worker (prod), the manager's (GKE's) NAT addresses; never the internet."""
     vpc = one(stack_plan, CLUSTER).inputs["vpcConfig"]
     access = stack_config(stack_plan.stack).aws.api_access  # type: ignore[union-attr]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is True
-    assert vpc["publicAccessCidrs"] == list(access.authorized_cidrs)
+    manager = [
+        f"{answered(stack_plan.stack, a)['address']}/32"
+        for a in stack_plan.of_type("gcp:compute/address:Address")
+        if stack_plan.stack == "prod"
+    ]
+    assert vpc["publicAccessCidrs"] == [*access.authorized_cidrs, *manager]
     assert not OPEN & set(vpc["publicAccessCidrs"])
 
 
@@ -82,9 +89,15 @@ def test_cp10_api_authentication_and_deployer_access(stack_plan: Plan) -> None:
         "bootstrapClusterCreatorAdminPermissions": False,
     }
     deployer = stack_config(stack_plan.stack).aws.deployer_principal_arn  # type: ignore[union-attr]
-    entry = one(stack_plan, "aws:eks/accessEntry:AccessEntry")
+    entry = named(stack_plan, "aws:eks/accessEntry:AccessEntry", "-cluster-deployer")
     assert entry.inputs["principalArn"] == deployer
     assert entry.inputs["type"] == "STANDARD"
+    # Beside it, in prod only, MultiKueue's refresher (tests/infra/clouds/aws/test_api_access.py), which
+    # no access policy is associated with.
+    others = [e for e in stack_plan.of_type("aws:eks/accessEntry:AccessEntry") if e is not entry]
+    assert [e.name for e in others] == (
+        ["prod-aws-federation-gcp-api-access"] if stack_plan.stack == "prod" else []
+    )
     admin = one(stack_plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert admin.inputs["principalArn"] == deployer
     assert admin.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

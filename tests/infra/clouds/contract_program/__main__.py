@@ -9,6 +9,7 @@ from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, ForeignWorkload
 
 FOREIGN_ISSUER = "https://issuer.example/clusters/home"
 """A stand-in for another cloud's cluster issuer, which each cloud is asked to trust."""
+REFRESHER_NAMESPACE, REFRESHER_ACCOUNT = "kueue-system", "worker-token-refresher"
 
 cfg = config.load()
 contracts = {}
@@ -22,6 +23,16 @@ for cloud in cfg.clouds:
         prefix=MODELS_PREFIX,
     )
     access = built.federate(foreign)
+    # MultiKueue's token refresher of the same foreign cluster: its trust shares the issuer's.
+    api = built.admit_api(
+        ForeignWorkload(
+            cloud=foreign.cloud,
+            issuer=FOREIGN_ISSUER,
+            namespace=REFRESHER_NAMESPACE,
+            service_account=REFRESHER_ACCOUNT,
+            prefix="",
+        )
+    )
     registry = built.registry
     contracts[cloud] = {
         "cloud": built.cloud,
@@ -63,6 +74,14 @@ for cloud in cfg.clouds:
             "env": dict(access.env),
             "files": dict(access.files),
             "ready": [r.urn for r in access.ready],
+        },
+        "api": {
+            "server": api.server,
+            "caData": api.ca_data,
+            "audience": api.audience,
+            "token": dict(api.token),
+            "subject": {"kind": api.subject.kind, "name": api.subject.name},
+            "ready": [r.urn for r in api.ready],
         },
     }
 pulumi.export("contracts", contracts)
