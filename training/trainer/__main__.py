@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, type]] = {
     "evaluate": ("trainer.evaluate", config.EvaluateConfig),
     "export": ("trainer.export", config.ExportConfig),
     "replicate": ("trainer.replicate", config.ReplicateConfig),
+    "refresh-workers": ("trainer.worker_tokens", config.RefreshWorkersConfig),
     "bench": ("trainer.bench", config.BenchConfig),
 }
 

@@ -179,6 +179,46 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
             ),
         ],
     ),
+    "refresh-workers": (
+        "Mint short-lived API tokens for the MultiKueue workers and rewrite their kubeconfig Secrets.",
+        [
+            Opt(
+                "--workers",
+                "TRAINER_WORKERS",
+                "JSON file describing the worker clusters and their federation (see trainer.worker_tokens)",
+                required=True,
+                metavar="FILE",
+            ),
+            Opt(
+                "--interval-minutes",
+                "TRAINER_INTERVAL_MINUTES",
+                "minutes between runs; a token with less than twice this and a minute left is replaced",
+                o.between(1, 29),
+                5,
+            ),
+            Opt(
+                "--kube-api",
+                "TRAINER_KUBE_API",
+                "the Kubernetes API server holding the Secrets",
+                o.https_url,
+                "https://kubernetes.default.svc",
+            ),
+            Opt(
+                "--kube-token-file",
+                "TRAINER_KUBE_TOKEN_FILE",
+                "the service-account token to call it with",
+                default="/var/run/secrets/kubernetes.io/serviceaccount/token",
+                metavar="FILE",
+            ),
+            Opt(
+                "--kube-ca-file",
+                "TRAINER_KUBE_CA_FILE",
+                "the CA bundle that signed its certificate",
+                default="/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+                metavar="FILE",
+            ),
+        ],
+    ),
     "bench": (
         "Print training samples/s on this device, with and without mixed precision and XLA.",
         [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import urllib.parse
 from collections.abc import Callable
 
 from trainer.config import ReplicaTarget
@@ -44,6 +45,17 @@ def at_least(low: int) -> Callable[[str], int]:
         value = int(_number(text, int, f"an integer >= {low}"))
         if value < low:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        allowed = f"an integer from {low} to {high}"
+        value = int(_number(text, int, allowed))
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
         return value
 
     return parse
@@ -103,6 +115,13 @@ def uri(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a local path or a {allowed} URI, got {text!r}")
     if sep and scheme != "file" and not rest.strip("/"):
         raise argparse.ArgumentTypeError(f"expected a bucket or container in the URI, got {text!r}")
+    return text
+
+
+def https_url(text: str) -> str:
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise argparse.ArgumentTypeError(f"expected an https:// URL with a host, got {text!r}")
     return text
 
 
