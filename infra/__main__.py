@@ -1,5 +1,6 @@
 """Composition root: load the stack config, build each enabled cloud, then its workloads, then federate the
-other clouds to the home cloud's replicator, then export.
+other clouds to the home cloud's replicator and, with `queues.dispatch`, to its MultiKueue refresher, then
+export.
 
 Pulumi runs this directory as `__main__` (`main: infra/` in Pulumi.yaml); the offline plan runs it the
 same way on the mock engine. Outputs go through the contract in `infra/outputs.py`.
@@ -7,12 +8,13 @@ same way on the mock engine. Outputs go through the contract in `infra/outputs.p
 
 import pulumi
 
-from infra import config, outputs, replication, workloads
+from infra import config, dispatch, outputs, replication, workloads
 
 cfg = config.load()
 platforms = replication.platforms(cfg)
 built = {cloud: workloads.build(cfg, p) for cloud, p in platforms.items()}
 replicator = replication.build(cfg, platforms, built)
+refresher = dispatch.build(cfg, platforms, built)
 home = built[cfg.training_cloud]
 
 
