@@ -1,5 +1,7 @@
-"""Cross-cloud trust (ID-09): every trust of another cloud's cluster admits exactly one service account of
-that cluster, and its grants reach exactly one prefix of the bucket.
+"""Cross-cloud trust (ID-09): every trust of another cloud's cluster admits exactly the service accounts of
+that cluster it names (a GCP provider is shared by the replicator and MultiKueue's refresher of one
+cluster), and its grants reach exactly one prefix of the bucket, or nothing (the refresher only signs in
+to a cluster: an AWS role with no policy, an Azure identity with no role; ID-10 checks what it may do).
 
 A cross-cloud trust is recognised by where its issuer comes from: an AWS role assumed through an OIDC
 provider for a GKE or AKS cluster, a GCP workload identity pool provider (the stack's GKE pods use GKE's
@@ -53,6 +55,8 @@ AZ_BUILT_IN_BLOB_ROLES = {
 AZ_BLOB_DATA = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
 S3_OBJECT = re.compile(r"^s3:(Get|Put|Delete|Abort|List)[A-Za-z]*$")
 SUBJECT_CONDITION = re.compile(r"^\s*assertion\.sub\s*==\s*'(system:serviceaccount:[^']+)'\s*$")
+SUBJECTS_CONDITION = re.compile(r"^\s*assertion\.sub\s+in\s+\[([^\]]+)\]\s*$")
+LISTED_SUBJECT = re.compile(r"'(system:serviceaccount:[^']+)'")
 PRINCIPAL = re.compile(r"^principal://iam\.googleapis\.com/.+/subject/(.+)$")
 GCS_PREFIX = re.compile(r'resource\.name\.startsWith\("projects/_/buckets/[^/"]+/objects/([^"]+/)"\)')
 GCS_LIST = re.compile(r'objectListPrefix", ""\)\.startsWith\("([^"]+/)"\)')
@@ -61,10 +65,11 @@ AZ_LIST = re.compile(r"blobs:prefix\] StringStartsWith '([^']+/)'")
 
 ID09 = control(
     "ID-09",
-    "Cross-cloud trust scoped to one service account and one prefix",
+    "Cross-cloud trust scoped to exact service accounts and one prefix",
     "A trust of another cloud's cluster (an AWS role assumed with web identity, a GCP workload identity "
     "pool provider and its bucket grant, an Azure federated credential on another cluster's issuer) admits "
-    "exactly one service account, and what it is granted reads and writes one prefix of the bucket only; "
+    "exactly the service accounts it names, and what it is granted reads and writes one prefix of the "
+    "bucket only, or nothing at all (a sign-in to a cluster, ID-10); "
     "on Azure through a custom role of blob data actions only, since a role assignment condition cannot "
     "limit management actions such as deleting the container.",
 )
@@ -108,8 +113,11 @@ def _aws_role(stack: Stack, role: Resource) -> list[Violation]:
     found: list[str] = []
     if stack.dependents(role, POLICY_ATTACHMENT, via="role"):
         found.append("a cross-cloud role takes inline grants only, no attached managed policies")
+    inline = stack.dependents(role, ROLE_POLICY, via="role")
+    if not inline and not found:
+        return []  # it may do nothing in AWS: a sign-in to an EKS cluster (MultiKueue's refresher)
     prefixes: list[str] = []
-    for policy in stack.dependents(role, ROLE_POLICY, via="role"):
+    for policy in inline:
         for statement in statements(policy.props.get("policy")):
             for problem, prefix in _s3_grants(statement):
                 found += [problem] if problem else []
@@ -135,14 +143,31 @@ def aws_web_identity_roles(stack: Stack) -> list[Violation]:
     return [v for role in foreign_roles(stack) for v in _aws_role(stack, role)]
 
 
+def condition_subjects(condition: str) -> list[str]:
+    """The service accounts a pool provider's condition admits when it names each exactly (one, or a
+    list: the replicator and MultiKueue's refresher of one cluster share its provider); [] otherwise."""
+    one = SUBJECT_CONDITION.match(condition)
+    if one is not None:
+        subjects = [one[1]]
+    elif (listed := SUBJECTS_CONDITION.match(condition)) is not None:
+        subjects = LISTED_SUBJECT.findall(listed[1])
+        if ",".join(f"'{s}'" for s in subjects) != listed[1].replace(" ", ""):
+            return []
+    else:
+        return []
+    return subjects if all(SA_SUBJECT.match(s) for s in subjects) else []
+
+
 @resource_rule(ID09, POOL_PROVIDER)
 def pool_provider(_: str, props: Props) -> Iterator[str]:
     condition, mapping = props.get("attributeCondition"), props.get("attributeMapping") or {}
     if mapping.get("google.subject") != "assertion.sub":
         yield "attributeMapping must map google.subject to assertion.sub"
-    match = SUBJECT_CONDITION.match(str(condition or ""))
-    if not unknown(condition) and (match is None or not SA_SUBJECT.match(match[1])):
-        yield "attributeCondition must be exactly assertion.sub == 'system:serviceaccount:<ns>:<sa>'"
+    if not unknown(condition) and not condition_subjects(str(condition or "")):
+        yield (
+            "attributeCondition must be exactly assertion.sub == 'system:serviceaccount:<ns>:<sa>', or "
+            "assertion.sub in [...] of such subjects"
+        )
 
 
 @resource_rule(ID09, BUCKET_MEMBER, BUCKET_BINDING)
@@ -185,8 +210,8 @@ def trusts(stack: Stack) -> dict[tuple[str, str], list[Resource]]:
             equals = get(statement, "Condition.StringEquals", {}) or {}
             subjects += [(role, v) for k, v in equals.items() if str(k).endswith(":sub")]
     for provider in stack.of(POOL_PROVIDER):
-        match = SUBJECT_CONDITION.match(str(provider.props.get("attributeCondition") or ""))
-        subjects += [(provider, match[1])] if match else []
+        condition = str(provider.props.get("attributeCondition") or "")
+        subjects += [(provider, subject) for subject in condition_subjects(condition)]
     for grant in stack.of(BUCKET_MEMBER):
         match = PRINCIPAL.match(str(grant.props.get("member") or ""))
         subjects += [(grant, match[1])] if match else []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.policy import fixtures_aws, fixtures_azure, fixtures_cross_cloud, fixtures_gcp
+from tests.policy import fixtures_aws, fixtures_azure, fixtures_cross_cloud, fixtures_dispatch, fixtures_gcp
 from tests.policy.fixtures_k8s import k8s_objects
 from tests.policy.stacks import Fixture
 
@@ -23,7 +23,12 @@ def aws_full() -> list[Fixture]:
         f"s3://{fixtures_aws.BUCKET}/ckpt",
         identity={"trainer": "trainer-pia"},
     )
-    return [*fixtures_aws.aws_stack(), *objects, *fixtures_cross_cloud.from_eks()]
+    return [
+        *fixtures_aws.aws_stack(),
+        *objects,
+        *fixtures_cross_cloud.from_eks(),
+        *fixtures_dispatch.worker(),
+    ]
 
 
 def gcp_full() -> list[Fixture]:
@@ -36,6 +41,7 @@ def gcp_full() -> list[Fixture]:
             identity={"trainer": "trainer-wi", "serving": "serving-wi"},
         ),
         *fixtures_cross_cloud.from_gke(),
+        *fixtures_dispatch.manager(),
     ]
 
 

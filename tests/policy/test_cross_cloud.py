@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from policy.controls.cross_cloud import condition_subjects
 from policy.model.props import UNKNOWNS
 from tests.policy import fixtures_gcp
 from tests.policy.conftest import STACKS
@@ -195,3 +196,23 @@ def test_during_preview_the_role_the_assignment_takes_its_id_from_is_checked() -
     assert finding.startswith(f"ID-09 {AZ_GRANT}: the role grants management actions")
     (finding,) = _azure_findings(pending, set_depends_on(AZ_GRANT, ["azure-trust-identity"]))
     assert "is not a custom role definition of the stack" in finding
+
+
+@pytest.mark.parametrize(
+    ("condition", "subjects"),
+    [
+        ("assertion.sub == 'system:serviceaccount:ml:replicator'", ["system:serviceaccount:ml:replicator"]),
+        (
+            "assertion.sub in ['system:serviceaccount:kueue-system:r', 'system:serviceaccount:ml:r']",
+            ["system:serviceaccount:kueue-system:r", "system:serviceaccount:ml:r"],
+        ),
+        ("assertion.sub in ['system:serviceaccount:ml:replicator', 'system:serviceaccount:ml']", []),
+        ("assertion.sub in ['system:serviceaccount:ml:a'] || true", []),
+        ("assertion.sub in ['system:serviceaccount:ml:a', x]", []),
+        ("assertion.sub.startsWith('system:serviceaccount:ml:')", []),
+    ],
+)
+def test_a_provider_admits_only_subjects_it_names_exactly(condition: str, subjects: list[str]) -> None:
+    """One provider per foreign cluster, shared by the replicator and MultiKueue's refresher: a list of
+    exact subjects, and nothing that could admit another."""
+    assert condition_subjects(condition) == subjects

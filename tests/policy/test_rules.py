@@ -21,6 +21,7 @@ from tests.plans import ROOT
 from tests.policy import (
     test_control_plane,
     test_cross_cloud,
+    test_dispatch,
     test_identity,
     test_network,
     test_nodes,
@@ -36,6 +37,7 @@ TABLES = (
     test_nodes,
     test_identity,
     test_cross_cloud,
+    test_dispatch,
     test_storage,
     test_network,
     test_workloads,
@@ -50,7 +52,7 @@ def test_compliant_stack_has_no_findings(cloud: str) -> None:
 
 
 def test_every_control_is_registered_with_a_description() -> None:
-    assert len(CONTROLS) == 68
+    assert len(CONTROLS) == 69
     assert set(CONTROLS) == controls.IDS  # the IDs that waivers are checked against
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
 
