@@ -176,7 +176,7 @@ class WorkerTokenRefresher(pulumi.ComponentResource):
                     "command": ["python", "-m", "trainer", "refresh-workers"],
                     "env": pods.env(
                         {
-                            "TRAINER_WORKERS": f"{CONFIG_DIR}/{CONFIG_FILE}",
+                            "TRAINER_WORKERS_FILE": f"{CONFIG_DIR}/{CONFIG_FILE}",
                             "TRAINER_INTERVAL_MINUTES": str(INTERVAL_MINUTES),
                             "HOME": pods.TMP,
                         }

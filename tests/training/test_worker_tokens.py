@@ -557,7 +557,7 @@ def _workers_file(path: Path, workers: list[dict[str, Any]]) -> Path:
 def _refresh(workers: Path, kube_url: str, pod: Pod, tls: Tls, *extra: str) -> int:
     return run_cli(
         "refresh-workers",
-        "--workers",
+        "--workers-file",
         workers,
         "--kube-api",
         kube_url,
@@ -689,7 +689,7 @@ def test_a_bad_interval_exits_2_with_one_line_naming_it(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(SystemExit) as exit_info:
-        run_cli("refresh-workers", "--workers", "w.json", *argv)
+        run_cli("refresh-workers", "--workers-file", "w.json", *argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -769,7 +769,7 @@ def test_a_bad_workers_file_exits_2_with_one_line_naming_the_key(
     assert _refresh(path, "https://127.0.0.1:1", pod, tls) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert err.startswith(f"trainer refresh-workers: error: --workers {path}: ")
+    assert err.startswith(f"trainer refresh-workers: error: --workers-file {path}: ")
     assert message in err
 
 

@@ -183,8 +183,8 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
         "Mint short-lived API tokens for the MultiKueue workers and rewrite their kubeconfig Secrets.",
         [
             Opt(
-                "--workers",
-                "TRAINER_WORKERS",
+                "--workers-file",
+                "TRAINER_WORKERS_FILE",
                 "JSON file describing the worker clusters and their federation (see trainer.worker_tokens)",
                 required=True,
                 metavar="FILE",

@@ -16,7 +16,7 @@ minute (`--interval-minutes`, default 5: 11 minutes), so a token outlives one mi
 (valid 15 minutes after signing, reported as 14 like `aws eks get-token`) are thus rewritten about every
 5 minutes, and GKE and AKS tokens (about an hour) about every 50.
 
-The workers file (`--workers`, a ConfigMap the Pulumi program writes) is JSON, every key checked before
+The workers file (`--workers-file`, a ConfigMap the Pulumi program writes) is JSON, every key checked before
 anything is minted or written; an unknown key, a missing one or a bad value is a one-line usage error
 naming `workers[i].key`, the value and what is allowed (exit status 2)::
 
@@ -217,7 +217,7 @@ class _Fields:
         shown = json.dumps(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        return UsageError(f"--workers {self.source}: {where}: expected {allowed}, got {shown}")
+        return UsageError(f"--workers-file {self.source}: {where}: expected {allowed}, got {shown}")
 
     def key(self, name: str) -> str:
         return f"{self.where}.{name}" if self.where else name
@@ -227,7 +227,7 @@ class _Fields:
         if name not in self.raw:
             if "default" in opt:
                 return opt["default"]
-            raise UsageError(f"--workers {self.source}: {self.key(name)} is missing ({allowed})")
+            raise UsageError(f"--workers-file {self.source}: {self.key(name)} is missing ({allowed})")
         value = self.raw[name]
         if not isinstance(value, str) or not value or (pattern is not None and not pattern.fullmatch(value)):
             raise self.error(self.key(name), value, allowed or "a non-empty string")
@@ -252,7 +252,7 @@ class _Fields:
         if extra:
             name = extra[0]
             raise UsageError(
-                f"--workers {self.source}: {self.key(name)}: unknown key (allowed here: "
+                f"--workers-file {self.source}: {self.key(name)}: unknown key (allowed here: "
                 f"{', '.join(sorted(self.seen))})"
             )
 
@@ -262,11 +262,11 @@ def load_workers(path: str) -> WorkersFile:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"--workers {path}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(f"--workers-file {path}: cannot read: {exc.strerror or exc}") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"--workers {path}: not JSON: {exc}") from None
+        raise UsageError(f"--workers-file {path}: not JSON: {exc}") from None
     return parse_workers(raw, path)
 
 
@@ -285,8 +285,8 @@ def parse_workers(raw: object, source: str = "<workers>") -> WorkersFile:
             for attr, key in (("name", "name"), ("secret", "secret")):
                 if getattr(other, attr) == getattr(worker, attr):
                     raise UsageError(
-                        f"--workers {source}: workers[{index}].{key}: {getattr(worker, attr)!r} is already "
-                        f"used by worker {other.name!r}; each worker needs its own"
+                        f"--workers-file {source}: workers[{index}].{key}: {getattr(worker, attr)!r} is "
+                        f"already used by worker {other.name!r}; each worker needs its own"
                     )
         workers.append(worker)
     return WorkersFile(namespace, workers)
@@ -307,7 +307,7 @@ def _worker(fields: _Fields) -> Worker:
     for other in _CLOUDS:
         if other != cloud and other in fields.raw:
             raise UsageError(
-                f"--workers {fields.source}: {fields.key(other)}: a section for {other}, but cloud is "
+                f"--workers-file {fields.source}: {fields.key(other)}: a section for {other}, but cloud is "
                 f"{cloud!r}; give only the {cloud!r} section"
             )
     fields.seen.add(cloud)
@@ -650,7 +650,7 @@ def write_token(
 
 
 def run(cfg: RefreshWorkersConfig) -> None:
-    workers = load_workers(cfg.workers)
+    workers = load_workers(cfg.workers_file)
     margin = refresh_margin(cfg.interval_minutes)
     if margin >= EKS_TOKEN_VALIDITY and any(w.cloud == "aws" for w in workers.workers):
         raise UsageError(
