@@ -22,6 +22,12 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 AKS = "azure-native:containerservice:ManagedCluster"
 WI_USER = "roles/iam.workloadIdentityUser"
 WI_MEMBER = re.compile(r"^serviceAccount:([a-z][-a-z0-9]*)\.svc\.id\.goog\[([a-z0-9-]+)/([a-z0-9-]+)\]$")
+FOREIGN_MEMBER = re.compile(
+    r"^principal://iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+"
+    r"/subject/system:serviceaccount:[a-z0-9-]+:[a-z0-9-]+$"
+)
+"""A service account of another cloud's cluster, through a workload identity pool (MultiKueue's refresher,
+impersonating the Google service account it signs in to GKE as)."""
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
 BASIC_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 AZ_SUBJECT = re.compile(r"^system:serviceaccount:([a-z0-9-]+):([a-z0-9-]+)$")
@@ -40,7 +46,9 @@ ID03 = control(
     "ID-03",
     "GKE workload identity binding is exact",
     "roles/iam.workloadIdentityUser is granted only to serviceAccount:<project>.svc.id.goog[<ns>/<ksa>], "
-    "and that Kubernetes service account carries the iam.gke.io/gcp-service-account annotation.",
+    "and that Kubernetes service account carries the iam.gke.io/gcp-service-account annotation; or to one "
+    "service account of another cloud's cluster, principal://.../subject/system:serviceaccount:<ns>:<sa> "
+    "(whose trust is ID-09's).",
 )
 ID04 = control(
     "ID-04",
@@ -76,8 +84,11 @@ def gke_binding(type_: str, props: Props) -> Iterator[str]:
     if props.get("role") != WI_USER:
         yield f"a workload identity member must get {WI_USER} only, not {props.get('role')}"
     for member in members:
-        if not unknown(member) and not WI_MEMBER.match(str(member)):
-            yield f"member {member!r} must be exactly serviceAccount:<project>.svc.id.goog[<ns>/<ksa>]"
+        if not unknown(member) and not (WI_MEMBER.match(str(member)) or FOREIGN_MEMBER.match(str(member))):
+            yield (
+                f"member {member!r} must be exactly serviceAccount:<project>.svc.id.goog[<ns>/<ksa>], or one "
+                "foreign service account's principal://.../subject/system:serviceaccount:<ns>:<sa>"
+            )
 
 
 @stack_rule(ID03)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from policy.controls import identity
 from policy.model.props import UNKNOWNS
 from tests.policy.conftest import STACKS
 from tests.policy.fixtures_aws import ISSUER
@@ -198,3 +199,34 @@ def test_workloads_without_a_declared_binding_need_not_wait(cloud: str, changes:
 @pytest.mark.parametrize(("cloud", "control_id", "changes", "on"), MUTATIONS)
 def test_mutation_breaks_control(cloud: str, control_id: str, changes: tuple[Change, ...], on: str) -> None:
     assert_breaks(control_id, STACKS[cloud](), changes, on)
+
+
+@pytest.mark.parametrize(
+    ("member", "allowed"),
+    [
+        ("serviceAccount:proj.svc.id.goog[ml/trainer]", True),
+        (
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/aws-1/"
+            "subject/system:serviceaccount:kueue-system:worker-token-refresher",
+            True,
+        ),
+        (
+            "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/aws-1/*",
+            False,
+        ),
+        (
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/aws-1/"
+            "subject/someone",
+            False,
+        ),
+        ("serviceAccount:ci@proj.iam.gserviceaccount.com", False),
+    ],
+)
+def test_workload_identity_user_only_for_one_service_account_here_or_of_another_cluster(
+    member: str, allowed: bool
+) -> None:
+    """GKE's own workload identity, or one foreign service account through a pool (MultiKueue's refresher
+    impersonating the account it signs in to GKE as; ID-09 checks its trust)."""
+    props = {"role": "roles/iam.workloadIdentityUser", "member": member}
+    found = list(identity.gke_binding("gcp:serviceaccount/iAMMember:IAMMember", props))
+    assert (found == []) is allowed, found

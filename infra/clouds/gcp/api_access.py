@@ -9,8 +9,8 @@ email, so the refresher acts as a Google service account made for it:
    federated token of its principal, which the provider's condition admits;
 2. with that, it asks the IAM Credentials API (`generateAccessToken`) for an access token of the service
    account, with the `cloud-platform` and `userinfo.email` scopes, at most an hour long; the principal's
-   Service Account Token Creator role on that one account allows it
-   (cloud.google.com/iam/docs/service-account-permissions);
+   Workload Identity User role on that one account allows it (`iam.serviceAccounts.getAccessToken`, what
+   Google's federation guide grants for impersonation; Token Creator would add signing blobs and JWTs);
 3. GKE signs the token in as the account's email once the account may `container.clusters.get` in the
    project (Kubernetes Engine Cluster Viewer, the least role that holds it); what it may do in the cluster
    then comes from Kubernetes RBAC alone, bound to that email
@@ -28,7 +28,7 @@ from infra.clouds.base import ApiAccess, ForeignWorkload, RbacSubject, token_pat
 from infra.clouds.gcp.context import CLOUD, account_id
 from infra.clouds.gcp.federation import FederatedTrust
 
-TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
+IMPERSONATE = "roles/iam.workloadIdentityUser"
 """Granted on the refresher's service account only: it may mint that account's tokens, no other's."""
 CLUSTER_VIEWER = "roles/container.clusterViewer"
 """`container.clusters.get` and `list`, which GKE requires to sign an account in; no Kubernetes object
@@ -59,10 +59,10 @@ def admit_api(
         ),
         opts=opts,
     )
-    token_creator = gcp.serviceaccount.IAMMember(
-        f"{name}-token-creator",
+    impersonate = gcp.serviceaccount.IAMMember(
+        f"{name}-impersonate",
         service_account_id=account.name,
-        role=TOKEN_CREATOR,
+        role=IMPERSONATE,
         member=trust.principal(workload),
         opts=opts,
     )
@@ -81,5 +81,5 @@ def admit_api(
         subject=RbacSubject(kind="User", name=account.email),
         # STS refuses the token until the provider exists, the IAM Credentials API the account's token
         # until the grant does, and GKE the account until it may get the cluster.
-        ready=(trust.provider, token_creator, cluster_viewer),
+        ready=(trust.provider, impersonate, cluster_viewer),
     )

@@ -1,7 +1,7 @@
 """GCP as a MultiKueue worker: the manager's token refresher, trusted through the same pool and provider as
-the replicator of its cluster, acts as a Google service account made for it (Token Creator on that one
-account), which may get the cluster (Cluster Viewer) and nothing else; the API's authorized networks admit
-the manager's egress addresses as /32 blocks."""
+the replicator of its cluster, acts as a Google service account made for it (Workload Identity User on
+that one account), which may get the cluster (Cluster Viewer) and nothing else; the API's authorized
+networks admit the manager's egress addresses as /32 blocks."""
 
 from __future__ import annotations
 
@@ -166,14 +166,14 @@ def test_only_the_refresher_may_mint_its_accounts_tokens(worker: Worker) -> None
     (grant,) = grants
     assert grant.inputs == {
         "serviceAccountId": f"projects/{account.inputs['project']}/serviceAccounts/{email}",
-        "role": "roles/iam.serviceAccountTokenCreator",
+        "role": "roles/iam.workloadIdentityUser",
         "member": (
             f"principal://iam.googleapis.com/projects/{FAKE_PROJECT_NUMBER}/locations/global/"
             f"workloadIdentityPools/{pool}/subject/{REFRESHER}"
         ),
     }
-    # Token Creator on that one account only, never on the project.
-    assert not [g for g in gcp(worker.plan, PROJECT_IAM) if g.inputs["role"] == api_access.TOKEN_CREATOR]
+    # On that one account only, never on the project.
+    assert not [g for g in gcp(worker.plan, PROJECT_IAM) if g.inputs["role"] == api_access.IMPERSONATE]
     services = {r.inputs["service"]: r.urn for r in gcp(worker.plan, SERVICE)}
     assert services["iamcredentials.googleapis.com"] in grant.depends_on
 
@@ -191,9 +191,9 @@ def test_the_account_may_get_the_cluster_and_nothing_more(worker: Worker) -> Non
 
 
 def test_ready_is_the_provider_and_both_grants(worker: Worker) -> None:
-    token_creator = worker.named(SA_IAM, "-worker-token-refresher-token-creator")
+    impersonate = worker.named(SA_IAM, "-worker-token-refresher-impersonate")
     viewer = worker.named(PROJECT_IAM, "-worker-token-refresher-cluster-viewer")
-    assert worker.api["ready"] == [one(worker.plan, PROVIDER).urn, token_creator.urn, viewer.urn]
+    assert worker.api["ready"] == [one(worker.plan, PROVIDER).urn, impersonate.urn, viewer.urn]
 
 
 def test_the_api_admits_the_managers_addresses_as_single_addresses(worker: Worker) -> None:
