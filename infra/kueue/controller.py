@@ -685,14 +685,22 @@ def network_policies() -> dict[str, Obj]:
             "policy_types": ["Ingress"],
             "ingress": [{"ports": [{"protocol": "TCP", "port": WEBHOOK_PORT}]}],
         },
-        "api-egress": {
-            "pod_selector": manager,
-            "policy_types": ["Egress"],
-            "egress": [
-                {
-                    "to": [{"ip_block": {"cidr": ANYWHERE, "except_": [LINK_LOCAL]}}],
-                    "ports": [{"protocol": "TCP", "port": port} for port in API_SERVER_PORTS],
-                }
-            ],
-        },
+        "api-egress": api_egress(SELECTOR),
+    }
+
+
+def api_egress(selector: Mapping[str, str]) -> Obj:
+    """Egress to API servers for the pods `selector` picks: this cluster's, whose address after the
+    `kubernetes` Service's DNAT differs per cloud, and other clouds' (MultiKueue's workers, the token
+    services the refresher calls), which no rule can name; the node's link-local metadata endpoints
+    stay out."""
+    return {
+        "pod_selector": {"match_labels": dict(selector)},
+        "policy_types": ["Egress"],
+        "egress": [
+            {
+                "to": [{"ip_block": {"cidr": ANYWHERE, "except_": [LINK_LOCAL]}}],
+                "ports": [{"protocol": "TCP", "port": port} for port in API_SERVER_PORTS],
+            }
+        ],
     }

@@ -35,9 +35,8 @@ from infra.catalog import Cloud
 from infra.clouds.base import GPU_RESOURCE, RbacSubject
 from infra.config.queues import TeamQueue
 from infra.config.types import GIB, quantity_value
-from infra.kueue import API_VERSION
 from infra.kueue.controller import NAMESPACE
-from infra.kueue.queues import COVERED
+from infra.kueue.queues import COVERED, kueue_object
 from infra.pods import Obj
 
 GROUP = "kueue.x-k8s.io"
@@ -118,24 +117,6 @@ def manager_queue_spec(team: TeamQueue, quotas: Mapping[str, str]) -> Obj:
     }
 
 
-def _object(
-    name: str,
-    kind: str,
-    object_name: str,
-    spec: Obj,
-    *,
-    labels: Mapping[str, str],
-    opts: pulumi.ResourceOptions,
-    namespace: str | None = None,
-) -> k8s.apiextensions.CustomResource:
-    metadata: Obj = {"name": object_name, "labels": dict(labels)}
-    if namespace is not None:
-        metadata["namespace"] = namespace
-    return k8s.apiextensions.CustomResource(
-        name, api_version=API_VERSION, kind=kind, metadata=metadata, spec=spec, opts=opts
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
 class ManagerArgs:
     teams: Sequence[TeamQueue]
@@ -173,7 +154,7 @@ class MultiKueueManager(pulumi.ComponentResource):
             )
             source = {"kubeConfig": {"locationType": "Secret", "location": secret}}
             clusters.append(
-                _object(
+                kueue_object(
                     f"{name}-{cloud}",
                     "MultiKueueCluster",
                     cloud,
@@ -182,7 +163,7 @@ class MultiKueueManager(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.ready, kubeconfig]),
                 )
             )
-        config = _object(
+        config = kueue_object(
             f"{name}-config",
             "MultiKueueConfig",
             CONFIG,
@@ -191,7 +172,7 @@ class MultiKueueManager(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.ready, *clusters]),
         )
         parameters = {"apiGroup": GROUP, "kind": "MultiKueueConfig", "name": CONFIG}
-        check = _object(
+        check = kueue_object(
             f"{name}-check",
             "AdmissionCheck",
             ADMISSION_CHECK,
@@ -199,11 +180,11 @@ class MultiKueueManager(pulumi.ComponentResource):
             labels=args.labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.ready, config]),
         )
-        flavor = _object(f"{name}-flavor", "ResourceFlavor", FLAVOR, {}, labels=args.labels, opts=after)
+        flavor = kueue_object(f"{name}-flavor", "ResourceFlavor", FLAVOR, {}, labels=args.labels, opts=after)
         self.local_queues = {}
         for team in args.teams:
             queue = dispatch_queue(team.name)
-            cluster_queue = _object(
+            cluster_queue = kueue_object(
                 f"{name}-{team.name}",
                 "ClusterQueue",
                 queue,
@@ -211,7 +192,7 @@ class MultiKueueManager(pulumi.ComponentResource):
                 labels=args.labels,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.ready, check, flavor]),
             )
-            _object(
+            kueue_object(
                 f"{name}-{team.name}-local",
                 "LocalQueue",
                 queue,
@@ -269,7 +250,7 @@ class MultiKueueWorker(pulumi.ComponentResource):
                 subjects=[subject],
                 opts=after,
             )
-            _object(
+            kueue_object(
                 f"{name}-{team.name}-local",
                 "LocalQueue",
                 dispatch_queue(team.name),

@@ -126,16 +126,33 @@ class Queues(pulumi.ComponentResource):
         spec: Obj,
         *,
         after: Sequence[pulumi.Resource],
-        namespace: pulumi.Input[str] | None = None,
+        namespace: str | None = None,
     ) -> k8s.apiextensions.CustomResource:
-        metadata: Obj = {"name": object_name, "labels": self._labels}
-        if namespace is not None:
-            metadata["namespace"] = namespace
-        return k8s.apiextensions.CustomResource(
+        return kueue_object(
             f"{self._name}-{suffix}",
-            api_version=API_VERSION,
-            kind=kind,
-            metadata=metadata,
-            spec=spec,
+            kind,
+            object_name,
+            spec,
+            labels=self._labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+            namespace=namespace,
         )
+
+
+def kueue_object(
+    name: str,
+    kind: str,
+    object_name: str,
+    spec: Obj,
+    *,
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+    namespace: str | None = None,
+) -> k8s.apiextensions.CustomResource:
+    """One Kueue object of `API_VERSION` (cluster-scoped unless a `namespace` is given)."""
+    metadata: Obj = {"name": object_name, "labels": dict(labels)}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return k8s.apiextensions.CustomResource(
+        name, api_version=API_VERSION, kind=kind, metadata=metadata, spec=spec, opts=opts
+    )

@@ -20,8 +20,8 @@ import pulumi_kubernetes as k8s
 from infra import pods
 from infra.catalog import Cloud
 from infra.clouds.base import ApiAccess, federated_dir
-from infra.kueue.controller import API_SERVER_PORTS, NAMESPACE
-from infra.pods import ANYWHERE, LINK_LOCAL, Obj
+from infra.kueue.controller import NAMESPACE, api_egress
+from infra.pods import Obj
 
 APP = "worker-token-refresher"
 """The CronJob, its service account (whose tokens each worker cloud trusts) and its config."""
@@ -63,21 +63,6 @@ def workers_file(workers: Mapping[Cloud, ApiAccess], secrets: Mapping[Cloud, str
     return pulumi.Output.json_dumps({"namespace": NAMESPACE, "workers": entries})
 
 
-def egress_policy(selector: Mapping[str, str]) -> Obj:
-    """HTTPS out, to this cluster's API server (on the port the controller uses) and to each worker cloud's
-    token service, whose addresses no rule can name; DNS comes from Kueue's namespace-wide allow."""
-    return {
-        "pod_selector": {"match_labels": dict(selector)},
-        "policy_types": ["Egress"],
-        "egress": [
-            {
-                "to": [{"ip_block": {"cidr": ANYWHERE, "except_": [LINK_LOCAL]}}],
-                "ports": [{"protocol": "TCP", "port": port} for port in API_SERVER_PORTS],
-            }
-        ],
-    }
-
-
 class WorkerTokenRefresher(pulumi.ComponentResource):
     cron_job: pulumi.Output[str]
 
@@ -112,7 +97,9 @@ class WorkerTokenRefresher(pulumi.ComponentResource):
         policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-egress",
             metadata=pods.metadata(f"{APP}-egress", NAMESPACE, labels),
-            spec=egress_policy(selector),
+            # HTTPS to this cluster's API server and to each worker cloud's token service; DNS comes
+            # from Kueue's namespace-wide allow.
+            spec=api_egress(selector),
             opts=child,
         )
         config = k8s.core.v1.ConfigMap(
