@@ -42,19 +42,6 @@ ID10 = control(
 )
 
 
-def _named(stack: Stack, type_: str, cloud: str | None, name: str, namespace: str | None) -> Resource | None:
-    return next(
-        (
-            r
-            for r in stack.of(type_)
-            if r.cloud == cloud
-            and k8s.object_name(r.props, r.name) == name
-            and k8s.namespace(r.props) == namespace
-        ),
-        None,
-    )
-
-
 def _patchers(stack: Stack, cloud: str | None, namespace: str) -> dict[str, set[str]]:
     """Per Secret name in `namespace`, the verbs Roles there grant on it by name."""
     found: dict[str, set[str]] = {}
@@ -80,7 +67,7 @@ def _cluster(stack: Stack, cluster: Resource) -> Iterator[str]:
         yield "spec.clusterSource.kubeConfig must be a Secret of the stack, not a path on the controller"
         return
     name, namespace = str(config.get("location")), k8s.namespace(cluster.props) or "kueue-system"
-    secret = _named(stack, SECRET, cluster.cloud, name, namespace)
+    secret = k8s.named(stack, SECRET, cluster.cloud, name, namespace)
     if secret is None:
         yield f"its kubeconfig Secret {namespace}/{name} is not declared by the stack"
         return
@@ -110,7 +97,7 @@ def _external_bindings(stack: Stack) -> Iterator[Violation]:
             continue
         role_name, kind = str(get(binding.props, "roleRef.name")), get(binding.props, "roleRef.kind")
         namespace = None if kind == "ClusterRole" else k8s.namespace(binding.props)
-        role = _named(
+        role = k8s.named(
             stack, CLUSTER_ROLE if kind == "ClusterRole" else ROLE, binding.cloud, role_name, namespace
         )
         if role is None:

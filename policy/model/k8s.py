@@ -140,6 +140,21 @@ def object_name(props: Props, fallback: str) -> str:
     return str(value) if isinstance(value, str) and not unknown(value) else fallback
 
 
+def named(
+    stack: Stack, type_: str, cloud: str | None, name: str, in_namespace: str | None = None
+) -> Resource | None:
+    """The object of `type_` the stack sends to `cloud`'s cluster by that name, in that namespace (None:
+    cluster-scoped), if it declares one."""
+    for res in stack.of(type_):
+        if (
+            res.cloud == cloud
+            and object_name(res.props, res.name) == name
+            and namespace(res.props) == in_namespace
+        ):
+            return res
+    return None
+
+
 def gpu_count(container: Container) -> float:
     """GPUs a container asks for (limits, else requests); 0 when none."""
     for where in ("limits", "requests"):

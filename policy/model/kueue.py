@@ -3,6 +3,7 @@ ClusterQueue admits its pods to (where they run, and which taints they tolerate)
 
 from __future__ import annotations
 
+from policy.model import k8s
 from policy.model.props import Props, as_list, get
 from policy.model.stack import Resource, Stack
 
@@ -18,27 +19,13 @@ def queue_of(props: Props) -> str | None:
     return str(value) if value else None
 
 
-def name(res: Resource) -> str:
-    return str(get(res.props, "metadata.name") or res.name)
-
-
-def _one(
-    stack: Stack, type_: str, cloud: str | None, object_name: str, namespace: str | None = None
-) -> Resource | None:
-    for res in stack.of(type_):
-        same_place = res.cloud == cloud and get(res.props, "metadata.namespace") == namespace
-        if same_place and name(res) == object_name:
-            return res
-    return None
-
-
 def flavors_of(stack: Stack, job: Resource) -> list[tuple[str, Resource | None]] | None:
     """The flavors a queued Job may be admitted to, in its ClusterQueue's order, by name with the
     ResourceFlavor of the stack (None if it has none); None when its LocalQueue or ClusterQueue is not in
     the stack."""
     queue = queue_of(job.props)
-    local = _one(stack, LOCAL_QUEUE, job.cloud, str(queue), str(get(job.props, "metadata.namespace")))
-    cluster = local and _one(stack, CLUSTER_QUEUE, job.cloud, str(get(local.props, "spec.clusterQueue")))
+    local = k8s.named(stack, LOCAL_QUEUE, job.cloud, str(queue), str(get(job.props, "metadata.namespace")))
+    cluster = local and k8s.named(stack, CLUSTER_QUEUE, job.cloud, str(get(local.props, "spec.clusterQueue")))
     if not cluster:
         return None
     names = [
@@ -46,4 +33,4 @@ def flavors_of(stack: Stack, job: Resource) -> list[tuple[str, Resource | None]]
         for g in as_list(get(cluster.props, "spec.resourceGroups"))
         for f in as_list(g.get("flavors"))
     ]
-    return [(n, _one(stack, RESOURCE_FLAVOR, job.cloud, n)) for n in names]
+    return [(n, k8s.named(stack, RESOURCE_FLAVOR, job.cloud, n)) for n in names]
