@@ -31,6 +31,12 @@ def answered(stack: str, resource: PlannedResource) -> dict[str, Any]:
     return fakes.resource(resource.type, resource.name, resource.inputs, stack)[1]
 
 
+def gke_nat(plan: Plan) -> list[str]:
+    """GKE's Cloud NAT addresses (reserved), as the fake provider answered them: the home cluster's
+    egress in prod, which the other clouds' storage and, as MultiKueue's manager, their API servers admit."""
+    return [answered(plan.stack, a)["address"] for a in plan.of_type("gcp:compute/address:Address")]
+
+
 def eks_issuer(plan: Plan) -> str:
     """The EKS cluster's token issuer, as the fake provider answered it."""
     (cluster,) = plan.of_type("aws:eks/cluster:Cluster")

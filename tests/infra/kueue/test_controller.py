@@ -24,7 +24,7 @@ from infra.workloads import upstream
 from plan import runner, stackfile
 from plan.manifests import integral, manifest
 from plan.runner import PlannedResource
-from tests.plans import ROOT
+from tests.plans import ROOT, waits_for
 
 IMAGE = "registry.example.com/gpu-platform/trainer@sha256:" + "a" * 64
 """What `ContainerImages` gives a mirror: the stack's one repository, by the pushed copy's digest."""
@@ -84,6 +84,10 @@ class Built:
     def of(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
 
+    @property
+    def plan(self) -> runner.Plan:
+        return runner.Plan("gpu-platform", "dev", self.resources, {}, [])
+
     def one(self, type_: str) -> dict[str, Any]:
         (found,) = self.of(type_)
         return dict(integral(found.inputs))
@@ -136,20 +140,6 @@ def built(
     done = runner.on_mocks(stackfile.load(ROOT, "dev"), "dev", program)
     (crd,) = [r for r in done.resources if r.type == CRD]
     return Built(done.resources, crd)
-
-
-def waits_for(everything: list[PlannedResource], resource: PlannedResource, other: PlannedResource) -> bool:
-    by_urn = {r.urn: r for r in everything}
-    seen: set[str] = set()
-    todo = list(resource.depends_on)
-    while todo:
-        urn = todo.pop()
-        if urn == other.urn:
-            return True
-        if urn not in seen and urn in by_urn:
-            seen.add(urn)
-            todo.extend(by_urn[urn].depends_on)
-    return False
 
 
 # --- namespace and network ------------------------------------------------------------------------
@@ -544,7 +534,7 @@ def test_the_ca_is_kueues_and_pulumi_waits_for_it() -> None:
 def test_everything_waits_for_the_crds() -> None:
     b = built()
     for res in b.objects():
-        assert waits_for(b.resources, res, b.crd), res.name
+        assert waits_for(b.plan, res, b.crd), res.name
 
 
 def test_the_webhooks_wait_for_the_manager_and_its_service() -> None:

@@ -21,7 +21,7 @@ from tests.infra.clouds.aws.helpers import (
     one,
     stack_config,
 )
-from tests.infra.clouds.federated import answered
+from tests.infra.clouds.federated import gke_nat
 
 OPEN = {"0.0.0.0/0", "::/0"}
 
@@ -33,11 +33,7 @@ def test_cp01_endpoint_private_and_public_restricted(stack_plan: Plan) -> None:
     access = stack_config(stack_plan.stack).aws.api_access  # type: ignore[union-attr]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is True
-    manager = [
-        f"{answered(stack_plan.stack, a)['address']}/32"
-        for a in stack_plan.of_type("gcp:compute/address:Address")
-        if stack_plan.stack == "prod"
-    ]
+    manager = [f"{ip}/32" for ip in gke_nat(stack_plan)] if stack_plan.stack == "prod" else []
     assert vpc["publicAccessCidrs"] == [*access.authorized_cidrs, *manager]
     assert not OPEN & set(vpc["publicAccessCidrs"])
 

@@ -21,6 +21,7 @@ from tests.infra.clouds.federated import (
     answered,
     azure_home_plan,
     gke_issuer,
+    gke_nat,
     one_named,
     replicator,
 )
@@ -105,7 +106,7 @@ def test_aks_condition_keys_keep_the_trailing_slash() -> None:
 
 def test_the_role_reads_writes_and_deletes_only_under_models_from_the_home_nat(prod_plan: Plan) -> None:
     """S3 refuses the role's requests from anywhere but GKE's Cloud NAT addresses; KMS is called by S3."""
-    nat = [answered("prod", a)["address"] for a in prod_plan.of_type("gcp:compute/address:Address")]
+    nat = gke_nat(prod_plan)
     origin = {"IpAddress": {"aws:SourceIp": [f"{ip}/32" for ip in nat]}}
     assert nat
     cfg = stack_config("prod").aws

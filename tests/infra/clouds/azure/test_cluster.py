@@ -8,7 +8,7 @@ from infra.clouds.azure import cluster as cluster_module
 from infra.clouds.azure.context import ROLE_IDS, BuiltInRole
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import CLUSTER, KEY, REGISTRY, VAULT, cluster, named, one, role_ids
-from tests.infra.clouds.federated import answered
+from tests.infra.clouds.federated import gke_nat
 from tests.plans import plan_with, stack_values, waits_for
 
 AZ = "gpu-platform:azure"
@@ -18,11 +18,7 @@ def test_cp03_api_server_limited_to_authorized_ranges(stack_plan: Plan) -> None:
     """The configured ranges and, where AKS is a MultiKueue worker (prod), the manager's (GKE's) NAT."""
     access = cluster(stack_plan)["apiServerAccessProfile"]
     expected = stack_values(stack_plan.stack)[AZ]["apiAccess"]["authorizedCidrs"]
-    manager = [
-        f"{answered(stack_plan.stack, a)['address']}/32"
-        for a in stack_plan.of_type("gcp:compute/address:Address")
-        if stack_plan.stack == "prod"
-    ]
+    manager = [f"{ip}/32" for ip in gke_nat(stack_plan)] if stack_plan.stack == "prod" else []
     assert access["enablePrivateCluster"] is False
     assert access["authorizedIPRanges"] == [*expected, *manager]
     assert "0.0.0.0/0" not in access["authorizedIPRanges"]
