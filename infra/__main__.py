@@ -9,12 +9,13 @@ same way on the mock engine. Outputs go through the contract in `infra/outputs.p
 import pulumi
 
 from infra import config, dispatch, outputs, replication, workloads
+from infra.kueue.multikueue import dispatch_queue
 
 cfg = config.load()
 platforms = replication.platforms(cfg)
 built = {cloud: workloads.build(cfg, p) for cloud, p in platforms.items()}
 replicator = replication.build(cfg, platforms, built)
-refresher = dispatch.build(cfg, platforms, built)
+dispatched = dispatch.build(cfg, platforms, built)
 home = built[cfg.training_cloud]
 
 
@@ -53,6 +54,19 @@ pulumi.export(
         )
         for cloud, p in platforms.items()
     },
+)
+pulumi.export(
+    "dispatch",
+    dispatched
+    and outputs.entry(
+        outputs.DispatchOutputs,
+        manager=cfg.training_cloud,
+        workers=list(cfg.dispatch_workers),
+        namespace=cfg.namespace,
+        template=dispatched.template.name,
+        queue=dispatched.queue,
+        queues={t.name: dispatch_queue(t.name) for t in cfg.teams()},
+    ),
 )
 pulumi.export(
     "endpoints",

@@ -11,6 +11,7 @@ Each worker's API access list admits the manager's egress addresses (`replicatio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 
@@ -18,10 +19,20 @@ from infra.catalog import Cloud
 from infra.clouds.base import GENERAL_POOL, POOL_LABEL, CloudPlatform, ForeignWorkload
 from infra.config import StackConfig
 from infra.kueue import controller
-from infra.kueue.multikueue import ManagerArgs, MultiKueueManager, MultiKueueWorker, WorkerArgs
+from infra.kueue.multikueue import (
+    MANAGED_BY,
+    PULL_SECRET,
+    ManagerArgs,
+    MultiKueueManager,
+    MultiKueueWorker,
+    WorkerArgs,
+    dispatch_queue,
+)
 from infra.kueue.refresher import APP, RefresherArgs, WorkerTokenRefresher
-from infra.workloads import Workloads
-from infra.workloads.training import UID
+from infra.kueue.template import JobTemplate, TemplateArgs
+from infra.pods import app_labels
+from infra.workloads import APPS, Workloads
+from infra.workloads.training import UID, JobTemplateArgs
 
 
 def refresher_workload(home: CloudPlatform) -> ForeignWorkload:
@@ -35,9 +46,40 @@ def refresher_workload(home: CloudPlatform) -> ForeignWorkload:
     )
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """What the stack built for MultiKueue, for its outputs."""
+
+    refresher: WorkerTokenRefresher
+    template: JobTemplate
+    queue: str
+    """The manager's LocalQueue the template's Jobs go to: the training team's MultiKueue queue."""
+
+
+def template_args(
+    cfg: StackConfig, platforms: Mapping[Cloud, CloudPlatform], manager: Workloads, image: pulumi.Output[str]
+) -> JobTemplateArgs:
+    """The Job users submit: the training team's MultiKueue queue, each worker's trainer identity labels,
+    the longest spot notice of the workers, and the workers' pull Secret for the manager's registry."""
+    workers = [platforms[cloud] for cloud in cfg.dispatch_workers]
+    return JobTemplateArgs(
+        image=image,
+        training=cfg.training,
+        model_name=cfg.serving.model_name,
+        queue=dispatch_queue(cfg.training_team().name),
+        service_account=manager.namespace.accounts["trainer"],
+        pod_labels={k: v for p in workers for k, v in p.identities["trainer"].pod_labels.items()},
+        grace_seconds=max(p.spot_notice_seconds for p in workers),
+        labels=manager.labels,
+        selector=app_labels(APPS["trainer"], cfg.stack),
+        pull_secrets=[PULL_SECRET],
+        managed_by=MANAGED_BY,
+    )
+
+
 def build(
     cfg: StackConfig, platforms: Mapping[Cloud, CloudPlatform], workloads: Mapping[Cloud, Workloads]
-) -> WorkerTokenRefresher | None:
+) -> Dispatch | None:
     """MultiKueue's manager on the home cluster and its workers; None without `queues.dispatch`."""
     dispatch = cfg.queues.dispatch
     manager = workloads[cfg.training_cloud]
@@ -45,18 +87,25 @@ def build(
         return None
     foreign = refresher_workload(platforms[cfg.training_cloud])
     access = {cloud: platforms[cloud].admit_api(foreign) for cloud in dispatch.workers}
+    ready: list[pulumi.Resource] = [*platforms[cfg.training_cloud].identities["trainer"].ready]
     for cloud in dispatch.workers:
         worker = workloads[cloud]
-        MultiKueueWorker(
+        ready += [
+            *platforms[cloud].identities["trainer"].ready,
+            *(worker.trainer_env.ready if worker.trainer_env else []),
+        ]
+        side = MultiKueueWorker(
             f"{worker.name}-multikueue",
             WorkerArgs(
                 subject=access[cloud].subject,
                 teams=cfg.team_queues(cloud),
                 labels=worker.kueue_labels,
                 ready=worker.kueue.ready,
+                namespaces=[worker.namespace],
             ),
             pulumi.ResourceOptions(parent=worker),
         )
+        ready.append(side)
     built = MultiKueueManager(
         f"{manager.name}-multikueue",
         ManagerArgs(
@@ -68,7 +117,19 @@ def build(
         ),
         pulumi.ResourceOptions(parent=manager),
     )
-    return WorkerTokenRefresher(
+    template = JobTemplate(
+        f"{manager.name}-job-template",
+        TemplateArgs(
+            namespace=manager.namespace.name,
+            template=template_args(cfg, platforms, manager, manager.training_image),
+            labels=manager.labels,
+            # A Job made from it runs on a worker as the trainer, in the worker's trainer environment,
+            # pulling through the worker's pull Secret: none of which may be missing when it starts.
+            ready=[built, *ready],
+        ),
+        pulumi.ResourceOptions(parent=manager),
+    )
+    refresher = WorkerTokenRefresher(
         f"{manager.name}-refresher",
         RefresherArgs(
             image=manager.training_image,
@@ -81,3 +142,4 @@ def build(
         ),
         pulumi.ResourceOptions(parent=manager),
     )
+    return Dispatch(refresher, template, dispatch_queue(cfg.training_team().name))

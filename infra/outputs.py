@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack-outputs.schema.json"
 DIGEST_REF = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
 PREDICT_URL = r"^(http://[^/\s]+/v1/models/[a-z0-9-]+:predict)?$"
@@ -37,11 +37,16 @@ class ModelOutputs(_Model):
         ge=1,
         description="TF Serving keeps the newest `serves` committed versions of `uri` and serves the newest.",
     )
-    trained_on: Cloud = Field(description="The home cloud, which trains and exports every version.")
+    trained_on: Cloud = Field(
+        description=(
+            "The home cloud, which runs the stack's training Job; with `dispatch`, Jobs submitted to the "
+            "manager export on the worker that ran them."
+        )
+    )
     source_uri: str = Field(
         description=(
-            "Where the versions are exported: `uri` itself on the home cloud; elsewhere the home's model "
-            "base path, from which the replicator copies each version, verified, under the same number."
+            "The home's model base path. The replicator copies each version, verified, under the same "
+            "number, from whichever cloud's bucket it was exported to into every other's."
         )
     )
 
@@ -74,6 +79,18 @@ class CloudOutputs(_Model):
     )
 
 
+class DispatchOutputs(_Model):
+    """How users train on whichever cloud has GPUs free: Jobs made from the template and created in the
+    manager's MultiKueue queue run on the first worker that admits them (docs/queues.md)."""
+
+    manager: Cloud = Field(description="The cluster that holds the queue and the template.")
+    workers: list[Cloud] = Field(description="The clusters MultiKueue dispatches to.")
+    namespace: str
+    template: str = Field(description="The suspended CronJob whose `jobTemplate` is the Job to submit.")
+    queue: str = Field(description="The training team's MultiKueue LocalQueue, which the template names.")
+    queues: dict[str, str] = Field(description="Every team's MultiKueue LocalQueue, by team.")
+
+
 class Endpoint(_Model):
     """One TF Serving predict URL."""
 
@@ -82,14 +99,15 @@ class Endpoint(_Model):
 
 
 class StackOutputs(_Model):
-    """gpu-platform stack outputs (`pulumi stack output --json`), version 3: everything but the
-    kubeconfigs is plain, so applications read it without `--show-secrets`. Version 3 trains on one cloud
-    and replicates: `model` per cloud, `training` on the home cloud only."""
+    """gpu-platform stack outputs (`pulumi stack output --json`), version 4: everything but the
+    kubeconfigs is plain, so applications read it without `--show-secrets`. The stack trains on one cloud
+    and replicates: `model` per cloud, `training` on the home cloud only. Version 4 adds `dispatch`."""
 
-    schema_version: Literal[3]
+    schema_version: Literal[4]
     stack: str
     environment: Literal["dev", "prod"]
     clouds: dict[Cloud, CloudOutputs]
+    dispatch: DispatchOutputs | None = Field(description="Set with `queues.dispatch` (MultiKueue).")
     endpoints: list[Endpoint] = Field(
         description="Predict endpoints in failover order (the stack's `clouds`)."
     )

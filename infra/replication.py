@@ -28,9 +28,10 @@ def platforms(cfg: StackConfig) -> dict[Cloud, CloudPlatform]:
     cluster's egress addresses, from which the replicator writes, and so do the API access lists of
     MultiKueue's workers, which the home cluster manages (infra/dispatch.py)."""
     home = clouds.build(cfg.training_cloud, cfg)
-    workers = cfg.queues.dispatch.workers if cfg.queues.dispatch is not None else ()
     others = {
-        c: clouds.build(c, cfg, admit=home.egress_ips, api_admit=home.egress_ips if c in workers else ())
+        c: clouds.build(
+            c, cfg, admit=home.egress_ips, api_admit=home.egress_ips if c in cfg.dispatch_workers else ()
+        )
         for c in cfg.clouds
         if c != home.cloud
     }

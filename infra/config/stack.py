@@ -71,6 +71,11 @@ class StackConfig(BaseModel):
         """The home cloud, which trains and replicates each model version to the others."""
         return self.training.cloud or self.clouds[0]
 
+    @property
+    def dispatch_workers(self) -> tuple[Cloud, ...]:
+        """The clouds whose clusters run the Jobs MultiKueue dispatches (`queues.dispatch`); none without."""
+        return tuple(self.queues.dispatch.workers) if self.queues.dispatch is not None else ()
+
     def teams(self) -> tuple[Team, ...]:
         """The teams of `queues`, or the default one: named after `namespace`, with every pool."""
         return self.queues.teams_in(self.namespace, self.gpu_pools, self.serving.pool)

@@ -43,12 +43,20 @@ GROUP = "kueue.x-k8s.io"
 RBAC = "rbac.authorization.k8s.io"
 CONTROLLER_NAME = f"{GROUP}/multikueue"
 """The AdmissionCheck controller MultiKueue registers (apis/kueue/v1beta2/multikueue_types.go)."""
+MANAGED_BY = CONTROLLER_NAME
+"""A dispatched Job's `spec.managedBy` on the manager, so that Kubernetes' Job controller leaves it to
+MultiKueue; Kueue's webhook sets the same for a Job in a MultiKueue queue (jobframework/defaults.go)."""
 ADMISSION_CHECK = "multikueue"
 CONFIG = "workers"
 FLAVOR = "multicloud"
 """The manager's one flavor: no node labels, since nothing dispatched runs on the manager's nodes."""
 KUBECONFIG_KEY = "kubeconfig"
 """Where MultiKueue reads a worker's kubeconfig in its Secret (`MultiKueueConfigSecretKey`)."""
+PULL_SECRET = "trainer-pull"
+"""On each worker, in each team namespace: the image pull Secret for the manager's registry, which
+dispatched Jobs name and the refresher keeps holding a short-lived read-only credential."""
+EMPTY_DOCKER_CONFIG = '{"auths":{}}'
+"""A `kubernetes.io/dockerconfigjson` Secret must hold a docker config: this one admits nothing."""
 WORKER_READ = "multikueue-worker-read"
 WORKER_WRITE = "multikueue-worker-write"
 _READ = ["get", "list", "watch"]
@@ -64,10 +72,17 @@ WORKER_WRITE_RULES: list[Obj] = [
     {"api_groups": ["batch"], "resources": ["jobs"], "verbs": ["create", "delete"]},
     {"api_groups": [GROUP], "resources": ["workloads"], "verbs": ["create", "delete", "patch", "update"]},
     {"api_groups": [GROUP], "resources": ["workloads/status"], "verbs": ["patch", "update"]},
+    {
+        "api_groups": [""],
+        "resources": ["secrets"],
+        "resource_names": [PULL_SECRET],
+        "verbs": ["get", "patch"],
+    },
 ]
 """Bound in the teams' namespaces only, where dispatched Jobs and their Workloads go: the manager's identity
 cannot create a Job anywhere else (kube-system, say). Together with the read rules, upstream's example role
-(`create-multikueue-kubeconfig.sh`) for batch Jobs, and nothing for other job kinds."""
+(`create-multikueue-kubeconfig.sh`) for batch Jobs, and nothing for other job kinds; beside it, the one
+Secret the refresher writes there, by name, and no other."""
 
 
 def dispatch_queue(team: str) -> str:
@@ -214,6 +229,8 @@ class WorkerArgs:
     labels: Mapping[str, str]
     ready: Sequence[pulumi.Resource]
     """This worker's Kueue queues: a LocalQueue names its ClusterQueue."""
+    namespaces: Sequence[pulumi.Resource] = ()
+    """The teams' namespaces, which the pull Secrets wait for."""
 
 
 class MultiKueueWorker(pulumi.ComponentResource):
@@ -242,7 +259,22 @@ class MultiKueueWorker(pulumi.ComponentResource):
             opts=child,
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.ready))
-        for team in (t for t in args.teams if t.flavors):
+        teams = [t for t in args.teams if t.flavors]
+        # Empty, and never written by Pulumi: the refresher owns the data (a short-lived credential).
+        owned_by_refresher = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=list(args.namespaces),
+            ignore_changes=["data", "stringData", "metadata.annotations"],
+        )
+        for namespace in sorted({t.namespace for t in teams}):
+            k8s.core.v1.Secret(
+                f"{name}-{namespace}-pull",
+                metadata=pods.metadata(PULL_SECRET, namespace, labels),
+                type="kubernetes.io/dockerconfigjson",
+                string_data={".dockerconfigjson": EMPTY_DOCKER_CONFIG},
+                opts=owned_by_refresher,
+            )
+        for team in teams:
             k8s.rbac.v1.RoleBinding(
                 f"{name}-{team.name}-write-binding",
                 metadata=pods.metadata(WORKER_WRITE, team.namespace, labels),

@@ -23,7 +23,8 @@ from infra.workloads.device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from infra.workloads.image import ContainerImages, ContainerImagesArgs
 from infra.workloads.namespace import WorkloadNamespace, WorkloadNamespaceArgs
 from infra.workloads.serving import GRPC_PORT, REST_PORT, ServingEndpoint, ServingEndpointArgs
-from infra.workloads.training import WORKER_PORT, TrainingJob, TrainingJobArgs
+from infra.workloads.trainer_env import WORKER_PORT, TrainerEnv, TrainerEnvArgs
+from infra.workloads.training import JobTemplateArgs, TrainingJob, TrainingJobArgs
 
 APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving", "replicator": "replicator"}
 """The `app.kubernetes.io/name` of each role's pods."""
@@ -64,12 +65,16 @@ def model_uri(bucket_uri: pulumi.Input[str], model: str) -> pulumi.Output[str]:
 
 
 class Workloads(pulumi.ComponentResource):
-    """One cluster's workloads. Only the home cloud's (`training.cloud`) trains; `infra/replication.py`
-    adds its replicator, which copies each version the others serve."""
+    """One cluster's workloads. The home cloud's (`training.cloud`) runs the stack's training Job; with
+    `queues.dispatch` each worker runs the Jobs MultiKueue gives it, so it has the trainer's environment
+    too (`trainer_env`). `infra/replication.py` adds the replicator, which copies each version the others
+    serve."""
 
     name: str
     """The component's name, which every child's name starts with."""
     trains: bool
+    trainer_env: TrainerEnv | None
+    """The trainer's environment in this cluster, where it trains (the home cluster, or a worker)."""
     training_image: pulumi.Output[str] | None
     training_job: pulumi.Output[str] | None
     model_uri: pulumi.Output[str]
@@ -124,13 +129,26 @@ class Workloads(pulumi.ComponentResource):
             child,
         )
         self.model_uri = model_uri(platform.bucket_uri, cfg.serving.model_name)
-        self.training_image, self.training_job = built.trainer, None
-        if built.trainer is not None:
+        self.training_image, self.training_job, self.trainer_env = built.trainer, None, None
+        if self.trains or platform.cloud in cfg.dispatch_workers:
+            self.trainer_env = TrainerEnv(
+                f"{name}-trainer-env",
+                TrainerEnvArgs(
+                    namespace=namespace.name,
+                    model_name=cfg.serving.model_name,
+                    bucket_uri=platform.bucket_uri,
+                    storage_env=platform.storage_env,
+                    labels=labels,
+                    selector=app_labels(APPS["trainer"], cfg.stack),
+                ),
+                child,
+            )
+        if built.trainer is not None and self.trainer_env is not None:
             job = self._training(
                 name,
                 args=args,
                 namespace=namespace,
-                queues=queues,
+                ready=[*queues.ready, *self.trainer_env.ready],
                 image=built.trainer,
                 labels=labels,
                 opts=child,
@@ -184,30 +202,29 @@ class Workloads(pulumi.ComponentResource):
         *,
         args: WorkloadsArgs,
         namespace: WorkloadNamespace,
-        queues: Kueue,
+        ready: list[pulumi.Resource],
         image: pulumi.Output[str],
         labels: dict[str, str],
         opts: pulumi.ResourceOptions,
     ) -> TrainingJob:
         cfg, platform = args.config, args.platform
+        identity = platform.identities["trainer"]
         return TrainingJob(
             f"{name}-training",
             TrainingJobArgs(
                 namespace=namespace.name,
-                image=image,
-                training=cfg.training,
-                queue=queues.local_queues[cfg.training_team().name],
-                queue_ready=queues.ready,
-                model_name=cfg.serving.model_name,
-                bucket_uri=platform.bucket_uri,
-                model_uri=self.model_uri,
-                service_account=namespace.accounts["trainer"],
-                pod_labels=platform.identities["trainer"].pod_labels,
-                storage_env=platform.storage_env,
-                grace_seconds=platform.spot_notice_seconds,
-                identity_ready=platform.identities["trainer"].ready,
-                labels=labels,
-                selector=app_labels(APPS["trainer"], cfg.stack),
+                template=JobTemplateArgs(
+                    image=image,
+                    training=cfg.training,
+                    model_name=cfg.serving.model_name,
+                    queue=self.kueue.local_queues[cfg.training_team().name],
+                    service_account=namespace.accounts["trainer"],
+                    pod_labels=identity.pod_labels,
+                    grace_seconds=platform.spot_notice_seconds,
+                    labels=labels,
+                    selector=app_labels(APPS["trainer"], cfg.stack),
+                ),
+                ready=[*identity.ready, *ready],
             ),
             opts,
         )

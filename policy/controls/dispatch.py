@@ -7,13 +7,16 @@ a token in the plan would be a static credential in the state. Something must th
 a Role of the same cluster that may patch exactly them, by name (the token refresher's).
 
 On a worker, a binding to a `User` or `Group` is how the stack admits an identity from outside the
-cluster (another cloud's refresher): the role it binds must grant no wildcard, no Secrets, and none of the
-verbs that escalate (bind, escalate, impersonate); bound cluster-wide it may only read, so that it writes
-only in the namespaces a RoleBinding names (never kube-system).
+cluster (another cloud's refresher): the role it binds must grant no wildcard and none of the verbs that
+escalate (bind, escalate, impersonate); bound cluster-wide it may only read, so that it writes only in the
+namespaces a RoleBinding names (never kube-system). Of Secrets it may only get and patch, by name in one
+namespace, image pull Secrets the stack declares holding no credential (the refresher writes a
+short-lived registry credential into them): never read a Secret it did not write.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -29,6 +32,9 @@ CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 READ = frozenset({"get", "list", "watch"})
+REFRESH = frozenset({"get", "patch"})
+PULL_SECRET_TYPE = "kubernetes.io/dockerconfigjson"
+DOCKER_CONFIG = ".dockerconfigjson"
 ESCALATING = frozenset({"bind", "escalate", "impersonate", "*"})
 EXTERNAL = frozenset({"User", "Group"})
 
@@ -37,8 +43,9 @@ ID10 = control(
     "Other clusters reached with short-lived tokens only",
     "Each MultiKueue worker's kubeconfig is a Secret of the stack declared empty, which a Role may patch "
     "by name only (the token refresher writes short-lived tokens into it); an identity from outside a "
-    "cluster (a User or Group subject) is bound to a role with no wildcard, no Secrets and no escalating "
-    "verb, and cluster-wide to reading only.",
+    "cluster (a User or Group subject) is bound to a role with no wildcard and no escalating verb, "
+    "cluster-wide to reading only, and of Secrets only to getting and patching, by name, image pull "
+    "Secrets the stack declares empty.",
 )
 
 
@@ -77,13 +84,47 @@ def _cluster(stack: Stack, cluster: Resource) -> Iterator[str]:
         yield f"no Role may patch Secret {namespace}/{name} by name: nothing keeps its token fresh"
 
 
-def _rule_problems(rule: Mapping[str, Any], cluster_wide: bool) -> Iterator[str]:
+def holds_credential(secret: Resource) -> bool:
+    """Whether an image pull Secret's planned content admits to any registry."""
+    if get(secret.props, "data"):
+        return True
+    text = (get(secret.props, "stringData") or {}).get(DOCKER_CONFIG)
+    if text is None or unknown(text):
+        return text is not None
+    try:
+        return bool(json.loads(str(text)).get("auths"))
+    except (ValueError, AttributeError):
+        return True
+
+
+def _secret_problems(
+    stack: Stack, rule: Mapping[str, Any], where: tuple[str | None, str | None]
+) -> Iterator[str]:
+    """A rule on Secrets, bound in namespace `where[1]` of cloud `where[0]` (None: cluster-wide)."""
+    cloud, namespace = where
+    names, verbs = as_list(rule.get("resourceNames")), {str(v) for v in as_list(rule.get("verbs"))}
+    if namespace is None or not names or verbs - REFRESH:
+        yield "grants Secrets beyond get and patch, by name in one namespace"
+        return
+    for name in names:
+        secret = k8s.named(stack, SECRET, cloud, str(name), namespace)
+        if secret is None or get(secret.props, "type") != PULL_SECRET_TYPE:
+            yield f"grants Secret {namespace}/{name}, which is not an image pull Secret of the stack"
+        elif holds_credential(secret):
+            yield f"grants Secret {namespace}/{name}, which holds a credential in the plan"
+
+
+def _rule_problems(
+    stack: Stack, rule: Mapping[str, Any], where: tuple[str | None, str | None]
+) -> Iterator[str]:
     resources = [str(r) for r in as_list(rule.get("resources"))]
     verbs = {str(v) for v in as_list(rule.get("verbs"))}
+    cluster_wide = where[1] is None
     if "*" in resources or "*" in as_list(rule.get("apiGroups")):
         yield "grants a wildcard resource or API group"
     if "secrets" in resources:
-        yield "grants Secrets"
+        yield from _secret_problems(stack, rule, where)
+        return
     if verbs & ESCALATING:
         yield f"grants {', '.join(sorted(verbs & ESCALATING))}"
     elif cluster_wide and verbs - READ:
@@ -103,9 +144,9 @@ def _external_bindings(stack: Stack) -> Iterator[Violation]:
         if role is None:
             yield binding.violation(ID10, f"binds {role_name}, a role the stack does not declare")
             continue
-        cluster_wide = binding.type.endswith(":ClusterRoleBinding")
+        bound_in = None if binding.type.endswith(":ClusterRoleBinding") else k8s.namespace(binding.props)
         for rule in as_list(get(role.props, "rules")):
-            for problem in _rule_problems(rule, cluster_wide):
+            for problem in _rule_problems(stack, rule, (binding.cloud, bound_in)):
                 yield binding.violation(ID10, f"binds an outside identity to {role_name}, which {problem}")
 
 

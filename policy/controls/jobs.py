@@ -10,7 +10,7 @@ from typing import Any
 
 from policy.controls.storage_s3 import BUCKET as S3_BUCKET
 from policy.controls.storage_s3 import VERSIONING, attached
-from policy.model import k8s, kueue, pools
+from policy.model import env, k8s, kueue, pools
 from policy.model.control import control, resource_rule, stack_rule
 from policy.model.props import Props, as_list, get, is_true, number, present, unknown
 from policy.model.stack import Resource, Stack, Violation
@@ -142,13 +142,14 @@ def _queued_placement(
             yield f"flavor {flavor_name!r}: {problem}"
 
 
-def checkpoint_uris(pod: Mapping[str, Any]) -> list[Any]:
-    """Every checkpoint location a pod's containers get, from the environment or the arguments."""
+def checkpoint_uris(stack: Stack, job: Resource, pod: Mapping[str, Any]) -> list[Any]:
+    """Every checkpoint location a Job's containers get, from the environment (as the kubelet expands it
+    in the Job's cluster) or the arguments."""
     found: list[Any] = []
+    where, name = (job.cloud, k8s.namespace(job.props)), k8s.object_name(job.props, job.name)
     for c in k8s.containers(pod):
-        found += [
-            e.get("value") for e in as_list(c.spec.get("env")) if CHECKPOINT_ENV.search(str(e.get("name")))
-        ]
+        defined = env.container_env(stack, where, c.spec, name)
+        found += [value for key, value in defined.items() if CHECKPOINT_ENV.search(key)]
         args = [str(a) for a in as_list(c.spec.get("args")) + as_list(c.spec.get("command"))]
         for i, arg in enumerate(args):
             if arg == CHECKPOINT_FLAG and i + 1 < len(args):
@@ -201,7 +202,7 @@ def checkpoints(stack: Stack) -> list[Violation]:
     for res, pod in k8s.workloads(stack, k8s.JOB):
         if k8s.is_system(res.props) or not k8s.uses_gpu(pod):
             continue
-        problem = _checkpoint_problem(stack, res, checkpoint_uris(pod))
+        problem = _checkpoint_problem(stack, res, checkpoint_uris(stack, res, pod))
         if problem:
             found.append(res.violation(RL07, problem))
     return found

@@ -151,10 +151,11 @@ def outputs(urls: dict[str, str], home: str | None = None) -> dict[str, Any]:
     }
     endpoints = [{"cloud": c, "url": u} for c, u in urls.items()]
     return {
-        "schemaVersion": 3,
+        "schemaVersion": 4,
         "stack": "dev",
         "environment": "dev",
         "clouds": clouds,
+        "dispatch": None,
         "endpoints": endpoints,
         "kubeconfigs": "[secret]",
     }

@@ -120,7 +120,7 @@ def test_the_stand_in_outputs_are_contract_version_3() -> None:
     doc = outputs({"aws": "", "gcp": "", "azure": ""}, home="gcp")
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
     parsed = StackOutputs.model_validate(doc)
-    assert parsed.schema_version == 3
+    assert parsed.schema_version == 4
     assert {c: s.training is not None for c, s in parsed.clouds.items()} == {
         "aws": False,
         "gcp": True,
@@ -232,7 +232,7 @@ def test_cli_refuses_outputs_that_break_the_contract(
     del version_2["clouds"]["gcp"]["model"]
     assert app.main(["--outputs", saved(tmp_path, version_2)]) == 2
     err = capsys.readouterr().err
-    assert "schemaVersion 3" in err
+    assert "schemaVersion 4" in err
     assert "clouds.gcp.model" in err
 
 

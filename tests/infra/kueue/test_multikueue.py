@@ -163,8 +163,13 @@ def test_each_worker_mirrors_the_queue_and_binds_the_refreshers_identity(cloud: 
     assert {v for r in read["rules"] for v in r["verbs"]} == {"get", "list", "watch"}
     write = _named(plan, cloud, CLUSTER_ROLE, multikueue.WORKER_WRITE)
     assert write["rules"] == _camel(multikueue.WORKER_WRITE_RULES)
-    for rules in (read["rules"], write["rules"]):
-        assert not [r for r in rules if "secrets" in r["resources"] or "*" in r["verbs"]]
+    assert not [r for r in read["rules"] if "secrets" in r["resources"] or "*" in r["verbs"]]
+    # Of Secrets, only the pull Secret the refresher writes, declared holding no credential.
+    (secrets,) = [r for r in write["rules"] if "secrets" in r["resources"]]
+    assert (secrets["resourceNames"], secrets["verbs"]) == ([multikueue.PULL_SECRET], ["get", "patch"])
+    pull = _named(plan, cloud, SECRET, multikueue.PULL_SECRET)
+    assert pull["type"] == "kubernetes.io/dockerconfigjson"
+    assert pull["stringData"] == {".dockerconfigjson": '{"auths":{}}'}
     subject = _subject(plan, cloud)
     cluster_wide = _named(plan, cloud, CLUSTER_ROLE_BINDING, multikueue.WORKER_READ)
     (written,) = _objects(plan, cloud, ROLE_BINDING)[-1:]  # the team's; the others are the workloads'

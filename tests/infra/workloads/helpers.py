@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,11 @@ class Cluster:
     def trains(self) -> bool:
         """Whether this is the stack's home cloud, the only one that trains (`training.cloud`)."""
         return self.cfg.training_cloud == self.cloud
+
+    @property
+    def runs_dispatched(self) -> bool:
+        """Whether MultiKueue dispatches Jobs to this cloud's cluster (`queues.dispatch.workers`)."""
+        return self.cloud in self.cfg.dispatch_workers
 
     def pods(self) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
         """(kind, object, pod spec) of every pod template."""
@@ -130,3 +136,18 @@ def is_kueue(resource: PlannedResource) -> bool:
 
 def env(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def expanded_env(cluster: Cluster, container: dict[str, Any], job_name: str) -> dict[str, str]:
+    """A container's environment as the kubelet gives it in `cluster`: its `envFrom` ConfigMaps first,
+    then `env`, `$(VAR)` expanded, the Job's name from its pods' label."""
+    values: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        values |= cluster.named(CONFIG_MAP, source["configMapRef"]["name"])["data"]
+    for entry in container.get("env", []):
+        field = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        if field == "metadata.labels['batch.kubernetes.io/job-name']":
+            values[entry["name"]] = job_name
+        else:
+            values[entry["name"]] = re.sub(r"\$\((\w+)\)", lambda m: values.get(m[1], m[0]), entry["value"])
+    return values

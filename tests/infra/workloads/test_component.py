@@ -4,6 +4,7 @@ asks for present on each cloud: serving everywhere, training and the replicator 
 
 from __future__ import annotations
 
+from infra.workloads import trainer_env
 from tests.infra.workloads.helpers import (
     CONFIG_MAP,
     CRON_JOB,
@@ -80,4 +81,6 @@ def test_the_home_workloads_hold_the_replicator(planned_home: Cluster) -> None:
 
 
 def test_other_clouds_hold_no_replicator(serving_only: Cluster) -> None:
-    assert not [r for r in serving_only.resources if r.type in (REPLICATOR, CRON_JOB, CONFIG_MAP)]
+    assert not [r for r in serving_only.resources if r.type in (REPLICATOR, CRON_JOB)]
+    names = {m["metadata"]["name"] for m in serving_only.of(CONFIG_MAP)}
+    assert names == ({trainer_env.CONFIG_MAP} if serving_only.runs_dispatched else set())

@@ -41,11 +41,12 @@ def rendered(cluster: Cluster) -> list[dict[str, Any]]:
 
 
 def training_kinds(cluster: Cluster) -> set[str]:
-    """What a cloud declares for training: nothing where it only serves; at home the Job, and the
-    replicator's CronJob with its ConfigMap (but not on the doubles, built alone, with nothing to copy to)."""
+    """What a cloud declares for training: nothing where it only serves, the trainer's ConfigMap on a
+    MultiKueue worker; at home the Job and that ConfigMap, and the replicator's CronJob with its
+    ConfigMap (but not on the doubles, built alone, with nothing to copy to)."""
     if not cluster.trains:
-        return set()
-    return {"Job"} if doubles.is_double(cluster) else {"Job", "CronJob", "ConfigMap"}
+        return {"ConfigMap"} if cluster.runs_dispatched else set()
+    return {"Job", "ConfigMap"} if doubles.is_double(cluster) else {"Job", "CronJob", "ConfigMap"}
 
 
 def test_every_object_validates_strictly(any_cluster: Cluster) -> None:

@@ -47,7 +47,9 @@ def test_wl09_every_namespaced_object_is_outside_default(cluster: Cluster) -> No
 def test_wl09_no_secret_in_environment(cluster: Cluster) -> None:
     for _, _, pod in cluster.pods():
         for container in containers(pod):
-            assert all("valueFrom" not in e for e in container.get("env", [])), container["name"]
+            sources = [e["valueFrom"] for e in container.get("env", []) if "valueFrom" in e]
+            assert all(set(s) == {"fieldRef"} for s in sources), container["name"]
+            assert all("secretRef" not in s for s in container.get("envFrom", [])), container["name"]
 
 
 def test_nw03_default_deny_in_the_workload_namespace(cluster: Cluster) -> None:

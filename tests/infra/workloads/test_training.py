@@ -31,6 +31,7 @@ from tests.infra.workloads.helpers import (
     TRAINING,
     Cluster,
     env,
+    expanded_env,
     pod_template,
 )
 from tests.plans import plan_with, planned, stack_values
@@ -74,7 +75,8 @@ def test_clouds_that_do_not_train_only_serve(serving_only: Cluster) -> None:
     """No Job, no headless Service, no trainer image, no replicator: the Deployment alone, its model-sync
     sidecar reading this cloud's own bucket, where the home cloud's replicator copies each version."""
     assert not serving_only.of(JOB)
-    assert not headless(serving_only)
+    # A MultiKueue worker has the trainer's environment for the Jobs dispatched to it.
+    assert len(headless(serving_only)) == serving_only.runs_dispatched
     assert not serving_only.of(CRON_JOB)
     assert not [r for r in serving_only.resources if r.type in (TRAINING, REPLICATOR)]
     assert not [r for r in serving_only.resources if r.type == IMAGE and r.name.endswith("-trainer")]
@@ -102,9 +104,10 @@ def test_headless_service_gives_workers_their_names(home_cluster: Cluster) -> No
     assert pod["subdomain"] == service["metadata"]["name"]
     assert service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
     assert service["spec"]["publishNotReadyAddresses"] is True
-    values = env(trainer(home_cluster))
+    name = job(home_cluster)["metadata"]["name"]
+    values = expanded_env(home_cluster, trainer(home_cluster), name)
     assert values["TRAINER_WORKER_SERVICE"] == service["metadata"]["name"]
-    assert values["TRAINER_JOB_NAME"] == job(home_cluster)["metadata"]["name"]
+    assert values["TRAINER_JOB_NAME"] == name
     assert int(values["TRAINER_WORKER_PORT"]) in {p["port"] for p in service["spec"]["ports"]}
 
 
@@ -178,8 +181,8 @@ def test_rl06_spot_pools_get_the_cloud_spot_tolerations(double: doubles.Built) -
 
 def test_rl07_checkpoints_in_this_stacks_bucket(planned_home: Cluster) -> None:
     root = bucket(planned(planned_home.stack), planned_home.cloud)
-    values = env(trainer(planned_home))
     name = job(planned_home)["metadata"]["name"]
+    values = expanded_env(planned_home, trainer(planned_home), name)
     assert values["TRAINER_CHECKPOINT_DIR"] == f"{root}/training/{name}/checkpoints"
     assert values["TRAINER_MODEL_DIR"] == f"{root}/training/{name}"
     assert values["TRAINER_EXPORT_DIR"] == f"{root}/models/{planned_home.cfg.serving.model_name}"
@@ -203,7 +206,8 @@ def test_every_trainer_variable_is_one_the_trainer_reads(home_cluster: Cluster) 
 
 
 def test_storage_env_reaches_the_trainer(double: doubles.Built) -> None:
-    assert double.double.storage_env.items() <= env(trainer(double.cluster)).items()
+    values = expanded_env(double.cluster, trainer(double.cluster), "job")
+    assert double.double.storage_env.items() <= values.items()
 
 
 def test_job_name_changes_with_image_and_config(cluster: Cluster) -> None:
