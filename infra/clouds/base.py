@@ -168,6 +168,22 @@ class ApiAccess:
     """The trust and the sign-in grant: a token minted before they exist is refused."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class RegistryPull:
+    """How a workload of this cluster mints short-lived, read-only pull credentials for this cloud's
+    trainer repository, which it hands to clusters of other clouds (MultiKueue's workers run the home
+    cluster's Jobs unchanged, image reference included). Never a secret."""
+
+    host: pulumi.Output[str]
+    """The registry host, the key of a docker config's `auths`."""
+    token: Mapping[str, pulumi.Input[str]]
+    """This cloud's section of the refresher's `registry` entry (training/trainer/worker_tokens.py): the
+    identity to mint as, and the registry or region to mint for."""
+    binding: IdentityBinding
+    """What the minting workload's service account and pods carry to act as the puller identity; its
+    `ready` holds the trust and the repository grant."""
+
+
 def federated_dir(cloud: Cloud) -> str:
     return f"{FEDERATED_DIR}/{cloud}"
 
@@ -216,6 +232,10 @@ class CloudPlatform:
     """Trust a workload of another cloud's cluster to sign in to this cluster's API server (MultiKueue's
     token refresher; `prefix` unused): declares the trust and the sign-in grant, one per issuer shared
     with `federate`, and says how the workload mints its token and whom RBAC must bind."""
+    grant_pull: Callable[[str, str], RegistryPull]
+    """Let a workload of this cluster (namespace, service account) pull from the trainer repository only,
+    keyless (MultiKueue's token refresher, for the workers on other clouds): declares an identity of its own
+    with that trust and the read grant, and says how the workload mints the pull credential."""
     spot_notice_seconds: int
     """How long this cloud's spot reclaim leaves a pod between SIGTERM and the kill: the training Job's
     grace period, in which the trainer writes a last checkpoint."""

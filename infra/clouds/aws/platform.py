@@ -16,6 +16,7 @@ from infra.clouds.aws.federation import FederatedTrust, FederatedTrustArgs
 from infra.clouds.aws.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.aws.keys import Keys, KeysArgs
 from infra.clouds.aws.network import Network, NetworkArgs
+from infra.clouds.aws.pull import RegistryPuller, RegistryPullerArgs
 from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
 from infra.clouds.base import (
@@ -26,6 +27,7 @@ from infra.clouds.base import (
     FederatedAccess,
     ForeignWorkload,
     PlatformArgs,
+    RegistryPull,
 )
 from infra.config.aws import AwsConfig
 
@@ -132,6 +134,7 @@ class AwsPlatform(pulumi.ComponentResource):
             egress_ips=self.network.egress_ips,
             federate=self.federate,
             admit_api=self.admit_api,
+            grant_pull=self.grant_pull,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing=MISSING,
             service_annotations=service_annotations(
@@ -155,6 +158,23 @@ class AwsPlatform(pulumi.ComponentResource):
     def admit_api(self, workload: ForeignWorkload) -> ApiAccess:
         """Trust another cloud's workload to sign in to the cluster's API server (`federation.py`)."""
         return self._trust(workload).api_client(workload, self.cluster.cluster)
+
+    def grant_pull(self, namespace: str, service_account: str) -> RegistryPull:
+        """Let a workload of the cluster read the trainer repository (`pull.py`)."""
+        puller = RegistryPuller(
+            f"{self._name}-pull-{namespace}-{service_account}",
+            RegistryPullerArgs(
+                context=self._context,
+                cluster_name=self.cluster_name,
+                cluster=self.cluster.cluster_name,
+                namespace=namespace,
+                service_account=service_account,
+                repository=self.registry.repository,
+                host=self.registry.host,
+            ),
+            opts=self._child,
+        )
+        return puller.pull
 
     def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
         """The one trust, with the one OIDC provider, for the cluster `workload` runs on: IAM refuses a

@@ -206,6 +206,22 @@ def replica_policy(
     return document(*writes, _bucket_key_use(key_arn, region, ["kms:Decrypt", "kms:GenerateDataKey"]))
 
 
+ECR_PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+"""What a docker pull asks of one repository: the manifest, each layer's location, and whether it exists."""
+
+
+def ecr_pull_policy(repository_arn: str) -> str:
+    """Pulls from one repository, and the registry token that carries them. The token is the account's,
+    not the repository's, so `ecr:GetAuthorizationToken` takes only `Resource: "*"`; ECR checks every pull
+    made with it against the caller's own grants, so the token reads this repository and no other
+    (docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html). No KMS
+    grant: ECR decrypts the layers through its own grant on the repository's key."""
+    return document(
+        {"Sid": "RegistryToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "PullRepository", "Effect": "Allow", "Action": ECR_PULL, "Resource": repository_arn},
+    )
+
+
 def autoscaler_policy(partition: str, region: str, account_id: str, cluster: str) -> str:
     """Cluster Autoscaler on AWS: the README's minimum, with writes limited to this cluster's groups."""
     return document(

@@ -18,6 +18,7 @@ from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
 from infra.clouds.azure.network import Network, NetworkArgs
 from infra.clouds.azure.nodepools import SPOT_TOLERATION
+from infra.clouds.azure.pull import RegistryPuller, RegistryPullerArgs
 from infra.clouds.azure.registry import ContainerRegistry, RegistryArgs
 from infra.clouds.azure.storage import CustomerKey, ObjectStore, ObjectStoreArgs
 from infra.clouds.base import (
@@ -28,6 +29,7 @@ from infra.clouds.base import (
     FederatedAccess,
     ForeignWorkload,
     PlatformArgs,
+    RegistryPull,
 )
 from infra.config import StackConfig
 from infra.config.azure import AzureConfig
@@ -123,6 +125,7 @@ class AzurePlatform(pulumi.ComponentResource):
             egress_ips=network.egress_ip.apply(lambda a: [a] if a else []),
             federate=self.federate,
             admit_api=self.admit_api,
+            grant_pull=self.grant_pull,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
@@ -164,6 +167,22 @@ class AzurePlatform(pulumi.ComponentResource):
             self._child,
         )
         return trust.access
+
+    def grant_pull(self, namespace: str, service_account: str) -> RegistryPull:
+        """Let a workload of the cluster pull from the registry (`pull.py`)."""
+        puller = RegistryPuller(
+            f"{self._name}-pull-{namespace}-{service_account}",
+            RegistryPullerArgs(
+                context=self._context,
+                namespace=namespace,
+                service_account=service_account,
+                oidc_issuer_url=self._cluster.oidc_issuer_url,
+                registry_id=self._registry.registry_id,
+                login_server=self._registry.login_server,
+            ),
+            self._child,
+        )
+        return puller.pull
 
 
 def build(args: PlatformArgs) -> CloudPlatform:

@@ -18,6 +18,7 @@ from infra.clouds.base import (
     ForeignWorkload,
     PlatformArgs,
     Registry,
+    RegistryPull,
 )
 from infra.clouds.gcp import api_access
 from infra.clouds.gcp.admission import binary_authorization_policy
@@ -27,6 +28,7 @@ from infra.clouds.gcp.federation import FederatedTrust, FederatedTrustArgs
 from infra.clouds.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.gcp.keys import Keys, KeysArgs
 from infra.clouds.gcp.network import Network, NetworkArgs
+from infra.clouds.gcp.pull import RegistryPuller, RegistryPullerArgs
 from infra.clouds.gcp.registry import ContainerRegistry, ContainerRegistryArgs
 from infra.clouds.gcp.services import ProjectServices, ProjectServicesArgs
 from infra.clouds.gcp.storage import ObjectStore, ObjectStoreArgs
@@ -210,6 +212,26 @@ class GcpPlatform(pulumi.ComponentResource):
             after=self.services.apis("iamcredentials"),
         )
 
+    def grant_pull(self, namespace: str, service_account: str) -> RegistryPull:
+        """Let a workload of the cluster read the trainer repository (`pull.py`), once the IAM APIs, which
+        its service account and the tokens the metadata server mints for it need, are on."""
+        g = self._cfg.section(GcpConfig)
+        puller = RegistryPuller(
+            f"{self._name}-pull-{namespace}-{service_account}",
+            RegistryPullerArgs(
+                project=g.project,
+                stack=self._cfg.stack,
+                region=g.region,
+                namespace=namespace,
+                service_account=service_account,
+                repository_id=self.registry.repository_id,
+                host=self.registry.host,
+                cluster=self.cluster.cluster,
+            ),
+            self._opts(after=self.services.apis("iam", "iamcredentials")),
+        )
+        return puller.pull
+
     def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
         """The pool and provider of the workload's cluster, one per issuer however many of its workloads
         this cloud trusts, made once the project's IAM and Security Token Service APIs are on."""
@@ -251,6 +273,7 @@ class GcpPlatform(pulumi.ComponentResource):
             egress_ips=self.egress_ips,
             federate=self.federate,
             admit_api=self.admit_api,
+            grant_pull=self.grant_pull,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
             missing={},

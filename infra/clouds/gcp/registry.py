@@ -62,6 +62,8 @@ class ContainerRegistry(pulumi.ComponentResource):
             member=args.reader,
             opts=child,
         )
+        self.repository_id: pulumi.Output[str] = repo.repository_id
+        """The repository's id, once it exists: what a grant on the repository names."""
         self.host = pulumi.Output.from_input(f"{args.region}-docker.pkg.dev")
         self.repository = pulumi.Output.concat(repo.registry_uri, "/", IMAGE)
         token = gcp.organizations.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))

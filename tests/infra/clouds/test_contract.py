@@ -52,6 +52,8 @@ class Expected:
     """The keys of the refresher's entry for this cloud (training/trainer/worker_tokens.py)."""
     api_subject: str
     """The kind of RBAC subject the API server sees the refresher's token as."""
+    pull_token: frozenset[str]
+    """The keys of this cloud's section of the refresher's `registry` entry, when it is home."""
 
 
 EXPECTED: dict[str, Expected] = {
@@ -69,6 +71,7 @@ EXPECTED: dict[str, Expected] = {
         federated_files=frozenset(),
         api_token=frozenset({"roleArn", "clusterName", "region", "tokenPath"}),
         api_subject="Group",  # the access entry's Kubernetes group
+        pull_token=frozenset({"region", "registryId"}),
     ),
     "gcp": Expected(
         provider="gcp",
@@ -84,6 +87,7 @@ EXPECTED: dict[str, Expected] = {
         federated_files=frozenset({"credentials.json"}),
         api_token=frozenset({"audience", "serviceAccount", "tokenPath"}),
         api_subject="User",  # the impersonated service account's email
+        pull_token=frozenset({"serviceAccount"}),
     ),
     "azure": Expected(
         provider="azure-native",
@@ -99,6 +103,7 @@ EXPECTED: dict[str, Expected] = {
         federated_files=frozenset(),
         api_token=frozenset({"tenantId", "clientId", "tokenPath"}),
         api_subject="User",  # the managed identity's object id
+        pull_token=frozenset({"tenantId", "clientId", "loginServer"}),
     ),
 }
 STACKS = ("dev", "prod")
@@ -248,6 +253,23 @@ def test_admitting_a_foreign_api_client_needs_no_secret(contract: Contract) -> N
     assert api["subject"]["name"]
     assert not [p for p in contract.secret if p.startswith("api.")]
     assert api["ready"]
+
+
+def test_granting_pulls_to_a_workload_of_the_cluster_needs_no_secret(contract: Contract) -> None:
+    """MultiKueue's refresher mints pull credentials of the home registry for the workers: the contract
+    says for which host, as which identity, and what its service account and pods carry; never a key."""
+    pull, registry = contract.fields["pull"], contract.fields["registry"]
+    assert pull["host"] == registry["host"]
+    assert set(pull["token"]) == contract.expected.pull_token
+    assert all(pull["token"].values())
+    assert pull["serviceAccount"] == "worker-token-refresher"
+    assert set(pull["annotations"]) == contract.expected.identity_annotations
+    assert pull["podLabels"] == contract.expected.pod_labels
+    # An identity of its own: not the trainer's, which may write the bucket and push.
+    trainer = contract.fields["identities"]["trainer"]["annotations"]
+    assert not set(pull["annotations"].values()) & set(trainer.values())
+    assert not [p for p in contract.secret if p.startswith("pull.")]
+    assert len(pull["ready"]) == 2  # the trust and the grant
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

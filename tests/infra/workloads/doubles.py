@@ -25,6 +25,7 @@ from infra.clouds.base import (
     RbacSubject,
     Registry,
     RegistryAuth,
+    RegistryPull,
 )
 from plan import runner, stackfile
 from plan.manifests import integral
@@ -103,6 +104,13 @@ def contract(double: Double) -> CloudPlatform:
             audience=f"{double.cloud}.example.com",
             token={"tokenPath": f"/tokens/{workload.cloud}"},
             subject=RbacSubject(kind="User", name=workload.subject),
+        ),
+        grant_pull=lambda namespace, service_account: RegistryPull(
+            host=pulumi.Output.from_input(double.host),
+            token={"puller": f"{namespace}/{service_account}"},
+            binding=IdentityBinding(
+                service_account, {"example.com/identity": "puller-id"}, double.pod_labels
+            ),
         ),
         spot_notice_seconds=45,
         missing={Capability.GPU_DEVICE_PLUGIN: "a double without it"},

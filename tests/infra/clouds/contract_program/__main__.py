@@ -33,6 +33,8 @@ for cloud in cfg.clouds:
             prefix="",
         )
     )
+    # The same refresher's name in this cluster, as the home cluster's: it mints pulls of this registry.
+    pull = built.grant_pull(REFRESHER_NAMESPACE, REFRESHER_ACCOUNT)
     registry = built.registry
     contracts[cloud] = {
         "cloud": built.cloud,
@@ -82,6 +84,14 @@ for cloud in cfg.clouds:
             "token": dict(api.token),
             "subject": {"kind": api.subject.kind, "name": api.subject.name},
             "ready": [r.urn for r in api.ready],
+        },
+        "pull": {
+            "host": pull.host,
+            "token": dict(pull.token),
+            "serviceAccount": pull.binding.service_account,
+            "annotations": dict(pull.binding.annotations),
+            "podLabels": dict(pull.binding.pod_labels),
+            "ready": [r.urn for r in pull.binding.ready],
         },
     }
 pulumi.export("contracts", contracts)
