@@ -32,7 +32,10 @@ from cryptography.x509.oid import NameOID
 
 from tests.training import emulators
 from tests.training.conftest import run_cli
+from trainer import token_timing as timing
 from trainer import worker_tokens as wt
+from trainer import workers_file as wf
+from trainer.kube_api import KubeApi, KubeError
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"
@@ -40,7 +43,7 @@ AUDIENCE = "//iam.googleapis.com/projects/123/locations/global/workloadIdentityP
 SERVICE_ACCOUNT = "kueue-mk@proj.iam.gserviceaccount.com"
 ROLE = "arn:aws:iam::123456789012:role/multikueue"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-MARGIN = wt.refresh_margin(5)
+MARGIN = timing.refresh_margin(5)
 POD_TOKEN = "pod-sa-token"
 
 
@@ -314,16 +317,16 @@ def _worker(name: str, cloud: str, section: dict[str, Any], ca_data: str) -> dic
     }
 
 
-def _parsed(raw: dict[str, Any]) -> wt.Worker:
-    return wt.parse_workers({"workers": [raw]}).workers[0]
+def _parsed(raw: dict[str, Any]) -> wf.Worker:
+    return wf.parse_workers({"workers": [raw]}).workers[0]
 
 
 # --- timing ---------------------------------------------------------------------------------------------
 
 
 def test_the_margin_is_two_intervals_and_a_minute() -> None:
-    assert wt.refresh_margin(5) == timedelta(minutes=11)
-    assert wt.refresh_margin(1) == timedelta(minutes=3)
+    assert timing.refresh_margin(5) == timedelta(minutes=11)
+    assert timing.refresh_margin(1) == timedelta(minutes=3)
 
 
 @pytest.mark.parametrize(
@@ -340,7 +343,7 @@ def test_the_margin_is_two_intervals_and_a_minute() -> None:
     ],
 )
 def test_a_token_is_due_when_less_than_the_margin_is_left(expires_at: datetime | None, due: bool) -> None:
-    assert wt.needs_refresh(expires_at, NOW, MARGIN) is due
+    assert timing.needs_refresh(expires_at, NOW, MARGIN) is due
 
 
 def test_an_eks_token_is_rewritten_on_about_every_run_and_an_hour_token_after_about_fifty_minutes() -> None:
@@ -348,7 +351,7 @@ def test_an_eks_token_is_rewritten_on_about_every_run_and_an_hour_token_after_ab
     for lifetime, expected in ((timedelta(minutes=14), 5), (timedelta(minutes=60), 50)):
         expires_at, writes = None, []
         for when in runs:
-            if wt.needs_refresh(expires_at, when, MARGIN):
+            if timing.needs_refresh(expires_at, when, MARGIN):
                 expires_at = when + lifetime
                 writes.append(when)
         gaps = {int((b - a).total_seconds() // 60) for a, b in itertools.pairwise(writes)}
@@ -358,7 +361,7 @@ def test_an_eks_token_is_rewritten_on_about_every_run_and_an_hour_token_after_ab
 def _secret(kubeconfig: dict[str, Any] | None, expiry: str | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": "multikueue-aws"}
     if expiry is not None:
-        metadata["annotations"] = {wt.EXPIRY_ANNOTATION: expiry}
+        metadata["annotations"] = {timing.EXPIRY_ANNOTATION: expiry}
     secret: dict[str, Any] = {"metadata": metadata}
     if kubeconfig is not None:
         secret["data"] = {wt.SECRET_KEY: base64.b64encode(json.dumps(kubeconfig).encode()).decode()}
@@ -391,12 +394,12 @@ def test_the_recorded_expiry_counts_only_for_a_readable_token_for_the_same_clust
 
 
 def test_a_token_is_replaced_within_the_hour_and_one_already_due_is_refused() -> None:
-    assert wt.replace_by(NOW + timedelta(hours=1), NOW, MARGIN) == NOW + timedelta(hours=1)
-    assert wt.replace_by(NOW + timedelta(minutes=14), NOW, MARGIN) == NOW + timedelta(minutes=14)
+    assert timing.replace_by(NOW + timedelta(hours=1), NOW, MARGIN) == NOW + timedelta(hours=1)
+    assert timing.replace_by(NOW + timedelta(minutes=14), NOW, MARGIN) == NOW + timedelta(minutes=14)
     # Entra ID's 60 to 90 minutes: replaced an hour after minting all the same.
-    assert wt.replace_by(NOW + timedelta(minutes=90), NOW, MARGIN) == NOW + timedelta(hours=1)
-    with pytest.raises(wt.TokenError, match="less than the refresh margin of 11m"):
-        wt.replace_by(NOW + MARGIN - timedelta(seconds=1), NOW, MARGIN)
+    assert timing.replace_by(NOW + timedelta(minutes=90), NOW, MARGIN) == NOW + timedelta(hours=1)
+    with pytest.raises(timing.TokenError, match="less than the refresh margin of 11m"):
+        timing.replace_by(NOW + MARGIN - timedelta(seconds=1), NOW, MARGIN)
 
 
 # --- the kubeconfig -------------------------------------------------------------------------------------
@@ -453,7 +456,7 @@ def test_an_eks_token_is_a_presigned_regional_get_caller_identity_naming_the_clu
     moto_sts: str, pod: Pod, tls: Tls
 ) -> None:
     federation = _parsed(_worker("eks", "aws", _aws(pod, moto_sts), tls.ca_data)).federation
-    assert isinstance(federation, wt.AwsFederation)
+    assert isinstance(federation, wf.AwsFederation)
     before = datetime.now(UTC).replace(microsecond=0)
     token, expires_at = wt.mint_eks(federation, "multikueue-eks")
     after = datetime.now(UTC)
@@ -476,7 +479,7 @@ def test_an_aks_token_comes_from_entra_for_the_aks_server_app_with_the_projected
     clouds: tuple[Clouds, StandIn], pod: Pod
 ) -> None:
     _, stand_in = clouds
-    federation = wt.AzureFederation(TENANT, CLIENT, pod.token("azure"), stand_in.url)
+    federation = wf.AzureFederation(TENANT, CLIENT, pod.token("azure"), stand_in.url)
     before = datetime.now(UTC)
     token, expires_at = wt.mint_aks(federation)
     assert token == "aks-token"
@@ -495,7 +498,7 @@ def test_a_gke_token_is_the_impersonated_service_accounts_after_an_sts_exchange(
     clouds: tuple[Clouds, StandIn], pod: Pod
 ) -> None:
     _, stand_in = clouds
-    federation = wt.GcpFederation(
+    federation = wf.GcpFederation(
         AUDIENCE, SERVICE_ACCOUNT, pod.token("gcp"), f"{stand_in.url}/v1/token", stand_in.url
     )
     token, expires_at = wt.mint_gke(federation)
@@ -530,21 +533,17 @@ def test_the_secret_gets_the_kubeconfig_and_the_expiry_in_one_conditional_merge_
     kube: tuple[Kube, StandIn], tls: Tls, pod: Pod
 ) -> None:
     state, stand_in = kube
-    api = wt.KubeApi(stand_in.url, pod.kube_token, str(tls.ca_file))
+    api = KubeApi.in_cluster(stand_in.url, pod.kube_token, str(tls.ca_file))
     worker = _parsed(_worker("azure", "azure", _azure(pod, "https://127.0.0.1:1"), tls.ca_data))
     wt.write_token(api, "kueue-system", worker, "tok-1", NOW, resource_version="100")
     secret = state.secrets["kueue-system", "multikueue-azure"]
-    assert secret["metadata"]["annotations"] == {wt.EXPIRY_ANNOTATION: "2026-12-05T12:00:00Z"}
+    assert secret["metadata"]["annotations"] == {timing.EXPIRY_ANNOTATION: "2026-12-05T12:00:00Z"}
     assert secret["type"] == "Opaque"  # a merge patch leaves the rest alone
     assert state.kubeconfig("kueue-system", "multikueue-azure") == json.loads(wt.kubeconfig(worker, "tok-1"))
     assert stand_in.paths("PATCH") == ["/api/v1/namespaces/kueue-system/secrets/multikueue-azure"]
-    with pytest.raises(
-        wt.KubeError, match=r"PATCH secret kueue-system/multikueue-azure: HTTP 409 .*modified"
-    ):
+    with pytest.raises(KubeError, match=r"PATCH secret kueue-system/multikueue-azure: HTTP 409 .*modified"):
         wt.write_token(api, "kueue-system", worker, "tok-2", NOW, resource_version="100")
-    with pytest.raises(
-        wt.KubeError, match=r"GET secret kueue-system/nope: HTTP 404 secrets \"nope\" not found"
-    ):
+    with pytest.raises(KubeError, match=r"GET secret kueue-system/nope: HTTP 404 secrets \"nope\" not found"):
         api.get_secret("kueue-system", "nope")
     assert state.kubeconfig("kueue-system", "multikueue-azure")["users"][0]["user"]["token"] == "tok-1"
 
@@ -598,9 +597,9 @@ def test_one_run_refreshes_every_due_worker_and_a_second_run_rewrites_nothing(
         config = state.kubeconfig("kueue-system", f"multikueue-{name}")
         assert config["clusters"][0]["cluster"]["server"] == f"https://{name}.example.com"
         tokens[name] = config["users"][0]["user"]["token"]
-        expiry = wt.parse_expiry(
+        expiry = timing.parse_expiry(
             state.secrets["kueue-system", f"multikueue-{name}"]["metadata"]["annotations"][
-                wt.EXPIRY_ANNOTATION
+                timing.EXPIRY_ANNOTATION
             ]
         )
         assert expiry is not None
