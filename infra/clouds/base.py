@@ -158,7 +158,7 @@ class ApiAccess:
     """The cluster CA, base64-encoded PEM, as a kubeconfig's `certificate-authority-data`."""
     audience: pulumi.Input[str]
     token: Mapping[str, pulumi.Input[str]]
-    """This cloud's part of the refresher's worker entry (training/trainer/worker_tokens.py): the role,
+    """This cloud's part of the refresher's worker entry (training/trainer/workers_file.py): the role,
     client or service account to become, and where the projected token is."""
     subject: RbacSubject
     """The identity the API server authenticates the minted token as; the cluster's own Kubernetes RBAC

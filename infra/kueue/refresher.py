@@ -48,7 +48,7 @@ class RefresherArgs:
 
 
 def workers_file(workers: Mapping[Cloud, ApiAccess], secrets: Mapping[Cloud, str]) -> pulumi.Output[str]:
-    """The refresher's config (training/trainer/worker_tokens.py documents the format)."""
+    """The refresher's config (training/trainer/workers_file.py documents the format)."""
     entries = [
         {
             "name": cloud,

@@ -1,8 +1,10 @@
-"""refresh-workers: timing, kubeconfig shape, token minting per cloud, Secret writes, the whole command.
+"""refresh-workers: timing, kubeconfig shape, token minting per cloud, Secret writes, the whole command,
+and the registry pull Secrets it keeps in the workers.
 
-Nothing leaves loopback: EKS minting runs against moto's STS, the Entra ID and Google token endpoints
-and the Kubernetes API are small HTTPS stand-ins here that record what they were sent, under a
-throw-away CA the clients are told to trust.
+Nothing leaves loopback: EKS minting and ECR run against moto, the Entra ID and Google token endpoints,
+ACR's token exchange and the Kubernetes API (the manager's and a worker's) are small HTTPS stand-ins here
+that record what they were sent, under a throw-away CA the clients are told to trust, and the GKE
+metadata server a plain HTTP one.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from google.auth.compute_engine import _metadata as google_metadata
 
 from tests.training import emulators
 from tests.training.conftest import run_cli
+from trainer import pull_secrets, registry_tokens
+from trainer import token_timing as timing
 from trainer import worker_tokens as wt
+from trainer import workers_file as wf
+from trainer.errors import UsageError
+from trainer.kube_api import KubeApi, KubeError
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"
@@ -40,8 +48,13 @@ AUDIENCE = "//iam.googleapis.com/projects/123/locations/global/workloadIdentityP
 SERVICE_ACCOUNT = "kueue-mk@proj.iam.gserviceaccount.com"
 ROLE = "arn:aws:iam::123456789012:role/multikueue"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-MARGIN = wt.refresh_margin(5)
+MARGIN = timing.refresh_margin(5)
 POD_TOKEN = "pod-sa-token"
+PULLER = "puller@proj.iam.gserviceaccount.com"
+ACR_REFRESH_TOKEN = ".".join(
+    base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+    for part in ({"alg": "RS256"}, {"exp": int((NOW + timedelta(hours=3)).timestamp())}, {})
+)
 
 
 # --- stand-ins ------------------------------------------------------------------------------------------
@@ -116,7 +129,8 @@ class StandIn:
 
 
 @contextmanager
-def serve(answer: Callable[[Seen], Reply], tls: Tls) -> Iterator[StandIn]:
+def serve(answer: Callable[[Seen], Reply], tls: Tls | None) -> Iterator[StandIn]:
+    """Over HTTPS with `tls`, plain HTTP without (as the GKE metadata server)."""
     seen: list[Seen] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -138,11 +152,12 @@ def serve(answer: Callable[[Seen], Reply], tls: Tls) -> Iterator[StandIn]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = tls.context.wrap_socket(server.socket, server_side=True)
+    if tls is not None:
+        server.socket = tls.context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield StandIn(f"https://127.0.0.1:{server.server_address[1]}", seen)
+        yield StandIn(f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}", seen)
     finally:
         server.shutdown()
         server.server_close()
@@ -156,7 +171,8 @@ def _status(code: int, message: str) -> Reply:
 class Kube:
     """The Kubernetes API, as far as the refresher uses it: get and merge-patch of existing Secrets."""
 
-    def __init__(self, namespace: str, *names: str) -> None:
+    def __init__(self, namespace: str, *names: str, token: str = POD_TOKEN) -> None:
+        self.token = token
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
         self.version = 100
         for name in names:
@@ -168,7 +184,7 @@ class Kube:
             }
 
     def answer(self, request: Seen) -> Reply:
-        if request.headers.get("authorization") != f"Bearer {POD_TOKEN}":
+        if request.headers.get("authorization") != f"Bearer {self.token}":
             return _status(401, "Unauthorized")
         match = re.fullmatch(r"/api/v1/namespaces/([^/]+)/secrets/([^/]+)", request.path)
         secret = self.secrets.get((match[1], match[2])) if match else None
@@ -209,11 +225,12 @@ def _merge(target: Any, patch: Any) -> Any:
 
 @dataclass
 class Clouds:
-    """Entra ID's token endpoint, Google's STS and IAM Credentials: one stand-in, by path."""
+    """Entra ID's token endpoint, Google's STS and IAM Credentials, ACR's token exchange: one stand-in,
+    by path."""
 
     failing: set[str] = field(default_factory=set)
 
-    def answer(self, request: Seen) -> Reply:
+    def answer(self, request: Seen) -> Reply:  # noqa: PLR0911 (a reply per route and outcome)
         if request.path == f"/{TENANT}/oauth2/v2.0/token":
             if "azure" in self.failing:
                 return 500, {"error": "temporarily_unavailable"}
@@ -230,6 +247,8 @@ class Clouds:
         if request.path == f"/v1/projects/-/serviceAccounts/{SERVICE_ACCOUNT}:generateAccessToken":
             expires = datetime.now(UTC) + timedelta(seconds=3600)
             return 200, {"accessToken": "gke-token", "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if request.path == "/oauth2/exchange":
+            return 200, {"refresh_token": ACR_REFRESH_TOKEN}
         return 404, {"error": f"no route {request.path}"}
 
 
@@ -314,16 +333,16 @@ def _worker(name: str, cloud: str, section: dict[str, Any], ca_data: str) -> dic
     }
 
 
-def _parsed(raw: dict[str, Any]) -> wt.Worker:
-    return wt.parse_workers({"workers": [raw]}).workers[0]
+def _parsed(raw: dict[str, Any]) -> wf.Worker:
+    return wf.parse_workers({"workers": [raw]}).workers[0]
 
 
 # --- timing ---------------------------------------------------------------------------------------------
 
 
 def test_the_margin_is_two_intervals_and_a_minute() -> None:
-    assert wt.refresh_margin(5) == timedelta(minutes=11)
-    assert wt.refresh_margin(1) == timedelta(minutes=3)
+    assert timing.refresh_margin(5) == timedelta(minutes=11)
+    assert timing.refresh_margin(1) == timedelta(minutes=3)
 
 
 @pytest.mark.parametrize(
@@ -340,7 +359,7 @@ def test_the_margin_is_two_intervals_and_a_minute() -> None:
     ],
 )
 def test_a_token_is_due_when_less_than_the_margin_is_left(expires_at: datetime | None, due: bool) -> None:
-    assert wt.needs_refresh(expires_at, NOW, MARGIN) is due
+    assert timing.needs_refresh(expires_at, NOW, MARGIN) is due
 
 
 def test_an_eks_token_is_rewritten_on_about_every_run_and_an_hour_token_after_about_fifty_minutes() -> None:
@@ -348,7 +367,7 @@ def test_an_eks_token_is_rewritten_on_about_every_run_and_an_hour_token_after_ab
     for lifetime, expected in ((timedelta(minutes=14), 5), (timedelta(minutes=60), 50)):
         expires_at, writes = None, []
         for when in runs:
-            if wt.needs_refresh(expires_at, when, MARGIN):
+            if timing.needs_refresh(expires_at, when, MARGIN):
                 expires_at = when + lifetime
                 writes.append(when)
         gaps = {int((b - a).total_seconds() // 60) for a, b in itertools.pairwise(writes)}
@@ -358,7 +377,7 @@ def test_an_eks_token_is_rewritten_on_about_every_run_and_an_hour_token_after_ab
 def _secret(kubeconfig: dict[str, Any] | None, expiry: str | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": "multikueue-aws"}
     if expiry is not None:
-        metadata["annotations"] = {wt.EXPIRY_ANNOTATION: expiry}
+        metadata["annotations"] = {timing.EXPIRY_ANNOTATION: expiry}
     secret: dict[str, Any] = {"metadata": metadata}
     if kubeconfig is not None:
         secret["data"] = {wt.SECRET_KEY: base64.b64encode(json.dumps(kubeconfig).encode()).decode()}
@@ -391,12 +410,12 @@ def test_the_recorded_expiry_counts_only_for_a_readable_token_for_the_same_clust
 
 
 def test_a_token_is_replaced_within_the_hour_and_one_already_due_is_refused() -> None:
-    assert wt.replace_by(NOW + timedelta(hours=1), NOW, MARGIN) == NOW + timedelta(hours=1)
-    assert wt.replace_by(NOW + timedelta(minutes=14), NOW, MARGIN) == NOW + timedelta(minutes=14)
+    assert timing.replace_by(NOW + timedelta(hours=1), NOW, MARGIN) == NOW + timedelta(hours=1)
+    assert timing.replace_by(NOW + timedelta(minutes=14), NOW, MARGIN) == NOW + timedelta(minutes=14)
     # Entra ID's 60 to 90 minutes: replaced an hour after minting all the same.
-    assert wt.replace_by(NOW + timedelta(minutes=90), NOW, MARGIN) == NOW + timedelta(hours=1)
-    with pytest.raises(wt.TokenError, match="less than the refresh margin of 11m"):
-        wt.replace_by(NOW + MARGIN - timedelta(seconds=1), NOW, MARGIN)
+    assert timing.replace_by(NOW + timedelta(minutes=90), NOW, MARGIN) == NOW + timedelta(hours=1)
+    with pytest.raises(timing.TokenError, match="less than the refresh margin of 11m"):
+        timing.replace_by(NOW + MARGIN - timedelta(seconds=1), NOW, MARGIN)
 
 
 # --- the kubeconfig -------------------------------------------------------------------------------------
@@ -453,7 +472,7 @@ def test_an_eks_token_is_a_presigned_regional_get_caller_identity_naming_the_clu
     moto_sts: str, pod: Pod, tls: Tls
 ) -> None:
     federation = _parsed(_worker("eks", "aws", _aws(pod, moto_sts), tls.ca_data)).federation
-    assert isinstance(federation, wt.AwsFederation)
+    assert isinstance(federation, wf.AwsFederation)
     before = datetime.now(UTC).replace(microsecond=0)
     token, expires_at = wt.mint_eks(federation, "multikueue-eks")
     after = datetime.now(UTC)
@@ -476,7 +495,7 @@ def test_an_aks_token_comes_from_entra_for_the_aks_server_app_with_the_projected
     clouds: tuple[Clouds, StandIn], pod: Pod
 ) -> None:
     _, stand_in = clouds
-    federation = wt.AzureFederation(TENANT, CLIENT, pod.token("azure"), stand_in.url)
+    federation = wf.AzureFederation(TENANT, CLIENT, pod.token("azure"), stand_in.url)
     before = datetime.now(UTC)
     token, expires_at = wt.mint_aks(federation)
     assert token == "aks-token"
@@ -495,7 +514,7 @@ def test_a_gke_token_is_the_impersonated_service_accounts_after_an_sts_exchange(
     clouds: tuple[Clouds, StandIn], pod: Pod
 ) -> None:
     _, stand_in = clouds
-    federation = wt.GcpFederation(
+    federation = wf.GcpFederation(
         AUDIENCE, SERVICE_ACCOUNT, pod.token("gcp"), f"{stand_in.url}/v1/token", stand_in.url
     )
     token, expires_at = wt.mint_gke(federation)
@@ -530,21 +549,17 @@ def test_the_secret_gets_the_kubeconfig_and_the_expiry_in_one_conditional_merge_
     kube: tuple[Kube, StandIn], tls: Tls, pod: Pod
 ) -> None:
     state, stand_in = kube
-    api = wt.KubeApi(stand_in.url, pod.kube_token, str(tls.ca_file))
+    api = KubeApi.in_cluster(stand_in.url, pod.kube_token, str(tls.ca_file))
     worker = _parsed(_worker("azure", "azure", _azure(pod, "https://127.0.0.1:1"), tls.ca_data))
     wt.write_token(api, "kueue-system", worker, "tok-1", NOW, resource_version="100")
     secret = state.secrets["kueue-system", "multikueue-azure"]
-    assert secret["metadata"]["annotations"] == {wt.EXPIRY_ANNOTATION: "2026-12-05T12:00:00Z"}
+    assert secret["metadata"]["annotations"] == {timing.EXPIRY_ANNOTATION: "2026-12-05T12:00:00Z"}
     assert secret["type"] == "Opaque"  # a merge patch leaves the rest alone
     assert state.kubeconfig("kueue-system", "multikueue-azure") == json.loads(wt.kubeconfig(worker, "tok-1"))
     assert stand_in.paths("PATCH") == ["/api/v1/namespaces/kueue-system/secrets/multikueue-azure"]
-    with pytest.raises(
-        wt.KubeError, match=r"PATCH secret kueue-system/multikueue-azure: HTTP 409 .*modified"
-    ):
+    with pytest.raises(KubeError, match=r"PATCH secret kueue-system/multikueue-azure: HTTP 409 .*modified"):
         wt.write_token(api, "kueue-system", worker, "tok-2", NOW, resource_version="100")
-    with pytest.raises(
-        wt.KubeError, match=r"GET secret kueue-system/nope: HTTP 404 secrets \"nope\" not found"
-    ):
+    with pytest.raises(KubeError, match=r"GET secret kueue-system/nope: HTTP 404 secrets \"nope\" not found"):
         api.get_secret("kueue-system", "nope")
     assert state.kubeconfig("kueue-system", "multikueue-azure")["users"][0]["user"]["token"] == "tok-1"
 
@@ -598,9 +613,9 @@ def test_one_run_refreshes_every_due_worker_and_a_second_run_rewrites_nothing(
         config = state.kubeconfig("kueue-system", f"multikueue-{name}")
         assert config["clusters"][0]["cluster"]["server"] == f"https://{name}.example.com"
         tokens[name] = config["users"][0]["user"]["token"]
-        expiry = wt.parse_expiry(
+        expiry = timing.parse_expiry(
             state.secrets["kueue-system", f"multikueue-{name}"]["metadata"]["annotations"][
-                wt.EXPIRY_ANNOTATION
+                timing.EXPIRY_ANNOTATION
             ]
         )
         assert expiry is not None
@@ -793,3 +808,225 @@ def test_an_interval_too_long_for_eks_tokens_exits_2_when_an_aws_worker_is_confi
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "--interval-minutes 7: EKS tokens last 14m" in err
+
+
+# --- registry pull Secrets ------------------------------------------------------------------------------
+
+
+def _registry(**change: Any) -> dict[str, Any]:
+    registry: dict[str, Any] = {
+        "cloud": "gcp",
+        "host": "us-central1-docker.pkg.dev",
+        "secret": "trainer-pull",
+        "namespaces": ["ml"],
+        "gcp": {"serviceAccount": PULLER},
+    }
+    registry.update(change)
+    return registry
+
+
+@pytest.mark.parametrize(
+    ("registry", "message"),
+    [
+        (_registry(cloud="oci"), 'registry.cloud: expected one of aws, azure, gcp, got "oci"'),
+        (_registry(host="Docker.io"), "registry.host: expected a registry's host name"),
+        (_registry(namespaces=[]), "registry.namespaces: expected a non-empty list of namespaces, got []"),
+        (
+            _registry(namespaces=["ml", "ML"]),
+            'registry.namespaces[1]: expected a DNS label (a namespace), got "ML"',
+        ),
+        (_registry(namespaces=["ml", "ml"]), "registry.namespaces[1]: 'ml' is listed twice"),
+        (_registry(aws={}), "registry.aws: a section for aws, but cloud is 'gcp'"),
+        (_registry(gcp={}), "registry.gcp.serviceAccount is missing"),
+        (
+            _registry(token="x"),
+            "registry.token: unknown key (allowed here: cloud, gcp, host, namespaces, secret)",
+        ),
+        (
+            _registry(cloud="aws", gcp=None, aws={"region": "us-west-2", "registryId": "1234"}),
+            'registry.aws.registryId: expected an AWS account id (12 digits), got "1234"',
+        ),
+        (
+            _registry(
+                cloud="azure",
+                gcp=None,
+                azure={"tenantId": TENANT, "clientId": CLIENT, "loginServer": "https://a.azurecr.io"},
+            ),
+            "registry.azure.loginServer: expected a registry's login server, such as x.azurecr.io",
+        ),
+        (
+            _registry(
+                cloud="azure", gcp=None, azure={"tenantId": TENANT, "clientId": "me", "loginServer": "a.io"}
+            ),
+            'registry.azure.clientId: expected a GUID (the identity\'s client id), got "me"',
+        ),
+    ],
+)
+def test_a_bad_registry_is_a_usage_error_naming_its_key(
+    registry: dict[str, Any], message: str, pod: Pod, tls: Tls
+) -> None:
+    registry = {key: value for key, value in registry.items() if value is not None}
+    raw = {"workers": _good(pod, tls.ca_data), "registry": registry}
+    with pytest.raises(UsageError) as error:
+        wf.parse_workers(raw)
+    assert message in str(error.value)
+
+
+@dataclass
+class Metadata:
+    """The GKE metadata server: who the pod is, and its access token."""
+
+    email: str = PULLER
+
+    def answer(self, request: Seen) -> Reply:
+        if request.headers.get("metadata-flavor") != "Google":
+            return 403, {"error": "missing Metadata-Flavor: Google"}
+        path = urllib.parse.urlsplit(request.path).path
+        if path == "/computeMetadata/v1/instance/service-accounts/default/":
+            return 200, {"email": self.email, "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}
+        if path == "/computeMetadata/v1/instance/service-accounts/default/token":
+            return 200, {"access_token": "gar-token", "expires_in": 3599, "token_type": "Bearer"}
+        return 404, {"error": f"no route {path}"}
+
+
+@pytest.fixture
+def metadata(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Metadata, StandIn]]:
+    state = Metadata()
+    with serve(state.answer, None) as stand_in:
+        # What GCE_METADATA_HOST sets; google-auth reads that variable once, when it is imported.
+        monkeypatch.setattr(google_metadata, "_GCE_METADATA_HOST", stand_in.url.removeprefix("http://"))
+        yield state, stand_in
+
+
+def test_an_artifact_registry_credential_is_the_pods_token_from_the_metadata_server(
+    metadata: tuple[Metadata, StandIn],
+) -> None:
+    state, stand_in = metadata
+    username, password, expires_at = registry_tokens.mint_gar(wf.GarSource(PULLER))
+    assert (username, password) == ("oauth2accesstoken", "gar-token")
+    assert timedelta(minutes=59) < expires_at - datetime.now(UTC) <= timedelta(hours=1)
+    assert stand_in.paths("GET")[-1].startswith("/computeMetadata/v1/instance/service-accounts/default/token")
+    state.email = "someone-else@proj.iam.gserviceaccount.com"
+    with pytest.raises(
+        timing.TokenError, match=r"answers as 'someone-else@.*iam\.gke\.io/gcp-service-account"
+    ):
+        registry_tokens.mint_gar(wf.GarSource(PULLER))
+
+
+def test_an_ecr_credential_is_the_decoded_authorization_token(
+    moto_sts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    username, password, expires_at = registry_tokens.mint_ecr(
+        wf.EcrSource("us-west-2", "123456789012", moto_sts)
+    )
+    # moto answers with a fixed expiry; ECR's own is 12 hours after the call.
+    assert (username, password) == ("AWS", "123456789012-auth-token")
+    assert expires_at.tzinfo is not None
+
+
+def test_an_acr_credential_is_a_refresh_token_exchanged_for_an_entra_token(
+    clouds: tuple[Clouds, StandIn], pod: Pod, tls: Tls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))  # the exchange goes through urllib
+    _, stand_in = clouds
+    login_server = stand_in.url.removeprefix("https://")
+    source = wf.AcrSource(TENANT, CLIENT, login_server, pod.token("azure"), stand_in.url)
+    credential = registry_tokens.mint_acr(source)
+    assert credential == ("00000000-0000-0000-0000-000000000000", ACR_REFRESH_TOKEN, NOW + timedelta(hours=3))
+    entra, exchange = stand_in.seen
+    assert entra.form()["scope"] == "https://containerregistry.azure.net/.default"
+    assert exchange.path == "/oauth2/exchange"
+    assert exchange.form() == {
+        "grant_type": "access_token",
+        "service": login_server,
+        "tenant": TENANT,
+        "access_token": "aks-token",
+    }
+
+
+@pytest.fixture
+def worker_kube(tls: Tls) -> Iterator[tuple[Kube, StandIn]]:
+    """The gcp worker's API server: the pull Secrets the stack declared, for the worker's own token."""
+    state = Kube("ml", "trainer-pull", token="gke-token")
+    with serve(state.answer, tls) as stand_in:
+        yield state, stand_in
+
+
+def test_a_run_writes_each_workers_pull_secret_once_and_a_failing_namespace_fails_alone(
+    *,
+    kube: tuple[Kube, StandIn],
+    worker_kube: tuple[Kube, StandIn],
+    clouds: tuple[Clouds, StandIn],
+    metadata: tuple[Metadata, StandIn],
+    pod: Pod,
+    tls: Tls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, kube_api = kube
+    worker_state, worker_api = worker_kube
+    gcp = _worker("gcp", "gcp", _gcp(pod, clouds[1].url), tls.ca_data) | {"server": worker_api.url}
+    path = tmp_path / "workers.json"
+    path.write_text(json.dumps({"workers": [gcp], "registry": _registry()}))
+    assert _refresh(path, kube_api.url, pod, tls) == 0
+    assert "worker gcp (pull Secret ml/trainer-pull): refreshed (no credential" in capsys.readouterr().out
+    secret = worker_state.secrets["ml", "trainer-pull"]
+    config = json.loads(base64.b64decode(secret["data"][pull_secrets.PULL_SECRET_KEY]))
+    auth = base64.b64encode(b"oauth2accesstoken:gar-token").decode()
+    assert config == {
+        "auths": {
+            "us-central1-docker.pkg.dev": {
+                "username": "oauth2accesstoken",
+                "password": "gar-token",
+                "auth": auth,
+            }
+        }
+    }
+    assert timing.parse_expiry(secret["metadata"]["annotations"][timing.EXPIRY_ANNOTATION]) is not None
+    assert len(worker_api.paths("PATCH")) == 1
+    minted = len(metadata[1].seen)
+
+    assert _refresh(path, kube_api.url, pod, tls) == 0  # the token kept in the kubeconfig is reused
+    assert len(worker_api.paths("PATCH")) == 1
+    assert len(metadata[1].seen) == minted  # nothing due: nothing minted
+    assert "worker gcp (pull Secret ml/trainer-pull): still valid" in capsys.readouterr().out
+
+    worker_state.secrets["ml", "trainer-pull"].pop("data")
+    path.write_text(json.dumps({"workers": [gcp], "registry": _registry(namespaces=["gone", "ml"])}))
+    assert _refresh(path, kube_api.url, pod, tls) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "trainer refresh-workers: error: worker gcp (pull Secret gone/trainer-pull): GET secret "
+        'gone/trainer-pull: HTTP 404 secrets "trainer-pull" not found'
+    )
+    assert err[1].startswith("trainer refresh-workers: error: not refreshed: gcp/gone")
+    assert "data" in worker_state.secrets["ml", "trainer-pull"]
+
+
+def test_a_registry_that_cannot_mint_fails_every_pull_secret_in_one_line_and_kubeconfigs_still_refresh(
+    *,
+    kube: tuple[Kube, StandIn],
+    worker_kube: tuple[Kube, StandIn],
+    clouds: tuple[Clouds, StandIn],
+    metadata: tuple[Metadata, StandIn],
+    pod: Pod,
+    tls: Tls,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, kube_api = kube
+    metadata[0].email = "default@proj.iam.gserviceaccount.com"
+    gcp = _worker("gcp", "gcp", _gcp(pod, clouds[1].url), tls.ca_data) | {"server": worker_kube[1].url}
+    path = tmp_path / "workers.json"
+    path.write_text(json.dumps({"workers": [gcp], "registry": _registry()}))
+    assert _refresh(path, kube_api.url, pod, tls) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2, err
+    assert err[0].startswith(
+        "trainer refresh-workers: error: registry us-central1-docker.pkg.dev (pull Secrets trainer-pull): "
+        "no pull credential from gcp: the metadata server answers as 'default@"
+    )
+    assert err[0].endswith("; not written: gcp/ml")
+    assert state.kubeconfig("kueue-system", "multikueue-gcp")["users"][0]["user"]["token"] == "gke-token"

@@ -185,7 +185,7 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
             Opt(
                 "--workers-file",
                 "TRAINER_WORKERS_FILE",
-                "JSON file describing the worker clusters and their federation (see trainer.worker_tokens)",
+                "JSON file describing the workers and the home registry (see trainer.workers_file)",
                 required=True,
                 metavar="FILE",
             ),

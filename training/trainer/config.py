@@ -82,7 +82,7 @@ class ReplicateConfig:
 
 @dataclass(frozen=True)
 class RefreshWorkersConfig:
-    workers_file: str  # the workers file (JSON), see `worker_tokens`
+    workers_file: str  # the workers file (JSON), see `workers_file`
     interval_minutes: int  # how often the CronJob runs: the refresh margin is twice this and a minute
     kube_api: str
     kube_token_file: str

@@ -42,3 +42,9 @@ class Preempted(TrainerError):  # noqa: N818 (not an error: the process was aske
 
     exit_code = 143  # 128 + SIGTERM, what a shell reports for a process the signal ended
     label = "stopped"
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """`text` (a library's message, perhaps several lines long) as one line of at most `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -16,49 +16,8 @@ minute (`--interval-minutes`, default 5: 11 minutes), so a token outlives one mi
 (valid 15 minutes after signing, reported as 14 like `aws eks get-token`) are thus rewritten about every
 5 minutes, and GKE and AKS tokens (about an hour) about every 50.
 
-The workers file (`--workers-file`, a ConfigMap the Pulumi program writes) is JSON, every key checked before
-anything is minted or written; an unknown key, a missing one or a bad value is a one-line usage error
-naming `workers[i].key`, the value and what is allowed (exit status 2)::
-
-    {
-      "namespace": "kueue-system",          # optional, default kueue-system: where the Secrets are
-      "workers": [                          # at least one
-        {
-          "name": "aws",                    # DNS label, unique: names the worker in messages
-          "cloud": "aws",                   # aws (EKS), azure (AKS) or gcp (GKE)
-          "server": "https://ABC.gr7.us-west-2.eks.amazonaws.com",   # https URL of the API server
-          "caData": "<base64 of the PEM CA bundle>",                 # certificate-authority-data
-          "secret": "multikueue-aws",       # the Secret's name (DNS subdomain), unique; it must exist
-          "aws": {                          # exactly the section named by "cloud"
-            "roleArn": "arn:aws:iam::123456789012:role/x",   # assumed with the web identity token
-            "clusterName": "prod-eks",      # the EKS cluster's name (signed as x-k8s-aws-id)
-            "region": "us-west-2",          # the cluster's region: its regional STS endpoint signs
-            "tokenPath": "/var/run/secrets/gpu-platform/aws/token",   # optional, this default
-            "stsEndpoint": "https://..."    # optional: where AssumeRoleWithWebIdentity goes (tests)
-          }
-        },
-        {"name": "azure", "cloud": "azure", "server": "https://x.hcp.eastus2.azmk8s.io:443", "caData": "...",
-         "secret": "multikueue-azure",
-         "azure": {
-            "tenantId": "<GUID>", "clientId": "<GUID of the user-assigned identity>",
-            "tokenPath": "/var/run/secrets/gpu-platform/azure/token",   # optional, this default
-            "authorityHost": "https://login.microsoftonline.com"                  # optional, this default
-         }},
-        {"name": "gcp", "cloud": "gcp", "server": "https://34.1.2.3", "caData": "...",
-         "secret": "multikueue-gcp",
-         "gcp": {
-            "audience":       # the pool provider's full name, also the gcp token's audience
-              "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/p/providers/x",
-            "serviceAccount": "sa@proj.iam.gserviceaccount.com",   # impersonated: GKE needs an email
-            "tokenPath": "/var/run/secrets/gpu-platform/gcp/token",     # optional, this default
-            "tokenUrl": "https://sts.googleapis.com/v1/token",                  # optional, this default
-            "iamCredentialsUrl": "https://iamcredentials.googleapis.com"          # optional, this default
-         }}
-      ]
-    }
-
-(The `#` comments are documentation only: the file is plain JSON.) The optional endpoints exist for tests
-and private endpoints; production leaves them out.
+The workers file (`--workers-file`, a ConfigMap the Pulumi program writes) is described in `workers_file`;
+with a `registry` there, the same run also keeps a registry pull Secret in each worker (`pull_secrets`).
 
 Tokens, per cloud (`mint_eks`, `mint_aks`, `mint_gke`), each returning the token and its expiry:
 
@@ -73,24 +32,21 @@ Tokens, per cloud (`mint_eks`, `mint_aks`, `mint_gke`), each returning the token
 A minted token is replaced at its expiry, or an hour after minting if it lives longer (Entra ID may give
 up to 90 minutes), so no token stays in a Secret beyond an hour; one already within the margin is refused.
 Workers are independent: one whose token cannot be minted or whose Secret cannot be written is reported on
-one stderr line naming it, the others are still refreshed, and the command exits with status 1. The
-Secrets are read and merge-patched through the in-cluster API server with the pod's own service-account
-token, which needs `get` and `patch` on exactly those Secrets.
+one stderr line naming it, the others are still refreshed, and the command exits with status 1. So are
+pull Secrets: one that cannot be read or written is reported on one line naming the worker and the
+namespace; a registry credential that cannot be minted is reported once, naming every pull Secret left
+unwritten, and the kubeconfigs are refreshed all the same. The kubeconfig Secrets are read and
+merge-patched through the in-cluster API server with the pod's own service-account token, which needs
+`get` and `patch` on exactly those Secrets (`kube_api`).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
-import ssl
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,8 +58,22 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from google.auth import identity_pool
 
+from trainer import token_timing as timing
 from trainer.config import RefreshWorkersConfig
-from trainer.errors import PartialFailure, UsageError
+from trainer.errors import PartialFailure, UsageError, one_line
+from trainer.kube_api import KubeApi, KubeError
+from trainer.pull_secrets import MintFailed, OnceCredential, refresh_pull_secret
+from trainer.registry_tokens import mint_registry
+from trainer.token_timing import EXPIRY_ANNOTATION, TokenError, format_expiry, parse_expiry, span
+from trainer.workers_file import (
+    AwsFederation,
+    AzureFederation,
+    GcpFederation,
+    Registry,
+    Worker,
+    WorkersFile,
+    load_workers,
+)
 
 if TYPE_CHECKING:
     from types_boto3_sts import STSClient
@@ -111,12 +81,6 @@ if TYPE_CHECKING:
 _PREFIX = "trainer refresh-workers"
 SECRET_KEY = "kubeconfig"
 """The Secret key MultiKueue reads the kubeconfig from."""
-EXPIRY_ANNOTATION = "gpu-platform/token-expires-at"
-DEFAULT_NAMESPACE = "kueue-system"
-FEDERATED_DIR = "/var/run/secrets/gpu-platform"
-"""Where the pod mounts one projected token per cloud (`infra/clouds/base.py` `token_path`)."""
-MAX_LIFETIME = timedelta(hours=1)
-"""The longest a token stays in a Secret before it is replaced."""
 
 EKS_TOKEN_PREFIX = "k8s-aws-v1."
 EKS_CLUSTER_HEADER = "x-k8s-aws-id"
@@ -125,9 +89,6 @@ EKS_TOKEN_VALIDITY = timedelta(minutes=14)
 EKS_SESSION_SECONDS = 900
 AKS_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
 """The AKS server application's id, the same for every managed Entra ID cluster."""
-AZURE_AUTHORITY = "https://login.microsoftonline.com"
-GCP_TOKEN_URL = "https://sts.googleapis.com/v1/token"
-GCP_IAM_CREDENTIALS_URL = "https://iamcredentials.googleapis.com"
 GCP_SCOPES = (
     "https://www.googleapis.com/auth/cloud-platform",
     "https://www.googleapis.com/auth/userinfo.email",
@@ -135,239 +96,8 @@ GCP_SCOPES = (
 GCP_TOKEN_LIFETIME_SECONDS = 3600
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 
-KUBE_API = "https://kubernetes.default.svc"
-KUBE_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-KUBE_CA_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
-
-# --- configuration --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AwsFederation:
-    role_arn: str
-    cluster_name: str
-    region: str
-    token_path: str
-    sts_endpoint: str | None = None  # None: botocore's own (the region's STS endpoint)
-
-
-@dataclass(frozen=True)
-class AzureFederation:
-    tenant_id: str
-    client_id: str
-    token_path: str
-    authority_host: str = AZURE_AUTHORITY
-
-
-@dataclass(frozen=True)
-class GcpFederation:
-    audience: str
-    service_account: str
-    token_path: str
-    token_url: str = GCP_TOKEN_URL
-    iam_credentials_url: str = GCP_IAM_CREDENTIALS_URL
-
-
-Federation = AwsFederation | AzureFederation | GcpFederation
-
-
-@dataclass(frozen=True)
-class Worker:
-    """One worker cluster: where its API server is, the Secret that holds its kubeconfig, how to get in."""
-
-    name: str
-    cloud: str
-    server: str
-    ca_data: str
-    secret: str
-    federation: Federation
-
-
-@dataclass(frozen=True)
-class WorkersFile:
-    namespace: str
-    workers: list[Worker]
-
-
-_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
-_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
-_EKS_CLUSTER = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
-_AWS_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
-_GCP_AUDIENCE = re.compile(
-    r"//iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+"
-)
-_SERVICE_ACCOUNT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com")
-_CLOUDS = ("aws", "azure", "gcp")
-
-
-class _Fields:
-    """A JSON object being read: every key looked up is checked off, and any other key is an error."""
-
-    def __init__(self, source: str, where: str, value: object) -> None:
-        self.source, self.where = source, where
-        if not isinstance(value, dict):
-            raise self.error(where, value, "a JSON object")
-        self.raw: dict[str, Any] = value
-        self.seen: set[str] = set()
-
-    def error(self, where: str, value: object, allowed: str) -> UsageError:
-        shown = json.dumps(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        return UsageError(f"--workers-file {self.source}: {where}: expected {allowed}, got {shown}")
-
-    def key(self, name: str) -> str:
-        return f"{self.where}.{name}" if self.where else name
-
-    def text(self, name: str, pattern: re.Pattern[str] | None = None, allowed: str = "", **opt: str) -> str:
-        self.seen.add(name)
-        if name not in self.raw:
-            if "default" in opt:
-                return opt["default"]
-            raise UsageError(f"--workers-file {self.source}: {self.key(name)} is missing ({allowed})")
-        value = self.raw[name]
-        if not isinstance(value, str) or not value or (pattern is not None and not pattern.fullmatch(value)):
-            raise self.error(self.key(name), value, allowed or "a non-empty string")
-        return value
-
-    def url(self, name: str, schemes: tuple[str, ...] = ("https",), **opt: str) -> str:
-        allowed = f"a {' or '.join(schemes)} URL with a host"
-        value = self.text(name, None, allowed, **opt)
-        parsed = urllib.parse.urlsplit(value)
-        if parsed.scheme not in schemes or not parsed.hostname:
-            raise self.error(self.key(name), value, allowed)
-        return value.rstrip("/")
-
-    def path(self, name: str, default: str) -> str:
-        value = self.text(name, None, "an absolute file path", default=default)
-        if not value.startswith("/"):
-            raise self.error(self.key(name), value, "an absolute file path")
-        return value
-
-    def done(self) -> None:
-        extra = sorted(set(self.raw) - self.seen)
-        if extra:
-            name = extra[0]
-            raise UsageError(
-                f"--workers-file {self.source}: {self.key(name)}: unknown key (allowed here: "
-                f"{', '.join(sorted(self.seen))})"
-            )
-
-
-def load_workers(path: str) -> WorkersFile:
-    """Read and check the workers file; every problem is a one-line `UsageError` naming the key."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--workers-file {path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--workers-file {path}: not JSON: {exc}") from None
-    return parse_workers(raw, path)
-
-
-def parse_workers(raw: object, source: str = "<workers>") -> WorkersFile:
-    top = _Fields(source, "", raw)
-    namespace = top.text("namespace", _DNS_LABEL, "a DNS label (a namespace)", default=DEFAULT_NAMESPACE)
-    top.seen.add("workers")
-    items = top.raw.get("workers")
-    if not isinstance(items, list) or not items:
-        raise top.error("workers", items, "a non-empty list of workers")
-    top.done()
-    workers: list[Worker] = []
-    for index, item in enumerate(items):
-        worker = _worker(_Fields(source, f"workers[{index}]", item))
-        for other in workers:
-            for attr, key in (("name", "name"), ("secret", "secret")):
-                if getattr(other, attr) == getattr(worker, attr):
-                    raise UsageError(
-                        f"--workers-file {source}: workers[{index}].{key}: {getattr(worker, attr)!r} is "
-                        f"already used by worker {other.name!r}; each worker needs its own"
-                    )
-        workers.append(worker)
-    return WorkersFile(namespace, workers)
-
-
-def _worker(fields: _Fields) -> Worker:
-    name = fields.text("name", _DNS_LABEL, "a DNS label: lower-case letters, digits and '-'")
-    cloud = fields.text("cloud", re.compile("|".join(_CLOUDS)), f"one of {', '.join(_CLOUDS)}")
-    server = fields.url("server")
-    ca_data = fields.text("caData", None, "base64 of a PEM certificate bundle")
-    try:
-        pem = base64.b64decode(ca_data, validate=True)
-    except (binascii.Error, ValueError):
-        pem = b""
-    if b"-----BEGIN CERTIFICATE-----" not in pem:
-        raise fields.error(fields.key("caData"), ca_data, "base64 of a PEM certificate bundle")
-    secret = fields.text("secret", _DNS_SUBDOMAIN, "a Secret name (a DNS subdomain)")
-    for other in _CLOUDS:
-        if other != cloud and other in fields.raw:
-            raise UsageError(
-                f"--workers-file {fields.source}: {fields.key(other)}: a section for {other}, but cloud is "
-                f"{cloud!r}; give only the {cloud!r} section"
-            )
-    fields.seen.add(cloud)
-    section = _Fields(fields.source, fields.key(cloud), fields.raw.get(cloud))
-    federation = _FEDERATIONS[cloud](section)
-    section.done()
-    fields.done()
-    return Worker(name, cloud, server, ca_data, secret, federation)
-
-
-def _aws(f: _Fields) -> AwsFederation:
-    return AwsFederation(
-        role_arn=f.text("roleArn", _ROLE_ARN, "an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)"),
-        cluster_name=f.text("clusterName", _EKS_CLUSTER, "an EKS cluster name"),
-        region=f.text("region", _AWS_REGION, "an AWS region such as us-west-2"),
-        token_path=f.path("tokenPath", f"{FEDERATED_DIR}/aws/token"),
-        sts_endpoint=f.url("stsEndpoint", ("https", "http"), default="") or None,
-    )
-
-
-def _azure(f: _Fields) -> AzureFederation:
-    return AzureFederation(
-        tenant_id=f.text("tenantId", _GUID, "a GUID (the Entra tenant's id)"),
-        client_id=f.text("clientId", _GUID, "a GUID (the identity's client id)"),
-        token_path=f.path("tokenPath", f"{FEDERATED_DIR}/azure/token"),
-        authority_host=f.url("authorityHost", default=AZURE_AUTHORITY),
-    )
-
-
-def _gcp(f: _Fields) -> GcpFederation:
-    return GcpFederation(
-        audience=f.text(
-            "audience",
-            _GCP_AUDIENCE,
-            "a pool provider's full name (//iam.googleapis.com/projects/<number>/locations/global/"
-            "workloadIdentityPools/<pool>/providers/<provider>)",
-        ),
-        service_account=f.text("serviceAccount", _SERVICE_ACCOUNT, "a service account's email"),
-        token_path=f.path("tokenPath", f"{FEDERATED_DIR}/gcp/token"),
-        token_url=f.url("tokenUrl", default=GCP_TOKEN_URL),
-        iam_credentials_url=f.url("iamCredentialsUrl", default=GCP_IAM_CREDENTIALS_URL),
-    )
-
-
-_FEDERATIONS: dict[str, Callable[[_Fields], Federation]] = {"aws": _aws, "azure": _azure, "gcp": _gcp}
-
-
-# --- timing ---------------------------------------------------------------------------------------------
-
-
-def refresh_margin(interval_minutes: int) -> timedelta:
-    """How much validity a Secret's token must have left to be kept: two runs of the CronJob and a minute,
-    so that one failed or skipped run still leaves a valid token for the next."""
-    return timedelta(minutes=2 * interval_minutes + 1)
-
-
-def needs_refresh(expires_at: datetime | None, now: datetime, margin: timedelta) -> bool:
-    """Whether a token expiring at `expires_at` (None: no token, or its expiry is unknown) must be replaced
-    at `now`: when less than `margin` is left."""
-    return expires_at is None or expires_at - now < margin
+# --- the kubeconfig Secret's state ----------------------------------------------------------------------
 
 
 def recorded_expiry(secret: Mapping[str, Any], worker: Worker) -> tuple[datetime | None, str]:
@@ -390,53 +120,13 @@ def recorded_expiry(secret: Mapping[str, Any], worker: Worker) -> tuple[datetime
     return expires_at, ""
 
 
-def parse_expiry(text: object) -> datetime | None:
-    """An ISO 8601 time with a zone (as `format_expiry` writes it), or None if it is not one."""
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value.astimezone(UTC) if value.tzinfo is not None else None
-
-
-def format_expiry(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def replace_by(expires_at: datetime, now: datetime, margin: timedelta) -> datetime:
-    """When a freshly minted token must be replaced: at its expiry, or an hour after minting if it lives
-    longer (Entra ID may give 60 to 90 minutes, and its lifetime cannot be set for a managed identity), so
-    no token stays in a Secret beyond an hour. Refuses a token already due for replacement."""
-    expires_at = min(expires_at, now + MAX_LIFETIME)
-    if needs_refresh(expires_at, now, margin):
-        raise TokenError(
-            f"the token is valid for only {_span(expires_at - now)}, less than the refresh margin of "
-            f"{_span(margin)}: lower --interval-minutes"
-        )
-    return expires_at
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m{seconds:02d}s" if seconds and minutes < 5 else f"{sign}{minutes}m"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _kept_token(secret: Mapping[str, Any]) -> str:
+    """The token in a kubeconfig Secret that `recorded_expiry` found still valid."""
+    current = json.loads(base64.b64decode(secret["data"][SECRET_KEY]))
+    return str(current["users"][0]["user"]["token"])
 
 
 # --- tokens ---------------------------------------------------------------------------------------------
-
-
-class TokenError(Exception):
-    """A token that could not be minted, or that is not acceptable; the message is one line."""
 
 
 def _read_token(path: str) -> str:
@@ -568,66 +258,6 @@ def kubeconfig(worker: Worker, token: str) -> str:
     return json.dumps(config, indent=2) + "\n"
 
 
-class KubeError(Exception):
-    """A Kubernetes API call that failed; the message names the call and the object."""
-
-
-@dataclass(frozen=True)
-class KubeApi:
-    """The in-cluster API server, spoken to with the standard library and the pod's service account."""
-
-    server: str = KUBE_API
-    token_file: str = KUBE_TOKEN_FILE
-    ca_file: str = KUBE_CA_FILE
-    timeout: float = 15.0
-
-    def get_secret(self, namespace: str, name: str) -> dict[str, Any]:
-        return self._call("GET", namespace, name)
-
-    def patch_secret(self, namespace: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
-        """A JSON merge patch: only the fields given change."""
-        return self._call("PATCH", namespace, name, patch)
-
-    def _call(
-        self, method: str, namespace: str, name: str, body: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        what = f"{method} secret {namespace}/{name}"
-        path = f"/api/v1/namespaces/{urllib.parse.quote(namespace)}/secrets/{urllib.parse.quote(name)}"
-        try:
-            token = Path(self.token_file).read_text(encoding="utf-8").strip()  # rotated by the kubelet
-            context = ssl.create_default_context(cafile=self.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise KubeError(f"{what}: cannot read the pod's service-account token or CA: {exc}") from None
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/merge-patch+json"
-        request = urllib.request.Request(self.server + path, data=data, headers=headers, method=method)
-        # No proxy: the API server is in-cluster, whatever HTTPS_PROXY the pod has for the clouds.
-        opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
-        )
-        try:
-            with opener.open(request, timeout=self.timeout) as response:
-                result: dict[str, Any] = json.loads(response.read())
-                return result
-        except urllib.error.HTTPError as exc:
-            raise KubeError(f"{what}: HTTP {exc.code} {_status_message(exc)}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            raise KubeError(f"{what}: {self.server} unreachable: {reason}") from None
-
-
-def _status_message(exc: urllib.error.HTTPError) -> str:
-    """The API server's own message (a Status object), else the HTTP reason."""
-    try:
-        message = str(json.loads(exc.read()).get("message") or "")
-    except (ValueError, AttributeError, OSError):
-        message = ""
-    return _one_line(message or str(exc.reason))
-
-
 def write_token(
     api: KubeApi,
     namespace: str,
@@ -649,59 +279,106 @@ def write_token(
 # --- the command ----------------------------------------------------------------------------------------
 
 
+# --- the command ----------------------------------------------------------------------------------------
+
+
 def run(cfg: RefreshWorkersConfig) -> None:
     workers = load_workers(cfg.workers_file)
-    margin = refresh_margin(cfg.interval_minutes)
+    margin = timing.refresh_margin(cfg.interval_minutes)
     if margin >= EKS_TOKEN_VALIDITY and any(w.cloud == "aws" for w in workers.workers):
         raise UsageError(
-            f"--interval-minutes {cfg.interval_minutes}: EKS tokens last {_span(EKS_TOKEN_VALIDITY)}, less "
-            f"than the refresh margin of {_span(margin)} (twice the interval and a minute); allowed with an "
+            f"--interval-minutes {cfg.interval_minutes}: EKS tokens last {span(EKS_TOKEN_VALIDITY)}, less "
+            f"than the refresh margin of {span(margin)} (twice the interval and a minute); allowed with an "
             "aws worker: at most 6"
         )
-    api = KubeApi(cfg.kube_api.rstrip("/"), cfg.kube_token_file, cfg.kube_ca_file)
-    failed = [
-        worker.name for worker in workers.workers if not refresh_one(api, workers.namespace, worker, margin)
-    ]
+    api = KubeApi.in_cluster(cfg.kube_api.rstrip("/"), cfg.kube_token_file, cfg.kube_ca_file)
+    failed = refresh_all(api, workers, margin)
     if failed:
         raise PartialFailure(f"not refreshed: {', '.join(failed)} (see above); the next run retries")
 
 
+def refresh_all(
+    api: KubeApi, workers: WorkersFile, margin: timedelta, now: Callable[[], datetime] = timing.now
+) -> list[str]:
+    """Every worker's kubeconfig Secret, then its pull Secrets; what failed (each reported above)."""
+    registry = workers.registry
+    credential = (
+        OnceCredential(lambda: mint_registry(registry), margin, now) if registry is not None else None
+    )
+    failed: list[str] = []
+    unminted: list[str] = []
+    for worker in workers.workers:
+        token = refresh_one(api, workers.namespace, worker, margin, now)
+        if token is None:
+            failed.append(worker.name)
+        if registry is None or credential is None:
+            continue
+        for namespace in registry.namespaces:
+            where = f"{worker.name}/{namespace}"
+            label = f"worker {worker.name} (pull Secret {namespace}/{registry.secret})"
+            if token is None:
+                _failed(label, "no valid API token for the worker (see above)")
+                failed.append(where)
+                continue
+            worker_api = KubeApi.with_token(worker.server, worker.ca_data, token)
+            try:
+                done = refresh_pull_secret(worker_api, namespace, registry, credential, margin=margin)
+            except MintFailed:
+                unminted.append(where)
+                continue
+            except KubeError as exc:
+                _failed(label, str(exc))
+                failed.append(where)
+                continue
+            print(f"{label}: {done}", flush=True)
+    if registry is not None and credential is not None and credential.error is not None:
+        _failed(
+            _registry_label(registry),
+            f"no pull credential from {registry.cloud}: {_describe(credential.error)}; not written: "
+            f"{', '.join(unminted)}",
+        )
+        failed.extend(unminted)
+    return failed
+
+
+def _registry_label(registry: Registry) -> str:
+    return f"registry {registry.host} (pull Secrets {registry.secret})"
+
+
 def refresh_one(
-    api: KubeApi, namespace: str, worker: Worker, margin: timedelta, now: Callable[[], datetime] = _now
-) -> bool:
-    """Refresh one worker's Secret if its token is due; False (after one stderr line) if that failed."""
+    api: KubeApi, namespace: str, worker: Worker, margin: timedelta, now: Callable[[], datetime] = timing.now
+) -> str | None:
+    """Refresh one worker's Secret if its token is due; the token valid there now, or None (after one
+    stderr line) if that failed."""
     label = f"worker {worker.name} (Secret {namespace}/{worker.secret})"
     try:
         secret = api.get_secret(namespace, worker.secret)
         expires_at, reason = recorded_expiry(secret, worker)
         started = now()
-        if expires_at is not None and not needs_refresh(expires_at, started, margin):
-            print(f"{label}: still valid, {_span(expires_at - started)} left", flush=True)
-            return True
+        if expires_at is not None and not timing.needs_refresh(expires_at, started, margin):
+            kept = _kept_token(secret)
+            print(f"{label}: still valid, {span(expires_at - started)} left", flush=True)
+            return kept
         if expires_at is not None:
-            reason = f"{_span(expires_at - started)} left, under the margin of {_span(margin)}"
+            reason = f"{span(expires_at - started)} left, under the margin of {span(margin)}"
         token, valid_until = mint(worker)
-        new_expiry = replace_by(valid_until, now(), margin)
+        new_expiry = timing.replace_by(valid_until, now(), margin)
         version = (secret.get("metadata") or {}).get("resourceVersion")
         write_token(api, namespace, worker, token, new_expiry, resource_version=version)
     except KubeError as exc:
-        return _failed(label, str(exc))
+        _failed(label, str(exc))
+        return None
     except Exception as exc:  # any cloud library's error: the other workers must still be refreshed
-        return _failed(label, f"no token from {worker.cloud}: {_describe(exc)}")
+        _failed(label, f"no token from {worker.cloud}: {_describe(exc)}")
+        return None
     print(f"{label}: refreshed ({reason}), token valid until {format_expiry(new_expiry)}", flush=True)
-    return True
+    return token
 
 
-def _failed(label: str, message: str) -> bool:
+def _failed(label: str, message: str) -> None:
     print(f"{_PREFIX}: error: {label}: {message}", file=sys.stderr, flush=True)
-    return False
 
 
 def _describe(exc: BaseException) -> str:
-    text = _one_line(str(exc))
+    text = one_line(str(exc))
     return text if isinstance(exc, TokenError) else f"{type(exc).__name__}: {text}"
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

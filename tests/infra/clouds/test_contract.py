@@ -49,7 +49,7 @@ class Expected:
     federated_files: frozenset[str]
     """The configuration files the foreign pod mounts beside its token."""
     api_token: frozenset[str]
-    """The keys of the refresher's entry for this cloud (training/trainer/worker_tokens.py)."""
+    """The keys of the refresher's entry for this cloud (training/trainer/workers_file.py)."""
     api_subject: str
     """The kind of RBAC subject the API server sees the refresher's token as."""
     pull_token: frozenset[str]
