@@ -129,6 +129,7 @@ def build(
         ),
         pulumi.ResourceOptions(parent=manager),
     )
+    home = platforms[cfg.training_cloud]
     refresher = WorkerTokenRefresher(
         f"{manager.name}-refresher",
         RefresherArgs(
@@ -136,6 +137,13 @@ def build(
             uid=UID,
             workers=access,
             secrets=built.secrets,
+            registry=home.grant_pull(controller.NAMESPACE, APP),
+            pull_secret=PULL_SECRET,
+            pull_namespaces=sorted(
+                {t.namespace for c in dispatch.workers for t in cfg.team_queues(c) if t.flavors}
+            ),
+            home=home.cloud,
+            identity_egress=home.identity_egress,
             node_selector={POOL_LABEL: GENERAL_POOL},
             labels=manager.kueue_labels,
             ready=[built, *(r for a in access.values() for r in a.ready)],

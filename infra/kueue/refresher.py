@@ -19,9 +19,10 @@ import pulumi_kubernetes as k8s
 
 from infra import pods
 from infra.catalog import Cloud
-from infra.clouds.base import ApiAccess, federated_dir
+from infra.clouds.base import ApiAccess, EgressRule, RegistryPull, federated_dir
 from infra.kueue.controller import NAMESPACE, api_egress
 from infra.pods import Obj
+from infra.workloads.namespace import identity_egress
 
 APP = "worker-token-refresher"
 """The CronJob, its service account (whose tokens each worker cloud trusts) and its config."""
@@ -41,14 +42,24 @@ class RefresherArgs:
     workers: Mapping[Cloud, ApiAccess]
     secrets: Mapping[Cloud, str]
     """Each worker's kubeconfig Secret (infra/kueue/multikueue.py)."""
+    registry: RegistryPull
+    """How it mints the read-only credential for the manager's registry it writes into each worker's
+    pull Secret, as the manager cloud's identity its service account is bound to."""
+    pull_secret: str
+    pull_namespaces: Sequence[str]
+    """The pull Secret's name, and the namespaces of every worker it is declared in."""
+    home: Cloud
+    identity_egress: Sequence[EgressRule]
+    """The manager cloud's node-local identity endpoints, from which the pod gets its registry identity."""
     node_selector: Mapping[str, str]
     labels: Mapping[str, str]
     ready: Sequence[pulumi.Resource]
     """Every worker's trust and the Secrets: a run before them is refused or has nowhere to write."""
 
 
-def workers_file(workers: Mapping[Cloud, ApiAccess], secrets: Mapping[Cloud, str]) -> pulumi.Output[str]:
+def workers_file(args: RefresherArgs) -> pulumi.Output[str]:
     """The refresher's config (training/trainer/workers_file.py documents the format)."""
+    workers, secrets = args.workers, args.secrets
     entries = [
         {
             "name": cloud,
@@ -60,7 +71,14 @@ def workers_file(workers: Mapping[Cloud, ApiAccess], secrets: Mapping[Cloud, str
         }
         for cloud, access in workers.items()
     ]
-    return pulumi.Output.json_dumps({"namespace": NAMESPACE, "workers": entries})
+    registry = {
+        "cloud": args.home,
+        "host": args.registry.host,
+        "secret": args.pull_secret,
+        "namespaces": list(args.pull_namespaces),
+        args.home: dict(args.registry.token),
+    }
+    return pulumi.Output.json_dumps({"namespace": NAMESPACE, "workers": entries, "registry": registry})
 
 
 class WorkerTokenRefresher(pulumi.ComponentResource):
@@ -71,8 +89,14 @@ class WorkerTokenRefresher(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         selector = {"app.kubernetes.io/name": APP}
         labels = {**args.labels, **selector}
+        identity = args.registry.binding
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-account", metadata=pods.metadata(APP, NAMESPACE, labels), opts=child
+            f"{name}-account",
+            metadata={
+                **pods.metadata(APP, NAMESPACE, labels),
+                "annotations": dict(identity.annotations),
+            },
+            opts=child,
         )
         role = k8s.rbac.v1.Role(
             f"{name}-role",
@@ -102,10 +126,17 @@ class WorkerTokenRefresher(pulumi.ComponentResource):
             spec=api_egress(selector),
             opts=child,
         )
+        # The manager cloud's metadata or identity agent, which gives it its registry identity.
+        identity_policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-identity-egress",
+            metadata=pods.metadata(f"{APP}-identity-egress", NAMESPACE, labels),
+            spec=identity_egress(args.identity_egress, {"match_labels": selector}),
+            opts=child,
+        )
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=pods.metadata(APP, NAMESPACE, labels),
-            data={CONFIG_FILE: workers_file(args.workers, args.secrets)},
+            data={CONFIG_FILE: workers_file(args)},
             opts=child,
         )
         job = k8s.batch.v1.CronJob(
@@ -126,13 +157,16 @@ class WorkerTokenRefresher(pulumi.ComponentResource):
                         "active_deadline_seconds": 2 * INTERVAL_MINUTES * 60,
                         "ttl_seconds_after_finished": 24 * 3600,
                         "template": {
-                            "metadata": {"labels": labels},
+                            "metadata": {"labels": {**labels, **identity.pod_labels}},
                             "spec": self._pod(args, account, config),
                         },
                     }
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[binding, policy, config, *args.ready]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[binding, policy, identity_policy, config, *identity.ready, *args.ready],
+            ),
         )
         self.cron_job = job.metadata.name
         self.register_outputs({"cronJob": self.cron_job})

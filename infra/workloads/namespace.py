@@ -130,12 +130,12 @@ def policies(args: WorkloadNamespaceArgs) -> dict[str, Obj]:
         },
     }
     if args.identity_egress:
-        specs["identity-egress"] = _identity(args.identity_egress, workloads)
+        specs["identity-egress"] = identity_egress(args.identity_egress, workloads)
     return specs
 
 
-def _identity(rules: Sequence[EgressRule], pods: Obj) -> Obj:
-    """Each node-local identity endpoint of the contract, port-exact."""
+def identity_egress(rules: Sequence[EgressRule], pods: Obj) -> Obj:
+    """Egress of the pods `pods` selects to each node-local identity endpoint of the contract, port-exact."""
     return {
         "pod_selector": pods,
         "policy_types": ["Egress"],

@@ -735,6 +735,22 @@ def _set(path: str, value: Any) -> Callable[[list[dict[str, Any]]], None]:
 _DELETE = object()
 
 
+def test_optional_endpoints_left_out_take_their_defaults(tls: Tls, pod: Pod) -> None:
+    """The stack writes no test endpoints: each left out is the cloud's own, not a bad URL."""
+    workers = _good(pod, tls.ca_data)
+    for worker in workers:
+        worker[worker["cloud"]] = {
+            k: v
+            for k, v in worker[worker["cloud"]].items()
+            if k not in ("stsEndpoint", "tokenUrl", "iamCredentialsUrl")
+        }
+    aws, gcp = (w.federation for w in wf.parse_workers({"workers": workers}).workers)
+    assert isinstance(aws, wf.AwsFederation)
+    assert aws.sts_endpoint is None
+    assert isinstance(gcp, wf.GcpFederation)
+    assert (gcp.token_url, gcp.iam_credentials_url) == (wf.GCP_TOKEN_URL, wf.GCP_IAM_CREDENTIALS_URL)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -1030,3 +1046,29 @@ def test_a_registry_that_cannot_mint_fails_every_pull_secret_in_one_line_and_kub
     )
     assert err[0].endswith("; not written: gcp/ml")
     assert state.kubeconfig("kueue-system", "multikueue-gcp")["users"][0]["user"]["token"] == "gke-token"
+
+
+def test_a_due_pull_secret_takes_any_newer_credential_and_waits_without_failing_for_one(
+    worker_kube: tuple[Kube, StandIn], tls: Tls
+) -> None:
+    """The GKE metadata server keeps handing out its cached token until about five minutes before it
+    expires: a pull Secret due within the margin waits for a newer one, and takes a short one that is."""
+    state, stand_in = worker_kube
+    api = KubeApi.with_token(stand_in.url, tls.ca_data, "gke-token")
+    registry = wf.Registry("gcp", "us-central1-docker.pkg.dev", "trainer-pull", ("ml",), wf.GarSource(PULLER))
+    margin = timedelta(minutes=11)
+    expiries = iter([NOW + timedelta(minutes=8), NOW + timedelta(minutes=8), NOW + timedelta(minutes=9)])
+
+    def once() -> pull_secrets.OnceCredential:
+        credential = registry_tokens.PullCredential("oauth2accesstoken", "gar", next(expiries))
+        return pull_secrets.OnceCredential(lambda: credential, margin, lambda: NOW)
+
+    first = pull_secrets.refresh_pull_secret(api, "ml", registry, once(), margin=margin)
+    assert first.startswith("refreshed (no credential")  # short, but better than none
+    same = pull_secrets.refresh_pull_secret(api, "ml", registry, once(), margin=margin)
+    assert same.endswith("no newer credential yet: the next run renews it")
+    assert len(stand_in.paths("PATCH")) == 1
+    newer = pull_secrets.refresh_pull_secret(api, "ml", registry, once(), margin=margin)
+    assert newer.startswith("refreshed (8m left")
+    annotations = state.secrets["ml", "trainer-pull"]["metadata"]["annotations"]
+    assert timing.parse_expiry(annotations[timing.EXPIRY_ANNOTATION]) == NOW + timedelta(minutes=9)

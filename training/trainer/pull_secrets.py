@@ -17,7 +17,10 @@ The timing is the kubeconfig's (`token_timing`): a pull Secret is rewritten only
 credential for `host`, its recorded expiry (annotation `gpu-platform/token-expires-at`) is missing or
 unreadable, or less than the margin is left; a new credential is recorded to expire at its own expiry or
 an hour after minting, whichever is first. The credential is minted at most once a run, and only if
-some pull Secret is due (`OnceCredential`).
+some pull Secret is due (`OnceCredential`). Unlike an API token, a credential with less than the margin
+left is still written when it outlives the one in the Secret, and one that does not is no failure: the
+GKE metadata server hands out its cached token until about five minutes before it expires, so for a few
+runs an hour the newest credential there is is the one already written, and the next run renews it.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from trainer.kube_api import KubeApi
 from trainer.registry_tokens import PullCredential
 from trainer.token_timing import (
     EXPIRY_ANNOTATION,
+    MAX_LIFETIME,
+    TokenError,
     format_expiry,
     needs_refresh,
     parse_expiry,
-    replace_by,
     span,
 )
 from trainer.workers_file import Registry
@@ -60,8 +64,13 @@ class OnceCredential:
     def get(self) -> tuple[PullCredential, datetime]:
         if self._minted is None and self.error is None:
             try:
-                credential = self._mint()
-                self._minted = credential, replace_by(credential.expires_at, self.now(), self._margin)
+                credential, now = self._mint(), self.now()
+                replace_at = min(credential.expires_at, now + MAX_LIFETIME)
+                if replace_at <= now:
+                    raise TokenError(
+                        f"the registry gave a credential that expired at {format_expiry(replace_at)}"
+                    )
+                self._minted = credential, replace_at
             except Exception as exc:  # any cloud library's error: reported once, by the caller
                 self.error = exc
         if self._minted is None:
@@ -111,6 +120,8 @@ def refresh_pull_secret(
     if expires_at is not None:
         reason = f"{span(expires_at - started)} left, under the margin of {span(margin)}"
     minted, replace_at = credential.get()
+    if expires_at is not None and replace_at <= expires_at:
+        return f"due ({reason}), but the registry has no newer credential yet: the next run renews it"
     metadata: dict[str, Any] = {"annotations": {EXPIRY_ANNOTATION: format_expiry(replace_at)}}
     version = (secret.get("metadata") or {}).get("resourceVersion")
     if version:

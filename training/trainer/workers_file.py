@@ -219,7 +219,11 @@ class _Fields:
         return value
 
     def url(self, name: str, schemes: tuple[str, ...] = ("https",), **opt: str) -> str:
+        """The URL given, or the default, as it is, when the key is left out."""
         allowed = f"a {' or '.join(schemes)} URL with a host"
+        if name not in self.raw and "default" in opt:
+            self.seen.add(name)
+            return opt["default"]
         value = self.text(name, None, allowed, **opt)
         parsed = urllib.parse.urlsplit(value)
         if parsed.scheme not in schemes or not parsed.hostname:

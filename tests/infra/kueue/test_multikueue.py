@@ -20,6 +20,7 @@ from tests.infra.clouds.federated import answered
 from tests.infra.kueue import schemas
 from tests.infra.test_config import parse_with
 from tests.plans import contract_plan, planned
+from trainer.workers_file import parse_workers
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
 SECRET = "kubernetes:core/v1:Secret"
@@ -220,6 +221,25 @@ def test_the_refresher_presents_one_token_per_worker_and_may_only_patch_their_se
         api = contracts[worker["cloud"]]["api"]
         assert set(worker[worker["cloud"]]) == set(api["token"])
         assert worker["server"].startswith("https://")
+
+
+def test_the_refresher_pulls_as_the_managers_puller_and_the_trainer_accepts_its_file() -> None:
+    """The planned workers file is one `refresh-workers` parses; its registry is the manager's, for the
+    pull Secret every worker declares, and the pod carries the puller's identity."""
+    plan = planned("prod")
+    text = _named(plan, "gcp", CONFIG_MAP, refresher.APP)["data"][refresher.CONFIG_FILE]
+    registry = parse_workers(json.loads(text)).registry
+    assert registry is not None
+    assert (registry.cloud, registry.secret, registry.namespaces) == ("gcp", multikueue.PULL_SECRET, ("ml",))
+    assert plan.outputs["clouds"]["gcp"]["registry"].startswith(registry.host + "/")
+    account = _named(plan, "gcp", "kubernetes:core/v1:ServiceAccount", refresher.APP)
+    email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+    assert json.loads(text)["registry"]["gcp"] == {"serviceAccount": email}
+    egress = _named(
+        plan, "gcp", "kubernetes:networking.k8s.io/v1:NetworkPolicy", f"{refresher.APP}-identity-egress"
+    )
+    assert egress["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": refresher.APP}
+    assert egress["spec"]["egress"]
 
 
 def test_every_multikueue_object_validates_against_the_pinned_crds() -> None:
