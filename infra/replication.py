@@ -11,6 +11,7 @@ names a cloud: the pairs come from the stack's `clouds`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -29,13 +30,17 @@ def platforms(cfg: StackConfig) -> dict[Cloud, CloudPlatform]:
     MultiKueue's workers, which the home cluster manages (infra/dispatch.py)."""
     home = clouds.build(cfg.training_cloud, cfg)
     others = {
-        c: clouds.build(
-            c, cfg, admit=home.egress_ips, api_admit=home.egress_ips if c in cfg.dispatch_workers else ()
-        )
+        c: clouds.build(c, cfg, admit=home.egress_ips, **_worker_args(home, c in cfg.dispatch_workers))
         for c in cfg.clouds
         if c != home.cloud
     }
     return {c: home if c == home.cloud else others[c] for c in cfg.clouds}
+
+
+def _worker_args(home: CloudPlatform, worker: bool) -> dict[str, Any]:
+    """What a MultiKueue worker admits of the manager: its egress addresses to the API server, and the
+    trainer repository of its registry, from which the Jobs it dispatches pull."""
+    return {"api_admit": home.egress_ips, "admit_image": home.registry.repository} if worker else {}
 
 
 def replicator_workload(cfg: StackConfig, home: CloudPlatform) -> ForeignWorkload:

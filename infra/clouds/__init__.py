@@ -20,9 +20,12 @@ def build(
     cfg: StackConfig,
     admit: pulumi.Input[Sequence[str]] = (),
     api_admit: pulumi.Input[Sequence[str]] = (),
+    admit_image: pulumi.Input[str] | None = None,
 ) -> CloudPlatform:
     """`cloud`'s platform; `admit` are the home cluster's egress addresses where `cloud` is a target, and
-    `api_admit` where it is a MultiKueue worker."""
+    `api_admit` where it is a MultiKueue worker, as is `admit_image`, the home's trainer repository."""
     module = importlib.import_module(f"infra.clouds.{cloud}.platform")
-    platform: CloudPlatform = module.build(PlatformArgs(cfg=cfg, admit=admit, api_admit=api_admit))
+    platform: CloudPlatform = module.build(
+        PlatformArgs(cfg=cfg, admit=admit, api_admit=api_admit, admit_image=admit_image)
+    )
     return platform

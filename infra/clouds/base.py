@@ -205,6 +205,10 @@ class PlatformArgs:
     api_admit: pulumi.Input[Sequence[str]] = ()
     """Addresses the cluster's API access list admits beside `apiAccess.authorizedCidrs`: the MultiKueue
     manager's egress addresses on a worker (`queues.dispatch`), each a single address; empty elsewhere."""
+    admit_image: pulumi.Input[str] | None = None
+    """A repository of another cloud's registry whose images, by digest, the cluster's trusted-image
+    admission lets run beside its own registry's: the manager's trainer repository on a MultiKueue worker,
+    which Jobs copied from the manager name; None elsewhere."""
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,13 @@ RUN_COMMAND_NAMESPACE = "aks-command"
 """Where `az aks command invoke` runs its pods, from Microsoft's images: the way in to a private cluster."""
 
 
-def allowed_images_regex(login_server: str) -> str:
-    """Images of this registry only: the host anchored, any repository under it."""
-    return f"^{re.escape(login_server)}/.+$"
+def allowed_images_regex(login_server: str, repository: str | None = None) -> str:
+    """Images of this registry only, the host anchored, any repository under it; and `repository` (another
+    cloud's, on a MultiKueue worker) by digest only."""
+    own = f"{re.escape(login_server)}/.+"
+    if repository is None:
+        return f"^{own}$"
+    return f"^(?:{own}|{re.escape(repository)}@sha256:[0-9a-f]{{64}})$"
 
 
 def assignments(
@@ -43,6 +47,7 @@ def assignments(
     *,
     cluster_id: pulumi.Input[str],
     login_server: pulumi.Input[str],
+    admit_image: pulumi.Input[str] | None,
     node_agent_namespaces: Sequence[str],
     opts: pulumi.ResourceOptions,
 ) -> list[authorization.PolicyAssignment]:
@@ -64,8 +69,8 @@ def assignments(
             ALLOWED_IMAGES,
             {
                 "effect": "Deny",
-                "allowedContainerImagesRegex": pulumi.Output.from_input(login_server).apply(
-                    allowed_images_regex
+                "allowedContainerImagesRegex": pulumi.Output.all(login_server, admit_image).apply(
+                    lambda values: allowed_images_regex(*values)
                 ),
                 "excludedNamespaces": [*AKS_NAMESPACES, RUN_COMMAND_NAMESPACE],
             },

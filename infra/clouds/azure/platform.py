@@ -88,6 +88,7 @@ class AzurePlatform(pulumi.ComponentResource):
             context,
             cluster_id=cluster.cluster_id,
             login_server=registry.login_server,
+            admit_image=args.admit_image,
             node_agent_namespaces=(DEVICE_PLUGIN_NAMESPACE,),
             opts=child,
         )

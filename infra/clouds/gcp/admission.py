@@ -24,16 +24,33 @@ def repository_pattern(region: str, project: str, repository_id: str) -> str:
     return f"{region}-docker.pkg.dev/{project}/{repository_id}/**"
 
 
+def by_digest(repository: str) -> str:
+    """Every image of one repository by digest (a trailing `*` matches after the `@`, not across a `/`)."""
+    return f"{repository}@*"
+
+
 def binary_authorization_policy(
-    name: str, *, project: str, region: str, repository_id: str, opts: pulumi.ResourceOptions
+    name: str,
+    *,
+    project: str,
+    region: str,
+    repository_id: str,
+    admit_image: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
 ) -> gcp.binaryauthorization.Policy:
-    """The stack's policy: deny by default, admit the stack's repository and GKE's system images."""
+    """The stack's policy: deny by default, admit the stack's repository and GKE's system images, and on a
+    MultiKueue worker the manager's trainer repository by digest."""
+    patterns: list[pulumi.Input[dict[str, str]]] = [
+        {"name_pattern": repository_pattern(region, project, repository_id)}
+    ]
+    if admit_image is not None:
+        patterns.append(pulumi.Output.from_input(admit_image).apply(lambda r: {"name_pattern": by_digest(r)}))
     return gcp.binaryauthorization.Policy(
         name,
         project=project,
         description=f"gpu-platform: only {repository_id} and GKE's system images",
         default_admission_rule=DENY,
-        admission_whitelist_patterns=[{"name_pattern": repository_pattern(region, project, repository_id)}],
+        admission_whitelist_patterns=patterns,
         global_policy_evaluation_mode="ENABLE",
         opts=opts,
     )

@@ -79,6 +79,7 @@ class GcpPlatform(pulumi.ComponentResource):
             project=g.project,
             region=g.region,
             repository_id=g.registry_name,
+            admit_image=args.admit_image,
             opts=self._opts(after=apis("binaryauthorization")),
         )
         # Logging and monitoring are configured on the cluster itself; `iam` is for the node service account.

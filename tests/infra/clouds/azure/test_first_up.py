@@ -79,6 +79,13 @@ def test_azure_policy_enforces_the_registry_and_restricted_pods(stack_plan: Plan
     assert pattern.match(f"{login_server}/trainer@sha256:{'a' * 64}")
     assert not pattern.match(f"docker.io/library/busybox@sha256:{'a' * 64}")
     assert not pattern.match(f"{login_server}.evil.example/trainer")
+    # A MultiKueue worker also runs the manager's trainer image, by digest only, and nothing beside it.
+    dispatch = stack_plan.outputs.get("dispatch") or {}
+    if "azure" in dispatch.get("workers", []):
+        manager = stack_plan.outputs["clouds"][dispatch["manager"]]["registry"]
+        assert pattern.match(f"{manager}@sha256:{'b' * 64}")
+        assert not pattern.match(f"{manager}:latest")
+        assert not pattern.match(f"{manager.rsplit('/', 1)[0]}/kueue@sha256:{'b' * 64}")
     excluded = assignments[admission.RESTRICTED_PODS].inputs["parameters"]["excludedNamespaces"]["value"]
     assert "nvidia-device-plugin" in excluded
     assert stack_values(stack_plan.stack)["gpu-platform:namespace"] not in excluded
