@@ -1,5 +1,6 @@
-"""The `kubectl` steps of the smoke test, each raising `StepError` with one line that says what failed:
-reach the API, wait for a Job, wait for a Deployment's rollout, forward a Service's port.
+"""The `kubectl` steps of the smoke test and the submit command, each raising `StepError` with one line
+that says what failed: reach the API, read or create an object, wait for a Job, wait for a Deployment's
+rollout, forward a Service's port; and the stack's kubeconfigs, written where only this user reads them.
 
 Everything goes through the real `kubectl` (or the binary `--kubectl` names), with the cloud's kubeconfig
 and its exec plugin (`aws eks get-token`, `gke-gcloud-auth-plugin`, `kubelogin`), so a missing plugin or
@@ -14,14 +15,18 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.catalog import Cloud
+from infra.outputs import StackOutputs
+
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+)")
 JOB_DONE = ("Complete", "SuccessCriteriaMet")
+JOB_FAILED = ("Failed", "FailureTarget")
 
 
 class StepError(Exception):
@@ -48,10 +53,15 @@ class Kubectl:
     def _command(self, *args: str) -> list[str]:
         return [self.binary, "--kubeconfig", str(self.kubeconfig), "--namespace", self.namespace, *args]
 
-    def run(self, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         try:
             return subprocess.run(
-                self._command(*args), capture_output=True, text=True, timeout=timeout, check=False
+                self._command(*args),
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
         except FileNotFoundError as exc:
             raise StepError("api", f"{self.binary} not found: install kubectl") from exc
@@ -65,6 +75,29 @@ class Kubectl:
         if done.returncode != 0:
             raise StepError("api", f"cannot reach the Kubernetes API: {last_line(done.stderr)}")
 
+    def read(self, step: str, *what: str) -> Any:
+        """`kubectl get WHAT --output=json`, parsed; None when the object is not found."""
+        done = self.run("get", *what, "--output=json", timeout=self.request_timeout + 30)
+        if done.returncode != 0:
+            if "NotFound" in done.stderr or "not found" in done.stderr:
+                return None
+            raise StepError(step, f"cannot read {' '.join(what)}: {last_line(done.stderr)}")
+        return json.loads(done.stdout)
+
+    def create(self, step: str, manifest: Mapping[str, Any]) -> Any:
+        """`kubectl create --filename=-` of one object; the object the API server created."""
+        done = self.run(
+            "create",
+            "--filename=-",
+            "--output=json",
+            timeout=self.request_timeout + 30,
+            stdin=json.dumps(manifest),
+        )
+        if done.returncode != 0:
+            name = manifest["metadata"]["name"]
+            raise StepError(step, f"cannot create {manifest['kind']} {name}: {last_line(done.stderr)}")
+        return json.loads(done.stdout)
+
     def wait_job(
         self, name: str, timeout: float, poll: float, sleep: Callable[[float], None] = time.sleep
     ) -> str:
@@ -72,12 +105,10 @@ class Kubectl:
         (`ttlSecondsAfterFinished`) counts as done: the prediction then proves its model is served."""
         deadline = time.monotonic() + timeout
         while True:
-            done = self.run("get", "job", name, "--output=json", timeout=self.request_timeout + 30)
-            if done.returncode != 0:
-                if "NotFound" in done.stderr or "not found" in done.stderr:
-                    return f"job {name} is gone (removed after it finished)"
-                raise StepError("training job", f"cannot read job {name}: {last_line(done.stderr)}")
-            state = _job_state(json.loads(done.stdout))
+            job = self.read("training job", "job", name)
+            if job is None:
+                return f"job {name} is gone (removed after it finished)"
+            state = job_state(job)
             if state == "complete":
                 return f"job {name} complete"
             if state.startswith("failed"):
@@ -118,14 +149,32 @@ class Kubectl:
                 process.wait()
 
 
-def _job_state(job: dict[str, Any]) -> str:
+def kubeconfig(outputs: StackOutputs, cloud: Cloud, directory: Path) -> Path:
+    """Write the cloud's kubeconfig from the outputs into `directory`, readable by this user only (0600);
+    ValueError when the outputs were read without `--show-secrets` or hold none for the cloud."""
+    if not isinstance(outputs.kubeconfigs, dict):
+        hint = "save the outputs with `pulumi stack output --json --show-secrets`"
+        raise ValueError(f"kubeconfigs: hidden ([secret]): {hint}")
+    if cloud not in outputs.kubeconfigs:
+        raise ValueError(
+            f"kubeconfigs: none for {cloud}, only for {', '.join(outputs.kubeconfigs) or 'no cloud'}"
+        )
+    path = directory / f"{cloud}.kubeconfig"
+    path.touch(mode=0o600)
+    path.write_text(outputs.kubeconfigs[cloud])
+    return path
+
+
+def job_state(job: Mapping[str, Any]) -> str:
+    """`complete`, `failed (<reason>: <message>)` or `running`, from the Job's conditions: a terminal one,
+    or the `SuccessCriteriaMet`/`FailureTarget` that precedes it while the pods are terminating."""
     for condition in job.get("status", {}).get("conditions") or []:
         if condition.get("status") != "True":
             continue
         if condition.get("type") in JOB_DONE:
             return "complete"
-        if condition.get("type") == "Failed":
-            reason = condition.get("reason") or "Failed"
+        if condition.get("type") in JOB_FAILED:
+            reason = condition.get("reason") or condition["type"]
             return f"failed ({reason}: {condition.get('message') or 'no message'})"
     return "running"
 

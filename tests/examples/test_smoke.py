@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from examples.app import smoke
 from tests.examples.standins import Server, outputs
 
 CLOUDS = ("aws", "gcp", "azure")
-FAKE = Path(__file__).with_name("fake_kubectl.py")
 HOME_OK = "API reachable; job train-digits-0 complete; rollout of digits-serving complete; serves version 2"
 REPLICA_OK = "API reachable; rollout of digits-serving complete; serves version 2, replicated from aws"
 PREDICTED = "predicted class 9 with version 2 through port-forward"
@@ -30,14 +28,6 @@ def serving() -> Iterator[Server]:
     server = Server("ok")
     yield server
     server.stop()
-
-
-@pytest.fixture
-def kubectl(tmp_path: Path) -> str:
-    wrapper = tmp_path / "kubectl"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "{FAKE}" "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
 
 
 def free_port() -> int:
