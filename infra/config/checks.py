@@ -235,6 +235,14 @@ def _dispatch(parsed: dict[str, Any], dispatch: Dispatch) -> Iterator[str]:
     clouds: tuple[str, ...] = parsed.get("clouds", ())
     training = parsed.get("training")
     home = (training.cloud if training is not None else None) or (clouds[0] if clouds else None)
+    waivers = parsed.get("waivers", ())
+    if home == "azure" and not any(w.control == "RG-03" and "azure" in w.clouds for w in waivers):
+        expected = (
+            f"a home cloud ({P}training.cloud) whose registry the workers' nodes can pull from: Azure's "
+            "registry admits only its own cluster's addresses (RG-03), so the Jobs dispatched to other "
+            "clouds could not pull the training image"
+        )
+        yield problem(f"{P}queues.dispatch", "with training.cloud azure", expected)
     for j, cloud in enumerate(dispatch.workers):
         key = f"{P}queues.dispatch.workers[{j}]"
         if cloud not in clouds:

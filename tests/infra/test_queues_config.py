@@ -306,6 +306,17 @@ ERRORS = [
         ],
         id="private-worker",
     ),
+    pytest.param(
+        {Q: {"dispatch": {"workers": ["aws", "gcp"]}}, "gpu-platform:training": {"cloud": "azure"}},
+        "prod",
+        [
+            'gpu-platform:queues.dispatch: got "with training.cloud azure"; expected a home cloud '
+            "(gpu-platform:training.cloud) whose registry the workers' nodes can pull from: Azure's "
+            "registry admits only its own cluster's addresses (RG-03), so the Jobs dispatched to other "
+            "clouds could not pull the training image"
+        ],
+        id="azure-manager-registry-firewalled",
+    ),
 ]
 
 
