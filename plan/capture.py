@@ -52,14 +52,20 @@ def unwrap_secrets(value: Any, path: str = "", found: list[str] | None = None) -
     return value, found
 
 
-def redact(value: Any, paths: list[str], path: str = "") -> Any:
-    """A copy of `value` with the content at each secret path replaced by SECRET_MARK."""
+def redact(value: Any, paths: list[str], path: str = "", *, keep_keys: bool = False) -> Any:
+    """A copy of `value` with the content at each secret path replaced by SECRET_MARK; with `keep_keys`, a
+    secret map keeps its keys and each value is marked, so that the object keeps its schema's shape (a
+    Kubernetes Secret's `stringData`, say)."""
     if (path or ".") in paths:
+        if keep_keys and isinstance(value, dict):
+            return dict.fromkeys(value, SECRET_MARK)
         return SECRET_MARK
     if isinstance(value, dict):
-        return {k: redact(v, paths, f"{path}.{k}" if path else k) for k, v in value.items()}
+        return {
+            k: redact(v, paths, f"{path}.{k}" if path else k, keep_keys=keep_keys) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [redact(v, paths, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [redact(v, paths, f"{path}[{i}]", keep_keys=keep_keys) for i, v in enumerate(value)]
     return value
 
 

@@ -1,6 +1,6 @@
 """`--render-k8s DIR`: every Kubernetes object of the plan as a YAML manifest, one file each, from its
 captured inputs: apiVersion and kind from the type token (`kubernetes:apps/v1:Deployment`, the core group
-as plain `v1`), the rest as declared. Secrets stay redacted."""
+as plain `v1`), the rest as declared. Secrets stay redacted, in place of each value of a secret map."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def integral(value: Any) -> Any:
 
 def manifest(res: PlannedResource) -> dict[str, Any]:
     version, kind = api_version(res.type)
-    body = integral(redact(res.inputs, res.secret_paths))
+    body = integral(redact(res.inputs, res.secret_paths, keep_keys=True))
     body.pop("apiVersion", None)
     body.pop("kind", None)
     metadata = dict(body.pop("metadata", None) or {})

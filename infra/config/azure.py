@@ -70,6 +70,8 @@ class AzureConfig(CloudSection):
     REGION_FIELD = "location"
     WAIVED_OPTIONS = {"RG-03": ("registryRetentionDays",)}
     """A Basic registry (RG-03 waived) has no retention policy."""
+    REGISTRY_FIREWALL = "RG-03"
+    """A Premium registry's firewall (RG-03) admits the cluster's NAT address and `authorizedCidrs` only."""
 
     location: str
     resource_group_name: ResourceGroupName

@@ -235,14 +235,15 @@ def _dispatch(parsed: dict[str, Any], dispatch: Dispatch) -> Iterator[str]:
     clouds: tuple[str, ...] = parsed.get("clouds", ())
     training = parsed.get("training")
     home = (training.cloud if training is not None else None) or (clouds[0] if clouds else None)
-    waivers = parsed.get("waivers", ())
-    if home == "azure" and not any(w.control == "RG-03" and "azure" in w.clouds for w in waivers):
+    section = parsed.get(home) if home else None
+    control = section.REGISTRY_FIREWALL if section is not None else None
+    if control and not any(w.control == control and home in w.clouds for w in parsed.get("waivers", ())):
         expected = (
-            f"a home cloud ({P}training.cloud) whose registry the workers' nodes can pull from: Azure's "
-            "registry admits only its own cluster's addresses (RG-03), so the Jobs dispatched to other "
-            "clouds could not pull the training image"
+            f"a home cloud ({P}training.cloud) whose registry the workers' nodes can pull from: {home}'s "
+            f"registry admits only its own cluster's addresses ({control}), so the Jobs dispatched to "
+            "other clouds could not pull the training image"
         )
-        yield problem(f"{P}queues.dispatch", "with training.cloud azure", expected)
+        yield problem(f"{P}queues.dispatch", f"with training.cloud {home}", expected)
     for j, cloud in enumerate(dispatch.workers):
         key = f"{P}queues.dispatch.workers[{j}]"
         if cloud not in clouds:

@@ -27,6 +27,9 @@ class CloudSection(Section):
     WAIVED_OPTIONS: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     """Options a waiver makes meaningless, by control ID: setting one while the control is waived is an
     error rather than silently ignored."""
+    REGISTRY_FIREWALL: ClassVar[str | None] = None
+    """The control under which the registry admits only its own cluster's addresses, unless waived: other
+    clouds' nodes cannot then pull from it (as MultiKueue's workers pull from the manager's)."""
 
     kubernetes_version: KubernetesVersion
     system_pool: SystemPool

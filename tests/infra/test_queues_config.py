@@ -311,7 +311,7 @@ ERRORS = [
         "prod",
         [
             'gpu-platform:queues.dispatch: got "with training.cloud azure"; expected a home cloud '
-            "(gpu-platform:training.cloud) whose registry the workers' nodes can pull from: Azure's "
+            "(gpu-platform:training.cloud) whose registry the workers' nodes can pull from: azure's "
             "registry admits only its own cluster's addresses (RG-03), so the Jobs dispatched to other "
             "clouds could not pull the training image"
         ],

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pytest
 
 from plan import fakes, runner, stackfile
-from plan.capture import SECRET_MARK
+from plan.capture import SECRET_MARK, redact
 from plan.runner import Plan, PlannedResource
 from tests.plans import plan_with
 
@@ -57,6 +57,14 @@ def test_inputs_are_captured_as_sent_with_options(plan: Plan) -> None:
     assert named(plan, "data-key").inputs == {"enableKeyRotation": True}
     assert named(plan, "data-bucket").protect
     assert not named(plan, "loose").protect
+
+
+def test_a_secret_map_keeps_its_keys_only_when_asked() -> None:
+    """Rendered manifests keep a Secret's shape (its keys) for schema validation, never its values."""
+    inputs = {"type": "Opaque", "stringData": {"token": "s3cr3t"}}
+    assert redact(inputs, ["stringData"]) == {"type": "Opaque", "stringData": SECRET_MARK}
+    shaped = redact(inputs, ["stringData"], keep_keys=True)
+    assert shaped == {"type": "Opaque", "stringData": {"token": SECRET_MARK}}
 
 
 def test_secret_inputs_are_redacted_in_json(plan: Plan) -> None:

@@ -45,7 +45,7 @@ class RegistryPuller(pulumi.ComponentResource):
         context, child = args.context, pulumi.ResourceOptions(parent=self)
         ns, sa = args.namespace, args.service_account
         role = aws.iam.Role(
-            name,
+            f"{name}-role",
             assume_role_policy=policies.pod_identity_trust(args.cluster_name, ns, sa),
             description=f"Pod Identity role of {ns}/{sa}: pulls of the trainer repository",
             tags=context.tags("registry"),

@@ -56,7 +56,7 @@ class RegistryPuller(pulumi.ComponentResource):
         after_cluster = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[args.cluster]))
         ns, ksa = args.namespace, args.service_account
         account = gcp.serviceaccount.Account(
-            name,
+            f"{name}-account",
             project=args.project,
             # 6-30 characters; the namespace too, since the service account is unique only with it.
             account_id=account_id(args.stack, f"pull-{ns}-{ksa}"),

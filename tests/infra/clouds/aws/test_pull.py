@@ -30,7 +30,7 @@ def pull(plan: Plan) -> dict[str, Any]:
 
 
 def test_only_the_refreshers_service_account_may_assume_the_role(plan: Plan) -> None:
-    role = named(plan, ROLE, PULLER)
+    role = named(plan, ROLE, f"{PULLER}-role")
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
@@ -52,7 +52,7 @@ def test_only_the_refreshers_service_account_may_assume_the_role(plan: Plan) -> 
 
 
 def test_the_role_reads_the_trainer_repository_and_nothing_else(plan: Plan) -> None:
-    role = named(plan, ROLE, PULLER)
+    role = named(plan, ROLE, f"{PULLER}-role")
     policies_of_role = [p for p in aws_of(plan, ROLE_POLICY) if role.urn in p.depends_on]
     assert [p.name for p in policies_of_role] == [f"dev{PULLER}-policy"]
     (policy,) = policies_of_role

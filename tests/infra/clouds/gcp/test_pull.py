@@ -42,7 +42,7 @@ def pull(plan: Plan) -> dict[str, Any]:
 
 
 def test_only_the_refreshers_service_account_may_act_as_the_puller(plan: Plan) -> None:
-    account = named(plan, ACCOUNT, PULLER)
+    account = named(plan, ACCOUNT, f"{PULLER}-account")
     project = account.inputs["project"]
     (trust,) = [g for g in gcp(plan, SA_IAM) if g.inputs["serviceAccountId"].endswith(email(account))]
     assert trust.inputs == {
@@ -54,7 +54,7 @@ def test_only_the_refreshers_service_account_may_act_as_the_puller(plan: Plan) -
 
 
 def test_the_puller_reads_the_trainers_repository_and_nothing_else(plan: Plan) -> None:
-    member = f"serviceAccount:{email(named(plan, ACCOUNT, PULLER))}"
+    member = f"serviceAccount:{email(named(plan, ACCOUNT, f'{PULLER}-account'))}"
     repository = one(plan, REPOSITORY)
     (grant,) = [g for g in gcp(plan, REPOSITORY_IAM) if g.inputs["member"] == member]
     assert grant.inputs == {
@@ -69,7 +69,7 @@ def test_the_puller_reads_the_trainers_repository_and_nothing_else(plan: Plan) -
 
 
 def test_the_refresher_mints_as_the_puller_once_trust_and_grant_exist(plan: Plan) -> None:
-    account = email(named(plan, ACCOUNT, PULLER))
+    account = email(named(plan, ACCOUNT, f"{PULLER}-account"))
     found, registry = pull(plan), plan.outputs["contracts"]["gcp"]["registry"]
     assert found["token"] == {"serviceAccount": account}
     assert found["annotations"] == {GSA_ANNOTATION: account}

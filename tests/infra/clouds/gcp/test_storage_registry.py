@@ -68,7 +68,13 @@ def test_rg02_immutable_cmek_docker_repository(stack_plan: Plan) -> None:
 
 
 def test_rg02_only_the_nodes_may_pull(stack_plan: Plan) -> None:
-    (reader,) = gcp(stack_plan, REPOSITORY_IAM)
+    """The nodes; and where GKE is MultiKueue's manager, the refresher's puller, which hands other
+    clouds' workers a short-lived credential for their pulls (tests/infra/clouds/gcp/test_pull.py)."""
+    readers = gcp(stack_plan, REPOSITORY_IAM)
+    dispatch = stack_plan.outputs.get("dispatch") or {}
+    assert len(readers) == 1 + (dispatch.get("manager") == "gcp")
+    nodes = f"serviceAccount:{node_account_email(stack_plan)}"
+    (reader,) = [r for r in readers if r.inputs["member"] == nodes]
     assert reader.inputs["role"] == "roles/artifactregistry.reader"
-    assert reader.inputs["member"] == f"serviceAccount:{node_account_email(stack_plan)}"
-    assert reader.inputs["repository"] == one(stack_plan, REPOSITORY).inputs["repositoryId"]
+    for each in readers:
+        assert each.inputs["repository"] == one(stack_plan, REPOSITORY).inputs["repositoryId"]
