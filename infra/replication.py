@@ -1,11 +1,13 @@
-"""Train once, serve everywhere: the one module that sees two clouds' contracts at once.
+"""Train anywhere, serve everywhere: the one module that sees two clouds' contracts at once.
 
-The home cloud (`training.cloud`, else the first of `clouds`) trains. Every other cloud is asked, through
-its contract's `federate`, to trust the home cluster's `replicator` service account, by the issuer of
-its tokens, for `models/<model>/` of its own bucket, and says what the replicator's pod needs to act as the
-identity it made (docs/replication.md walks the trust chain of each pair). The home cluster then runs the
-replicator, which copies every committed version there (infra/workloads/replicator.py). Nothing here
-names a cloud: the pairs come from the stack's `clouds`.
+The home cloud (`training.cloud`, else the first of `clouds`) runs the replicator; a version may be
+exported into any cloud's bucket (the home's, or a MultiKueue worker's). Every other cloud is asked,
+through its contract's `federate`, to trust the home cluster's `replicator` service account, by the
+issuer of its tokens, for `models/<model>/` of its own bucket, and says what the replicator's pod needs to
+act as the identity it made (docs/replication.md walks the trust chain of each pair); on the home bucket
+the replicator's own identity reads and writes `models/` (each cloud's `identity.py`). The home cluster
+then runs the replicator, which copies every committed version from wherever it is to everywhere else
+(infra/workloads/replicator.py). Nothing here names a cloud: the pairs come from the stack's `clouds`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, CloudPlatform, Fo
 from infra.config import StackConfig
 from infra.pods import app_labels
 from infra.workloads import APPS, Workloads
-from infra.workloads.replicator import ReplicaTarget, Replicator, ReplicatorArgs
+from infra.workloads.replicator import FederatedLocation, Replicator, ReplicatorArgs
 
 
 def platforms(cfg: StackConfig) -> dict[Cloud, CloudPlatform]:
@@ -58,8 +60,8 @@ def build(
     if not others or built.training_image is None:
         return None
     foreign = replicator_workload(cfg, home)
-    targets = [
-        ReplicaTarget(cloud=p.cloud, model_uri=workloads[p.cloud].model_uri, access=p.federate(foreign))
+    federated = [
+        FederatedLocation(cloud=p.cloud, model_uri=workloads[p.cloud].model_uri, access=p.federate(foreign))
         for p in others
     ]
     identity = home.identities["replicator"]
@@ -68,13 +70,14 @@ def build(
         ReplicatorArgs(
             namespace=built.namespace.name,
             image=built.training_image,
-            source_uri=built.model_uri,
+            home=home.cloud,
+            home_uri=built.model_uri,
             newest=cfg.serving.keep_versions,
-            targets=targets,
+            federated=federated,
             service_account=built.namespace.accounts["replicator"],
             pod_labels=identity.pod_labels,
             storage_env=home.storage_env,
-            ready=[*identity.ready, *(r for t in targets for r in t.access.ready)],
+            ready=[*identity.ready, *(r for t in federated for r in t.access.ready)],
             labels=built.labels,
             selector=app_labels(APPS["replicator"], cfg.stack),
         ),
