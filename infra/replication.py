@@ -1,11 +1,13 @@
-"""Train once, serve everywhere: the one module that sees two clouds' contracts at once.
+"""Train anywhere, serve everywhere: the one module that sees two clouds' contracts at once.
 
-The home cloud (`training.cloud`, else the first of `clouds`) trains. Every other cloud is asked, through
-its contract's `federate`, to trust the home cluster's `replicator` service account, by the issuer of
-its tokens, for `models/<model>/` of its own bucket, and says what the replicator's pod needs to act as the
-identity it made (docs/replication.md walks the trust chain of each pair). The home cluster then runs the
-replicator, which copies every committed version there (infra/workloads/replicator.py). Nothing here
-names a cloud: the pairs come from the stack's `clouds`.
+The home cloud (`training.cloud`, else the first of `clouds`) runs the replicator; a version may be
+exported into any cloud's bucket (the home's, or a MultiKueue worker's). Every other cloud is asked,
+through its contract's `federate`, to trust the home cluster's `replicator` service account, by the
+issuer of its tokens, for `models/<model>/` of its own bucket, and says what the replicator's pod needs to
+act as the identity it made (docs/replication.md walks the trust chain of each pair); on the home bucket
+the replicator's own identity reads and writes `models/` (each cloud's `identity.py`). The home cluster
+then runs the replicator, which copies every committed version from wherever it is to everywhere else
+(infra/workloads/replicator.py). Nothing here names a cloud: the pairs come from the stack's `clouds`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import pulumi
 
 from infra import clouds
 from infra.catalog import Cloud
-from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, CloudPlatform, ForeignWorkload
+from infra.clouds.base import SERVICE_ACCOUNTS, CloudPlatform, ForeignWorkload, model_prefix
 from infra.config import StackConfig
 from infra.pods import app_labels
 from infra.workloads import APPS, Workloads
-from infra.workloads.replicator import ReplicaTarget, Replicator, ReplicatorArgs
+from infra.workloads.replicator import FederatedLocation, Replicator, ReplicatorArgs
 
 
 def platforms(cfg: StackConfig) -> dict[Cloud, CloudPlatform]:
@@ -51,7 +53,7 @@ def replicator_workload(cfg: StackConfig, home: CloudPlatform) -> ForeignWorkloa
         namespace=cfg.namespace,
         service_account=SERVICE_ACCOUNTS["replicator"],
         # One model's versions, not every model's: the grant is the most the replicator could overwrite.
-        prefix=f"{MODELS_PREFIX}{cfg.serving.model_name}/",
+        prefix=model_prefix(cfg.serving.model_name),
     )
 
 
@@ -64,8 +66,8 @@ def build(
     if not others or built.training_image is None:
         return None
     foreign = replicator_workload(cfg, home)
-    targets = [
-        ReplicaTarget(cloud=p.cloud, model_uri=workloads[p.cloud].model_uri, access=p.federate(foreign))
+    federated = [
+        FederatedLocation(cloud=p.cloud, model_uri=workloads[p.cloud].model_uri, access=p.federate(foreign))
         for p in others
     ]
     identity = home.identities["replicator"]
@@ -74,13 +76,14 @@ def build(
         ReplicatorArgs(
             namespace=built.namespace.name,
             image=built.training_image,
-            source_uri=built.model_uri,
+            home=home.cloud,
+            home_uri=built.model_uri,
             newest=cfg.serving.keep_versions,
-            targets=targets,
+            federated=federated,
             service_account=built.namespace.accounts["replicator"],
             pod_labels=identity.pod_labels,
             storage_env=home.storage_env,
-            ready=[*identity.ready, *(r for t in targets for r in t.access.ready)],
+            ready=[*identity.ready, *(r for t in federated for r in t.access.ready)],
             labels=built.labels,
             selector=app_labels(APPS["replicator"], cfg.stack),
         ),

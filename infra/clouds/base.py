@@ -39,10 +39,18 @@ SERVICE_ACCOUNTS: Mapping[WorkloadRole, str] = {
     "replicator": "replicator",
 }
 """Kubernetes service-account names, fixed so each cloud can scope its identity trust to exactly them. The
-replicator reads the models its home cloud trains (as serving does) and writes them to the other clouds
-through `CloudPlatform.federate`."""
+replicator, on the home cluster, copies each model version from whichever cloud's bucket it was exported
+to into every other's: its own cloud's through its own identity, the others' through
+`CloudPlatform.federate`."""
 MODELS_PREFIX = "models/"
 """Where model versions live in every bucket: what serving reads and the replicator writes."""
+
+
+def model_prefix(model: str) -> str:
+    """One model's versions in a bucket: all the replicator may write, in every cloud's bucket."""
+    return f"{MODELS_PREFIX}{model}/"
+
+
 FEDERATED_DIR = "/var/run/secrets/gpu-platform"
 """Where a pod mounts, per target cloud (`<dir>/<cloud>/`), the projected token it presents to that cloud
 and the non-secret files that point the cloud's SDK at it."""

@@ -1,12 +1,14 @@
-"""The replicator: a CronJob in the home cluster that copies each committed model version from the home
-bucket to every other cloud's (`python -m trainer replicate`, training/README.md).
+"""The replicator: a CronJob in the home cluster that copies each committed model version, from whichever
+cloud's bucket exported it (the home cloud's, or a MultiKueue worker's), to every other cloud's bucket,
+the home's included (`python -m trainer replicate`, training/README.md).
 
-It is keyless. To each target cloud the pod presents a projected service-account token of that cloud's
-audience, mounted with the target's non-secret configuration under `<FEDERATED_DIR>/<cloud>/`; each cloud's
-SDK reads its own variables (`FederatedAccess.env`), so one process reads the home bucket with the home
-identity and writes the others with theirs. A version is committed in a target only after every file
-matches the exporter's SHA256SUMS, `saved_model.pb` last; a target that fails fails alone and the next
-run retries it, and a run finds nothing to do once every target is current.
+It is keyless. The home bucket it reads and writes with the home cloud's own workload identity. To each
+other cloud the pod presents a projected service-account token of that cloud's audience, mounted with
+that cloud's non-secret configuration under `<FEDERATED_DIR>/<cloud>/`; each cloud's SDK reads its own
+variables (`FederatedAccess.env`), so one process reaches every bucket with that bucket's identity. A
+version is committed in a location only after every file matches the exporter's SHA256SUMS,
+`saved_model.pb` last; a location that fails fails alone and the next run retries it, and a run finds
+nothing to do once every location is current.
 """
 
 from __future__ import annotations
@@ -30,16 +32,17 @@ TOKEN_SECONDS = 3600
 """Lifetime of each projected token; the kubelet renews the file at 80% of it."""
 DEADLINE_SECONDS = 3600
 RETRIES = 2
-"""Within one run; a target still failing after them fails the Job, and the next run tries again."""
+"""Within one run; a location still failing after them fails the Job, and the next run tries again."""
 SCRATCH = "20Gi"
 """Room for one model version, staged locally and verified between the download and the uploads."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReplicaTarget:
+class FederatedLocation:
+    """Another cloud's model base path, `<bucket>/models/<name>`, and how the replicator reaches it."""
+
     cloud: Cloud
     model_uri: pulumi.Input[str]
-    """The target's model base path, `<bucket>/models/<name>`."""
     access: FederatedAccess
 
 
@@ -48,16 +51,18 @@ class ReplicatorArgs:
     namespace: pulumi.Input[str]
     image: pulumi.Input[str]
     """The trainer image, which carries the storage layer and `trainer replicate`."""
-    source_uri: pulumi.Input[str]
+    home: Cloud
+    home_uri: pulumi.Input[str]
+    """The home cloud's model base path, reached with the pod's own identity."""
     newest: int
     """How many of the newest versions to keep current everywhere: as many as serving keeps."""
-    targets: Sequence[ReplicaTarget]
+    federated: Sequence[FederatedLocation]
     service_account: pulumi.Input[str]
     pod_labels: Mapping[str, str]
     storage_env: Mapping[str, pulumi.Input[str]]
     """The home bucket's environment (its region or account)."""
     ready: Sequence[pulumi.Resource]
-    """The home identity and every target's trust and grant: a run before them would be refused."""
+    """The home identity and every other cloud's trust and grant: a run before them would be refused."""
     labels: Mapping[str, str]
     selector: Mapping[str, str]
 
@@ -70,7 +75,7 @@ class Replicator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         labels = {**args.labels, **args.selector}
         files = {
-            f"{t.cloud}-{file}": content for t in args.targets for file, content in t.access.files.items()
+            f"{t.cloud}-{file}": content for t in args.federated for file, content in t.access.files.items()
         }
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -108,7 +113,7 @@ class Replicator(pulumi.ComponentResource):
     def _pod(self, args: ReplicatorArgs, config: k8s.core.v1.ConfigMap) -> Obj:
         scratch, scratch_mount = pods.scratch("tmp", pods.TMP, SCRATCH)
         volumes, mounts = [scratch], [scratch_mount]
-        for target in args.targets:
+        for target in args.federated:
             volume = f"{target.cloud}-federation"
             sources: list[Obj] = [
                 {
@@ -145,17 +150,17 @@ class Replicator(pulumi.ComponentResource):
         }
 
     def _env(self, args: ReplicatorArgs) -> dict[str, pulumi.Input[str]]:
-        targets = pulumi.Output.all(*(pulumi.Output.concat(t.cloud, "=", t.model_uri) for t in args.targets))
+        uris = [(args.home, args.home_uri), *((t.cloud, t.model_uri) for t in args.federated)]
+        locations = pulumi.Output.all(*(pulumi.Output.concat(cloud, "=", uri) for cloud, uri in uris))
         values: dict[str, pulumi.Input[str]] = {
-            "TRAINER_REPLICATE_SOURCE": args.source_uri,
-            "TRAINER_REPLICATE_TARGETS": targets.apply(",".join),
+            "TRAINER_REPLICATE_LOCATIONS": locations.apply(",".join),
             "TRAINER_REPLICATE_NEWEST": str(args.newest),
             "HOME": pods.TMP,
             # As the trainer image sets it, for an image built elsewhere (`training.image`): gcsfs's
             # experimental filesystem first asks for the bucket's layout, which a prefix grant refuses.
             "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
         }
-        for env in [args.storage_env, *(t.access.env for t in args.targets)]:
+        for env in [args.storage_env, *(t.access.env for t in args.federated)]:
             # Each cloud's SDK reads variables of its own: a clash would hand one cloud another's identity.
             clash = sorted(set(values) & set(env))
             if clash:

@@ -15,15 +15,19 @@ from plan.cost.context import Context, Rule
 from plan.cost.model import Charge
 from plan.runner import PlannedResource
 
-TARGETS_ENV = "TRAINER_REPLICATE_TARGETS"
+LOCATIONS_ENV = "TRAINER_REPLICATE_LOCATIONS"
 
 
 def targets(res: PlannedResource) -> list[str]:
-    """The clouds a replicator CronJob copies to, from its `TRAINER_REPLICATE_TARGETS` (`cloud=uri,...`)."""
+    """The clouds a replicator CronJob copies to from its home cloud: its `TRAINER_REPLICATE_LOCATIONS`
+    (`cloud=uri,...`) but the home's. A version a worker exports is priced as if the home had."""
     pod = (((res.inputs.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
     containers: list[dict[str, Any]] = (pod.get("spec") or {}).get("containers") or []
-    values = [e.get("value") for c in containers for e in c.get("env") or [] if e.get("name") == TARGETS_ENV]
-    return [t.split("=", 1)[0] for v in values if isinstance(v, str) for t in v.split(",") if "=" in t]
+    values = [
+        e.get("value") for c in containers for e in c.get("env") or [] if e.get("name") == LOCATIONS_ENV
+    ]
+    names = [t.split("=", 1)[0] for v in values if isinstance(v, str) for t in v.split(",") if "=" in t]
+    return [name for name in names if name != res.cloud]
 
 
 def cron_job(res: PlannedResource, ctx: Context) -> list[Charge]:

@@ -34,6 +34,8 @@ NODE_POLICIES = frozenset(
 )
 """What EKS nodes need (docs.aws.amazon.com/eks/latest/userguide/create-node-role.html), nothing more."""
 S3_WRITE = re.compile(r"^s3:(Put|Delete|Restore|Replicate|Abort|\*)", re.IGNORECASE)
+MODEL_OBJECTS = re.compile(r"^arn:[^:]+:s3:::[^/*]+/models/([^/*]+/)?\*$")
+"""The objects of `models/`, or of one model under it: all a replicator's own role may write."""
 
 ID01 = control(
     "ID-01",
@@ -44,8 +46,9 @@ ID01 = control(
 ID02 = control(
     "ID-02",
     "One role per app, least privilege",
-    "No Allow of every action or of all resources for changes; serving cannot write to S3; the node role "
-    "carries only the EKS node policies and no app permissions.",
+    "No Allow of every action or of all resources for changes; serving cannot write to S3; the replicator "
+    "writes S3 only under models/ (one model's prefix); the node role carries only the EKS node policies "
+    "and no app permissions.",
 )
 
 
@@ -177,6 +180,23 @@ def _serving_role(stack: Stack, role: Resource) -> Iterator[str]:
                 yield f"the serving role must only read the models prefix ({where} allows S3 writes)"
 
 
+def _replicator_role(stack: Stack, role: Resource) -> Iterator[str]:
+    for where, document in _policies_of(stack, role):
+        for s in statements(document):
+            if s.get("Effect") != "Allow" or not any(
+                S3_WRITE.match(str(a)) for a in as_list(s.get("Action"))
+            ):
+                continue
+            wide = [
+                str(r)
+                for r in as_list(s.get("Resource"))
+                if not unknown(r) and not MODEL_OBJECTS.match(str(r))
+            ]
+            if wide:
+                allowed = ", ".join(wide)
+                yield f"the replicator role may write S3 only under models/ ({where} allows {allowed})"
+
+
 @stack_rule(ID02)
 def role_scopes(stack: Stack) -> list[Violation]:
     found = []
@@ -184,5 +204,7 @@ def role_scopes(stack: Stack) -> list[Violation]:
         problems = list(_node_role(stack, role)) if trusts(role, "ec2.amazonaws.com") else []
         if "serving" in role.name.lower():
             problems += _serving_role(stack, role)
+        if "replicator" in role.name.lower():
+            problems += _replicator_role(stack, role)
         found += [role.violation(ID02, p) for p in problems]
     return found

@@ -168,6 +168,13 @@ def _pod_roles() -> list[Fixture]:
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/models/*"},
         {"Effect": "Allow", "Action": ["ec2:Describe*", "ecr:GetAuthorizationToken"], "Resource": "*"},
     )
+    replicate_policy = doc(
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"arn:aws:s3:::{BUCKET}/models/digits/*",
+        },
+    )
     association = {"clusterName": "dev-eks", "namespace": "ml", "serviceAccount": "trainer", "roleArn": "arn"}
     return [
         _aws("aws:iam/role:Role", "trainer-role", {"assumeRolePolicy": pods}),
@@ -182,6 +189,10 @@ def _pod_roles() -> list[Fixture]:
         _aws("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "oidc", {"url": f"https://{ISSUER}"}),
         _aws("aws:iam/role:Role", "serving-role", {"assumeRolePolicy": irsa}),
         _aws("aws:iam/rolePolicy:RolePolicy", "serving-s3", {"policy": serve_policy}, "serving-role"),
+        _aws("aws:iam/role:Role", "replicator-role", {"assumeRolePolicy": irsa}),
+        _aws(
+            "aws:iam/rolePolicy:RolePolicy", "replicator-s3", {"policy": replicate_policy}, "replicator-role"
+        ),
     ]
 
 

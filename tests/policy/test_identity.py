@@ -12,7 +12,7 @@ import pytest
 from policy.controls import identity
 from policy.model.props import UNKNOWNS
 from tests.policy.conftest import STACKS
-from tests.policy.fixtures_aws import ISSUER
+from tests.policy.fixtures_aws import BUCKET, ISSUER
 from tests.policy.stacks import (
     Change,
     assert_breaks,
@@ -96,6 +96,12 @@ MUTATIONS = [
         "ID-02",
         edit_json("serving-s3", "policy", _statement(0, Action=["s3:GetObject", "s3:PutObject"])),
         on="serving-role",
+    ),
+    case(
+        "aws",
+        "ID-02",
+        edit_json("replicator-s3", "policy", _statement(0, Resource=f"arn:aws:s3:::{BUCKET}/*")),
+        on="replicator-role",
     ),
     case(
         "aws",

@@ -10,11 +10,11 @@ import pytest
 
 from tests.training.conftest import run_cli
 from trainer import cli
-from trainer.config import ReplicaTarget
+from trainer.config import ReplicaLocation
 
 COMMANDS = list(cli.COMMANDS)
 TRAIN = ["train", "--data", "d", "--model-dir", "m"]
-REPLICATE = ["replicate", "--source", "s3://bucket/models/digits"]
+REPLICATE = ["replicate", "--location", "aws=s3://bucket/models/digits"]
 
 
 def _error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -69,26 +69,23 @@ def test_misspelled_and_abbreviated_flags_are_errors(capsys: pytest.CaptureFixtu
         (["bench", "--image-size", "16"], "argument --image-size: expected an integer >= 32, got '16'"),
         (["deploy"], "argument COMMAND: invalid choice: 'deploy'"),
         (
-            [*REPLICATE, "--target", "gcp"],
-            "argument --target: expected NAME=URI with NAME in lower-case letters, digits and '-' "
+            [*REPLICATE, "--location", "gcp"],
+            "argument --location: expected NAME=URI with NAME in lower-case letters, digits and '-' "
             "(e.g. gcp=gs://bucket/models/digits), got 'gcp'",
         ),
-        ([*REPLICATE, "--target", "GCP=gs://b/m"], "argument --target: expected NAME=URI with NAME in"),
-        ([*REPLICATE, "--target", "=gs://b/m"], "argument --target: expected NAME=URI with NAME in"),
+        ([*REPLICATE, "--location", "GCP=gs://b/m"], "argument --location: expected NAME=URI with NAME in"),
+        ([*REPLICATE, "--location", "=gs://b/m"], "argument --location: expected NAME=URI with NAME in"),
         (
-            [*REPLICATE, "--target", "gcp=ftp://host/m"],
-            "argument --target: in 'gcp=ftp://host/m': expected a local path or a s3://, gs://, gcs://, "
+            [*REPLICATE, "--location", "gcp=ftp://host/m"],
+            "argument --location: in 'gcp=ftp://host/m': expected a local path or a s3://, gs://, gcs://, "
             "az://, abfs:// URI, got 'ftp://host/m'",
         ),
-        ([*REPLICATE, "--target", "gcp=gs://"], "argument --target: in 'gcp=gs://': expected a bucket"),
+        ([*REPLICATE, "--location", "gcp=gs://"], "argument --location: in 'gcp=gs://': expected a bucket"),
         (
-            [*REPLICATE, "--target", "a=b", "--newest", "0"],
+            [*REPLICATE, "--location", "a=b", "--newest", "0"],
             "argument --newest: expected an integer >= 1, got '0'",
         ),
-        (
-            ["replicate", "--source", "s"],
-            "the option --target is required (or set TRAINER_REPLICATE_TARGETS)",
-        ),
+        (["replicate"], "the option --location is required (or set TRAINER_REPLICATE_LOCATIONS)"),
     ],
 )
 def test_bad_values_name_the_option_the_value_and_what_is_allowed(
@@ -123,53 +120,55 @@ def test_bad_environment_values_name_the_variable(
     )
 
 
-def test_replication_targets_come_from_the_environment_comma_separated(
+def test_replication_locations_come_from_the_environment_comma_separated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TRAINER_REPLICATE_SOURCE", "s3://bucket/models/digits")
-    monkeypatch.setenv("TRAINER_REPLICATE_TARGETS", "gcp=gs://b/models/digits, azure=az://c/models/digits")
+    monkeypatch.setenv("TRAINER_REPLICATE_LOCATIONS", "gcp=gs://b/models/digits, azure=az://c/models/digits")
     args = cli.parse(["replicate"])
-    assert (args.source, args.newest) == ("s3://bucket/models/digits", 2)
-    assert args.targets == [
-        ReplicaTarget("gcp", "gs://b/models/digits"),
-        ReplicaTarget("azure", "az://c/models/digits"),
+    assert args.newest == 2
+    assert args.locations == [
+        ReplicaLocation("gcp", "gs://b/models/digits"),
+        ReplicaLocation("azure", "az://c/models/digits"),
     ]
     monkeypatch.setenv("TRAINER_REPLICATE_NEWEST", "5")
-    args = cli.parse(["replicate", "--target", "local=/srv/models/digits"])  # arguments replace the list
-    assert (args.targets, args.newest) == ([ReplicaTarget("local", "/srv/models/digits")], 5)
+    args = cli.parse(["replicate", "--location", "local=/srv/models/digits"])  # arguments replace the list
+    assert (args.locations, args.newest) == ([ReplicaLocation("local", "/srv/models/digits")], 5)
 
 
-def test_a_bad_replication_target_in_the_environment_names_the_variable(
+def test_a_bad_replication_location_in_the_environment_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("TRAINER_REPLICATE_TARGETS", "gcp=gs://b/models/digits,azure")
-    assert _error(REPLICATE, capsys) == (
-        "trainer replicate: error: environment variable TRAINER_REPLICATE_TARGETS (for --target): expected "
-        "NAME=URI with NAME in lower-case letters, digits and '-' (e.g. gcp=gs://bucket/models/digits), got "
-        "'azure' (see trainer replicate --help)"
+    monkeypatch.setenv("TRAINER_REPLICATE_LOCATIONS", "gcp=gs://b/models/digits,azure")
+    assert _error(["replicate"], capsys) == (
+        "trainer replicate: error: environment variable TRAINER_REPLICATE_LOCATIONS (for --location): "
+        "expected NAME=URI with NAME in lower-case letters, digits and '-' (e.g. gcp=gs://bucket/models/"
+        "digits), got 'azure' (see trainer replicate --help)"
     )
 
 
-def test_conflicting_or_unusable_targets_exit_2_before_anything_is_read(
+def test_conflicting_or_unusable_locations_exit_2_before_anything_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
     monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_NAME", raising=False)
-    source, first, second = tmp_path / "source", tmp_path / "first", tmp_path / "second"
+    first, second = tmp_path / "first", tmp_path / "second"
     cases = [
-        ([f"gcp={first}", f"gcp={second}"], f"--target gcp={second}: the name 'gcp' is given twice"),
-        ([f"aws={first}", f"gcp={source}"], f"--target gcp={source}: the same location as --source {source}"),
+        ([f"aws={first}"], "give at least two --location NAME=URI: one to copy from, one to copy to"),
+        ([f"gcp={first}", f"gcp={second}"], f"--location gcp={second}: the name 'gcp' is given twice"),
         (
-            ["azure=az://c/models/digits"],
-            "--target azure=az://c/models/digits: az:// needs AZURE_STORAGE_ACCOUNT_NAME (workload identity) "
-            "or AZURE_STORAGE_CONNECTION_STRING",
+            [f"aws={first}", f"gcp={first}"],
+            f"--location gcp={first}: the same location as --location aws={first}",
+        ),
+        (
+            [f"aws={first}", "azure=az://c/models/digits"],
+            "--location azure=az://c/models/digits: az:// needs AZURE_STORAGE_ACCOUNT_NAME (workload "
+            "identity) or AZURE_STORAGE_CONNECTION_STRING",
         ),
     ]
-    for targets, message in cases:
-        args = ["replicate", "--source", str(source), *(a for t in targets for a in ("--target", t))]
-        assert run_cli(*args) == 2
+    for locations, message in cases:
+        assert run_cli("replicate", *(a for loc in locations for a in ("--location", loc))) == 2
         assert capsys.readouterr().err == f"trainer replicate: error: {message}\n"
-    assert not source.exists()
+    assert not first.exists()
 
 
 def test_required_options_say_which_variable_also_works(capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,15 +52,12 @@ def source_with(trained: Trained, scheme: str, *names: str) -> storage.Location:
 
 
 def replicate(
-    capsys: pytest.CaptureFixture[str],
-    source: storage.Location,
-    targets: dict[str, storage.Location],
-    *extra: str,
+    capsys: pytest.CaptureFixture[str], locations: dict[str, storage.Location], *extra: str
 ) -> tuple[int, str, str]:
-    """`trainer replicate` in this process: its exit status, stdout and stderr."""
-    args = ["replicate", "--source", source.uri, *extra]
-    for name, base in targets.items():
-        args += ["--target", f"{name}={base.uri}"]
+    """`trainer replicate` over `locations` in this process: its exit status, stdout and stderr."""
+    args = ["replicate", *extra]
+    for name, base in locations.items():
+        args += ["--location", f"{name}={base.uri}"]
     capsys.readouterr()
     code = run_cli(*args)
     out, err = capsys.readouterr()
@@ -120,19 +117,16 @@ def test_a_target_granted_only_its_model_prefix_is_replicated(
     """What a federated replicator may do in another cloud's bucket (ID-09: one prefix, never the bucket
     itself) is enough to copy into an empty one and to rerun."""
     source_scheme = next(s for s in CLOUDS if s != target_scheme)
-    source, target, name = (
-        source_with(trained, source_scheme, "1"),
-        base_in(target_scheme),
-        CLOUDS[target_scheme],
-    )
+    source, target = source_with(trained, source_scheme, "1"), base_in(target_scheme)
+    locations = {CLOUDS[source_scheme]: source, CLOUDS[target_scheme]: target}
     with pytest.MonkeyPatch.context() as scoped:
         prefix_grants.grant_only(target, scoped)
-        code, out, err = replicate(capsys, source, {name: target})
+        code, out, err = replicate(capsys, locations)
         assert (code, err) == (0, "")
-        assert out.endswith("to 1 target(s): 1 copied, 0 already there, 0 failed\n")
-        code, out, err = replicate(capsys, source, {name: target})
+        assert out.endswith("across 2 location(s): 1 copied, 1 already there, 0 failed\n")
+        code, out, err = replicate(capsys, locations)
         assert (code, err) == (0, "")
-        assert out.endswith(": 0 copied, 1 already there, 0 failed\n")
+        assert out.endswith(": 0 copied, 2 already there, 0 failed\n")
     assert_replica(source, target, "1")  # read back with the emulator's full access
 
 
@@ -150,36 +144,40 @@ def test_the_stand_in_refuses_what_the_grant_does_not_cover(
 
 
 @pytest.mark.parametrize("source_scheme", list(CLOUDS))
-def test_an_exported_version_is_copied_to_the_other_two_clouds_byte_for_byte(
+def test_a_version_exported_in_any_location_reaches_the_other_two_byte_for_byte(
     clouds: None, trained: Trained, source_scheme: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Wherever it was exported (the home cloud or a MultiKueue worker's), the order of the locations
+    does not matter."""
     source = source_with(trained, source_scheme, "1")
-    targets = {CLOUDS[s]: base_in(s) for s in CLOUDS if s != source_scheme}
-    code, out, err = replicate(capsys, source, targets)
+    locations = {CLOUDS[s]: source if s == source_scheme else base_in(s) for s in CLOUDS}
+    code, out, err = replicate(capsys, locations)
     assert (code, err) == (0, "")
-    for name, base in targets.items():
-        assert f"Copied version 1 to {name}: {base.uri}/1 ({len(raw_files(source.child('1')))} files, " in out
+    files = len(raw_files(source.child("1")))
+    for name, base in locations.items():
+        if base is not source:
+            assert (
+                f"Copied version 1 from {CLOUDS[source_scheme]} to {name}: {base.uri}/1 ({files} files, "
+                in out
+            )
         assert_replica(source, base, "1")
-    assert out.endswith("to 2 target(s): 2 copied, 0 already there, 0 failed\n")
+    assert out.endswith("version(s) 1 across 3 location(s): 2 copied, 1 already there, 0 failed\n")
 
 
 def test_a_rerun_with_every_target_current_copies_nothing(
     clouds: None, trained: Trained, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = source_with(trained, "az", "1")
-    targets = {"aws": base_in("s3"), "gcp": base_in("gs")}
-    assert replicate(capsys, source, targets)[0] == 0
-    calls: dict[str, list[str]] = {"ls": [], "put_file": [], "pipe_file": [], "copy": [], "rm": []}
-    for base in targets.values():
+    locations = {"aws": base_in("s3"), "gcp": source_with(trained, "gs", "1"), "azure": base_in("az")}
+    assert replicate(capsys, locations)[0] == 0
+    calls: dict[str, list[str]] = {"put_file": [], "pipe_file": [], "copy": [], "rm": []}
+    for base in locations.values():
         for method, seen in calls.items():
             wrap(base.fs, method, monkeypatch, recorder(seen))
-    code, out, _ = replicate(capsys, source, targets)
+    code, out, _ = replicate(capsys, locations)
     assert code == 0
-    checked = calls.pop("ls")  # one listing per target finds its saved_model.pb
-    assert sorted(checked) == sorted(f"{base.path}/1/saved_model.pb" for base in targets.values())
     assert calls == {"put_file": [], "pipe_file": [], "copy": [], "rm": []}
     assert "Copied" not in out
-    assert out.endswith(": 0 copied, 2 already there, 0 failed\n")
+    assert out.endswith(": 0 copied, 3 already there, 0 failed\n")
 
 
 @pytest.mark.parametrize("method", ["put_file", "copy"])  # killed while staging, or while publishing
@@ -191,8 +189,8 @@ def test_a_run_killed_mid_way_commits_nothing_and_the_rerun_completes_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = source_with(trained, "s3", "1")
-    targets = {"gcp": base_in("gs"), "azure": base_in("az")}
-    azure = targets["azure"]
+    locations = {"aws": source, "gcp": base_in("gs"), "azure": base_in("az")}
+    azure = locations["azure"]
 
     def kill_at_the_fourth(n: int, _: tuple[Any, ...]) -> None:
         if n == 4:
@@ -201,7 +199,7 @@ def test_a_run_killed_mid_way_commits_nothing_and_the_rerun_completes_it(
     with monkeypatch.context() as patch:
         wrap(azure.fs, method, patch, kill_at_the_fourth)
         with pytest.raises(Killed):
-            replicate(capsys, source, targets)
+            replicate(capsys, locations)
     assert served(azure) == []
     left = raw_files(azure)
     assert [rel for rel in left if rel.startswith(".staging-")], "the staging directory stays behind"
@@ -209,12 +207,12 @@ def test_a_run_killed_mid_way_commits_nothing_and_the_rerun_completes_it(
     assert len([rel for rel in left if rel.startswith("1/")]) == (3 if method == "copy" else 0)
     azure.fs.pipe_file(f"{azure.path}/1/stray", b"not in the version")  # the rerun must not keep it
 
-    code, out, err = replicate(capsys, source, targets)
+    code, out, err = replicate(capsys, locations)
     assert (code, err) == (0, "")
-    assert f"Copied version 1 to azure: {azure.uri}/1 (" in out
+    assert f"Copied version 1 from aws to azure: {azure.uri}/1 (" in out
     assert "; the copy an earlier run left unfinished was removed\n" in out
-    assert out.endswith(": 1 copied, 1 already there, 0 failed\n")  # gcp was done before the kill
-    for base in targets.values():
+    assert out.endswith(": 1 copied, 2 already there, 0 failed\n")  # gcp was done before the kill
+    for base in locations.values():
         assert_replica(source, base, "1")
 
 
@@ -226,24 +224,24 @@ def test_a_corrupted_source_file_is_refused_and_no_target_gets_that_version(
     data[len(data) // 2] ^= 0x01  # one bit of one byte
     source.fs.pipe_file(f"{source.path}/2/{VARIABLES}", bytes(data))
     targets = {"aws": base_in("s3"), "azure": base_in("az")}
-    code, out, err = replicate(capsys, source, targets)
+    code, out, err = replicate(capsys, {"gcp": source, **targets})
     assert code == 1
     assert err.splitlines() == [
         f"trainer replicate: error: version 2 refused: {source.uri}/2/{VARIABLES} does not match SHA256SUMS;"
-        " no target changed",
+        " no location changed",
         "trainer replicate: error: not replicated: version 2 (see above); a rerun retries",
     ]
     for base in targets.values():
         assert_replica(source, base, "1")  # the older, intact version is copied all the same
-    assert out.endswith(": 2 copied, 0 already there, 1 failed\n")
+    assert out.endswith(": 2 copied, 2 already there, 1 failed\n")
 
 
 def test_an_upload_that_reads_back_wrong_is_not_published(
     clouds: None, trained: Trained, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = source_with(trained, "az", "1")
-    targets = {"aws": base_in("s3"), "gcp": base_in("gs")}
-    aws = targets["aws"]
+    locations = {"aws": base_in("s3"), "gcp": base_in("gs"), "azure": source}
+    aws = locations["aws"]
     real_put = aws.fs.put_file
 
     def corrupting_put(local: str, remote: str, **kwargs: Any) -> None:
@@ -255,16 +253,16 @@ def test_an_upload_that_reads_back_wrong_is_not_published(
 
     with monkeypatch.context() as patch:
         patch.setattr(aws.fs, "put_file", corrupting_put)
-        code, _, err = replicate(capsys, source, targets)
+        code, _, err = replicate(capsys, locations)
     assert code == 1
     assert err.splitlines()[0] == (
-        f"trainer replicate: error: target aws ({aws.uri}): the staged upload does not verify: "
+        f"trainer replicate: error: location aws ({aws.uri}): the staged upload does not verify: "
         f"{aws.uri}/1/model.tflite does not match SHA256SUMS"
     )
     assert served(aws) == []
-    assert_replica(source, targets["gcp"], "1")
+    assert_replica(source, locations["gcp"], "1")
     # The rerun removes the rejected staging directory and copies the version again.
-    assert replicate(capsys, source, targets)[0] == 0
+    assert replicate(capsys, locations)[0] == 0
     assert_replica(source, aws, "1")
 
 
@@ -288,13 +286,15 @@ def test_a_target_that_is_down_fails_alone_and_the_other_completes(
         monkeypatch.setenv("TRAINER_STORAGE_TIMEOUT", "2")
         down, up = ("azure", storage.locate("az://models/digits")), ("gcp", base_in("gs"))
         reason = "no answer within 2 s (TRAINER_STORAGE_TIMEOUT), 1 attempt(s)"
-    code, out, err = replicate(capsys, source, dict([down, up]))
+    code, out, err = replicate(capsys, dict([("aws", source), down, up]))
     assert code == 1
     first, last = err.splitlines()
-    assert first.startswith(f"trainer replicate: error: target {down[0]} ({down[1].uri}): cannot ")
+    assert first.startswith(f"trainer replicate: error: location {down[0]} ({down[1].uri}): cannot ")
     assert first.endswith(reason)
-    assert last == f"trainer replicate: error: not replicated: target {down[0]} (see above); a rerun retries"
-    assert f"Copied version 1 to {up[0]}: " in out
+    assert (
+        last == f"trainer replicate: error: not replicated: location {down[0]} (see above); a rerun retries"
+    )
+    assert f"Copied version 1 from aws to {up[0]}: " in out
     assert_replica(source, up[1], "1")
 
 
@@ -311,17 +311,18 @@ def test_newest_chooses_the_newest_committed_versions_that_carry_sums(
         if number != 4:  # version 4 predates manifests
             versions.write_sums(bundle)
         storage.commit_tree(bundle, source.child(str(number)), last=(versions.SAVED_MODEL,))
-    code, out, err = replicate(capsys, source, {"azure": target}, "--newest", "2")
+    locations = {"gcp": source, "azure": target}
+    code, out, err = replicate(capsys, locations, "--newest", "2")
     assert code == 0
     assert (
         err == f"trainer replicate: warning: skipped {source.uri}/4: no SHA256SUMS to verify a copy against\n"
     )
     assert [line.split(":")[0] for line in out.splitlines()[:2]] == [
-        "Copied version 3 to azure",
-        "Copied version 2 to azure",
+        "Copied version 3 from gcp to azure",
+        "Copied version 2 from gcp to azure",
     ]
     assert served(target) == ["2", "3"]
-    assert replicate(capsys, source, {"azure": target}, "--newest", "3")[1].endswith(
-        ": 1 copied, 2 already there, 0 failed\n"
+    assert replicate(capsys, locations, "--newest", "3")[1].endswith(
+        ": 1 copied, 5 already there, 0 failed\n"
     )
     assert_replica(source, target, "1", "2", "3")

@@ -91,9 +91,9 @@ def test_replicate_between_local_paths_completes_a_torn_version(
     (target / "1" / "junk").write_bytes(b"torn")  # no saved_model.pb: what a killed publish leaves
     other = target / f".staging-{'b' * 32}-11"  # another version's staging: not this version's to remove
     shutil.copytree(stale, other)
-    assert run_cli("replicate", "--source", source, "--target", f"disk={target}") == 0
+    assert run_cli("replicate", "--location", f"home={source}", "--location", f"disk={target}") == 0
     out = capsys.readouterr().out
-    assert f"Copied version 1 to disk: {target}/1 (3 files, " in out
+    assert f"Copied version 1 from home to disk: {target}/1 (3 files, " in out
     assert "; the copy an earlier run left unfinished was removed\n" in out
     assert sorted(p.name for p in target.iterdir()) == [other.name, "1"]
     copied = sorted(str(p.relative_to(target / "1")) for p in (target / "1").rglob("*") if p.is_file())

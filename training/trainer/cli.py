@@ -1,7 +1,7 @@
 """The command line: strict argparse, and an environment variable behind every option.
 
 A Kubernetes Job can set any option as `TRAINER_<OPTION>` instead of an argument; an argument wins over
-the environment. A repeatable option (`replicate --target`) takes a comma-separated list from its
+the environment. A repeatable option (`replicate --location`) takes a comma-separated list from its
 variable, and its arguments, when given, replace that list. Abbreviations are refused (`--epoch` is not
 `--epochs`), and every bad value, from the command line or the environment, gets one line naming the
 option, the value and what is allowed, then exit status 2. Nothing here imports TensorFlow, so `--help`
@@ -37,7 +37,7 @@ class Opt:
     required: bool = False
     boolean: bool = False  # a --x/--no-x switch
     repeated: bool = False  # given once per value; comma-separated in the environment
-    key: str = ""  # the config field, when not the flag's name (a repeated --target fills `targets`)
+    key: str = ""  # the config field, when not the flag's name (a repeated --location fills `locations`)
     metavar: str = ""  # shown in --help instead of the upper-cased key
 
     @property
@@ -150,30 +150,23 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
         ],
     ),
     "replicate": (
-        "Copy the newest committed model versions to other clouds, verified against their SHA256SUMS.",
+        "Copy the newest committed model versions between clouds, verified against their SHA256SUMS.",
         [
             Opt(
-                "--source",
-                "TRAINER_REPLICATE_SOURCE",
-                "model base path to copy from (local path or URI)",
-                o.uri,
-                required=True,
-            ),
-            Opt(
-                "--target",
-                "TRAINER_REPLICATE_TARGETS",
-                "a cloud's name and the model base path to copy to there; repeat per target "
-                "(environment: comma-separated)",
-                o.replica_target,
+                "--location",
+                "TRAINER_REPLICATE_LOCATIONS",
+                "a cloud's name and its model base path, to copy versions from and to; repeat per "
+                "location, at least two (environment: comma-separated)",
+                o.replica_location,
                 required=True,
                 repeated=True,
-                key="targets",
+                key="locations",
                 metavar="NAME=URI",
             ),
             Opt(
                 "--newest",
                 "TRAINER_REPLICATE_NEWEST",
-                "how many of the newest committed versions to replicate",
+                "how many of the newest committed versions, across the locations, to keep in all",
                 o.positive_int,
                 2,
             ),

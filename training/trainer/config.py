@@ -66,8 +66,8 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
-class ReplicaTarget:
-    """One `--target NAME=URI`: a cloud's name (for messages) and the model base path there."""
+class ReplicaLocation:
+    """One `--location NAME=URI`: a cloud's name (for messages) and the model base path there."""
 
     name: str
     uri: str
@@ -75,9 +75,8 @@ class ReplicaTarget:
 
 @dataclass(frozen=True)
 class ReplicateConfig:
-    source: str
-    targets: list[ReplicaTarget]
-    newest: int  # how many of the source's newest committed versions to keep replicated
+    locations: list[ReplicaLocation]
+    newest: int  # how many of the newest committed versions, across the locations, to keep in all
 
 
 @dataclass(frozen=True)

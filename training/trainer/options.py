@@ -11,12 +11,12 @@ import re
 import urllib.parse
 from collections.abc import Callable
 
-from trainer.config import ReplicaTarget
+from trainer.config import ReplicaLocation
 from trainer.storage import SCHEMES
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-_TARGET_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # a DNS label, as Kubernetes names are
+_LOCATION_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # a DNS label, as Kubernetes names are
 
 
 def _number(text: str, kind: type[int] | type[float], allowed: str) -> float:
@@ -129,15 +129,15 @@ def source(text: str) -> str:
     return text if text == "digits" else uri(text)
 
 
-def replica_target(text: str) -> ReplicaTarget:
+def replica_location(text: str) -> ReplicaLocation:
     """`NAME=URI`: a cloud's name (lower-case letters, digits and hyphens) and a model base path."""
     name, sep, location = text.partition("=")
-    if not sep or not _TARGET_NAME.fullmatch(name):
+    if not sep or not _LOCATION_NAME.fullmatch(name):
         raise argparse.ArgumentTypeError(
             f"expected NAME=URI with NAME in lower-case letters, digits and '-' (e.g. gcp=gs://bucket/models/"
             f"digits), got {text!r}"
         )
     try:
-        return ReplicaTarget(name, uri(location))
+        return ReplicaLocation(name, uri(location))
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"in {text!r}: {exc}") from None

@@ -219,6 +219,19 @@ def list_files(loc: Location) -> list[str]:
     )
 
 
+def list_under(loc: Location) -> list[str]:
+    """What `list_files` finds, or nothing where this principal can see nothing (see `_visible`): each
+    backend asks about `loc` itself once its listing comes back empty, which a principal granted only
+    `loc`'s prefix (another cloud's replicator) may not do. A missing bucket is an error, as in `exists`."""
+    found = call(loc, "list", lambda: _visible(lambda: loc.fs.find(loc.path, **_io(loc))))
+    if not found and loc.bucket is not None and not bucket_exists(loc):
+        raise StorageError(f"cannot read {loc.uri}: bucket or container {loc.bucket!r} does not exist")
+    names = [posixpath.relpath(f, loc.path) for f in found if f.startswith(f"{loc.path}/")]
+    return sorted(
+        n for n in names if not any(p.startswith((TEMP_PREFIX, STAGING_PREFIX)) for p in n.split("/"))
+    )
+
+
 def list_children(loc: Location) -> list[str]:
     """Names directly under the directory `loc` (files and directories alike)."""
     found: Iterable[str] = call(loc, "list", lambda: loc.fs.ls(loc.path, detail=False, **_io(loc)))

@@ -26,6 +26,9 @@ class WorkloadIdentityArgs:
     namespace: str
     bucket_arn: pulumi.Input[str]
     bucket_key_arn: pulumi.Input[str]
+    replica_prefix: str
+    """Where the replicator may write: `models/<model>/` of the one model it copies (`model_prefix`), as
+    the other clouds grant it."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -47,7 +50,8 @@ class WorkloadIdentity(pulumi.ComponentResource):
             bucket, key = values
             if role == "trainer":
                 return policies.trainer_policy(bucket, key, context.region)
-            # Serving and the replicator only read the models (the replicator writes other clouds').
+            if role == "replicator":  # a version another cloud exported is copied in here too
+                return policies.replica_policy(bucket, key, context.region, self._args.replica_prefix)
             return policies.serving_policy(bucket, key, context.region, MODELS_PREFIX)
 
         return pulumi.Output.all(self._args.bucket_arn, self._args.bucket_key_arn).apply(render)

@@ -28,6 +28,7 @@ from infra.clouds.base import (
     ForeignWorkload,
     PlatformArgs,
     RegistryPull,
+    model_prefix,
 )
 from infra.config.aws import AwsConfig
 
@@ -265,6 +266,7 @@ class AwsPlatform(pulumi.ComponentResource):
                 namespace=cfg.namespace,
                 bucket_arn=self.store.bucket_arn,
                 bucket_key_arn=self.keys.arn("storage"),
+                replica_prefix=model_prefix(cfg.serving.model_name),
             ),
             opts=self._child,
         )

@@ -198,9 +198,10 @@ def serving_policy(bucket_arn: str, key_arn: str, region: str, prefix: str) -> s
 def replica_policy(
     bucket_arn: str, key_arn: str, region: str, prefix: str, sources: Sequence[str] = ()
 ) -> str:
-    """Read, write and delete only under `prefix`, from `sources` only: another cloud's replicator copying
-    model versions in (the versioned bucket keeps what it deletes as noncurrent versions, which it cannot
-    delete). The KMS statement has no address condition: S3 makes that call, not the replicator."""
+    """Read, write and delete only under `prefix`, from `sources` only if any are given: the replicator
+    copying model versions in, this cloud's own or another cloud's (from its cluster's addresses; the
+    versioned bucket keeps what it deletes as noncurrent versions, which it cannot delete). The KMS
+    statement has no address condition: S3 makes that call, not the replicator."""
     objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
     writes = _under(bucket_arn, prefix, "ReadWriteModels", objects, sources)
     return document(*writes, _bucket_key_use(key_arn, region, ["kms:Decrypt", "kms:GenerateDataKey"]))

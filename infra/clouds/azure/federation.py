@@ -20,55 +20,17 @@ addresses (`storage.py`), or it would refuse the writes before authorization.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity
+from pulumi_azure_native import managedidentity
 
-from infra import naming
 from infra.clouds.azure.context import CLOUD, AzureContext, CustomRole, Grant, assign
-from infra.clouds.azure.identity import READ_WRITE_ACTIONS, TOKEN_AUDIENCE, read_write_under
+from infra.clouds.azure.identity import TOKEN_AUDIENCE, data_role, read_write_under
 from infra.clouds.base import FederatedAccess, ForeignWorkload, token_path
 
 AUTHORITY = "https://login.microsoftonline.com/"
 """Entra ID's public-cloud authority, where the token exchange happens."""
-
-
-def role_guid(group_id: str, cloud: str) -> str:
-    """The custom role's GUID: a uuid5 of the resource group's ARM id and the foreign cloud, the same on
-    every run."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group_id.lower()}/gpu-platform/replicator-from-{cloud}"))
-
-
-def data_role(
-    name: str, context: AzureContext, cloud: str, opts: pulumi.ResourceOptions
-) -> authorization.RoleDefinition:
-    """The custom role a foreign identity gets: the blob data actions `read_write_under` limits to a prefix,
-    and no management action. Defined and assignable in the stack's resource group only.
-
-    Its id is a GUID of our own, derived from the resource group's id and the cloud, so that a definition
-    left behind (a lost state) is updated in place by the next create rather than colliding with it: role
-    names are unique in the Entra tenant, which is also why the name carries the resource group, the cloud
-    and a hash of the subscription (resource group names repeat across subscriptions).
-    """
-    group = context.resource_group_id
-    return authorization.RoleDefinition(
-        name,
-        role_definition_id=group.apply(lambda g: role_guid(g, cloud)),
-        scope=group,
-        assignable_scopes=[group],
-        role_name=pulumi.Output.all(context.resource_group_name, context.subscription_id).apply(
-            lambda a: f"gpu-platform replicator from {cloud} {a[0]} {naming.short_hash(a[1])}"
-        ),
-        description=(
-            f"gpu-platform {context.stack}: blob reads, writes and deletes for the {cloud} cluster's "
-            "replicator, kept to one prefix by its assignment's condition; no container management."
-        ),
-        role_type="CustomRole",
-        permissions=[authorization.PermissionArgs(actions=[], data_actions=list(READ_WRITE_ACTIONS))],
-        opts=opts,
-    )
 
 
 def trusted_identity(

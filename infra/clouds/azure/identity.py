@@ -4,17 +4,22 @@ the bucket's container, never wider (ID-06).
 
 The trainer reads and writes the container. Serving may only read, and only under `models/`: an Azure
 ABAC condition on the Storage Blob Data Reader assignment limits both blob reads (by path) and listings
-(by prefix). See https://learn.microsoft.com/azure/storage/blobs/storage-auth-abac-examples
+(by prefix). The replicator reads and writes one model's prefix (a version another cloud exported is
+copied in here too), through the custom role of blob data actions that other clouds' replicators get
+(`data_role`): Storage Blob Data Contributor carries container management actions no condition limits.
+See https://learn.microsoft.com/azure/storage/blobs/storage-auth-abac-examples
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import managedidentity
+from pulumi_azure_native import authorization, managedidentity
 
-from infra.clouds.azure.context import AzureContext, BuiltInRole, Grant, assign
+from infra import naming
+from infra.clouds.azure.context import CLOUD, AzureContext, BuiltInRole, CustomRole, Grant, assign
 from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 
 TOKEN_AUDIENCE = "api://AzureADTokenExchange"
@@ -23,7 +28,6 @@ USE_LABEL = "azure.workload.identity/use"
 ROLES: dict[WorkloadRole, BuiltInRole] = {
     "trainer": "Storage Blob Data Contributor",
     "serving": "Storage Blob Data Reader",
-    "replicator": "Storage Blob Data Reader",  # it writes other clouds' buckets, never this one
 }
 BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
 _WRITES = ("write", "add/action", "delete")
@@ -59,10 +63,44 @@ def read_write_under(prefix: str) -> str:
     return _under(prefix, *_WRITES)
 
 
-CONDITIONS: dict[WorkloadRole, str] = {
-    "serving": read_only_under(MODELS_PREFIX),
-    "replicator": read_only_under(MODELS_PREFIX),
-}
+CONDITIONS: dict[WorkloadRole, str] = {"serving": read_only_under(MODELS_PREFIX)}
+
+
+def role_guid(group_id: str, cloud: str) -> str:
+    """The custom role's GUID: a uuid5 of the resource group's ARM id and the replicator's cloud, the same on
+    every run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group_id.lower()}/gpu-platform/replicator-from-{cloud}"))
+
+
+def data_role(
+    name: str, context: AzureContext, cloud: str, opts: pulumi.ResourceOptions
+) -> authorization.RoleDefinition:
+    """The custom role a replicator's identity gets, another cloud's (`cloud`) or this cluster's own: the
+    blob data actions `read_write_under` limits to a prefix, and no management action. Defined and
+    assignable in the stack's resource group only.
+
+    Its id is a GUID of our own, derived from the resource group's id and the cloud, so that a definition
+    left behind (a lost state) is updated in place by the next create rather than colliding with it: role
+    names are unique in the Entra tenant, which is also why the name carries the resource group, the cloud
+    and a hash of the subscription (resource group names repeat across subscriptions).
+    """
+    group = context.resource_group_id
+    return authorization.RoleDefinition(
+        name,
+        role_definition_id=group.apply(lambda g: role_guid(g, cloud)),
+        scope=group,
+        assignable_scopes=[group],
+        role_name=pulumi.Output.all(context.resource_group_name, context.subscription_id).apply(
+            lambda a: f"gpu-platform replicator from {cloud} {a[0]} {naming.short_hash(a[1])}"
+        ),
+        description=(
+            f"gpu-platform {context.stack}: blob reads, writes and deletes for the {cloud} cluster's "
+            "replicator, kept to one prefix by its assignment's condition; no container management."
+        ),
+        role_type="CustomRole",
+        permissions=[authorization.PermissionArgs(actions=[], data_actions=list(READ_WRITE_ACTIONS))],
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +113,9 @@ class WorkloadIdentityArgs:
     oidc_issuer_url: pulumi.Input[str]
     container_id: pulumi.Input[str]
     account_name: pulumi.Input[str]
+    replica_prefix: str
+    """Where the replicator may write: `models/<model>/` of the one model it copies (`model_prefix`), as
+    the other clouds grant it."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -110,7 +151,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             audiences=[TOKEN_AUDIENCE],
             opts=child,
         )
-        grant = Grant(ROLES[role], uai.principal_id, a.container_id, condition=CONDITIONS.get(role))
+        grant = self._grant(role, uai.principal_id)
         storage = assign(f"{self._name}-{role}-storage", a.context, grant, self)
         return IdentityBinding(
             service_account=service_account,
@@ -119,3 +160,13 @@ class WorkloadIdentity(pulumi.ComponentResource):
             # Entra ID refuses the pod's token exchange until the federated credential exists.
             ready=(federation, storage),
         )
+
+    def _grant(self, role: WorkloadRole, principal_id: pulumi.Input[str]) -> Grant:
+        a = self._args
+        if role != "replicator":
+            return Grant(ROLES[role], principal_id, a.container_id, condition=CONDITIONS.get(role))
+        definition = data_role(
+            f"{self._name}-replicator-role", a.context, CLOUD, pulumi.ResourceOptions(parent=self)
+        )
+        custom = CustomRole(definition, "blob data of this cluster's replicator (custom role)")
+        return Grant(custom, principal_id, a.container_id, condition=read_write_under(a.replica_prefix))

@@ -30,6 +30,7 @@ from infra.clouds.base import (
     ForeignWorkload,
     PlatformArgs,
     RegistryPull,
+    model_prefix,
 )
 from infra.config import StackConfig
 from infra.config.azure import AzureConfig
@@ -290,4 +291,5 @@ def _identity_args(
         oidc_issuer_url=cluster.oidc_issuer_url,
         container_id=store.container_id,
         account_name=store.account_name,
+        replica_prefix=model_prefix(cfg.serving.model_name),
     )

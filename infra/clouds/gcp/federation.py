@@ -27,16 +27,13 @@ import pulumiverse_time
 from infra.catalog import Cloud
 from infra.clouds.base import FederatedAccess, ForeignWorkload, federated_dir, token_path
 from infra.clouds.gcp.context import CLOUD, children
-from infra.clouds.gcp.identity import prefix_condition
+from infra.clouds.gcp.identity import OBJECT_USER, REPLICA_ACCESS, prefix_condition
 from infra.naming import short_hash
 
 IAM_HOST = "//iam.googleapis.com/"
 """Prefix of a pool provider's full resource name: the token's audience and the STS exchange's."""
 STS_TOKEN_URL = "https://sts.googleapis.com/v1/token"
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
-OBJECT_USER = "roles/storage.objectUser"
-"""Objects only: get, list, create, update and delete them (and their multipart uploads); no bucket or
-object IAM, unlike `roles/storage.objectAdmin`."""
 CREDENTIALS = "credentials.json"
 POOL_ID_LENGTH = 32
 SUBJECT = re.compile(r"system:serviceaccount:[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*")
@@ -180,7 +177,7 @@ class FederatedTrust(pulumi.ComponentResource):
             role=OBJECT_USER,
             member=self.principal(workload),
             condition=pulumi.Output.from_input(bucket).apply(
-                lambda name: prefix_condition(name, workload.prefix, "Read, write, delete and list")
+                lambda name: prefix_condition(name, workload.prefix, REPLICA_ACCESS)
             ),
             opts=self.child,
         )

@@ -13,6 +13,10 @@ from infra.clouds.gcp.context import account_id, children
 
 GSA_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+OBJECT_USER = "roles/storage.objectUser"
+"""Objects only: get, list, create, update and delete them (and their multipart uploads); no bucket or
+object IAM, unlike `roles/storage.objectAdmin`. The replicator's, here and in other clouds' buckets."""
+REPLICA_ACCESS = "Read, write, delete and list"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +28,9 @@ class WorkloadIdentityArgs:
     stack: str
     namespace: str
     bucket: pulumi.Input[str]
+    replica_prefix: str
+    """Where the replicator may write: `models/<model>/` of the one model it copies (`model_prefix`), as
+    the other clouds grant it."""
     cluster: pulumi.Resource
     """The workload identity pool exists only once the cluster does; binding to it earlier fails."""
 
@@ -49,10 +56,6 @@ def prefix_condition(bucket: str, prefix: str, access: str) -> dict[str, str]:
 def serving_condition(bucket: str) -> dict[str, str]:
     """Reads under `models/` only."""
     return prefix_condition(bucket, MODELS_PREFIX, "Read and list")
-
-
-READERS: tuple[WorkloadRole, ...] = ("serving", "replicator")
-"""Roles that only read the models (the replicator writes other clouds' buckets, never this one)."""
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -103,15 +106,23 @@ class WorkloadIdentity(pulumi.ComponentResource):
             member=pulumi.Output.concat("serviceAccount:", self.accounts["trainer"]),
             opts=child,
         )
-        readers: dict[WorkloadRole, pulumi.Resource] = {
-            role: gcp.storage.BucketIAMMember(
-                f"{name}-{role}-models",
-                bucket=args.bucket,
-                role="roles/storage.objectViewer",
-                member=pulumi.Output.concat("serviceAccount:", self.accounts[role]),
-                condition=pulumi.Output.from_input(args.bucket).apply(serving_condition),
-                opts=child,
-            )
-            for role in READERS
-        }
-        return {"trainer": trainer, **readers}
+        serving = gcp.storage.BucketIAMMember(
+            f"{name}-serving-models",
+            bucket=args.bucket,
+            role="roles/storage.objectViewer",
+            member=pulumi.Output.concat("serviceAccount:", self.accounts["serving"]),
+            condition=pulumi.Output.from_input(args.bucket).apply(serving_condition),
+            opts=child,
+        )
+        # A version another cloud exported is copied in here too: the grant other clouds give it.
+        replicator = gcp.storage.BucketIAMMember(
+            f"{name}-replicator-models",
+            bucket=args.bucket,
+            role=OBJECT_USER,
+            member=pulumi.Output.concat("serviceAccount:", self.accounts["replicator"]),
+            condition=pulumi.Output.from_input(args.bucket).apply(
+                lambda bucket: prefix_condition(bucket, args.replica_prefix, REPLICA_ACCESS)
+            ),
+            opts=child,
+        )
+        return {"trainer": trainer, "serving": serving, "replicator": replicator}

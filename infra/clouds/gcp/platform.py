@@ -19,6 +19,7 @@ from infra.clouds.base import (
     PlatformArgs,
     Registry,
     RegistryPull,
+    model_prefix,
 )
 from infra.clouds.gcp import api_access
 from infra.clouds.gcp.admission import binary_authorization_policy
@@ -194,6 +195,7 @@ class GcpPlatform(pulumi.ComponentResource):
                 stack=cfg.stack,
                 namespace=cfg.namespace,
                 bucket=self.store.bucket_name,
+                replica_prefix=model_prefix(cfg.serving.model_name),
                 cluster=self.cluster.cluster,
             ),
             self._opts(after=apis("iam", "iamcredentials")),

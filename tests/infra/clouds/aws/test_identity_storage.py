@@ -79,6 +79,23 @@ def test_id02_least_privilege_per_app(stack_plan: Plan) -> None:
     assert not writes & {a for s in policies["serving"] for a in _listify(s["Action"])}
 
 
+def test_id02_the_replicator_writes_the_models_prefix_only(stack_plan: Plan) -> None:
+    """A version another cloud exported is copied in here too: read, write and delete under models/
+    only, as other clouds grant it, without their address condition (Pod Identity, not a foreign token)."""
+    bucket = f"arn:aws:s3:::{stack_config(stack_plan.stack).aws.bucket_name}"  # type: ignore[union-attr]
+    policy = doc(named(stack_plan, ROLE_POLICY, "-identity-replicator-policy"), "policy")
+    statements = {s["Sid"]: s for s in _statements(policy)}
+    assert statements["ListModels"]["Condition"] == {"StringLike": {"s3:prefix": ["models/", "models/*"]}}
+    assert statements["ReadWriteModels"]["Resource"] == f"{bucket}/models/*"
+    assert "Condition" not in statements["ReadWriteModels"]
+    assert set(statements["ReadWriteModels"]["Action"]) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+    }
+
+
 def test_st01_public_access_blocked(stack_plan: Plan) -> None:
     """ST-01: all four public-access blocks, on every bucket."""
     buckets = aws_of(stack_plan, "aws:s3/bucket:Bucket")

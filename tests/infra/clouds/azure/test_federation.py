@@ -13,8 +13,7 @@ import pytest
 
 from infra import clouds, config, naming
 from infra.clouds.azure.context import ROLE_IDS
-from infra.clouds.azure.federation import role_guid
-from infra.clouds.azure.identity import read_write_under
+from infra.clouds.azure.identity import read_write_under, role_guid
 from plan import runner, stackfile
 from plan.fakes.azure import FAKE_SUBSCRIPTION, FAKE_TENANT
 from plan.runner import Plan, PlannedResource
@@ -22,6 +21,7 @@ from tests.infra.clouds.azure.helpers import (
     FEDERATION,
     IDENTITY,
     ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
     STORAGE_ACCOUNT,
     azure,
     one,
@@ -41,7 +41,6 @@ from tests.plans import ROOT, waits_for
 
 HOMES = {"dev": "aws", "prod": "gcp"}
 BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 SLEEP = "time:index/sleep:Sleep"
 
 
@@ -82,7 +81,8 @@ def test_the_component_hangs_under_the_platform_with_its_provider(stack_plan: Pl
 
 def test_the_assignment_waits_a_minute_after_the_role_definition(stack_plan: Plan) -> None:
     """Azure checks an assignment against role definitions it may not have propagated yet."""
-    (definition,) = stack_plan.of_type(ROLE_DEFINITION)
+    (trust,) = stack_plan.of_type("gpu-platform:azure:FederatedTrust")
+    (definition,) = [r for r in stack_plan.of_type(ROLE_DEFINITION) if r.parent == trust.urn]
     (pause,) = [
         r
         for r in stack_plan.of_type(SLEEP)

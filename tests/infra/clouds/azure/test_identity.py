@@ -1,12 +1,20 @@
 """Workload identity: exact federation per service account (ID-05) and storage RBAC scoped to the
-container, read-only under models/ for serving (ID-06)."""
+container, read-only under models/ for serving, read/write there for the replicator (ID-06)."""
 
 from __future__ import annotations
 
 from infra.clouds.azure.context import ROLE_IDS
-from infra.clouds.azure.identity import read_only_under
+from infra.clouds.azure.identity import READ_WRITE_ACTIONS, read_only_under, read_write_under
 from plan.runner import Plan, PlannedResource
-from tests.infra.clouds.azure.helpers import FEDERATION, IDENTITY, ROLE_ASSIGNMENT, azure, named, role_ids
+from tests.infra.clouds.azure.helpers import (
+    FEDERATION,
+    IDENTITY,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    azure,
+    named,
+    role_ids,
+)
 from tests.plans import stack_values
 
 ISSUER_PREFIX = "https://"
@@ -45,16 +53,32 @@ def test_id06_trainer_contributes_to_the_container_only(stack_plan: Plan) -> Non
     assert "condition" not in grant.inputs
 
 
-def test_id06_serving_and_the_replicator_read_only_models(stack_plan: Plan) -> None:
-    grants = {
-        g.name.rsplit("-", 2)[-2]: g.inputs
-        for g in role_ids(stack_plan, ROLE_IDS["Storage Blob Data Reader"])
+def test_id06_serving_reads_models_only(stack_plan: Plan) -> None:
+    (grant,) = [
+        g.inputs for g in role_ids(stack_plan, ROLE_IDS["Storage Blob Data Reader"]) if "-identity-" in g.name
+    ]
+    assert grant["scope"].endswith("/blobServices/default/containers/ml")
+    assert grant["condition"] == read_only_under("models/")
+    assert grant["conditionVersion"] == "2.0"
+
+
+def test_id06_the_replicator_reads_and_writes_models_through_blob_data_actions_only(stack_plan: Plan) -> None:
+    """A version another cloud exported is copied in here too; the custom role has no management action,
+    which no condition could limit (as other clouds' replicators get, test_federation)."""
+    (grant,) = [
+        g for g in azure(stack_plan, ROLE_ASSIGNMENT) if g.name.endswith("-identity-replicator-storage")
+    ]
+    (definition,) = [
+        r for r in azure(stack_plan, ROLE_DEFINITION) if r.name.endswith("-identity-replicator-role")
+    ]
+    assert grant.inputs["scope"].endswith("/blobServices/default/containers/ml")
+    assert grant.inputs["condition"] == read_write_under("models/")
+    assert definition.urn in {
+        d for r in stack_plan.resources if r.urn in grant.depends_on for d in r.depends_on
     }
-    assert sorted(grants) == ["replicator", "serving"]
-    for grant in grants.values():
-        assert grant["scope"].endswith("/blobServices/default/containers/ml")
-        assert grant["condition"] == read_only_under("models/")
-        assert grant["conditionVersion"] == "2.0"
+    (permissions,) = definition.inputs["permissions"]
+    assert permissions.get("actions", []) == []
+    assert sorted(permissions["dataActions"]) == sorted(READ_WRITE_ACTIONS)
 
 
 def test_id06_no_assignment_wider_than_a_resource(stack_plan: Plan) -> None:
