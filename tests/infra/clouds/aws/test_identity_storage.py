@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infra.clouds.base import model_prefix
 from plan.runner import Plan
 from tests.infra.clouds.aws.helpers import (
     ASSOCIATION,
@@ -80,13 +81,16 @@ def test_id02_least_privilege_per_app(stack_plan: Plan) -> None:
 
 
 def test_id02_the_replicator_writes_the_models_prefix_only(stack_plan: Plan) -> None:
-    """A version another cloud exported is copied in here too: read, write and delete under models/
-    only, as other clouds grant it, without their address condition (Pod Identity, not a foreign token)."""
-    bucket = f"arn:aws:s3:::{stack_config(stack_plan.stack).aws.bucket_name}"  # type: ignore[union-attr]
+    """A version another cloud exported is copied in here too: read, write and delete under the one model's
+    prefix only, as other clouds grant it, without their address condition (Pod Identity, not a foreign
+    token)."""
+    cfg = stack_config(stack_plan.stack)
+    bucket = f"arn:aws:s3:::{cfg.aws.bucket_name}"  # type: ignore[union-attr]
+    prefix = model_prefix(cfg.serving.model_name)
     policy = doc(named(stack_plan, ROLE_POLICY, "-identity-replicator-policy"), "policy")
     statements = {s["Sid"]: s for s in _statements(policy)}
-    assert statements["ListModels"]["Condition"] == {"StringLike": {"s3:prefix": ["models/", "models/*"]}}
-    assert statements["ReadWriteModels"]["Resource"] == f"{bucket}/models/*"
+    assert statements["ListModels"]["Condition"] == {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}}
+    assert statements["ReadWriteModels"]["Resource"] == f"{bucket}/{prefix}*"
     assert "Condition" not in statements["ReadWriteModels"]
     assert set(statements["ReadWriteModels"]["Action"]) == {
         "s3:GetObject",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from infra.clouds.azure.context import ROLE_IDS
 from infra.clouds.azure.identity import READ_WRITE_ACTIONS, read_only_under, read_write_under
+from infra.clouds.base import model_prefix
 from plan.runner import Plan, PlannedResource
 from tests.infra.clouds.azure.helpers import (
     FEDERATION,
@@ -72,7 +73,8 @@ def test_id06_the_replicator_reads_and_writes_models_through_blob_data_actions_o
         r for r in azure(stack_plan, ROLE_DEFINITION) if r.name.endswith("-identity-replicator-role")
     ]
     assert grant.inputs["scope"].endswith("/blobServices/default/containers/ml")
-    assert grant.inputs["condition"] == read_write_under("models/")
+    model = stack_plan.outputs["clouds"]["azure"]["model"]["name"]
+    assert grant.inputs["condition"] == read_write_under(model_prefix(model))
     assert definition.urn in {
         d for r in stack_plan.resources if r.urn in grant.depends_on for d in r.depends_on
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.clouds.base import model_prefix
 from infra.clouds.gcp.identity import prefix_condition
 from plan.runner import Plan
 from tests.infra.clouds.gcp.helpers import (
@@ -69,14 +70,16 @@ def test_id04_serving_reads_only_the_models_prefix(stack_plan: Plan) -> None:
 
 
 def test_id04_the_replicator_reads_and_writes_the_models_prefix_only(stack_plan: Plan) -> None:
-    """A version another cloud exported is copied in here too: objects only, under models/ only."""
+    """A version another cloud exported is copied in here too: objects only, under the model's prefix."""
     section = gcp_config(stack_plan)
     grant = named(stack_plan, BUCKET_IAM, "-replicator-models").inputs
     replicator = named(stack_plan, ACCOUNT, "-identity-replicator").inputs
     assert grant["role"] == "roles/storage.objectUser"
     assert grant["member"] == f"serviceAccount:{_email(replicator)}"
     assert grant["condition"] == prefix_condition(
-        section.bucket_name, "models/", "Read, write, delete and list"
+        section.bucket_name,
+        model_prefix(stack_config(stack_plan).serving.model_name),
+        "Read, write, delete and list",
     )
 
 
