@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.catalog import Cloud
-from infra.clouds.base import GENERAL_POOL, POOL_LABEL, CloudPlatform, ForeignWorkload
+from infra.clouds.base import GENERAL_POOL, POOL_LABEL, SERVICE_ACCOUNTS, CloudPlatform, ForeignWorkload
 from infra.config import StackConfig
 from infra.kueue import controller
 from infra.kueue.multikueue import (
@@ -101,6 +101,8 @@ def build(
                 teams=cfg.team_queues(cloud),
                 labels=worker.kueue_labels,
                 ready=worker.kueue.ready,
+                image=manager.training_image,
+                service_account=SERVICE_ACCOUNTS["trainer"],
                 namespaces=[worker.namespace],
             ),
             pulumi.ResourceOptions(parent=worker),

@@ -235,6 +235,12 @@ def _dispatch(parsed: dict[str, Any], dispatch: Dispatch) -> Iterator[str]:
     clouds: tuple[str, ...] = parsed.get("clouds", ())
     training = parsed.get("training")
     home = (training.cloud if training is not None else None) or (clouds[0] if clouds else None)
+    if training is not None and training.image:
+        expected = (
+            f"unset with {P}queues.dispatch: the workers pull the image the stack builds into the home "
+            "registry, with the credential the refresher keeps there, and admit that image only"
+        )
+        yield problem(f"{P}training.image", training.image, expected)
     section = parsed.get(home) if home else None
     control = section.REGISTRY_FIREWALL if section is not None else None
     if control and not any(w.control == control and home in w.clouds for w in parsed.get("waivers", ())):

@@ -18,6 +18,10 @@ from infra.kueue.queues import Queues, QueuesArgs
 WAIT_FOR_PODS_READY_MINUTES = 30
 """How long an admitted Job's pods have to all be running before Kueue evicts and requeues the Job:
 Kueue's default, enough for GPU nodes to scale up from zero and pull a multi-GB image."""
+MANAGER_WAIT_FOR_PODS_READY_MINUTES = 2 * WAIT_FOR_PODS_READY_MINUTES
+"""The same on a MultiKueue manager, which judges a dispatched Job by the status its worker reports: longer
+than the worker's, so that the worker, which sees the pods, is the one to give up and requeue (a manager
+that gave up first would delete the worker's copy while the worker still waited for its nodes)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +58,9 @@ class Kueue(pulumi.ComponentResource):
                 labels=args.labels,
                 node_selector=args.node_selector,
                 tolerations=(),
-                wait_for_pods_ready_minutes=WAIT_FOR_PODS_READY_MINUTES,
+                wait_for_pods_ready_minutes=(
+                    MANAGER_WAIT_FOR_PODS_READY_MINUTES if args.dispatches else WAIT_FOR_PODS_READY_MINUTES
+                ),
                 block_admission=not args.dispatches,
                 crds=crds,
             ),

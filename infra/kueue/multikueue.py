@@ -35,6 +35,7 @@ from infra.catalog import Cloud
 from infra.clouds.base import GPU_RESOURCE, RbacSubject
 from infra.config.queues import TeamQueue
 from infra.config.types import GIB, quantity_value
+from infra.kueue.confinement import DispatchedJobPolicy
 from infra.kueue.controller import NAMESPACE
 from infra.kueue.queues import COVERED, kueue_object
 from infra.pods import Obj
@@ -229,6 +230,10 @@ class WorkerArgs:
     labels: Mapping[str, str]
     ready: Sequence[pulumi.Resource]
     """This worker's Kueue queues: a LocalQueue names its ClusterQueue."""
+    image: pulumi.Input[str]
+    """The manager's trainer image: the only one a Job the manager creates here may run."""
+    service_account: str
+    """The only service account such a Job may run as (the trainer's)."""
     namespaces: Sequence[pulumi.Resource] = ()
     """The teams' namespaces, which the pull Secrets wait for."""
 
@@ -258,7 +263,17 @@ class MultiKueueWorker(pulumi.ComponentResource):
             rules=WORKER_WRITE_RULES,
             opts=child,
         )
-        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.ready))
+        # Before the manager may create a Job here, the policy that confines what it runs.
+        confined = DispatchedJobPolicy(
+            f"{name}-confinement",
+            subject=args.subject,
+            image=args.image,
+            service_account=args.service_account,
+            pull_secret=PULL_SECRET,
+            labels=labels,
+            opts=child,
+        )
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*args.ready, confined])
         teams = [t for t in args.teams if t.flavors]
         # Empty, and never written by Pulumi: the refresher owns the data (a short-lived credential).
         owned_by_refresher = pulumi.ResourceOptions(

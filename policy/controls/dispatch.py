@@ -11,7 +11,10 @@ cluster (another cloud's refresher): the role it binds must grant no wildcard an
 escalate (bind, escalate, impersonate); bound cluster-wide it may only read, so that it writes only in the
 namespaces a RoleBinding names (never kube-system). Of Secrets it may only get and patch, by name in one
 namespace, image pull Secrets the stack declares holding no credential (the refresher writes a
-short-lived registry credential into them): never read a Secret it did not write.
+short-lived registry credential into them): never read a Secret it did not write. An outside identity
+that may create Jobs (MultiKueue's, which copies the manager's Jobs as they are) is confined by a
+ValidatingAdmissionPolicy of the same cluster, bound with Deny, that matches its requests and pins the
+service account and the image its Jobs run: RBAC can say where it may create a Job, not what the Job runs.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ REFRESH = frozenset({"get", "patch"})
 PULL_SECRET_TYPE = "kubernetes.io/dockerconfigjson"
 DOCKER_CONFIG = ".dockerconfigjson"
 ESCALATING = frozenset({"bind", "escalate", "impersonate", "*"})
+ADMISSION_POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+ADMISSION_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+PINNED = ("serviceAccountName ==", ".image ==")
+"""What a confining policy's validations must compare: the pod's service account and its images."""
 EXTERNAL = frozenset({"User", "Group"})
 
 ID10 = control(
@@ -45,7 +52,8 @@ ID10 = control(
     "by name only (the token refresher writes short-lived tokens into it); an identity from outside a "
     "cluster (a User or Group subject) is bound to a role with no wildcard and no escalating verb, "
     "cluster-wide to reading only, and of Secrets only to getting and patching, by name, image pull "
-    "Secrets the stack declares empty.",
+    "Secrets the stack declares empty; one that may create Jobs is confined by a ValidatingAdmissionPolicy "
+    "bound with Deny that pins the service account and the image of its Jobs.",
 )
 
 
@@ -131,6 +139,37 @@ def _rule_problems(
         yield f"grants {', '.join(sorted(verbs - READ))} in every namespace: bind writes per namespace"
 
 
+def _creates_jobs(rule: Mapping[str, Any]) -> bool:
+    verbs = {str(v) for v in as_list(rule.get("verbs"))}
+    return (
+        "jobs" in as_list(rule.get("resources"))
+        and "batch" in as_list(rule.get("apiGroups"))
+        and bool(verbs & {"create", "*"})
+    )
+
+
+def _confined(stack: Stack, cloud: str | None, subject: Any) -> bool:
+    """Whether a ValidatingAdmissionPolicy of `cloud`'s cluster, bound with Deny, matches the requests of
+    `subject` (by its name in a match condition) and pins what their Jobs run."""
+    if unknown(subject):
+        return True
+    for policy in stack.of(ADMISSION_POLICY):
+        if policy.cloud != cloud:
+            continue
+        conditions = " ".join(
+            str(c.get("expression")) for c in as_list(get(policy.props, "spec.matchConditions"))
+        )
+        checks = " ".join(str(v.get("expression")) for v in as_list(get(policy.props, "spec.validations")))
+        if json.dumps(str(subject)) not in conditions or not all(p in checks for p in PINNED):
+            continue
+        name = k8s.object_name(policy.props, policy.name)
+        for binding in stack.of(ADMISSION_BINDING):
+            actions = as_list(get(binding.props, "spec.validationActions"))
+            if binding.cloud == cloud and get(binding.props, "spec.policyName") == name and "Deny" in actions:
+                return True
+    return False
+
+
 def _external_bindings(stack: Stack) -> Iterator[Violation]:
     for binding in stack.of(CLUSTER_ROLE_BINDING, ROLE_BINDING):
         subjects = [s for s in as_list(get(binding.props, "subjects")) if s.get("kind") in EXTERNAL]
@@ -145,9 +184,18 @@ def _external_bindings(stack: Stack) -> Iterator[Violation]:
             yield binding.violation(ID10, f"binds {role_name}, a role the stack does not declare")
             continue
         bound_in = None if binding.type.endswith(":ClusterRoleBinding") else k8s.namespace(binding.props)
-        for rule in as_list(get(role.props, "rules")):
+        rules = as_list(get(role.props, "rules"))
+        for rule in rules:
             for problem in _rule_problems(stack, rule, (binding.cloud, bound_in)):
                 yield binding.violation(ID10, f"binds an outside identity to {role_name}, which {problem}")
+        if any(_creates_jobs(r) for r in rules):
+            for subject in subjects:
+                if not _confined(stack, binding.cloud, subject.get("name")):
+                    yield binding.violation(
+                        ID10,
+                        f"lets {subject.get('name')} create Jobs that no ValidatingAdmissionPolicy bound "
+                        "with Deny confines: it could run any image as any service account of the namespace",
+                    )
 
 
 @stack_rule(ID10)

@@ -317,6 +317,16 @@ ERRORS = [
         ],
         id="azure-manager-registry-firewalled",
     ),
+    pytest.param(
+        {"gpu-platform:training": {"image": f"ci.example/trainer@sha256:{'a' * 64}"}},
+        "prod",
+        [
+            f'gpu-platform:training.image: got "ci.example/trainer@sha256:{"a" * 64}"; expected unset with '
+            "gpu-platform:queues.dispatch: the workers pull the image the stack builds into the home "
+            "registry, with the credential the refresher keeps there, and admit that image only"
+        ],
+        id="prebuilt-image-with-dispatch",
+    ),
 ]
 
 

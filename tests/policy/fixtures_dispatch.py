@@ -101,4 +101,38 @@ def worker() -> list[Fixture]:
             },
             cloud="aws",
         ),
+        *confinement(),
+    ]
+
+
+def confinement() -> list[Fixture]:
+    """What the worker's admission admits of the refresher's group: trainer Jobs of one image."""
+    checks = [
+        'object.spec.template.spec.serviceAccountName == "trainer"',
+        'object.spec.template.spec.containers.all(c, c.image == "r.example/trainer@sha256:0")',
+    ]
+    return [
+        Fixture(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+            "worker-confinement",
+            {
+                "metadata": {"name": "dispatched-jobs"},
+                "spec": {
+                    "matchConditions": [
+                        {"name": "manager", "expression": '"gpu-platform:mk" in request.userInfo.groups'}
+                    ],
+                    "validations": [{"expression": e} for e in checks],
+                },
+            },
+            cloud="aws",
+        ),
+        Fixture(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+            "worker-confinement-binding",
+            {
+                "metadata": {"name": "dispatched-jobs"},
+                "spec": {"policyName": "dispatched-jobs", "validationActions": ["Deny"]},
+            },
+            cloud="aws",
+        ),
     ]

@@ -45,6 +45,28 @@ MUTATIONS = [
         set_key("worker-write-role", "rules[0].verbs", ["escalate"]),
         on="worker-write-binding",
     ),
+    case("aws", "ID-10", remove_resource("worker-confinement"), on="worker-write-binding"),
+    case("aws", "ID-10", remove_resource("worker-confinement-binding"), on="worker-write-binding"),
+    case(
+        "aws",
+        "ID-10",
+        set_key("worker-confinement-binding", "spec.validationActions", ["Warn"]),
+        on="worker-write-binding",
+    ),
+    case(
+        "aws",
+        "ID-10",
+        set_key(
+            "worker-confinement", "spec.matchConditions[0].expression", '"other" in request.userInfo.groups'
+        ),
+        on="worker-write-binding",
+    ),
+    case(
+        "aws",
+        "ID-10",
+        set_key("worker-confinement", "spec.validations", [{"expression": "true"}]),
+        on="worker-write-binding",
+    ),
 ]
 
 
@@ -66,6 +88,8 @@ def test_each_finding_says_what_is_wrong() -> None:
     assert "binds an outside identity to multikueue-worker, which grants Secrets" in secrets
     (writes,) = _messages("aws", set_key("worker-role", "rules[0].verbs", ["get", "create", "delete"]))
     assert "grants create, delete in every namespace: bind writes per namespace" in writes
+    (unconfined,) = _messages("aws", remove_resource("worker-confinement"))
+    assert "lets gpu-platform:mk create Jobs that no ValidatingAdmissionPolicy bound with Deny" in unconfined
 
 
 def test_a_service_account_binding_is_not_an_outside_identity() -> None:

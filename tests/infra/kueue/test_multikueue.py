@@ -8,11 +8,13 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from infra.catalog import Cloud
 from infra.clouds.base import federated_dir
 from infra.config.queues import TeamQueue
-from infra.kueue import multikueue, refresher
+from infra.kueue import cluster as kueue_cluster
+from infra.kueue import controller, multikueue, refresher
 from infra.kueue.multikueue import dispatch_queue, manager_quotas, total
 from plan.manifests import integral, manifest
 from plan.runner import Plan, PlannedResource
@@ -248,3 +250,16 @@ def test_every_multikueue_object_validates_against_the_pinned_crds() -> None:
     assert {"MultiKueueCluster", "MultiKueueConfig", "AdmissionCheck"} <= kinds
     failures = [f"{o['kind']}/{o['metadata']['name']}: {e}" for o in found for e in schemas.validate(o)]
     assert failures == []
+
+
+def test_the_manager_gives_a_dispatched_job_longer_to_be_ready_than_its_worker() -> None:
+    """The worker sees the pods and gives up first; a manager that did would delete the worker's copy."""
+    plan = planned("prod")
+
+    def timeout(cloud: str) -> str:
+        data = _named(plan, cloud, CONFIG_MAP, controller.CONFIG_MAP)["data"][controller.CONFIG_KEY]
+        return str(yaml.safe_load(data)["waitForPodsReady"]["timeout"])
+
+    assert timeout("gcp") == f"{kueue_cluster.MANAGER_WAIT_FOR_PODS_READY_MINUTES}m"
+    assert {timeout("aws"), timeout("azure")} == {f"{kueue_cluster.WAIT_FOR_PODS_READY_MINUTES}m"}
+    assert kueue_cluster.MANAGER_WAIT_FOR_PODS_READY_MINUTES > kueue_cluster.WAIT_FOR_PODS_READY_MINUTES
