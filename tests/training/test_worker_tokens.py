@@ -244,9 +244,10 @@ class Clouds:
                 "token_type": "Bearer",
                 "expires_in": 3600,
             }
-        if request.path == f"/v1/projects/-/serviceAccounts/{SERVICE_ACCOUNT}:generateAccessToken":
-            expires = datetime.now(UTC) + timedelta(seconds=3600)
-            return 200, {"accessToken": "gke-token", "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        for account, token in ((SERVICE_ACCOUNT, "gke-token"), (PULLER, "gar-token")):
+            if request.path == f"/v1/projects/-/serviceAccounts/{account}:generateAccessToken":
+                expires = datetime.now(UTC) + timedelta(seconds=3600)
+                return 200, {"accessToken": token, "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
         if request.path == "/oauth2/exchange":
             return 200, {"refresh_token": ACR_REFRESH_TOKEN}
         return 404, {"error": f"no route {request.path}"}
@@ -901,7 +902,8 @@ class Metadata:
         if path == "/computeMetadata/v1/instance/service-accounts/default/":
             return 200, {"email": self.email, "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}
         if path == "/computeMetadata/v1/instance/service-accounts/default/token":
-            return 200, {"access_token": "gar-token", "expires_in": 3599, "token_type": "Bearer"}
+            # The cached token, five minutes from expiry: good to sign with, too short to hand out.
+            return 200, {"access_token": "cached-token", "expires_in": 299, "token_type": "Bearer"}
         return 404, {"error": f"no route {path}"}
 
 
@@ -914,19 +916,24 @@ def metadata(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Metadata, StandI
         yield state, stand_in
 
 
-def test_an_artifact_registry_credential_is_the_pods_token_from_the_metadata_server(
-    metadata: tuple[Metadata, StandIn],
+def test_an_artifact_registry_credential_is_a_fresh_hour_minted_with_the_metadata_servers_token(
+    metadata: tuple[Metadata, StandIn], clouds: tuple[Clouds, StandIn]
 ) -> None:
     state, stand_in = metadata
-    username, password, expires_at = registry_tokens.mint_gar(wf.GarSource(PULLER))
+    _, iam = clouds
+    username, password, expires_at = registry_tokens.mint_gar(wf.GarSource(PULLER, iam.url))
     assert (username, password) == ("oauth2accesstoken", "gar-token")
     assert timedelta(minutes=59) < expires_at - datetime.now(UTC) <= timedelta(hours=1)
     assert stand_in.paths("GET")[-1].startswith("/computeMetadata/v1/instance/service-accounts/default/token")
+    (minted,) = iam.seen
+    assert minted.path == f"/v1/projects/-/serviceAccounts/{PULLER}:generateAccessToken"
+    assert minted.headers["authorization"] == "Bearer cached-token"
+    assert minted.json()["lifetime"] == "3600s"
     state.email = "someone-else@proj.iam.gserviceaccount.com"
     with pytest.raises(
         timing.TokenError, match=r"answers as 'someone-else@.*iam\.gke\.io/gcp-service-account"
     ):
-        registry_tokens.mint_gar(wf.GarSource(PULLER))
+        registry_tokens.mint_gar(wf.GarSource(PULLER, iam.url))
 
 
 def test_an_ecr_credential_is_the_decoded_authorization_token(
@@ -985,7 +992,8 @@ def test_a_run_writes_each_workers_pull_secret_once_and_a_failing_namespace_fail
     worker_state, worker_api = worker_kube
     gcp = _worker("gcp", "gcp", _gcp(pod, clouds[1].url), tls.ca_data) | {"server": worker_api.url}
     path = tmp_path / "workers.json"
-    path.write_text(json.dumps({"workers": [gcp], "registry": _registry()}))
+    puller = {"serviceAccount": PULLER, "iamCredentialsUrl": clouds[1].url}
+    path.write_text(json.dumps({"workers": [gcp], "registry": _registry(gcp=puller)}))
     assert _refresh(path, kube_api.url, pod, tls) == 0
     assert "worker gcp (pull Secret ml/trainer-pull): refreshed (no credential" in capsys.readouterr().out
     secret = worker_state.secrets["ml", "trainer-pull"]
@@ -1010,7 +1018,9 @@ def test_a_run_writes_each_workers_pull_secret_once_and_a_failing_namespace_fail
     assert "worker gcp (pull Secret ml/trainer-pull): still valid" in capsys.readouterr().out
 
     worker_state.secrets["ml", "trainer-pull"].pop("data")
-    path.write_text(json.dumps({"workers": [gcp], "registry": _registry(namespaces=["gone", "ml"])}))
+    path.write_text(
+        json.dumps({"workers": [gcp], "registry": _registry(namespaces=["gone", "ml"], gcp=puller)})
+    )
     assert _refresh(path, kube_api.url, pod, tls) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (

@@ -11,9 +11,10 @@ What it may pull is what the identity may read: the stack grants it reader acces
   Kubernetes service account is annotated with, so `serviceAccount` is not asked for (the GKE metadata
   server serves only `default`): it is checked against the email the metadata server answers with, so a
   missing or wrong annotation fails here, naming both, instead of as an unauthorized pull on a worker. The
-  metadata server hands out its cached token until about five minutes before it expires, so a run may get
-  one with less than the refresh margin left; it is refused (`token_timing.replace_by`) and the next run
-  gets a fresh one.
+  metadata server hands out its cached token until about five minutes before it expires, too late to renew
+  a pull Secret within the refresh margin, so that token only signs the call with which the account mints
+  itself a fresh one-hour token (IAM Credentials `generateAccessToken`, google-auth's
+  `impersonated_credentials`; the stack grants the account Token Creator on itself and nothing else).
 - ECR (`mint_ecr`): botocore's `ecr.get_authorization_token(registryIds=[registryId])` with the pod's
   default credentials (EKS Pod Identity's container credentials, which botocore reads from
   `AWS_CONTAINER_CREDENTIALS_FULL_URI` and `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`); `authorizationToken`
@@ -45,13 +46,16 @@ import botocore.session
 import google.auth.transport.requests
 from azure.identity import WorkloadIdentityCredential
 from botocore.config import Config
-from google.auth import compute_engine
+from google.auth import compute_engine, impersonated_credentials
+from google.oauth2 import credentials as oauth2_credentials
 
 from trainer.errors import one_line
 from trainer.token_timing import TokenError
 from trainer.workers_file import AcrSource, EcrSource, GarSource, Registry
 
 GAR_USERNAME = "oauth2accesstoken"
+GAR_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+GAR_LIFETIME_SECONDS = 3600
 ACR_USERNAME = "00000000-0000-0000-0000-000000000000"
 """The null GUID: ACR's username for a password that is a refresh token."""
 ACR_SCOPE = "https://containerregistry.azure.net/.default"
@@ -64,7 +68,7 @@ class PullCredential(NamedTuple):
 
 
 def mint_gar(source: GarSource) -> PullCredential:
-    """The pod's own Google access token, from the metadata server, if it is `serviceAccount`'s."""
+    """A fresh access token of the pod's own Google service account, if it is `serviceAccount`."""
     credentials = compute_engine.Credentials()  # type: ignore[no-untyped-call]
     credentials.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]
     email = credentials.service_account_email
@@ -73,10 +77,23 @@ def mint_gar(source: GarSource) -> PullCredential:
             f"the metadata server answers as {email!r}, not {source.service_account!r}: check the "
             "iam.gke.io/gcp-service-account annotation of the refresher's Kubernetes service account"
         )
-    if not credentials.token or credentials.expiry is None:
-        raise TokenError("the metadata server returned no token or no expiry")
+    # The metadata server's token as it is: google-auth would otherwise ask the metadata server again, by
+    # the account's email, for a scoped copy.
+    signer = oauth2_credentials.Credentials(token=credentials.token)  # type: ignore[no-untyped-call]
+    fresh = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
+        source_credentials=signer,
+        target_principal=email,
+        target_scopes=[GAR_SCOPE],
+        lifetime=GAR_LIFETIME_SECONDS,
+        iam_endpoint_override=(
+            f"{source.iam_credentials_url}/v1/projects/-/serviceAccounts/{email}:generateAccessToken"
+        ),
+    )
+    fresh.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]
+    if not fresh.token or fresh.expiry is None:
+        raise TokenError("IAM Credentials returned no token or no expiry")
     # google-auth keeps expiry as a naive UTC time.
-    return PullCredential(GAR_USERNAME, str(credentials.token), credentials.expiry.replace(tzinfo=UTC))
+    return PullCredential(GAR_USERNAME, str(fresh.token), fresh.expiry.replace(tzinfo=UTC))
 
 
 def mint_ecr(source: EcrSource) -> PullCredential:

@@ -125,9 +125,11 @@ class Worker:
 
 @dataclass(frozen=True)
 class GarSource:
-    """Artifact Registry: the pod's own Google service account, through the GKE metadata server."""
+    """Artifact Registry: the pod's own Google service account, through the GKE metadata server, which
+    mints itself a fresh token through IAM Credentials."""
 
     service_account: str
+    iam_credentials_url: str = GCP_IAM_CREDENTIALS_URL
 
 
 @dataclass(frozen=True)
@@ -391,7 +393,10 @@ def _acr(f: _Fields) -> AcrSource:
 
 
 def _gar(f: _Fields) -> GarSource:
-    return GarSource(f.text("serviceAccount", _SERVICE_ACCOUNT, "a service account's email"))
+    return GarSource(
+        f.text("serviceAccount", _SERVICE_ACCOUNT, "a service account's email"),
+        iam_credentials_url=f.url("iamCredentialsUrl", default=GCP_IAM_CREDENTIALS_URL),
+    )
 
 
 _REGISTRY_SOURCES: dict[str, Callable[[_Fields], RegistrySource]] = {"aws": _ecr, "azure": _acr, "gcp": _gar}

@@ -8,9 +8,12 @@ which may read the trainer's repository and nothing else (Artifact Registry Read
 on the project). That repository is the narrowest scope Artifact Registry's IAM takes: the account reads
 every image in it (the trainer and the upstream images mirrored beside it), none elsewhere.
 
-The pod asks the GKE metadata server for the account's access token (an hour long) and hands it out as the
-password of `oauth2accesstoken`. The repository's key needs no grant: Artifact Registry's service agent
-decrypts for whoever may read (cloud.google.com/artifact-registry/docs/access-control,
+The pod asks the GKE metadata server for the account's access token, with which the account mints itself a
+fresh hour-long one (IAM Credentials `generateAccessToken`: Token Creator on itself, nothing else), since
+the metadata server keeps handing out a cached token until about five minutes before it expires; it hands
+that out as the password of `oauth2accesstoken`. The repository's key needs no grant: Artifact
+Registry's service agent decrypts for whoever may read
+(cloud.google.com/artifact-registry/docs/access-control,
 cloud.google.com/artifact-registry/docs/cmek).
 """
 
@@ -27,6 +30,7 @@ from infra.clouds.gcp.identity import GSA_ANNOTATION, WORKLOAD_IDENTITY_USER, wo
 from infra.clouds.gcp.registry import TOKEN_USERNAME
 
 READER = "roles/artifactregistry.reader"
+TOKEN_CREATOR = "roles/iam.serviceAccountTokenCreator"
 """Download artifacts (and list and read their metadata) in the repository it is granted on; no writes."""
 
 
@@ -74,6 +78,15 @@ class RegistryPuller(pulumi.ComponentResource):
             member=workload_member(args.project, ns, ksa),
             opts=after_cluster,
         )
+        # The metadata server keeps handing out its cached token until about five minutes before it
+        # expires; the account mints itself a fresh hour with it (training/trainer/registry_tokens.py).
+        renew = gcp.serviceaccount.IAMMember(
+            f"{name}-self-token",
+            service_account_id=account.name,
+            role=TOKEN_CREATOR,
+            member=account.member,
+            opts=child,
+        )
         grant = gcp.artifactregistry.RepositoryIamMember(
             f"{name}-reader",
             project=args.project,
@@ -89,9 +102,9 @@ class RegistryPuller(pulumi.ComponentResource):
             binding=IdentityBinding(
                 service_account=ksa,
                 annotations={GSA_ANNOTATION: account.email},
-                # The metadata server has no token for the pod until the trust exists, and the repository
-                # refuses that token until the grant does.
-                ready=(trust, grant),
+                # The metadata server has no token for the pod until the trust exists, IAM Credentials
+                # mints none until the account may, and the repository refuses a token until the grant.
+                ready=(trust, renew, grant),
             ),
         )
         self.register_outputs({"account": account.email})

@@ -269,7 +269,8 @@ def test_granting_pulls_to_a_workload_of_the_cluster_needs_no_secret(contract: C
     trainer = contract.fields["identities"]["trainer"]["annotations"]
     assert not set(pull["annotations"].values()) & set(trainer.values())
     assert not [p for p in contract.secret if p.startswith("pull.")]
-    assert len(pull["ready"]) == 2  # the trust and the grant
+    # The trust and the grant (on GCP also the account's right to mint itself a fresh token).
+    assert len(pull["ready"]) >= 2
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

@@ -36,7 +36,8 @@ def test_id03_binding_names_exactly_one_kubernetes_service_account(stack_plan: P
 
 def test_id03_no_other_workload_identity_bindings(stack_plan: Plan) -> None:
     """The workload roles', and where GKE is MultiKueue's manager its refresher's (the registry puller)."""
-    members = sorted(b.inputs["member"].split("[", 1)[1] for b in gcp(stack_plan, SA_IAM))
+    bindings = [b for b in gcp(stack_plan, SA_IAM) if b.inputs["role"] == "roles/iam.workloadIdentityUser"]
+    members = sorted(b.inputs["member"].split("[", 1)[1] for b in bindings)
     dispatch = stack_plan.outputs.get("dispatch") or {}
     puller = ["kueue-system/worker-token-refresher]"] if dispatch.get("manager") == "gcp" else []
     assert members == sorted(["ml/replicator]", "ml/serving]", "ml/trainer]", *puller])

@@ -42,15 +42,23 @@ def pull(plan: Plan) -> dict[str, Any]:
 
 
 def test_only_the_refreshers_service_account_may_act_as_the_puller(plan: Plan) -> None:
+    """And the account itself may mint its own tokens (a fresh hour, when the metadata server's is
+    cached), which no one else may."""
     account = named(plan, ACCOUNT, f"{PULLER}-account")
     project = account.inputs["project"]
-    (trust,) = [g for g in gcp(plan, SA_IAM) if g.inputs["serviceAccountId"].endswith(email(account))]
+    on_it = [g for g in gcp(plan, SA_IAM) if g.inputs["serviceAccountId"].endswith(email(account))]
+    renew, trust = sorted(on_it, key=lambda g: g.inputs["role"])
     assert trust.inputs == {
         "serviceAccountId": f"projects/{project}/serviceAccounts/{email(account)}",
         "role": "roles/iam.workloadIdentityUser",
         "member": f"serviceAccount:{project}.svc.id.goog[kueue-system/worker-token-refresher]",
     }
     assert one(plan, CLUSTER).urn in trust.depends_on  # the identity pool exists once the cluster does
+    assert renew.inputs == {
+        "serviceAccountId": f"projects/{project}/serviceAccounts/{email(account)}",
+        "role": "roles/iam.serviceAccountTokenCreator",
+        "member": f"serviceAccount:{email(account)}",
+    }
 
 
 def test_the_puller_reads_the_trainers_repository_and_nothing_else(plan: Plan) -> None:
@@ -77,5 +85,6 @@ def test_the_refresher_mints_as_the_puller_once_trust_and_grant_exist(plan: Plan
     assert registry["repository"].startswith(f"{found['host']}/")
     assert found["ready"] == [
         named(plan, SA_IAM, f"{PULLER}-wi").urn,
+        named(plan, SA_IAM, f"{PULLER}-self-token").urn,
         named(plan, REPOSITORY_IAM, PULLER + "-reader").urn,
     ]
