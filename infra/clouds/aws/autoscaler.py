@@ -159,7 +159,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         args, context, child = self._args, self._args.context, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-role",
-            assume_role_policy=policies.pod_identity_trust(args.cluster_name, NAMESPACE, SERVICE_ACCOUNT),
+            assume_role_policy=context.pod_identity_trust(args.cluster_name, NAMESPACE, SERVICE_ACCOUNT),
             tags=context.tags("autoscaler"),
             opts=child,
         )

@@ -256,9 +256,7 @@ class GpuCluster(pulumi.ComponentResource):
         context, child = self._args.context, pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-cni-role",
-            assume_role_policy=policies.pod_identity_trust(
-                self._args.cluster_name, "kube-system", "aws-node"
-            ),
+            assume_role_policy=context.pod_identity_trust(self._args.cluster_name, "kube-system", "aws-node"),
             tags=context.tags("cluster"),
             opts=child,
         )

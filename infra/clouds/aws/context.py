@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from infra import naming
 from infra.catalog import Cloud
+from infra.clouds.aws import policies
 
 CLOUD: Cloud = "aws"
 
@@ -30,6 +31,16 @@ class AwsContext:
     def managed_policy(self, name: str) -> pulumi.Output[str]:
         """The ARN of an AWS-managed IAM policy in this account's partition (aws, aws-cn, aws-us-gov)."""
         return pulumi.Output.concat("arn:", self.partition, f":iam::aws:policy/{name}")
+
+    def pod_identity_trust(
+        self, cluster_name: str, namespace: str, service_account: str
+    ) -> pulumi.Output[str]:
+        """EKS Pod Identity trust for one service account of this account's cluster `cluster_name`."""
+        return pulumi.Output.all(self.partition, self.account_id).apply(
+            lambda v: policies.pod_identity_trust(
+                f"arn:{v[0]}:eks:{self.region}:{v[1]}:cluster/{cluster_name}", namespace, service_account
+            )
+        )
 
     def invoke_opts(self) -> pulumi.InvokeOutputOptions:
         # Invokes do not inherit a provider from a parent component, and the stack disables defaults.

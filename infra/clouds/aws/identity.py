@@ -60,7 +60,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         args, child = self._args, pulumi.ResourceOptions(parent=self)
         iam_role = aws.iam.Role(
             f"{self._name}-{role}",
-            assume_role_policy=policies.pod_identity_trust(
+            assume_role_policy=args.context.pod_identity_trust(
                 args.cluster_name, args.namespace, service_account
             ),
             description=f"Pod Identity role of {args.namespace}/{service_account}",

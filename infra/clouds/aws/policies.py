@@ -39,10 +39,13 @@ def flow_logs_trust(account_id: str) -> str:
     )
 
 
-def pod_identity_trust(cluster_name: str, namespace: str, service_account: str) -> str:
+def pod_identity_trust(cluster_arn: str, namespace: str, service_account: str) -> str:
     """EKS Pod Identity trust, scoped by the session tags the agent sets to one cluster, namespace and SA.
+    The cluster by its ARN: a cluster's name is unique only within a region, and a cluster of the same
+    name in another region of the account would otherwise match.
 
-    https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
+    https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html (the session tags: eks-cluster-arn,
+    eks-cluster-name, kubernetes-namespace, kubernetes-service-account, kubernetes-pod-name and -uid)
     """
     return document(
         {
@@ -52,7 +55,7 @@ def pod_identity_trust(cluster_name: str, namespace: str, service_account: str) 
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Condition": {
                 "StringEquals": {
-                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/eks-cluster-arn": cluster_arn,
                     "aws:RequestTag/kubernetes-namespace": namespace,
                     "aws:RequestTag/kubernetes-service-account": service_account,
                 }

@@ -46,7 +46,7 @@ class RegistryPuller(pulumi.ComponentResource):
         ns, sa = args.namespace, args.service_account
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=policies.pod_identity_trust(args.cluster_name, ns, sa),
+            assume_role_policy=context.pod_identity_trust(args.cluster_name, ns, sa),
             description=f"Pod Identity role of {ns}/{sa}: pulls of the trainer repository",
             tags=context.tags("registry"),
             opts=child,

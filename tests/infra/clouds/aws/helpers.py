@@ -10,6 +10,7 @@ from infra import config
 from infra.clouds.aws.platform import cluster_name
 from infra.config import StackConfig
 from plan import stackfile
+from plan.fakes.registry import FAKE_ACCOUNT
 from plan.runner import Plan, PlannedResource
 from tests.plans import ROOT, platform_resources
 
@@ -66,3 +67,9 @@ def depends_on(resource: PlannedResource, other: PlannedResource) -> bool:
 
 def cluster_of(plan: Plan) -> str:
     return cluster_name(plan.stack)
+
+
+def cluster_arn_of(plan: Plan) -> str:
+    """The EKS cluster's ARN, in the mock engine's account: what Pod Identity trusts name."""
+    (provider,) = [r for r in plan.resources if r.type == "pulumi:providers:aws"]
+    return f"arn:aws:eks:{provider.inputs['region']}:{FAKE_ACCOUNT}:cluster/{cluster_of(plan)}"

@@ -12,7 +12,7 @@ from tests.infra.clouds.aws.helpers import (
     ROLE,
     ROLE_POLICY,
     aws_of,
-    cluster_of,
+    cluster_arn_of,
     depends_on,
     doc,
     named,
@@ -45,7 +45,7 @@ def test_id01_trust_scoped_to_one_service_account(stack_plan: Plan) -> None:
         assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
         assert trust["Condition"] == {
             "StringEquals": {
-                "aws:RequestTag/eks-cluster-name": cluster_of(stack_plan),
+                "aws:RequestTag/eks-cluster-arn": cluster_arn_of(stack_plan),
                 "aws:RequestTag/kubernetes-namespace": namespace,
                 "aws:RequestTag/kubernetes-service-account": role_name,
             }

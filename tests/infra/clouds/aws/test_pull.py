@@ -11,7 +11,16 @@ import pytest
 
 from infra.clouds.aws import policies
 from plan.runner import Plan
-from tests.infra.clouds.aws.helpers import ASSOCIATION, CLUSTER, ROLE, ROLE_POLICY, aws_of, named, one
+from tests.infra.clouds.aws.helpers import (
+    ASSOCIATION,
+    CLUSTER,
+    ROLE,
+    ROLE_POLICY,
+    aws_of,
+    cluster_arn_of,
+    named,
+    one,
+)
 from tests.plans import contract_plan
 
 PULLER = "-aws-pull-kueue-system-worker-token-refresher"
@@ -36,7 +45,7 @@ def test_only_the_refreshers_service_account_may_assume_the_role(plan: Plan) -> 
     assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
     assert statement["Condition"] == {
         "StringEquals": {
-            "aws:RequestTag/eks-cluster-name": one(plan, CLUSTER).inputs["name"],
+            "aws:RequestTag/eks-cluster-arn": cluster_arn_of(plan),
             "aws:RequestTag/kubernetes-namespace": "kueue-system",
             "aws:RequestTag/kubernetes-service-account": "worker-token-refresher",
         }
