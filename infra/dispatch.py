@@ -70,7 +70,8 @@ def template_args(
         service_account=manager.namespace.accounts["trainer"],
         pod_labels={k: v for p in workers for k, v in p.identities["trainer"].pod_labels.items()},
         grace_seconds=max(p.spot_notice_seconds for p in workers),
-        labels=manager.labels,
+        # The Job and its pods run on a worker: the manager's `cloud` label would misname them there.
+        labels={k: v for k, v in manager.labels.items() if k != "cloud"},
         selector=app_labels(APPS["trainer"], cfg.stack),
         pull_secrets=[PULL_SECRET],
         managed_by=MANAGED_BY,

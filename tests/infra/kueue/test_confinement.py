@@ -78,6 +78,7 @@ def test_the_templates_job_is_admitted_and_each_breach_refused_for_one_reason(cl
     job = dispatched()
     assert pod(job)["containers"][0]["image"] == planned("prod").outputs["clouds"]["gcp"]["training"]["image"]
     assert refused(policy, job) == []
+    assert "cloud" not in job["spec"]["template"]["metadata"]["labels"]  # it runs on a worker, not on gcp
     for what, breach in BREACHES.items():
         assert len(refused(policy, breach(job))) == 1, what
 
