@@ -13,7 +13,8 @@ import celpy
 import pytest
 from celpy.adapter import json_to_cel
 
-from infra.kueue import confinement, multikueue
+from examples.submit import job as submit_job
+from infra.kueue import QUEUE_LABEL, confinement, multikueue
 from tests.infra.kueue.test_multikueue import ROLE_BINDING, _named, _subject
 from tests.plans import planned, waits_for
 
@@ -117,3 +118,30 @@ def test_it_matches_the_managers_identity_only_and_denies_before_the_manager_may
     ]
     (declared,) = [r for r in plan.of_type(BINDING) if r.cloud == cloud]
     assert waits_for(plan, write, declared)
+
+
+@pytest.mark.parametrize("cloud", WORKERS)
+def test_a_submitted_job_from_the_planned_template_is_admitted_on_every_worker(cloud: str) -> None:
+    """The submit command's Job, built from the template the stack plans (not a copy of it), with options
+    and a version of its own, is one each worker's policy admits, in that worker's queue."""
+    plan = planned("prod")
+    cronjob = _named(plan, "gcp", CRON_JOB, "train-digits")
+    dispatch = plan.outputs["dispatch"]
+    submission = submit_job.Submission(
+        name="train-digits-20261205-120000",
+        namespace=dispatch["namespace"],
+        queue=dispatch["queue"],
+        version=1_796_472_000,
+        options={"TRAINER_EPOCHS": 3, "TRAINER_FILTERS": 64},
+    )
+    job = submit_job.build(cronjob, submission)
+    assert refused(_named(plan, cloud, POLICY, confinement.NAME), job) == []
+    queue = job["metadata"]["labels"][QUEUE_LABEL]
+    local = _named(plan, cloud, "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue", queue)
+    assert local["metadata"]["namespace"] == job["metadata"]["namespace"]
+    env = {e["name"]: e.get("value") for e in pod(job)["containers"][0]["env"]}
+    assert (env["TRAINER_MODEL_VERSION"], env["TRAINER_EPOCHS"], env["TRAINER_FILTERS"]) == (
+        "1796472000",
+        "3",
+        "64",
+    )
