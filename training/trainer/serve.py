@@ -92,10 +92,12 @@ def predict(model: Model, version: int | None, body: bytes) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"JSON Parse error: {exc}") from None
     instances = request.get("instances") if isinstance(request, dict) else None
-    if not isinstance(instances, list) or not instances:
+    if not isinstance(instances, list):
         raise ApiError(
             400, "Missing 'instances' key: this server takes the row format, {\"instances\": [...]}"
         )
+    if not instances:
+        raise ApiError(400, "'instances' is empty")
     serving = model.versions[chosen].signatures[SIGNATURE]
     ((name, spec),) = serving.structured_input_signature[1].items()
     rows = [row.get(name) if isinstance(row, dict) else row for row in instances]
