@@ -12,6 +12,9 @@ export UV_TOOL_BIN_DIR := $(abspath $(TOOLS))/bin
 
 .PHONY: setup demo test lint fmt plan-dev plan-prod
 
+# `make demo` ends in a prediction: the exported model on the trainer's development server (a free port on
+# 127.0.0.1, stopped however the demo ends), asked by the example app once its model status answers.
+
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	@command -v dot >/dev/null 2>&1 && command -v rclone >/dev/null 2>&1 && \
@@ -32,6 +35,20 @@ demo: setup
 	$(UV) run --locked python -m trainer train --data $(TOOLS)/demo/data --model-dir $(TOOLS)/demo/model
 	$(UV) run --locked python -m trainer evaluate --model-dir $(TOOLS)/demo/model
 	$(UV) run --locked python -m trainer export --model-dir $(TOOLS)/demo/model --out $(TOOLS)/demo/serve
+	@port=$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	url=http://127.0.0.1:$$port/v1/models/digits; \
+	$(UV) run --locked python -m trainer serve --model-base $(TOOLS)/demo/serve --port $$port & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; trap 'exit 1' HUP INT TERM; \
+	tries=0; until python3 -c 'import sys, urllib.request as r; r.build_opener(r.ProxyHandler({})).open(sys.argv[1], timeout=1)' \
+			$$url 2>/dev/null; do \
+		tries=$$((tries + 1)); \
+		if [ $$tries -ge 240 ] || ! kill -0 $$server 2>/dev/null; then \
+			echo "make demo: the development server did not answer at $$url" >&2; exit 1; \
+		fi; \
+		sleep 0.5; \
+	done; \
+	echo "+ python -m examples.app --url $$url:predict"; \
+	$(UV) run --locked python -m examples.app --url $$url:predict
 
 lint:
 	$(UV) run --locked ruff check .

@@ -1,19 +1,23 @@
-"""`python -m examples.app [--outputs FILE|-] [--stack NAME] [--input FILE] [--pin every|first|off]`:
+"""`python -m examples.app [--outputs FILE|-] [--stack NAME] [--url URL] [--input FILE] [--pin MODE]`:
 classify a digit on the platform, whichever cloud answers first in the stack's order, and print which one
 did and with which model version. The version is pinned by default (`client.pin`): the newest that every
-cloud reporting its versions serves, so a failover to another cloud answers from the same model."""
+cloud reporting its versions serves, so a failover to another cloud answers from the same model. `--url`
+asks one TF Serving REST server instead of the stack's clouds, such as `python -m trainer serve` on this
+machine (`make demo` does)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from examples.app import client
-from infra.outputs import SCHEMA_VERSION
+from infra.outputs import PREDICT_URL, SCHEMA_VERSION
 
 # scikit-learn's first handwritten digit (a zero), scaled to [0, 1] as `prepare-data` does, [8, 8, 1].
 SAMPLE = [
@@ -31,10 +35,23 @@ SAMPLE = [
 ]
 
 
+def predict_url(text: str) -> str:
+    if not text or not re.match(PREDICT_URL, text):
+        expected = "http://HOST:PORT/v1/models/<name>:predict, <name> in lower-case letters, digits and '-'"
+        raise argparse.ArgumentTypeError(f"expected a TF Serving predict URL, {expected}; got {text!r}")
+    return text
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m examples.app", description=__doc__, allow_abbrev=False)
     parser.add_argument("--outputs", help="saved `pulumi stack output --json`, or - for stdin")
     parser.add_argument("--stack", help="stack to ask `pulumi stack output` for (default: the selected one)")
+    parser.add_argument(
+        "--url",
+        type=predict_url,
+        help="one TF Serving predict URL to ask instead of the stack's clouds (its answer names the cloud "
+        "`local`), e.g. http://127.0.0.1:8501/v1/models/digits:predict from `python -m trainer serve`",
+    )
     parser.add_argument("--input", type=Path, help="JSON list of instances (default: one sample digit)")
     parser.add_argument("--timeout", type=float, default=client.Policy.timeout, help="seconds per request")
     parser.add_argument("--attempts", type=int, default=client.Policy.attempts, help="tries per cloud")
@@ -45,13 +62,25 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="the model version asked for: the newest on every cloud (default), the newest on the first "
         "cloud that reports its versions, or off: each cloud's own newest (the version is then unknown)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.url and (args.outputs or args.stack):
+        parser.error(
+            "argument --url: asks one server instead of a stack's clouds; leave out --outputs and --stack"
+        )
+    return args
+
+
+def targets(args: argparse.Namespace) -> Sequence[client.Target]:
+    """The servers to ask, in failover order: the one `--url`, else the stack outputs' endpoints."""
+    if args.url:
+        return [client.Local(args.url)]
+    return client.load(args.outputs, args.stack).endpoints
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
-        outputs = client.load(args.outputs, args.stack)
+        endpoints = targets(args)
     except ValidationError as exc:
         expected = f"schemaVersion {SCHEMA_VERSION}"
         print(f"the stack outputs do not match the contract ({expected}):\n{exc}", file=sys.stderr)
@@ -59,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     instances = json.loads(args.input.read_text()) if args.input else [SAMPLE]
     policy = client.Policy(timeout=args.timeout, attempts=args.attempts)
     try:
-        pin = None if args.pin == "off" else client.pin(outputs.endpoints, args.timeout, args.pin)
-        result = client.predict(outputs.endpoints, instances, policy, pin=pin)
+        pin = None if args.pin == "off" else client.pin(endpoints, args.timeout, args.pin)
+        result = client.predict(endpoints, instances, policy, pin=pin)
     except client.AllEndpointsFailedError as exc:
         print(exc, file=sys.stderr)
         return 1

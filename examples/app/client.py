@@ -19,15 +19,34 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from infra.outputs import Endpoint, StackOutputs
+from infra.outputs import StackOutputs
 
 Instances = list[Any]
 Scope = Literal["every", "first"]
 # Internal load balancers sit in private networks that a corporate proxy cannot reach.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _PREDICT_URL = re.compile(r"^(?P<model>.+/v1/models/[^/:]+):predict$")
+
+
+class Target(Protocol):
+    """What the failover needs of an endpoint: a name for its messages and a predict URL. The stack
+    outputs' `Endpoint`s are targets, and so is `Local`."""
+
+    @property
+    def cloud(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Local:
+    """One TF Serving REST server named by its predict URL, such as `python -m trainer serve` here."""
+
+    url: str
+    cloud: str = "local"
 
 
 @dataclass(frozen=True)
@@ -144,7 +163,7 @@ def available(url: str, timeout: float) -> set[int]:
         raise EndpointError("model_version_status is malformed") from exc
 
 
-def pin(endpoints: Sequence[Endpoint], timeout: float, scope: Scope = "every") -> Pin:
+def pin(endpoints: Sequence[Target], timeout: float, scope: Scope = "every") -> Pin:
     """The newest version AVAILABLE on every endpoint that reports its versions (`first`: on the first one
     that does). When they share none (TF Serving loads only a model's newest version unless told otherwise,
     so a cloud that the newest has not reached yet shares nothing with the others), the newest that any of
@@ -176,7 +195,7 @@ def pin(endpoints: Sequence[Endpoint], timeout: float, scope: Scope = "every") -
 
 
 def predict(
-    endpoints: Sequence[Endpoint],
+    endpoints: Sequence[Target],
     instances: Instances,
     policy: Policy = Policy(),
     sleep: Callable[[float], None] = time.sleep,

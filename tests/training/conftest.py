@@ -1,36 +1,24 @@
-"""Fixtures for the trainer's tests: one prepared digits data set and one trained model per session.
+"""Fixtures for the trainer's tests: the object-store emulators, and child `python -m trainer` processes.
 
-Training runs in this process through the CLI entry point (`trainer.__main__.main`), so TensorFlow is
-imported once; only the tests that need a separate process (kill and resume, two workers, a fresh
-install) start one.
+The prepared digits and the trained model of the session are shared with the example app's tests
+(`tests/conftest.py`, `tests/trained.py`). Training runs in this process, so TensorFlow is imported once;
+only the tests that need a separate process (kill and resume, two workers, a fresh install) start one.
 """
 
 from __future__ import annotations
 
 import os
-
-# Before TensorFlow or gcsfs is imported by any test: quiet C++ logs, and no 60 s HNS probe per bucket
-# call against the GCS emulator (gcsfs reads the flag when it is imported).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.trained import KERAS_NUMPY2
 from tests.training import emulators
-from trainer.__main__ import main
 
-EPOCHS = 15  # the acceptance bar: >= 0.95 test accuracy within 15 epochs
-# Keras 3.15 saving TensorFlow variables under numpy 2 warns from inside Keras on every save; nothing
-# in the trainer can act on it.
-_KERAS_NUMPY2 = "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+_KERAS_NUMPY2 = f"ignore:{KERAS_NUMPY2}:DeprecationWarning"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,18 +26,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.filterwarnings(_KERAS_NUMPY2))
-
-
-@dataclass(frozen=True)
-class Trained:
-    data: Path
-    model_dir: Path
-    serve: Path  # export base path; version 1 is exported
-    metrics: dict[str, Any]
-
-
-def run_cli(*args: object) -> int:
-    return main([str(a) for a in args])
 
 
 def trainer_process(
@@ -72,25 +48,6 @@ def wait_for_line(process: subprocess.Popen[str], prefix: str) -> None:
         if line.startswith(prefix):
             return
     pytest.fail(f"no line starting {prefix!r}; the process ended with {process.wait()}")
-
-
-@pytest.fixture(scope="session")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("digits")
-    assert run_cli("prepare-data", "--out", out) == 0
-    return out
-
-
-@pytest.fixture(scope="session")
-def trained(digits: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """prepare-data → train (15 epochs) → evaluate → export, all with default settings."""
-    root = tmp_path_factory.mktemp("trained")
-    model_dir, serve = root / "model", root / "serve"
-    assert run_cli("train", "--data", digits, "--model-dir", model_dir, "--epochs", EPOCHS) == 0
-    assert run_cli("evaluate", "--model-dir", model_dir) == 0
-    assert run_cli("export", "--model-dir", model_dir, "--out", serve) == 0
-    metrics = json.loads((model_dir / "metrics.json").read_text())
-    return Trained(digits, model_dir, serve, metrics)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.training.conftest import run_cli
+from tests.trained import run_cli
 from trainer import bench
 from trainer.config import BenchConfig
 

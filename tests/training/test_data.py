@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.training.conftest import run_cli
+from tests.trained import run_cli
 from trainer import data, manifest, storage
 from trainer.errors import DataError, UsageError
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from tests.trained import run_cli
 from tests.training import emulators
-from tests.training.conftest import run_cli
 from tests.training.test_storage_emulators import new_bucket
 from trainer import storage
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.conftest import run_cli
+from tests.trained import run_cli
 from trainer import tf_logs
 from trainer.errors import GpuMissingError
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.training.conftest import run_cli
+from tests.trained import run_cli
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tests.training.conftest import EPOCHS, Trained, run_cli
+from tests.trained import EPOCHS, Trained, run_cli
 from trainer import export, manifest, records, storage, tflite
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

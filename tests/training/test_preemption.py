@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.trained import run_cli
 from tests.training import emulators
-from tests.training.conftest import run_cli, wait_for_line
+from tests.training.conftest import wait_for_line
 from tests.training.test_storage_emulators import new_bucket
 from trainer import storage
 from trainer.checkpoints import DIGEST, METADATA, WEIGHTS, Progress

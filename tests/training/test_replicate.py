@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.trained import Trained, run_cli
 from tests.training import emulators, prefix_grants
-from tests.training.conftest import Trained, run_cli
 from tests.training.test_storage_emulators import new_bucket
 from trainer import storage, versions
 from trainer.errors import StorageError

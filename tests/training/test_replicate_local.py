@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.conftest import run_cli
+from tests.trained import run_cli
 from tests.training.test_versions import bundle
 from trainer import versions
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.conftest import EPOCHS, run_cli, trainer_process
+from tests.trained import EPOCHS, run_cli
+from tests.training.conftest import trainer_process
 
 # Small batches make epochs long enough (about 160 steps) that the kill lands mid-run, not after it.
 TRAIN_ARGS = ("--epochs", str(EPOCHS), "--batch-size", "8")

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.trained import run_cli
 from tests.training import emulators
-from tests.training.conftest import run_cli, trainer_process, wait_for_line
+from tests.training.conftest import trainer_process, wait_for_line
 from tests.training.test_storage_emulators import new_bucket
 from trainer import storage
 from trainer.checkpoints import DIGEST, METADATA, WEIGHTS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.conftest import run_cli
+from tests.trained import run_cli
 from trainer import storage, versions
 from trainer.errors import DataError
 

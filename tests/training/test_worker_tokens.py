@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from google.auth.compute_engine import _metadata as google_metadata
 
+from tests.trained import run_cli
 from tests.training import emulators
-from tests.training.conftest import run_cli
 from trainer import pull_secrets, registry_tokens
 from trainer import token_timing as timing
 from trainer import worker_tokens as wt

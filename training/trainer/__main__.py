@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, type]] = {
     "export": ("trainer.export", config.ExportConfig),
     "replicate": ("trainer.replicate", config.ReplicateConfig),
     "refresh-workers": ("trainer.worker_tokens", config.RefreshWorkersConfig),
+    "serve": ("trainer.serve", config.ServeConfig),
     "bench": ("trainer.bench", config.BenchConfig),
 }
 

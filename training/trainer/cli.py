@@ -212,6 +212,40 @@ COMMANDS: dict[str, tuple[str, list[Opt]]] = {
             ),
         ],
     ),
+    "serve": (
+        "A development server, not for production (the clusters run TF Serving): the newest exported "
+        "version(s) on TF Serving's REST API, /v1/models/<name>[/versions/<v>][:predict].",
+        [
+            Opt(
+                "--model-base",
+                "TRAINER_EXPORT_DIR",
+                "model base path that export wrote versions under (local path or URI)",
+                o.uri,
+                required=True,
+            ),
+            Opt("--name", "TRAINER_MODEL_NAME", "the model's name in the URLs", o.model_name, "digits"),
+            Opt(
+                "--newest",
+                "TRAINER_SERVE_NEWEST",
+                "how many of the newest committed versions to load, as TF Serving's latest policy",
+                o.positive_int,
+                1,
+            ),
+            Opt(
+                "--host",
+                "TRAINER_SERVE_HOST",
+                "address to listen on (the default keeps it on this machine)",
+                default="127.0.0.1",
+            ),
+            Opt(
+                "--port",
+                "TRAINER_SERVE_PORT",
+                "TCP port (0: any free one, printed at start-up)",
+                o.between(0, 65535),
+                8501,
+            ),
+        ],
+    ),
     "bench": (
         "Print training samples/s on this device, with and without mixed precision and XLA.",
         [

@@ -89,6 +89,15 @@ class RefreshWorkersConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    model_base: str  # the base path `export` wrote versions under
+    name: str  # the model's name in the URLs, `/v1/models/<name>`
+    newest: int  # how many of the newest committed versions to load
+    host: str
+    port: int  # 0: any free port
+
+
+@dataclass(frozen=True)
 class BenchConfig:
     model: str
     synthetic: bool

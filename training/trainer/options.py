@@ -129,6 +129,15 @@ def source(text: str) -> str:
     return text if text == "digits" else uri(text)
 
 
+def model_name(text: str) -> str:
+    """A model's name in TF Serving's URLs, as the stack outputs allow it: a DNS label."""
+    if not _LOCATION_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected lower-case letters, digits and '-' (e.g. digits), got {text!r}"
+        )
+    return text
+
+
 def replica_location(text: str) -> ReplicaLocation:
     """`NAME=URI`: a cloud's name (lower-case letters, digits and hyphens) and a model base path."""
     name, sep, location = text.partition("=")
