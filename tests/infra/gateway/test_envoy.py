@@ -1,0 +1,257 @@
+"""Envoy Gateway's controller, built alone on the mock engine with a stand-in CRD: upstream's v1.9.0 release
+manifest (`helm template eg charts/gateway-helm`, rendered at the tag in test/helm/gateway-helm/
+default-config.out.yaml) without the topology injector, Pod Security `restricted`, certgen before the
+controller, and the class `envoy` once the controller serves. The upstream files are not read here (the
+tests run without the mirror): each check names the file at the tag it stands for."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pulumi
+import yaml
+
+from infra import naming
+from infra.gateway import crds, envoy
+from plan.manifests import integral, manifest
+from tests.infra.gateway import objects
+from tests.infra.gateway.objects import (
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    CONFIG_MAP,
+    DEPLOYMENT,
+    JOB,
+    NAMESPACE,
+    POLICY,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE,
+    Built,
+)
+from tests.plans import waits_for
+
+IMAGE = "registry.example.com/gpu-platform/trainer@sha256:" + "a" * 64
+PROXY_IMAGE = "registry.example.com/gpu-platform/trainer@sha256:" + "b" * 64
+LABELS = {"project": "gpu-platform", "stack": "dev", "component": "gateway"}
+SYSTEM_POOL = {"gpu-platform/pool": "general"}
+ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "external"}
+PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+CLASS = "kubernetes:gateway.networking.k8s.io/v1:GatewayClass"
+
+
+@functools.cache
+def built() -> Built:
+    def program(crd: list[pulumi.Resource]) -> None:
+        envoy.EnvoyGateway(
+            "gateway",
+            envoy.EnvoyGatewayArgs(
+                image=pulumi.Output.from_input(IMAGE),
+                proxy_image=pulumi.Output.from_input(PROXY_IMAGE),
+                labels=LABELS,
+                node_selector=SYSTEM_POOL,
+                load_balancer_annotations=ANNOTATIONS,
+                crds=crd,
+            ),
+        )
+
+    return objects.build(program)
+
+
+def _pod(type_: str, name: str) -> dict[str, Any]:
+    pod: dict[str, Any] = built().inputs(type_, name)["spec"]["template"]["spec"]
+    return pod
+
+
+def test_every_object_validates_strictly() -> None:
+    b = built()
+    assert not objects.core_failures(b)
+    assert not objects.custom_failures(b)
+    assert {manifest(r)["kind"] for r in b.objects()} == {
+        "Namespace",
+        "NetworkPolicy",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "ConfigMap",
+        "Job",
+        "Service",
+        "Deployment",
+        "PodDisruptionBudget",
+        "EnvoyProxy",
+        "GatewayClass",
+    }
+
+
+def test_every_pod_meets_pod_security_restricted() -> None:
+    b = built()
+    assert not objects.pod_security_failures(b)
+    labels = b.inputs(NAMESPACE, "envoy-gateway-system")["metadata"]["labels"]
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    for res in b.objects():
+        if res.type not in {NAMESPACE, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CLASS}:
+            assert res.inputs["metadata"]["namespace"] == "envoy-gateway-system", res.name
+
+
+def test_the_proxies_are_restricted_but_for_their_writable_root() -> None:
+    """internal/infrastructure/kubernetes/proxy/resource.go@v1.9.0 leaves both containers' root writable."""
+    kube = built().inputs(PROXY, "envoy")["spec"]["provider"]["kubernetes"]
+    deployment = kube["envoyDeployment"]
+    assert deployment["replicas"] == 2
+    assert deployment["container"]["image"] == PROXY_IMAGE
+    assert deployment["container"]["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert deployment["pod"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert deployment["pod"]["nodeSelector"] == SYSTEM_POOL
+    assert kube["envoyService"] == {"type": "LoadBalancer", "annotations": ANNOTATIONS}
+    assert kube["envoyPDB"] == {"minAvailable": 1}
+
+
+def test_the_class_is_the_controllers_and_names_the_proxy() -> None:
+    spec = built().inputs(CLASS, "envoy")["spec"]
+    assert spec == {
+        "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+        "parametersRef": {
+            "group": "gateway.envoyproxy.io",
+            "kind": "EnvoyProxy",
+            "name": "envoy",
+            "namespace": "envoy-gateway-system",
+        },
+    }
+
+
+def test_the_config_is_the_gateway_api_on_kubernetes_without_the_injector() -> None:
+    """templates/envoy-gateway-config.yaml@v1.9.0 less the rate-limit Deployment; the controller reads it
+    at start, so a change restarts it."""
+    b = built()
+    text = b.inputs(CONFIG_MAP, "envoy-gateway-config")["data"]["envoy-gateway.yaml"]
+    assert yaml.safe_load(text) == {
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "EnvoyGateway",
+        "gateway": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+        "logging": {"level": {"default": "info"}},
+        "provider": {
+            "type": "Kubernetes",
+            "kubernetes": {"shutdownManager": {"image": IMAGE}, "proxyTopologyInjector": {"disabled": True}},
+        },
+    }
+    annotations = b.inputs(DEPLOYMENT, "envoy-gateway")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["gpu-platform/config-hash"] == naming.short_hash(text, length=16)
+
+
+def test_the_controller_runs_as_upstream_runs_it() -> None:
+    """templates/envoy-gateway-deployment.yaml@v1.9.0 with the chart's defaults."""
+    pod = _pod(DEPLOYMENT, "envoy-gateway")
+    (container,) = pod["containers"]
+    assert container["image"] == IMAGE
+    assert container["args"] == ["server", "--config-path=/config/envoy-gateway.yaml"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "grpc": 18000,
+        "ratelimit": 18001,
+        "wasm": 18002,
+        "metrics": 19001,
+    }
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": 8081}
+    assert container["startupProbe"]["failureThreshold"] == 30
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8081}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {
+        "/config": "envoy-gateway-config",
+        "/certs": "certs",
+        "/var/lib/eg/wasm": "wasm-cache",
+        "/tmp": "tmp",
+    }
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["certs"]["secret"] == {"secretName": "envoy-gateway"}
+    assert pod["serviceAccountName"] == "envoy-gateway"
+    assert pod["nodeSelector"] == SYSTEM_POOL
+    service = built().inputs(SERVICE, "envoy-gateway")["spec"]
+    assert 9443 not in {p["port"] for p in service["ports"]}
+    assert (
+        service["selector"].items()
+        <= built().inputs(DEPLOYMENT, "envoy-gateway")["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def test_rbac_is_upstreams_without_the_topology_injector() -> None:
+    """templates/_rbac.tpl@v1.9.0: eleven cluster rules; no pods or pods/binding, no certgen ClusterRole."""
+    b = built()
+    rules = b.inputs(CLUSTER_ROLE, "eg-gateway-helm-envoy-gateway-role")["rules"]
+    assert rules == envoy.CONTROLLER_RULES
+    assert len(rules) == 11
+    assert not any("pods" in r["resources"] for r in rules)
+    assert {r.inputs["metadata"]["name"] for r in b.of(CLUSTER_ROLE)} == {
+        "eg-gateway-helm-envoy-gateway-role"
+    }
+    assert {r.inputs["metadata"]["name"] for r in b.of(ROLE)} == {
+        "eg-gateway-helm-infra-manager",
+        "eg-gateway-helm-leader-election-role",
+        "eg-gateway-helm-certgen",
+    }
+    assert b.inputs(ROLE, "eg-gateway-helm-certgen")["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update"]}
+    ]
+    for binding in b.of(ROLE_BINDING) + b.of(CLUSTER_ROLE_BINDING):
+        (subject,) = binding.inputs["subjects"]
+        assert subject["namespace"] == "envoy-gateway-system"
+
+
+def test_certgen_makes_the_secrets_once_and_stays() -> None:
+    """templates/certgen.yaml@v1.9.0 with --disable-topology-injector and no TTL; the Secrets it writes are
+    not declared (it skips one that exists)."""
+    b = built()
+    job = b.inputs(JOB, "eg-gateway-helm-certgen")
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["envoy-gateway", "certgen"]
+    assert container["args"] == ["--disable-topology-injector"]
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "eg-gateway-helm-certgen"
+    assert not b.of("kubernetes:core/v1:Secret")
+
+
+def test_order_crds_certgen_controller_class() -> None:
+    b = built()
+    (deployment,) = b.of(DEPLOYMENT)
+    (job,) = b.of(JOB)
+    for res in b.objects():
+        assert waits_for(b.plan, res, b.crd), res.name
+    for res in [job, *b.of(CONFIG_MAP), *b.of(POLICY), *b.of(ROLE_BINDING), *b.of(CLUSTER_ROLE_BINDING)]:
+        assert waits_for(b.plan, deployment, res), res.name
+    certgen_binding = b.named(ROLE_BINDING, "eg-gateway-helm-certgen")
+    assert certgen_binding.urn in job.depends_on
+    for type_ in (PROXY, CLASS):
+        (res,) = b.of(type_)
+        assert deployment.urn in res.depends_on
+    (proxy,) = b.of(PROXY)
+    (gateway_class,) = b.of(CLASS)
+    assert proxy.urn in gateway_class.depends_on
+
+
+def test_the_network_lets_proxies_reach_the_controller_and_clients_the_proxies() -> None:
+    policies = {p.inputs["metadata"]["name"]: integral(p.inputs)["spec"] for p in built().of(POLICY)}
+    assert set(policies) == {
+        "default-deny",
+        "allow-dns",
+        "api-egress",
+        "xds-ingress",
+        "proxy-ingress",
+        "proxy-egress",
+    }
+    (xds,) = policies["xds-ingress"]["ingress"]
+    assert xds["ports"] == [{"protocol": "TCP", "port": 18000}]
+    assert xds["from"] == [{"podSelector": {"matchLabels": envoy.PROXY_SELECTOR}}]
+    (listeners,) = policies["proxy-ingress"]["ingress"]
+    assert listeners == {"ports": [{"protocol": "TCP", "port": 10080}, {"protocol": "TCP", "port": 10443}]}
+
+
+def test_the_release_is_the_vendored_crds() -> None:
+    assert envoy.VERSION == crds.ENVOY_GATEWAY.tag == "v1.9.0"
