@@ -34,12 +34,14 @@ def test_committed_stacks_have_no_domain() -> None:
 def test_a_domain_with_its_zone_and_clients_parses() -> None:
     cfg = parse_with(serving()).serving
     assert cfg.domain == "ml.example.com"
-    assert cfg.dns is not None and (cfg.dns.provider, cfg.dns.zone_id, cfg.dns.cloud) == (
+    assert cfg.dns is not None
+    assert (cfg.dns.provider, cfg.dns.zone_id, cfg.dns.cloud) == (
         "route53",
         ZONE,
         "aws",
     )
-    assert cfg.auth is not None and cfg.auth.clients == ("app", "scoring")
+    assert cfg.auth is not None
+    assert cfg.auth.clients == ("app", "scoring")
 
 
 def test_the_longest_domain_leaves_room_for_the_challenge_names() -> None:
