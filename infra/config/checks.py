@@ -41,7 +41,16 @@ def check(parsed: dict[str, Any], raw: Mapping[str, Any], sections: SectionTypes
         *_waived_options(parsed, raw, sections),
         *_queues(parsed, raw),
     ]
-    for rule in (_kubernetes, _cloud_rules, _pool_bounds, _gpu_offers, _pool_references, _overlaps):
+    rules = (
+        _kubernetes,
+        _cloud_rules,
+        _pool_bounds,
+        _gpu_offers,
+        _pool_references,
+        _overlaps,
+        _serving_domain,
+    )
+    for rule in rules:
         problems += list(rule(parsed))
     return problems
 
@@ -119,7 +128,50 @@ def _pool_bounds(parsed: dict[str, Any]) -> Iterator[str]:
         s = parsed["serving"]
         yield from _bounds(f"{P}serving", s.replicas, s.max_replicas, "replicas", "maxReplicas")
         if s.exposure == "public" and not s.source_cidrs:
-            yield problem(f"{P}serving.sourceCidrs", [], "at least one CIDR when exposure is public")
+            health = f"; with a domain, {ROUTE53_HEALTH_CHECKERS}" if s.domain is not None else ""
+            yield problem(f"{P}serving.sourceCidrs", [], f"at least one CIDR when exposure is public{health}")
+
+
+ROUTE53_HEALTH_CHECKERS = (
+    "Route 53's health checkers among them, which route <domain> to the healthy clouds: the "
+    "ROUTE53_HEALTHCHECKS ranges of AWS's https://ip-ranges.amazonaws.com/ip-ranges.json"
+)
+
+
+def _serving_domain(parsed: dict[str, Any]) -> Iterator[str]:
+    """A domain comes with its DNS zone and its clients, is served publicly, and its zone is reachable
+    with the stack's own accounts; neither `dns` nor `auth` means anything without a domain."""
+    serving: Serving | None = parsed.get("serving")
+    if serving is None:
+        return
+    key = f"{P}serving"
+    if serving.domain is None:
+        for field, value in (("dns", serving.dns), ("auth", serving.auth)):
+            if value is not None:
+                got = value.model_dump(by_alias=True)
+                yield problem(f"{key}.{field}", got, f"unset without {key}.domain, or a domain beside it")
+        return
+    needs = {
+        "dns": "provider (route53) and zoneId, the hosted zone the serving names and challenges go in",
+        "auth": "clients, the names of the callers that each get an API key",
+    }
+    for field, what in needs.items():
+        if getattr(serving, field) is None:
+            yield f"{key}.{field}: got nothing; expected a value with {key}.domain: {what}"
+    if serving.exposure != "public":
+        expected = (
+            f"public with {key}.domain: the gateway's load balancer must be reachable by the clients "
+            "and by Route 53's health checkers"
+        )
+        yield problem(f"{key}.exposure", serving.exposure, expected)
+    clouds = parsed.get("clouds", ())
+    if serving.dns is not None and "clouds" in parsed and serving.dns.cloud not in clouds:
+        expected = (
+            f"a provider whose zone the stack reaches: {serving.dns.provider} is reached with the stack's "
+            f"{serving.dns.cloud} account and provider, and {P}clouds ({', '.join(clouds)}) does not "
+            f"enable {serving.dns.cloud}"
+        )
+        yield problem(f"{key}.dns.provider", serving.dns.provider, expected)
 
 
 def _gpu_offers(parsed: dict[str, Any]) -> Iterator[str]:

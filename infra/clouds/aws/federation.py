@@ -148,6 +148,17 @@ class FederatedTrust(pulumi.ComponentResource):
             ready=(role, entry),
         )
 
+    def dns01_solver(
+        self, workload: ForeignWorkload, policy: pulumi.Input[str]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """A role for `workload` (cert-manager on the trust's cluster) whose one inline policy is `policy`,
+        the zone's DNS-01 grant (`infra/clouds/aws/dns01.py`)."""
+        role = self._role("dns01-role", workload, "solves ACME DNS-01 in the serving zone by federation")
+        grant = aws.iam.RolePolicy(
+            f"{self._name}-dns01-policy", role=role.id, policy=policy, opts=self._child
+        )
+        return role, grant
+
     def _role(self, suffix: str, workload: ForeignWorkload, purpose: str) -> aws.iam.Role:
         """A role only `workload`'s subject, with this trust's issuer and audience, may assume."""
         if workload.cloud != self.cloud:

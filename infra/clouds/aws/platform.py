@@ -12,6 +12,7 @@ from infra.clouds.aws import nodepools
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.aws.context import CLOUD, make_context
+from infra.clouds.aws.dns01 import Dns01Solver, Dns01SolverArgs, federated
 from infra.clouds.aws.federation import FederatedTrust, FederatedTrustArgs
 from infra.clouds.aws.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.aws.keys import Keys, KeysArgs
@@ -31,6 +32,7 @@ from infra.clouds.base import (
     model_prefix,
 )
 from infra.config.aws import AwsConfig
+from infra.gateway.dns01 import Dns01Access, SolverCluster
 
 NLB = "service.beta.kubernetes.io/aws-load-balancer"
 MISSING = {
@@ -176,6 +178,33 @@ class AwsPlatform(pulumi.ComponentResource):
             opts=self._child,
         )
         return puller.pull
+
+    def dns01(self, cluster: SolverCluster) -> Dns01Access:
+        """Let `cluster`'s cert-manager answer ACME DNS-01 in the serving zone (`dns01.py`). Not part of
+        the contract: the zone is this account's whichever cluster asks, so this platform declares every
+        cluster's access, the others' through the one trust per issuer that `federate` also uses."""
+        serving = self._cfg.serving
+        if serving.domain is None or serving.dns is None or serving.dns.cloud != CLOUD:
+            raise ValueError("DNS-01 in Route 53 needs serving.domain and serving.dns with provider route53")
+        zone, domain = serving.dns.zone_id, serving.domain
+        if cluster.cloud != CLOUD:
+            workload = cluster.foreign()
+            return federated(
+                self._trust(workload), workload, context=self._context, zone_id=zone, domain=domain
+            )
+        solver = Dns01Solver(
+            f"{self._name}-dns01",
+            Dns01SolverArgs(
+                context=self._context,
+                zone_id=zone,
+                domain=domain,
+                cluster=cluster,
+                cluster_name=self.cluster_name,
+                cluster_output=self.cluster.cluster_name,
+            ),
+            opts=self._child,
+        )
+        return solver.access
 
     def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
         """The one trust, with the one OIDC provider, for the cluster `workload` runs on: IAM refuses a

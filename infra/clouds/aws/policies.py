@@ -315,3 +315,46 @@ def ecr_lifecycle(build_prefix: str, untagged_days: int = 7, keep_builds: int = 
         },
         sort_keys=True,
     )
+
+
+TYPES = "route53:ChangeResourceRecordSetsRecordTypes"
+NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+
+
+def route53_dns01_policy(partition: str, zone_id: str, names: Sequence[str]) -> str:
+    """cert-manager's Route 53 solver in one hosted zone, for the TXT records `names` only.
+
+    It upserts and deletes the challenge record with `ChangeResourceRecordSets`, which the two Route 53
+    condition keys limit to TXT records named exactly `names` (lowercase, no trailing dot: the form
+    Route 53 normalizes them to); lists the zone's records with `ListResourceRecordSets`, which takes no
+    record condition, to keep the values other challenges for the same name hold; and waits with
+    `GetChange`, whose change ids exist only as `change/*`. No `ListHostedZonesByName`: the solver
+    looks the zone up by name only when its `hostedZoneID` is unset. Route 53 ARNs name no region or
+    account (docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-conditions-route53.html,
+    cert-manager.io/docs/configuration/acme/dns01/route53/)."""
+    zone = f"arn:{partition}:route53:::hostedzone/{zone_id}"
+    return document(
+        {
+            "Sid": "ChangeChallengeRecords",
+            "Effect": "Allow",
+            "Action": "route53:ChangeResourceRecordSets",
+            "Resource": zone,
+            "Condition": {
+                "ForAllValues:StringEquals": {TYPES: ["TXT"], NAMES: list(names)},
+                # ForAllValues holds for a key the request lacks; Null refuses such a request outright.
+                "Null": {TYPES: "false", NAMES: "false"},
+            },
+        },
+        {
+            "Sid": "ListZoneRecords",
+            "Effect": "Allow",
+            "Action": "route53:ListResourceRecordSets",
+            "Resource": zone,
+        },
+        {
+            "Sid": "WaitForChanges",
+            "Effect": "Allow",
+            "Action": "route53:GetChange",
+            "Resource": f"arn:{partition}:route53:::change/*",
+        },
+    )
