@@ -204,7 +204,7 @@ def _domain(value: str) -> str:
 
 
 Domain = Annotated[str, AfterValidator(_domain)]
-ZONE_ID_PATTERN = r"^Z[A-Z0-9]{1,32}$"
+ZONE_ID_PATTERN = r"^Z[A-Z0-9]{1,31}$"
 DNS_PROVIDER_CLOUDS: dict[str, Cloud] = {"route53": "aws"}
 
 

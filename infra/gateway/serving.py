@@ -205,14 +205,15 @@ def certificate(spec: GatewaySpec) -> Obj:
 
 
 def cluster_issuer(
-    *, domain: str, email: str | None, route53: Mapping[str, Any], labels: Mapping[str, str]
+    *, domain: str, email: str | None, dns01: Mapping[str, Any], labels: Mapping[str, str]
 ) -> Obj:
-    """ACME by DNS-01 in the stack's zone: `route53` is the solver's section (`infra/dns/`), which names the
-    zone, the region, and the role this cluster's cert-manager signs in as."""
+    """ACME by DNS-01 in the stack's zone: `dns01` is the solver's body (`Dns01Access.solver`,
+    infra/gateway/dns01.py), which names the provider, the zone, and how this cluster's cert-manager signs
+    in."""
     acme: Obj = {
         "server": ACME_SERVER,
         "privateKeySecretRef": {"name": f"{ISSUER}-account"},
-        "solvers": [{"selector": {"dnsZones": [domain]}, "dns01": {"route53": dict(route53)}}],
+        "solvers": [{"selector": {"dnsZones": [domain]}, "dns01": dict(dns01)}],
     }
     if email:
         acme["email"] = email

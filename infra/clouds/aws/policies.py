@@ -326,8 +326,11 @@ def route53_dns01_policy(partition: str, zone_id: str, names: Sequence[str]) -> 
 
     It upserts and deletes the challenge record with `ChangeResourceRecordSets`, which the two Route 53
     condition keys limit to TXT records named exactly `names` (lowercase, no trailing dot: the form
-    Route 53 normalizes them to); lists the zone's records with `ListResourceRecordSets`, which takes no
-    record condition, to keep the values other challenges for the same name hold; and waits with
+    Route 53 normalizes them to), each value its own multivalue record set keyed by the value, so that
+    three clusters' challenges for one name never replace each other (cert-manager v1.21.1
+    `pkg/issuer/acme/dns/route53/route53.go`, `newTXTRecordSet`); may list the zone's records with
+    `ListResourceRecordSets`, which cert-manager's own sample policy grants and takes no record
+    condition; and waits with
     `GetChange`, whose change ids exist only as `change/*`. No `ListHostedZonesByName`: the solver
     looks the zone up by name only when its `hostedZoneID` is unset. Route 53 ARNs name no region or
     account (docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-conditions-route53.html,

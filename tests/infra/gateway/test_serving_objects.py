@@ -23,6 +23,7 @@ SPEC = serving.GatewaySpec(
     labels={"stack": "prod"},
 )
 ROUTE53 = {"region": "us-west-2", "hostedZoneID": "Z0123456789ABCDEFGHIJ", "role": "arn:aws:iam::1:role/x"}
+DNS01 = {"route53": ROUTE53}
 
 
 def by_name() -> dict[str, dict[str, Any]]:
@@ -43,10 +44,10 @@ def test_each_object_validates_against_its_crd(name: str) -> None:
 
 
 def test_the_issuer_validates_and_solves_dns01_in_the_stacks_zone_only() -> None:
-    issuer = serving.cluster_issuer(domain=SPEC.domain, email=None, route53=ROUTE53, labels=SPEC.labels)
+    issuer = serving.cluster_issuer(domain=SPEC.domain, email=None, dns01=DNS01, labels=SPEC.labels)
     assert GATEWAY.validate(issuer) == []
     (solver,) = issuer["spec"]["acme"]["solvers"]
-    assert solver == {"selector": {"dnsZones": [SPEC.domain]}, "dns01": {"route53": ROUTE53}}
+    assert solver == {"selector": {"dnsZones": [SPEC.domain]}, "dns01": DNS01}
     assert "email" not in issuer["spec"]["acme"]
 
 

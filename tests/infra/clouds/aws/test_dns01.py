@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from infra.gateway.serving import cluster_issuer
 from plan import stackfile
 from plan.fakes.registry import FAKE_ACCOUNT
 from plan.runner import Plan, PlannedResource, run
 from tests.infra.clouds.aws.helpers import ASSOCIATION, ROLE, ROLE_POLICY, cluster_arn_of
 from tests.infra.clouds.federated import answered, one_named
+from tests.infra.gateway.schemas import GATEWAY
 from tests.plans import ROOT, merged, stack_values
 
 PROGRAM = Path(__file__).parent / "dns01_program"
@@ -178,3 +180,11 @@ def test_foreign_solver_names_the_role_and_mints_its_own_token(cloud: str) -> No
         }
     ]
     assert (access["annotations"], access["podLabels"]) == ({}, {})
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_each_clusters_solver_makes_a_cluster_issuer_the_crd_accepts(cloud: str) -> None:
+    """The solver as `dns01` hands it over is the whole `dns01` body of the ClusterIssuer's solver."""
+    issuer = cluster_issuer(domain="ml.example.com", email=None, dns01=exported(cloud)["solver"], labels={})
+    assert GATEWAY.validate(issuer) == []
+    assert set(issuer["spec"]["acme"]["solvers"][0]["dns01"]) == {"route53"}
