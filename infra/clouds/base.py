@@ -192,6 +192,21 @@ class RegistryPull:
     `ready` holds the trust and the repository grant."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class GatewayAddress:
+    """Static public addresses the gateway's load balancer answers on, reserved by the stack so that DNS can
+    name them before the load balancer exists, and the Service annotations that make the cloud use them."""
+
+    ips: pulumi.Output[list[str]]
+    """The A record's values: every address the load balancer answers on, none it does not."""
+    annotations: Mapping[str, pulumi.Input[str]]
+    """For the EnvoyProxy's `LoadBalancer` Service (`infra/gateway/envoy.py` `load_balancer_annotations`):
+    an internet-facing load balancer of this cloud on exactly these addresses."""
+    ready: tuple[pulumi.Resource, ...] = ()
+    """What the cloud's load balancer controller needs beyond the addresses (a grant on them): a Service
+    created before these exist fails to get its load balancer until they do."""
+
+
 def federated_dir(cloud: Cloud) -> str:
     return f"{FEDERATED_DIR}/{cloud}"
 
@@ -248,6 +263,9 @@ class CloudPlatform:
     """Let a workload of this cluster (namespace, service account) pull from the trainer repository only,
     keyless (MultiKueue's token refresher, for the workers on other clouds): declares an identity of its own
     with that trust and the read grant, and says how the workload mints the pull credential."""
+    gateway_address: Callable[[], GatewayAddress]
+    """Reserve the gateway's static public addresses (once per call: call it once per stack) and say how its
+    `LoadBalancer` Service takes them; what DNS names and what the EnvoyProxy carries."""
     spot_notice_seconds: int
     """How long this cloud's spot reclaim leaves a pod between SIGTERM and the kill: the training Job's
     grace period, in which the trainer writes a last checkpoint."""

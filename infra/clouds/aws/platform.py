@@ -8,7 +8,7 @@ import pulumi
 
 from infra import naming
 from infra.catalog import Cloud
-from infra.clouds.aws import nodepools
+from infra.clouds.aws import gateway_address, nodepools
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.aws.context import CLOUD, make_context
@@ -27,6 +27,7 @@ from infra.clouds.base import (
     EgressRule,
     FederatedAccess,
     ForeignWorkload,
+    GatewayAddress,
     PlatformArgs,
     RegistryPull,
     model_prefix,
@@ -34,7 +35,7 @@ from infra.clouds.base import (
 from infra.config.aws import AwsConfig
 from infra.gateway.dns01 import Dns01Access, SolverCluster
 
-NLB = "service.beta.kubernetes.io/aws-load-balancer"
+NLB = gateway_address.NLB
 MISSING = {
     Capability.GPU_DEVICE_PLUGIN: (
         "EKS's AL2023 NVIDIA AMI ships the driver and container toolkit but not the NVIDIA device "
@@ -138,6 +139,7 @@ class AwsPlatform(pulumi.ComponentResource):
             federate=self.federate,
             admit_api=self.admit_api,
             grant_pull=self.grant_pull,
+            gateway_address=self.gateway_address,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing=MISSING,
             service_annotations=service_annotations(
@@ -178,6 +180,18 @@ class AwsPlatform(pulumi.ComponentResource):
             opts=self._child,
         )
         return puller.pull
+
+    def gateway_address(self) -> GatewayAddress:
+        """Reserve an Elastic IP per public subnet for the gateway's internet-facing NLB
+        (`gateway_address.py`), from the controller that gives serving its NLB."""
+        tags = naming.tags(self._cfg.stack, CLOUD, "gateway")
+        return gateway_address.reserve(
+            f"{self._name}-gateway-eip",
+            public_subnets=self.network.public_subnets,
+            nlb_annotations=service_annotations("public", tags),
+            tags=tags,
+            opts=self._child,
+        )
 
     def dns01(self, cluster: SolverCluster) -> Dns01Access:
         """Let `cluster`'s cert-manager answer ACME DNS-01 in the serving zone (`dns01.py`). Not part of

@@ -52,6 +52,8 @@ class GpuCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     kubelet_principal_id: pulumi.Output[str]
+    control_plane_principal_id: pulumi.Output[str]
+    """The cluster identity, which AKS's cloud provider acts as when it builds load balancers."""
     kubeconfig: pulumi.Output[str]
     api_server: pulumi.Output[str]
     """The API server's public URL: `https://<fqdn>:443`, as the user kubeconfig names it."""
@@ -97,6 +99,7 @@ class GpuCluster(pulumi.ComponentResource):
         self.cluster_id = cluster.id
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else "")
         self.kubelet_principal_id = kubelet.principal_id
+        self.control_plane_principal_id = control_plane.principal_id
         user_kubeconfig = self._user_kubeconfig(cluster)
         self.kubeconfig = pulumi.Output.secret(user_kubeconfig.apply(kubeconfig.exec_kubeconfig))
         # The kubeconfig is secret as a whole; the CA in it is public (every client of the API server is

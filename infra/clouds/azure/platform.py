@@ -14,6 +14,7 @@ from infra.clouds.azure.api_access import ApiTrust, ApiTrustArgs
 from infra.clouds.azure.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.azure.context import CLOUD, AzureContext, Deployer, deployer
 from infra.clouds.azure.federation import FederatedTrust, FederatedTrustArgs
+from infra.clouds.azure.gateway_address import GatewayIp, GatewayIpArgs
 from infra.clouds.azure.identity import WorkloadIdentity, WorkloadIdentityArgs
 from infra.clouds.azure.keys import KeyVault, KeyVaultArgs
 from infra.clouds.azure.network import Network, NetworkArgs
@@ -28,6 +29,7 @@ from infra.clouds.base import (
     CloudPlatform,
     FederatedAccess,
     ForeignWorkload,
+    GatewayAddress,
     PlatformArgs,
     RegistryPull,
     model_prefix,
@@ -128,6 +130,7 @@ class AzurePlatform(pulumi.ComponentResource):
             federate=self.federate,
             admit_api=self.admit_api,
             grant_pull=self.grant_pull,
+            gateway_address=self.gateway_address,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             missing={Capability.GPU_DEVICE_PLUGIN: NO_DEVICE_PLUGIN},
             service_annotations=INTERNAL_LB if cfg.serving.exposure == "internal" else {},
@@ -185,6 +188,21 @@ class AzurePlatform(pulumi.ComponentResource):
             self._child,
         )
         return puller.pull
+
+    def gateway_address(self) -> GatewayAddress:
+        """Reserve the gateway's public address in a resource group of its own (`gateway_address.py`)."""
+        az = self._cfg.section(AzureConfig)
+        ip = GatewayIp(
+            f"{self._name}-gateway-ip",
+            GatewayIpArgs(
+                context=self._context,
+                resource_group_name=f"{az.resource_group_name}-gateway",
+                cluster_principal_id=self._cluster.control_plane_principal_id,
+                protect=self._cfg.protect,
+            ),
+            self._child,
+        )
+        return ip.address
 
 
 def build(args: PlatformArgs) -> CloudPlatform:

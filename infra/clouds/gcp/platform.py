@@ -16,12 +16,13 @@ from infra.clouds.base import (
     EgressRule,
     FederatedAccess,
     ForeignWorkload,
+    GatewayAddress,
     PlatformArgs,
     Registry,
     RegistryPull,
     model_prefix,
 )
-from infra.clouds.gcp import api_access
+from infra.clouds.gcp import api_access, gateway_address
 from infra.clouds.gcp.admission import binary_authorization_policy
 from infra.clouds.gcp.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.gcp.context import CLOUD, gcp_labels
@@ -235,6 +236,18 @@ class GcpPlatform(pulumi.ComponentResource):
         )
         return puller.pull
 
+    def gateway_address(self) -> GatewayAddress:
+        """Reserve the gateway's public address in the cluster's region (`gateway_address.py`), once the
+        Compute Engine API is on."""
+        g = self._cfg.section(GcpConfig)
+        return gateway_address.reserve(
+            f"{self._name}-gateway-ip",
+            project=g.project,
+            region=g.region,
+            labels=gcp_labels(self._cfg.stack, "gateway"),
+            opts=self._opts(after=self.services.apis("compute")),
+        )
+
     def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
         """The pool and provider of the workload's cluster, one per issuer however many of its workloads
         this cloud trusts, made once the project's IAM and Security Token Service APIs are on."""
@@ -277,6 +290,7 @@ class GcpPlatform(pulumi.ComponentResource):
             federate=self.federate,
             admit_api=self.admit_api,
             grant_pull=self.grant_pull,
+            gateway_address=self.gateway_address,
             spot_notice_seconds=SPOT_NOTICE_SECONDS,
             # GKE installs the NVIDIA driver and device plugin on GPU nodes: nothing is missing.
             missing={},

@@ -54,8 +54,13 @@ class Expected:
     """The kind of RBAC subject the API server sees the refresher's token as."""
     pull_token: frozenset[str]
     """The keys of this cloud's section of the refresher's `registry` entry, when it is home."""
+    gateway_annotations: frozenset[str]
+    """The Service annotations that put the gateway's load balancer on the reserved addresses."""
+    gateway_ready: int
+    """How many grants the cloud's load balancer controller needs on them."""
 
 
+AWS_GATEWAY_ANNOTATIONS = ("type", "additional-resource-tags", "subnets", "eip-allocations")
 EXPECTED: dict[str, Expected] = {
     "aws": Expected(
         provider="aws",
@@ -72,6 +77,10 @@ EXPECTED: dict[str, Expected] = {
         api_token=frozenset({"roleArn", "clusterName", "region", "tokenPath"}),
         api_subject="Group",  # the access entry's Kubernetes group
         pull_token=frozenset({"region", "registryId"}),
+        gateway_annotations=frozenset(
+            {f"service.beta.kubernetes.io/aws-load-balancer-{k}" for k in AWS_GATEWAY_ANNOTATIONS}
+        ),
+        gateway_ready=0,
     ),
     "gcp": Expected(
         provider="gcp",
@@ -88,6 +97,8 @@ EXPECTED: dict[str, Expected] = {
         api_token=frozenset({"audience", "serviceAccount", "tokenPath"}),
         api_subject="User",  # the impersonated service account's email
         pull_token=frozenset({"serviceAccount"}),
+        gateway_annotations=frozenset({"networking.gke.io/load-balancer-ip-addresses"}),
+        gateway_ready=0,
     ),
     "azure": Expected(
         provider="azure-native",
@@ -104,6 +115,13 @@ EXPECTED: dict[str, Expected] = {
         api_token=frozenset({"tenantId", "clientId", "tokenPath"}),
         api_subject="User",  # the managed identity's object id
         pull_token=frozenset({"tenantId", "clientId", "loginServer"}),
+        gateway_annotations=frozenset(
+            {
+                "service.beta.kubernetes.io/azure-pip-name",
+                "service.beta.kubernetes.io/azure-load-balancer-resource-group",
+            }
+        ),
+        gateway_ready=1,  # the cluster identity's grant on the address's resource group
     ),
 }
 STACKS = ("dev", "prod")
@@ -218,15 +236,35 @@ def test_network_ids_egress_and_tolerations_are_well_formed(contract: Contract) 
     assert not any("KEY" in k or "SECRET" in k for k in contract.fields["storageEnv"])
 
 
+PRIVATE = [
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+]
+
+
+def _private(addresses: list[str]) -> list[str]:
+    return [a for a in addresses if any(ipaddress.ip_address(a) in n for n in PRIVATE)]
+
+
 def test_the_issuer_and_egress_addresses_are_what_other_clouds_trust(contract: Contract) -> None:
     assert contract.fields["oidcIssuer"].startswith("https://")
     addresses = contract.fields["egressIps"]
     assert addresses  # a storage firewall elsewhere admits exactly these
     # Public addresses: a node's private one never reaches another cloud (the fakes answer TEST-NET ones).
-    private = [
-        ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
-    ]
-    assert not [a for a in addresses if any(ipaddress.ip_address(a) in n for n in private)]
+    assert not _private(addresses)
+
+
+def test_the_gateway_answers_on_reserved_public_addresses(contract: Contract) -> None:
+    """DNS names the addresses before the load balancer exists: they are public, distinct from the NAT's
+    (the egress addresses), and the annotations, none secret, tell the cloud's controller to use them."""
+    gateway = contract.fields["gateway"]
+    assert gateway["ips"]
+    assert not _private(gateway["ips"])
+    assert len(set(gateway["ips"])) == len(gateway["ips"])
+    assert not set(gateway["ips"]) & set(contract.fields["egressIps"])
+    assert set(gateway["annotations"]) == contract.expected.gateway_annotations
+    assert all(gateway["annotations"].values())
+    assert len(gateway["ready"]) == contract.expected.gateway_ready
+    assert not [p for p in contract.secret if p.startswith("gateway.")]
 
 
 def test_federating_a_foreign_workload_needs_no_secret(contract: Contract) -> None:

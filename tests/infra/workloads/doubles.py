@@ -21,6 +21,7 @@ from infra.clouds.base import (
     CloudPlatform,
     EgressRule,
     FederatedAccess,
+    GatewayAddress,
     IdentityBinding,
     RbacSubject,
     Registry,
@@ -111,6 +112,9 @@ def contract(double: Double) -> CloudPlatform:
             binding=IdentityBinding(
                 service_account, {"example.com/identity": "puller-id"}, double.pod_labels
             ),
+        ),
+        gateway_address=lambda: GatewayAddress(
+            ips=pulumi.Output.from_input(["203.0.113.20"]), annotations={"example.com/address": "gateway"}
         ),
         spot_notice_seconds=45,
         missing={Capability.GPU_DEVICE_PLUGIN: "a double without it"},

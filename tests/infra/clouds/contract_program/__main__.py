@@ -35,6 +35,8 @@ for cloud in cfg.clouds:
     )
     # The same refresher's name in this cluster, as the home cluster's: it mints pulls of this registry.
     pull = built.grant_pull(REFRESHER_NAMESPACE, REFRESHER_ACCOUNT)
+    # The gateway's addresses, which DNS names and the gateway's load balancer takes.
+    gateway = built.gateway_address()
     registry = built.registry
     contracts[cloud] = {
         "cloud": built.cloud,
@@ -92,6 +94,11 @@ for cloud in cfg.clouds:
             "annotations": dict(pull.binding.annotations),
             "podLabels": dict(pull.binding.pod_labels),
             "ready": [r.urn for r in pull.binding.ready],
+        },
+        "gateway": {
+            "ips": gateway.ips,
+            "annotations": dict(gateway.annotations),
+            "ready": [r.urn for r in gateway.ready],
         },
     }
 pulumi.export("contracts", contracts)

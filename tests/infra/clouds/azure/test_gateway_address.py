@@ -1,0 +1,74 @@
+"""The gateway's address on Azure: a Standard, Static, zone-redundant public IP alone in a resource group of
+its own, on which the cluster identity (what AKS's cloud provider acts as) is Network Contributor and
+nothing more, and the annotations that name both. Read from the contract program, which reserves it on
+every cloud."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra import config
+from infra.clouds.azure.context import ROLE_IDS
+from infra.clouds.azure.gateway_address import PIP_ANNOTATION, RESOURCE_GROUP_ANNOTATION
+from infra.config.azure import AzureConfig
+from plan import stackfile
+from plan.runner import Plan, PlannedResource
+from tests.infra.clouds.azure.helpers import ROLE_ASSIGNMENT, named, role_ids
+from tests.plans import ROOT, contract_plan
+
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
+GROUP = "azure-native:resources:ResourceGroup"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return contract_plan("dev")
+
+
+def gateway(plan: Plan) -> dict[str, Any]:
+    found: dict[str, Any] = plan.outputs["contracts"]["azure"]["gateway"]
+    return found
+
+
+def address(plan: Plan) -> PlannedResource:
+    return named(plan, PUBLIC_IP, "-gateway-ip")
+
+
+def test_the_address_is_standard_static_and_zone_redundant_in_the_clusters_region(plan: Plan) -> None:
+    inputs = address(plan).inputs
+    assert inputs["sku"] == {"name": "Standard", "tier": "Regional"}
+    assert inputs["publicIPAllocationMethod"] == "Static"
+    assert inputs["publicIPAddressVersion"] == "IPv4"
+    assert inputs["zones"] == ["1", "2", "3"]
+    cfg = config.parse(config.read_raw(stackfile.load(ROOT, plan.stack).config.get), stack=plan.stack)
+    assert inputs["location"] == cfg.section(AzureConfig).location
+    assert len(gateway(plan)["ips"]) == 1
+
+
+def test_the_address_has_a_resource_group_of_its_own(plan: Plan) -> None:
+    group = named(plan, GROUP, "-gateway-ip-rg").inputs["resourceGroupName"]
+    held = [
+        r
+        for r in plan.resources
+        if r.cloud == "azure" and r.custom and r.inputs.get("resourceGroupName") == group
+    ]
+    assert held == [named(plan, GROUP, "-gateway-ip-rg"), address(plan)]
+    assert gateway(plan)["annotations"] == {
+        PIP_ANNOTATION: address(plan).inputs["publicIpAddressName"],
+        RESOURCE_GROUP_ANNOTATION: group,
+    }
+
+
+def test_the_cluster_identity_may_use_that_group_only(plan: Plan) -> None:
+    group = named(plan, GROUP, "-gateway-ip-rg").inputs["resourceGroupName"]
+    grant = named(plan, ROLE_ASSIGNMENT, "-gateway-ip-network")
+    assert grant.inputs["scope"].endswith(f"/resourceGroups/{group}")
+    assert grant.inputs["roleDefinitionId"].endswith(f"/{ROLE_IDS['Network Contributor']}")
+    # The same principal AKS was given the VNet with: the cluster (control-plane) identity.
+    [vnet] = [
+        g for g in role_ids(plan, ROLE_IDS["Network Contributor"]) if "/virtualNetworks/" in g.inputs["scope"]
+    ]
+    assert grant.inputs["principalId"] == vnet.inputs["principalId"]
+    assert gateway(plan)["ready"] == [grant.urn]
