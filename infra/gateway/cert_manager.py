@@ -371,6 +371,15 @@ class CertManagerArgs:
     agent); none on Azure."""
     crds: Sequence[pulumi.Resource]
     """cert-manager's CRDs (or the component that creates them): every object here waits for them."""
+    controller_rules: Sequence[Obj] = ()
+    """More rules for the controller, in its namespace: where it signs in to the DNS provider with a token
+    of its own account (`Dns01Access.rules`: TokenRequest on that account only)."""
+    identity_ready: Sequence[pulumi.Resource] = ()
+    """The cloud side of the controller's DNS-01 identity: a controller started before it gets no
+    credentials (EKS Pod Identity hands them only to pods started after the association)."""
+
+
+DNS01_TOKEN_ROLE = "cert-manager:dns01-token"
 
 
 class CertManager(pulumi.ComponentResource):
@@ -400,7 +409,14 @@ class CertManager(pulumi.ComponentResource):
             for policy, spec in network_policies(args.identity_egress).items()
         ]
         parts = {
-            CONTROLLER_PART: (CONTROLLER_CLUSTER_ROLES, CONTROLLER_ROLES, args.controller_annotations),
+            CONTROLLER_PART: (
+                CONTROLLER_CLUSTER_ROLES,
+                {
+                    **CONTROLLER_ROLES,
+                    **({DNS01_TOKEN_ROLE: list(args.controller_rules)} if args.controller_rules else {}),
+                },
+                args.controller_annotations,
+            ),
             WEBHOOK_PART: (WEBHOOK_CLUSTER_ROLES, WEBHOOK_ROLES, {}),
             CAINJECTOR_PART: (CAINJECTOR_CLUSTER_ROLES, CAINJECTOR_ROLES, {}),
         }
@@ -432,7 +448,12 @@ class CertManager(pulumi.ComponentResource):
                 f"{name}-{part.name}-deployment",
                 metadata=pods.metadata(part.fullname, ns, part.labels(args.labels)),
                 spec=spec,
-                opts=after_rbac,
+                opts=pulumi.ResourceOptions.merge(
+                    after_rbac,
+                    pulumi.ResourceOptions(
+                        depends_on=list(args.identity_ready if part == CONTROLLER_PART else ())
+                    ),
+                ),
             )
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{part.name}-pdb",

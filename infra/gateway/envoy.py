@@ -85,6 +85,8 @@ SELECTOR = {
     "app.kubernetes.io/instance": "eg",
 }
 """The chart's selector: `control-plane` and `eg.selectorLabels`."""
+CERTGEN_SELECTOR = {"app": "certgen", "app.kubernetes.io/instance": "eg"}
+"""The certgen Job's pods (the chart's `app: certgen`), which its own egress policy selects."""
 PROXY_SELECTOR = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
 """What Envoy Gateway labels every proxy pod with (internal/infrastructure/kubernetes/proxy/resource.go)."""
 _RBAC = "rbac.authorization.k8s.io"
@@ -220,7 +222,10 @@ class EnvoyGateway(pulumi.ComponentResource):
             opts=after_crds,
         )
         rbac = self._rbac(name, account, labels, after_crds)
-        certgen = self._certgen(name, args, ns, labels, after_crds)
+        # A certgen pod started before its egress policy times out against the API server, and a failed
+        # Job fails the update: it waits for the policies, and a failed one is replaced on the next `up`.
+        after_policies = pulumi.ResourceOptions.merge(after_crds, pulumi.ResourceOptions(depends_on=policies))
+        certgen = self._certgen(name, args, ns, labels, after_policies)
         text = pulumi.Output.from_input(args.image).apply(config_text)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
@@ -384,12 +389,15 @@ class EnvoyGateway(pulumi.ComponentResource):
         }
         return k8s.batch.v1.Job(
             f"{name}-certgen",
-            metadata=pods.metadata(CERTGEN, ns, labels),
+            metadata={
+                **pods.metadata(CERTGEN, ns, labels),
+                "annotations": {"pulumi.com/replaceUnready": "true"},
+            },
             spec={
-                "backoff_limit": 1,
+                "backoff_limit": 4,
                 "completions": 1,
                 "parallelism": 1,
-                "template": {"metadata": {"labels": {**labels, "app": "certgen"}}, "spec": pod},
+                "template": {"metadata": {"labels": {**labels, **CERTGEN_SELECTOR}}, "spec": pod},
             },
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[account, role, binding])
@@ -552,6 +560,8 @@ def network_policies() -> dict[str, Obj]:
             "egress": [{"to": [DNS], "ports": [{"protocol": p, "port": 53} for p in ("UDP", "TCP")]}],
         },
         "api-egress": {**api_egress(SELECTOR)},
+        # certgen writes the controller's and the proxies' TLS Secrets through the API server.
+        "certgen-api-egress": {**api_egress(CERTGEN_SELECTOR)},
         "xds-ingress": {
             "pod_selector": {"match_labels": SELECTOR},
             "policy_types": ["Ingress"],

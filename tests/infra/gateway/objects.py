@@ -68,8 +68,12 @@ class Built:
         return dict(integral(self.named(type_, name).inputs))
 
     def objects(self) -> list[PlannedResource]:
-        """The component's Kubernetes objects (the stand-in CRD left out)."""
-        return [r for r in self.resources if r.custom and r.type.startswith("kubernetes:") and r.type != CRD]
+        """The component's Kubernetes objects (the stand-ins its program makes left out)."""
+        return [
+            r
+            for r in self.resources
+            if r.custom and r.type.startswith("kubernetes:") and not r.name.startswith("stand-in-")
+        ]
 
 
 def build(program: Callable[[list[pulumi.Resource]], None]) -> Built:

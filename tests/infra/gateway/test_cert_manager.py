@@ -9,6 +9,7 @@ import functools
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 import yaml
 
 from infra.clouds.base import EgressRule
@@ -21,6 +22,7 @@ from tests.infra.gateway.objects import (
     ACCOUNT,
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
+    CONFIG_MAP,
     DEPLOYMENT,
     MUTATING,
     NAMESPACE,
@@ -46,6 +48,15 @@ METADATA_SERVER = (EgressRule("169.254.169.254/32", 80), EgressRule("169.254.169
 NAMES = ("cert-manager", "cert-manager-webhook", "cert-manager-cainjector")
 
 
+TOKEN_RULE = {
+    "api_groups": [""],
+    "resources": ["serviceaccounts/token"],
+    "resource_names": ["cert-manager"],
+    "verbs": ["create"],
+}
+"""What a DNS-01 sign-in by web identity needs (`Dns01Access.rules`)."""
+
+
 @functools.cache
 def built() -> Built:
     def program(crd: list[pulumi.Resource]) -> None:
@@ -63,6 +74,9 @@ def built() -> Built:
                 controller_pod_labels=IDENTITY_POD_LABELS,
                 identity_egress=METADATA_SERVER,
                 crds=crd,
+                controller_rules=[TOKEN_RULE],
+                # A stand-in for the cloud side of the identity (kept out of `objects()`).
+                identity_ready=[k8s.core.v1.ConfigMap("stand-in-identity", metadata={"name": "identity"})],
             ),
         )
 
@@ -211,7 +225,8 @@ def test_the_controller_carries_the_clouds_identity() -> None:
 def test_rbac_is_the_charts_and_binds_each_role_to_its_part() -> None:
     b = built()
     declared = {r.inputs["metadata"]["name"]: r for r in b.of(CLUSTER_ROLE) + b.of(ROLE)}
-    assert set(declared) == set(chart.ROLES)
+    # The chart's roles, and the DNS-01 sign-in's (ours, tested below).
+    assert set(declared) == {*chart.ROLES, cert_manager.DNS01_TOKEN_ROLE}
     for name, (template, kind, rules) in chart.ROLES.items():
         res = declared[name]
         assert res.type == (CLUSTER_ROLE if kind == "ClusterRole" else ROLE), name
@@ -220,7 +235,7 @@ def test_rbac_is_the_charts_and_binds_each_role_to_its_part() -> None:
         r.inputs["metadata"]["name"]: integral(r.inputs)
         for r in b.of(CLUSTER_ROLE_BINDING) + b.of(ROLE_BINDING)
     }
-    assert set(bindings) == set(chart.ROLES)
+    assert set(bindings) == {*chart.ROLES, cert_manager.DNS01_TOKEN_ROLE}
     for name, binding in bindings.items():
         assert binding["roleRef"]["name"] == name
         (subject,) = binding["subjects"]
@@ -307,3 +322,24 @@ def test_the_network_allows_dns01_the_api_and_the_webhook_only() -> None:
 
 def test_the_release_is_the_vendored_crds() -> None:
     assert cert_manager.VERSION == crds.CERT_MANAGER.tag == "v1.21.1"
+
+
+def test_the_controller_gets_its_dns01_rules_and_waits_for_its_identity() -> None:
+    """On GKE and AKS it mints its own token for Route 53 (TokenRequest); on EKS Pod Identity gives
+    credentials only to pods started after the association."""
+    b = built()
+    role = b.inputs(ROLE, cert_manager.DNS01_TOKEN_ROLE)
+    (rule,) = role["rules"]
+    assert rule == {
+        "apiGroups": [""],
+        "resources": ["serviceaccounts/token"],
+        "resourceNames": ["cert-manager"],
+        "verbs": ["create"],
+    }
+    binding = b.inputs(ROLE_BINDING, cert_manager.DNS01_TOKEN_ROLE)
+    (subject,) = binding["subjects"]
+    assert subject == {"kind": "ServiceAccount", "name": "cert-manager", "namespace": "cert-manager"}
+    identity = b.named(CONFIG_MAP, "identity")
+    for deployment in b.of(DEPLOYMENT):
+        name = deployment.inputs["metadata"]["name"]
+        assert (identity.urn in deployment.depends_on) == (name == "cert-manager"), name

@@ -228,6 +228,10 @@ def test_order_crds_certgen_controller_class() -> None:
         assert waits_for(b.plan, deployment, res), res.name
     certgen_binding = b.named(ROLE_BINDING, "eg-gateway-helm-certgen")
     assert certgen_binding.urn in job.depends_on
+    # A certgen pod before its egress policy could not reach the API server; a failed Job is replaced.
+    for policy in b.of(POLICY):
+        assert waits_for(b.plan, job, policy), policy.name
+    assert job.inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
     for type_ in (PROXY, CLASS):
         (res,) = b.of(type_)
         assert deployment.urn in res.depends_on
@@ -242,6 +246,7 @@ def test_the_network_lets_proxies_reach_the_controller_and_clients_the_proxies()
         "default-deny",
         "allow-dns",
         "api-egress",
+        "certgen-api-egress",
         "xds-ingress",
         "proxy-ingress",
         "proxy-egress",
@@ -251,6 +256,11 @@ def test_the_network_lets_proxies_reach_the_controller_and_clients_the_proxies()
     assert xds["from"] == [{"podSelector": {"matchLabels": envoy.PROXY_SELECTOR}}]
     (listeners,) = policies["proxy-ingress"]["ingress"]
     assert listeners == {"ports": [{"protocol": "TCP", "port": 10080}, {"protocol": "TCP", "port": 10443}]}
+    # certgen writes its Secrets through the API server: its pods are the ones its egress policy selects.
+    (job,) = built().of(JOB)
+    pod_labels = integral(job.inputs)["spec"]["template"]["metadata"]["labels"]
+    selected = policies["certgen-api-egress"]["podSelector"]["matchLabels"]
+    assert selected.items() <= pod_labels.items()
 
 
 def test_the_release_is_the_vendored_crds() -> None:
