@@ -4,6 +4,8 @@ workload identity, tied together into the `CloudPlatform` contract.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from infra import naming
@@ -19,6 +21,7 @@ from infra.clouds.aws.keys import Keys, KeysArgs
 from infra.clouds.aws.network import Network, NetworkArgs
 from infra.clouds.aws.pull import RegistryPuller, RegistryPullerArgs
 from infra.clouds.aws.registry import ContainerRegistry, ContainerRegistryArgs
+from infra.clouds.aws.route53 import ServingRecords, ServingRecordsArgs
 from infra.clouds.aws.storage import ObjectStore, ObjectStoreArgs
 from infra.clouds.base import (
     ApiAccess,
@@ -197,10 +200,7 @@ class AwsPlatform(pulumi.ComponentResource):
         """Let `cluster`'s cert-manager answer ACME DNS-01 in the serving zone (`dns01.py`). Not part of
         the contract: the zone is this account's whichever cluster asks, so this platform declares every
         cluster's access, the others' through the one trust per issuer that `federate` also uses."""
-        serving = self._cfg.serving
-        if serving.domain is None or serving.dns is None or serving.dns.cloud != CLOUD:
-            raise ValueError("DNS-01 in Route 53 needs serving.domain and serving.dns with provider route53")
-        zone, domain = serving.dns.zone_id, serving.domain
+        zone, domain = self._zone("DNS-01")
         if cluster.cloud != CLOUD:
             workload = cluster.foreign()
             return federated(
@@ -219,6 +219,30 @@ class AwsPlatform(pulumi.ComponentResource):
             opts=self._child,
         )
         return solver.access
+
+    def serving_records(self, addresses: Mapping[Cloud, pulumi.Input[list[str]]]) -> ServingRecords:
+        """Declare `<cloud>.<domain>` and the health-routed `<domain>` in the serving zone for each cloud's
+        gateway `addresses` (`route53.py`). Not part of the contract, like `dns01`: the zone is this
+        account's, and it names every cloud's gateway."""
+        zone, domain = self._zone("the serving names")
+        return ServingRecords(
+            f"{self._name}-records",
+            ServingRecordsArgs(
+                context=self._context,
+                zone_id=zone,
+                domain=domain,
+                model_name=self._cfg.serving.model_name,
+                addresses=addresses,
+            ),
+            opts=self._child,
+        )
+
+    def _zone(self, what: str) -> tuple[str, str]:
+        """The serving zone's id and the domain, which only a stack with a Route 53 zone has."""
+        serving = self._cfg.serving
+        if serving.domain is None or serving.dns is None or serving.dns.cloud != CLOUD:
+            raise ValueError(f"{what} in Route 53: set serving.domain and serving.dns with provider route53")
+        return serving.dns.zone_id, serving.domain
 
     def _trust(self, workload: ForeignWorkload) -> FederatedTrust:
         """The one trust, with the one OIDC provider, for the cluster `workload` runs on: IAM refuses a
