@@ -200,6 +200,8 @@ def _domain(value: str) -> str:
             f"expected at most {most} characters: DNS names hold 253, and the longest name the stack "
             f"writes is {LONGEST_CHALLENGE_PREFIX}<domain>"
         )
+    if value.rsplit(".", 1)[-1].isdigit():
+        raise ValueError("expected a domain name, not an address: its last label is all digits")
     return value
 
 

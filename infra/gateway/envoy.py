@@ -166,6 +166,10 @@ class EnvoyGatewayArgs:
     """The annotations of each proxy's `LoadBalancer` Service: each cloud's load balancer reads its own."""
     crds: Sequence[pulumi.Resource]
     """The Gateway API's and Envoy Gateway's CRDs: every object here waits for them."""
+    backends: Mapping[str, Sequence[int]]
+    """The namespaces the routes' backends live in, each with the ports the proxies may reach there (TF
+    Serving's REST and gRPC ports in the serving namespace): nothing else is reachable from the proxies,
+    which face the internet."""
 
 
 def gateway_config(image: str) -> Obj:
@@ -212,7 +216,7 @@ class EnvoyGateway(pulumi.ComponentResource):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy}", metadata=pods.metadata(policy, ns, labels), spec=spec, opts=after_crds
             )
-            for policy, spec in network_policies().items()
+            for policy, spec in network_policies(args.backends).items()
         ]
         # Upstream's accounts carry no token; the pods that call the API mount theirs.
         account = k8s.core.v1.ServiceAccount(
@@ -546,11 +550,11 @@ def _camel(context: Obj) -> Obj:
     return {key(k): _camel(v) if isinstance(v, dict) else v for k, v in context.items()}
 
 
-def network_policies() -> dict[str, Obj]:
+def network_policies(backends: Mapping[str, Sequence[int]]) -> dict[str, Obj]:
     """Default-deny (NW-03) with DNS; the controller's calls to the API server; the proxies' xDS calls to
     the controller; the proxies' listeners open to clients (through the load balancer, whose source differs
-    per cloud, hence ports only), and the proxies' calls to backends in any namespace (the routes decide
-    which)."""
+    per cloud, hence ports only), and the proxies' calls to the backends' ports in their namespaces only
+    (Envoy Gateway routes to endpoint addresses, so pod-level rules apply)."""
     proxies = {"match_labels": PROXY_SELECTOR}
     return {
         "default-deny": {"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
@@ -582,7 +586,13 @@ def network_policies() -> dict[str, Obj]:
                     "to": [{"pod_selector": {"match_labels": SELECTOR}}],
                     "ports": [{"protocol": "TCP", "port": XDS_PORT}],
                 },
-                {"to": [{"namespace_selector": {}}]},
+                *(
+                    {
+                        "to": [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": ns}}}],
+                        "ports": [{"protocol": "TCP", "port": port} for port in ports],
+                    }
+                    for ns, ports in sorted(backends.items())
+                ),
             ],
         },
     }

@@ -60,6 +60,7 @@ BAD = [
     pytest.param(serving(domain="ML.example.com"), f"{S}.domain", '"ML.example.com"', id="uppercase"),
     pytest.param(serving(domain="localhost"), f"{S}.domain", '"localhost"', id="one-label"),
     pytest.param(serving(domain="ml.example.com."), f"{S}.domain", '"ml.example.com."', id="trailing-dot"),
+    pytest.param(serving(domain="10.0.0.1"), f"{S}.domain", '"10.0.0.1"', id="an-address"),
     pytest.param(serving(domain="-ml.example.com"), f"{S}.domain", '"-ml.example.com"', id="hyphen-first"),
     pytest.param(
         serving(dns={"provider": "clouddns", "zoneId": ZONE}),

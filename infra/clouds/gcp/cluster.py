@@ -233,6 +233,9 @@ def _operations(args: GpuClusterArgs) -> dict[str, Any]:
         "remove_default_node_pool": True,
         "initial_node_count": 1,
         "release_channel": {"channel": args.gcp.release_channel},
+        # The stack installs the Gateway API's CRDs with Envoy Gateway's release (infra/gateway): GKE's
+        # managed channel would install its own copies, and creating ours would then fail.
+        "gateway_api_config": {"channel": "CHANNEL_DISABLED"},
         "maintenance_policy": {"recurring_window": recurring_window(args.gcp.maintenance_window)},
         "min_master_version": args.gcp.kubernetes_version,
         # loggingService/monitoringService cannot be set together with these (API 400); these also turn

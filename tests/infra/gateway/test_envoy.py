@@ -51,6 +51,7 @@ def built() -> Built:
                 labels=LABELS,
                 node_selector=SYSTEM_POOL,
                 load_balancer_annotations=ANNOTATIONS,
+                backends={"ml": (8501, 8500)},
                 crds=crd,
             ),
         )
@@ -256,6 +257,12 @@ def test_the_network_lets_proxies_reach_the_controller_and_clients_the_proxies()
     assert xds["from"] == [{"podSelector": {"matchLabels": envoy.PROXY_SELECTOR}}]
     (listeners,) = policies["proxy-ingress"]["ingress"]
     assert listeners == {"ports": [{"protocol": "TCP", "port": 10080}, {"protocol": "TCP", "port": 10443}]}
+    # The proxies face the internet: they reach TF Serving's ports in the serving namespace and nothing else.
+    (_, backend) = policies["proxy-egress"]["egress"]
+    assert backend == {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ml"}}}],
+        "ports": [{"protocol": "TCP", "port": 8501}, {"protocol": "TCP", "port": 8500}],
+    }
     # certgen writes its Secrets through the API server: its pods are the ones its egress policy selects.
     (job,) = built().of(JOB)
     pod_labels = integral(job.inputs)["spec"]["template"]["metadata"]["labels"]

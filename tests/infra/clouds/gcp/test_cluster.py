@@ -65,6 +65,11 @@ def test_cp09_release_channel_and_version(stack_plan: Plan) -> None:
     assert c["minMasterVersion"] == cfg.kubernetes_version
 
 
+def test_gke_installs_no_gateway_api_crds_of_its_own(stack_plan: Plan) -> None:
+    """The stack's gateway brings the Gateway API's CRDs at the version its release is built against."""
+    assert cluster_inputs(stack_plan)["gatewayApiConfig"] == {"channel": "CHANNEL_DISABLED"}
+
+
 def test_cp10_no_client_certificate_no_legacy_abac(stack_plan: Plan) -> None:
     c = cluster_inputs(stack_plan)
     assert c["masterAuth"]["clientCertificateConfig"]["issueClientCertificate"] is False
