@@ -11,9 +11,17 @@ Where it departs from the release manifest, and why:
   run with `--disable-topology-injector` (the chart's own `topologyInjector.enabled: false`). It only
   labels proxy pods with their zone, for zone-aware routing the gateway does not use; and port 9443 is one
   GKE's control-plane firewall does not open by default (`infra/clouds/gcp/network.py` WEBHOOK_PORTS).
-- The config is only what the gateway needs: the controller name, the Kubernetes provider, the shutdown
-  manager's image (the proxies' sidecar, the controller's image) and info logs. The rate-limit Deployment's
-  image and patch go: no global rate limit is configured, so nothing deploys it.
+- The controller watches only the serving namespace and its own (`watch_namespaces`, the config's
+  `provider.kubernetes.watch` of type `Namespaces`; upstream: every namespace), so its RBAC is the chart's
+  watched-namespace form (templates/envoy-gateway-rbac.yaml's first branch): the ClusterRole holds only
+  `eg.rbac.cluster` (nodes, namespaces, GatewayClasses, ServiceImports), and `eg.rbac.namespaced` (read
+  Secrets, ConfigMaps, Services, Deployments, EndpointSlices, the Gateway API's and Envoy Gateway's kinds;
+  update their status) is a Role bound to the controller in each watched namespace. Upstream's ClusterRole
+  lets the controller read every Secret in the cluster. Its own namespace is watched too (`watched`): the
+  class's EnvoyProxy lives there.
+- The config is only what the gateway needs: the controller name, the Kubernetes provider and its watch,
+  the shutdown manager's image (the proxies' sidecar, the controller's image) and info logs. The
+  rate-limit Deployment's image and patch go: no global rate limit is configured, so nothing deploys it.
 - The certgen Job keeps no `ttlSecondsAfterFinished`: a Job that deleted itself would be re-created by
   the next `pulumi up` after a refresh. Its Helm hook annotations go (Pulumi orders by `depends_on`).
 - Two controller replicas (upstream: one) with a PodDisruptionBudget: one leader writes status and the
@@ -110,13 +118,17 @@ def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> Obj:
     return {"apiGroups": groups, "resources": resources, "verbs": verbs}
 
 
-CONTROLLER_RULES: list[Obj] = [
-    # templates/_rbac.tpl@v1.9.0 `eg.rbac.cluster` then `eg.rbac.namespaced` (no watched namespaces: one
-    # ClusterRole), rule for rule and in its order, without `eg.rbac.namespaced.topologyinjector`.
+CLUSTER_RULES: list[Obj] = [
+    # templates/_rbac.tpl@v1.9.0 `eg.rbac.cluster`, the ClusterRole's rules once namespaces are watched
+    # (templates/envoy-gateway-rbac.yaml, its first branch): cluster-scoped kinds and ServiceImports.
     _rule([""], ["nodes", "namespaces"], _READ),
     _rule(["gateway.networking.k8s.io"], ["gatewayclasses"], ["get", "list", "patch", "update", "watch"]),
     _rule(["gateway.networking.k8s.io"], ["gatewayclasses/status"], ["update"]),
     _rule(["multicluster.x-k8s.io"], ["serviceimports"], _READ),
+]
+NAMESPACED_RULES: list[Obj] = [
+    # `eg.rbac.namespaced`, rule for rule and in its order, without `eg.rbac.namespaced.topologyinjector`:
+    # a Role in each watched namespace (templates/envoy-gateway-rbac.yaml's first branch).
     _rule([""], ["configmaps", "secrets", "services"], _READ),
     _rule(["apps"], ["deployments", "daemonsets"], _READ),
     _rule(["discovery.k8s.io"], ["endpointslices"], _READ),
@@ -170,11 +182,27 @@ class EnvoyGatewayArgs:
     """The namespaces the routes' backends live in, each with the ports the proxies may reach there (TF
     Serving's REST and gRPC ports in the serving namespace): nothing else is reachable from the proxies,
     which face the internet."""
+    watch_namespaces: Sequence[str]
+    """The namespaces whose Gateways, routes, policies and their Services, Secrets and ConfigMaps the
+    controller reads (the serving namespace), each of which must exist before this component: a Role and
+    RoleBinding is made in each. `envoy-gateway-system` is always added (`watched`)."""
 
 
-def gateway_config(image: str) -> Obj:
+def watched(namespaces: Sequence[str]) -> list[str]:
+    """The config's `watch.namespaces`: `envoy-gateway-system` first, then the others, once each. The
+    controller's own namespace must be listed: the EnvoyProxy the class names lives there, and in
+    `Namespaces` mode every kind but ConfigMaps, Services, EndpointSlices and Secrets is cached only in the
+    listed namespaces (internal/provider/kubernetes/kubernetes.go@v1.9.0 `DefaultNamespaces`), so the
+    class's `parametersRef` would not be found (processGatewayClassParamsRef reads it from the cache);
+    and those four kinds are cached there regardless, which its Role there lets the controller list."""
+    return list(dict.fromkeys([NAMESPACE, *namespaces]))
+
+
+def gateway_config(image: str, namespaces: Sequence[str]) -> Obj:
     """The `gateway.envoyproxy.io/v1alpha1` EnvoyGateway the controller reads at start
-    (api/v1alpha1/envoygateway_types.go@v1.9.0)."""
+    (api/v1alpha1/envoygateway_types.go@v1.9.0). `watch.type` must be `Namespaces` (KubernetesWatchMode):
+    without it the controller watches every namespace (`WatchesNamespaces`) and config validation fails
+    (api/v1alpha1/validation/envoygateway_validate.go), whatever the list."""
     return {
         "apiVersion": "gateway.envoyproxy.io/v1alpha1",
         "kind": "EnvoyGateway",
@@ -185,13 +213,14 @@ def gateway_config(image: str) -> Obj:
             "kubernetes": {
                 "shutdownManager": {"image": image},
                 "proxyTopologyInjector": {"disabled": True},
+                "watch": {"type": "Namespaces", "namespaces": watched(namespaces)},
             },
         },
     }
 
 
-def config_text(image: str) -> str:
-    return yaml.safe_dump(gateway_config(image), sort_keys=False)
+def config_text(image: str, namespaces: Sequence[str]) -> str:
+    return yaml.safe_dump(gateway_config(image, namespaces), sort_keys=False)
 
 
 class EnvoyGateway(pulumi.ComponentResource):
@@ -225,12 +254,12 @@ class EnvoyGateway(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=after_crds,
         )
-        rbac = self._rbac(name, account, labels, after_crds)
+        rbac = self._rbac(name, account, watched(args.watch_namespaces), labels, after_crds)
         # A certgen pod started before its egress policy times out against the API server, and a failed
         # Job fails the update: it waits for the policies, and a failed one is replaced on the next `up`.
         after_policies = pulumi.ResourceOptions.merge(after_crds, pulumi.ResourceOptions(depends_on=policies))
         certgen = self._certgen(name, args, ns, labels, after_policies)
-        text = pulumi.Output.from_input(args.image).apply(config_text)
+        text = pulumi.Output.from_input(args.image).apply(lambda i: config_text(i, args.watch_namespaces))
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=pods.metadata(CONFIG_MAP, ns, labels),
@@ -294,16 +323,18 @@ class EnvoyGateway(pulumi.ComponentResource):
         self,
         name: str,
         account: k8s.core.v1.ServiceAccount,
+        namespaces: Sequence[str],
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions,
     ) -> list[pulumi.Resource]:
-        """templates/envoy-gateway-rbac.yaml, infra-manager-rbac.yaml and leader-election-rbac.yaml@v1.9.0:
-        the roles the controller is bound to, and the bindings; returns those."""
+        """templates/envoy-gateway-rbac.yaml (watched namespaces set), infra-manager-rbac.yaml and
+        leader-election-rbac.yaml@v1.9.0: the roles the controller is bound to, and the bindings; returns
+        those."""
         subjects = [{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": NAMESPACE}]
         cluster_role = k8s.rbac.v1.ClusterRole(
             f"{name}-role",
             metadata={"name": f"{FULLNAME}-envoy-gateway-role", "labels": dict(labels)},
-            rules=CONTROLLER_RULES,
+            rules=CLUSTER_RULES,
             opts=opts,
         )
         made: list[pulumi.Resource] = [
@@ -316,6 +347,27 @@ class EnvoyGateway(pulumi.ComponentResource):
                 opts=opts,
             ),
         ]
+        for ns in namespaces:
+            # The controller's namespace through the account, so its Role waits for the Namespace.
+            where: pulumi.Input[str] = account.metadata.namespace if ns == NAMESPACE else ns
+            role = k8s.rbac.v1.Role(
+                f"{name}-role-{ns}",
+                metadata=pods.metadata(f"{FULLNAME}-envoy-gateway-role", where, labels),
+                rules=NAMESPACED_RULES,
+                opts=opts,
+            )
+            made += [
+                role,
+                k8s.rbac.v1.RoleBinding(
+                    f"{name}-rolebinding-{ns}",
+                    metadata=pods.metadata(
+                        f"{FULLNAME}-envoy-gateway-rolebinding", role.metadata.namespace, labels
+                    ),
+                    role_ref={"apiGroup": _RBAC, "kind": "Role", "name": role.metadata.name},
+                    subjects=subjects,
+                    opts=opts,
+                ),
+            ]
         namespaced = {
             ("infra-manager", "infra-manager"): INFRA_RULES,
             ("leader-election-role", "leader-election-rolebinding"): LEADER_ELECTION_RULES,

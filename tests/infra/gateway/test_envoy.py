@@ -52,6 +52,7 @@ def built() -> Built:
                 node_selector=SYSTEM_POOL,
                 load_balancer_annotations=ANNOTATIONS,
                 backends={"ml": (8501, 8500)},
+                watch_namespaces=("ml",),
                 crds=crd,
             ),
         )
@@ -93,7 +94,10 @@ def test_every_pod_meets_pod_security_restricted() -> None:
     for mode in ("enforce", "audit", "warn"):
         assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
     for res in b.objects():
-        if res.type not in {NAMESPACE, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CLASS}:
+        if res.type in {ROLE, ROLE_BINDING} and res.inputs["metadata"]["namespace"] == "ml":
+            # The controller's rights in the watched serving namespace, and nothing else there.
+            assert res.inputs["metadata"]["name"].startswith("eg-gateway-helm-envoy-gateway-role"), res.name
+        elif res.type not in {NAMESPACE, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, CLASS}:
             assert res.inputs["metadata"]["namespace"] == "envoy-gateway-system", res.name
 
 
@@ -131,8 +135,9 @@ def test_the_class_is_the_controllers_and_names_the_proxy() -> None:
 
 
 def test_the_config_is_the_gateway_api_on_kubernetes_without_the_injector() -> None:
-    """templates/envoy-gateway-config.yaml@v1.9.0 less the rate-limit Deployment; the controller reads it
-    at start, so a change restarts it."""
+    """templates/envoy-gateway-config.yaml@v1.9.0 less the rate-limit Deployment, watching the serving
+    namespace and the controller's (api/v1alpha1/envoygateway_types.go KubernetesWatchMode: `type` must be
+    `Namespaces`, or the list is ignored); the controller reads it at start, so a change restarts it."""
     b = built()
     text = b.inputs(CONFIG_MAP, "envoy-gateway-config")["data"]["envoy-gateway.yaml"]
     assert yaml.safe_load(text) == {
@@ -142,7 +147,11 @@ def test_the_config_is_the_gateway_api_on_kubernetes_without_the_injector() -> N
         "logging": {"level": {"default": "info"}},
         "provider": {
             "type": "Kubernetes",
-            "kubernetes": {"shutdownManager": {"image": IMAGE}, "proxyTopologyInjector": {"disabled": True}},
+            "kubernetes": {
+                "shutdownManager": {"image": IMAGE},
+                "proxyTopologyInjector": {"disabled": True},
+                "watch": {"type": "Namespaces", "namespaces": ["envoy-gateway-system", "ml"]},
+            },
         },
     }
     annotations = b.inputs(DEPLOYMENT, "envoy-gateway")["spec"]["template"]["metadata"]["annotations"]
@@ -183,21 +192,118 @@ def test_the_controller_runs_as_upstream_runs_it() -> None:
     )
 
 
-def test_rbac_is_upstreams_without_the_topology_injector() -> None:
-    """templates/_rbac.tpl@v1.9.0: eleven cluster rules; no pods or pods/binding, no certgen ClusterRole."""
+# templates/_rbac.tpl@v1.9.0 as rendered in test/helm/gateway-helm/
+# envoy-gateway-gateway-namespace-config-watch.out.yaml: `eg.rbac.cluster`, the ClusterRole's rules when
+# namespaces are watched, and `eg.rbac.namespaced` without its last rule, the topology injector's
+# (`pods`, `pods/binding`), each watched namespace's Role.
+CHART_CLUSTER_RULES = """
+- apiGroups: [""]
+  resources: [nodes, namespaces]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gatewayclasses]
+  verbs: [get, list, patch, update, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gatewayclasses/status]
+  verbs: [update]
+- apiGroups: [multicluster.x-k8s.io]
+  resources: [serviceimports]
+  verbs: [get, list, watch]
+"""
+CHART_NAMESPACED_RULES = """
+- apiGroups: [""]
+  resources: [configmaps, secrets, services]
+  verbs: [get, list, watch]
+- apiGroups: [apps]
+  resources: [deployments, daemonsets]
+  verbs: [get, list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.envoyproxy.io]
+  resources: [envoyproxies, envoypatchpolicies, clienttrafficpolicies, backendtrafficpolicies,
+    securitypolicies, envoyextensionpolicies, backends, httproutefilters]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.envoyproxy.io]
+  resources: [envoyproxies/status, envoypatchpolicies/status, clienttrafficpolicies/status,
+    backendtrafficpolicies/status, securitypolicies/status, envoyextensionpolicies/status, backends/status]
+  verbs: [update]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways, listenersets, grpcroutes, httproutes, referencegrants, tcproutes, tlsroutes,
+    udproutes, backendtlspolicies]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [gateways/status, listenersets/status, grpcroutes/status, httproutes/status, tcproutes/status,
+    tlsroutes/status, udproutes/status, backendtlspolicies/status]
+  verbs: [update]
+"""
+
+
+def test_the_cluster_role_is_upstreams_watched_namespace_form() -> None:
+    """templates/envoy-gateway-rbac.yaml@v1.9.0 with watched namespaces: the ClusterRole holds only
+    `eg.rbac.cluster`, so the controller reads no Secret, ConfigMap or Service outside them; no certgen
+    ClusterRole (the topology injector's)."""
     b = built()
-    rules = b.inputs(CLUSTER_ROLE, "eg-gateway-helm-envoy-gateway-role")["rules"]
-    assert rules == envoy.CONTROLLER_RULES
-    assert len(rules) == 11
-    assert not any("pods" in r["resources"] for r in rules)
+    role = b.inputs(CLUSTER_ROLE, "eg-gateway-helm-envoy-gateway-role")
+    assert role["rules"] == envoy.CLUSTER_RULES == yaml.safe_load(CHART_CLUSTER_RULES)
+    namespaced = {"secrets", "configmaps", "services", "endpointslices", "pods", "pods/binding"}
+    assert not any(namespaced & set(r["resources"]) for r in role["rules"])
     assert {r.inputs["metadata"]["name"] for r in b.of(CLUSTER_ROLE)} == {
         "eg-gateway-helm-envoy-gateway-role"
     }
-    assert {r.inputs["metadata"]["name"] for r in b.of(ROLE)} == {
+    (binding,) = b.of(CLUSTER_ROLE_BINDING)
+    assert binding.inputs["roleRef"]["name"] == "eg-gateway-helm-envoy-gateway-role"
+    assert binding.inputs["subjects"] == [
+        {"kind": "ServiceAccount", "name": "envoy-gateway", "namespace": "envoy-gateway-system"}
+    ]
+
+
+def test_each_watched_namespace_has_the_namespaced_rules_bound_to_the_controller() -> None:
+    """templates/envoy-gateway-rbac.yaml@v1.9.0's range over the watched namespaces: a Role with
+    `eg.rbac.namespaced` (less the topology injector's rule) and its RoleBinding to the controller's
+    account, in the serving namespace and the controller's own, where the class's EnvoyProxy is."""
+    b = built()
+    roles = {
+        r.inputs["metadata"]["namespace"]: integral(r.inputs)
+        for r in b.of(ROLE)
+        if r.inputs["metadata"]["name"] == "eg-gateway-helm-envoy-gateway-role"
+    }
+    assert set(roles) == {"envoy-gateway-system", "ml"}
+    for role in roles.values():
+        assert role["rules"] == envoy.NAMESPACED_RULES == yaml.safe_load(CHART_NAMESPACED_RULES)
+    bindings = {
+        r.inputs["metadata"]["namespace"]: integral(r.inputs)
+        for r in b.of(ROLE_BINDING)
+        if r.inputs["metadata"]["name"] == "eg-gateway-helm-envoy-gateway-rolebinding"
+    }
+    assert set(bindings) == set(roles)
+    for binding in bindings.values():
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "eg-gateway-helm-envoy-gateway-role",
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "envoy-gateway", "namespace": "envoy-gateway-system"}
+        ]
+    assert envoy.watched(["ml", "envoy-gateway-system", "ml"]) == ["envoy-gateway-system", "ml"]
+
+
+def test_the_other_roles_are_upstreams_without_the_topology_injector() -> None:
+    """templates/infra-manager-rbac.yaml, leader-election-rbac.yaml and certgen-rbac.yaml@v1.9.0 in the
+    controller's namespace, unchanged by the watch (ControllerNamespace deploy mode)."""
+    b = built()
+    others = {
+        r.inputs["metadata"]["name"]
+        for r in b.of(ROLE)
+        if r.inputs["metadata"]["name"] != "eg-gateway-helm-envoy-gateway-role"
+    }
+    assert others == {
         "eg-gateway-helm-infra-manager",
         "eg-gateway-helm-leader-election-role",
         "eg-gateway-helm-certgen",
     }
+    assert b.inputs(ROLE, "eg-gateway-helm-infra-manager")["rules"] == envoy.INFRA_RULES
     assert b.inputs(ROLE, "eg-gateway-helm-certgen")["rules"] == [
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create", "update"]}
     ]
