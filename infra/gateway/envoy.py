@@ -176,6 +176,23 @@ class EnvoyGatewayArgs:
     tolerations: Sequence[Mapping[str, str]] = ()
     load_balancer_annotations: Mapping[str, pulumi.Input[str]]
     """The annotations of each proxy's `LoadBalancer` Service: each cloud's load balancer reads its own."""
+    source_ranges: Sequence[str]
+    """Who may reach the proxies' load balancer (`serving.sourceCidrs`): the EnvoyProxy's
+    `envoyService.loadBalancerSourceRanges`, which Envoy Gateway copies into the Service's
+    `spec.loadBalancerSourceRanges` (NW-04 asks it of every LoadBalancer Service; this one is created by
+    the controller, out of the policy pack's sight). Never empty: without it every cloud's service
+    controller opens the load balancer to 0.0.0.0/0. Each cloud enforces it where the traffic lands:
+    - AWS (the in-tree service controller's NLB, instance targets, client addresses kept): the NLB has no
+      security group of its own; the controller opens the Service's node ports in the nodes' cluster
+      security group to these ranges only (kubernetes/cloud-provider-aws pkg/providers/v1/
+      aws_loadbalancer.go `updateInstanceSecurityGroupsForNLB`, its `clientCIDRs`).
+    - GKE: the VPC firewall rule GKE makes for the load balancer admits these sources only
+      (cloud.google.com/kubernetes-engine/docs/how-to/service-parameters, `spec.loadBalancerSourceRanges`:
+      "firewall rules and source IP address allowlist").
+    - AKS: cloud-provider-azure writes an allow rule from these ranges to the frontend address on the
+      Service's ports into the NSG it manages on the nodes (kubernetes-sigs/cloud-provider-azure tests/
+      e2e/network/network_security_group.go, "with `spec.LoadBalancerSourceRanges`"); the node subnets'
+      own NSGs are the stack's and must admit the same (`infra/clouds/azure/network.py`)."""
     crds: Sequence[pulumi.Resource]
     """The Gateway API's and Envoy Gateway's CRDs: every object here waits for them."""
     backends: Mapping[str, Sequence[int]]
@@ -556,7 +573,10 @@ def proxy_spec(args: EnvoyGatewayArgs) -> Obj:
     Deployment, restricted, and its LoadBalancer Service. The container security context replaces the
     default of both the envoy container and the shutdown manager (internal/infrastructure/kubernetes/proxy/
     resource.go): the same, with every id set, and the root filesystem writable as upstream leaves it (envoy
-    writes its log and sockets there, the shutdown manager /tmp/shutdown-ready)."""
+    writes its log and sockets there, the shutdown manager /tmp/shutdown-ready). The Service keeps Envoy
+    Gateway's `externalTrafficPolicy: Local` (the CRD's default), so the proxies see client addresses."""
+    if not args.source_ranges:
+        raise ValueError("the gateway's load balancer needs source ranges: none opens it to 0.0.0.0/0")
     pod: Obj = {"securityContext": _camel(pods.pod_security(UID)), "labels": dict(args.labels)}
     if args.node_selector is not None:
         pod["nodeSelector"] = dict(args.node_selector)
@@ -586,7 +606,11 @@ def proxy_spec(args: EnvoyGatewayArgs) -> Obj:
                     },
                 },
                 "envoyPDB": {"minAvailable": 1},
-                "envoyService": {"type": "LoadBalancer", "annotations": dict(args.load_balancer_annotations)},
+                "envoyService": {
+                    "type": "LoadBalancer",
+                    "annotations": dict(args.load_balancer_annotations),
+                    "loadBalancerSourceRanges": list(args.source_ranges),
+                },
             },
         }
     }

@@ -10,6 +10,7 @@ import functools
 from typing import Any
 
 import pulumi
+import pytest
 import yaml
 
 from infra import naming
@@ -29,6 +30,7 @@ from tests.infra.gateway.objects import (
     SERVICE,
     Built,
 )
+from tests.infra.gateway.schemas import GATEWAY
 from tests.plans import waits_for
 
 IMAGE = "registry.example.com/gpu-platform/trainer@sha256:" + "a" * 64
@@ -36,6 +38,7 @@ PROXY_IMAGE = "registry.example.com/gpu-platform/trainer@sha256:" + "b" * 64
 LABELS = {"project": "gpu-platform", "stack": "dev", "component": "gateway"}
 SYSTEM_POOL = {"gpu-platform/pool": "general"}
 ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "external"}
+SOURCES = ("198.51.100.0/24", "203.0.113.7/32")
 PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
 CLASS = "kubernetes:gateway.networking.k8s.io/v1:GatewayClass"
 
@@ -51,6 +54,7 @@ def built() -> Built:
                 labels=LABELS,
                 node_selector=SYSTEM_POOL,
                 load_balancer_annotations=ANNOTATIONS,
+                source_ranges=SOURCES,
                 backends={"ml": (8501, 8500)},
                 watch_namespaces=("ml",),
                 crds=crd,
@@ -117,8 +121,40 @@ def test_the_proxies_are_restricted_but_for_their_writable_root() -> None:
     }
     assert deployment["pod"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert deployment["pod"]["nodeSelector"] == SYSTEM_POOL
-    assert kube["envoyService"] == {"type": "LoadBalancer", "annotations": ANNOTATIONS}
     assert kube["envoyPDB"] == {"minAvailable": 1}
+
+
+def test_the_load_balancer_admits_the_source_ranges_only() -> None:
+    """NW-04 for the Service Envoy Gateway makes from the EnvoyProxy (the CRD's `envoyService`
+    `loadBalancerSourceRanges`, valid for a LoadBalancer only); the whole object validates against the
+    vendored CRD in test_every_object_validates_strictly."""
+    proxy = manifest(built().named(PROXY, "envoy"))
+    service = proxy["spec"]["provider"]["kubernetes"]["envoyService"]
+    assert service == {
+        "type": "LoadBalancer",
+        "annotations": ANNOTATIONS,
+        "loadBalancerSourceRanges": list(SOURCES),
+    }
+    assert not GATEWAY.validate(proxy)
+    # The schema does check the field: the CRD's CEL rule refuses it on any other Service type.
+    service["type"] = "ClusterIP"
+    assert any("loadBalancerSourceRanges can only be set" in e for e in GATEWAY.validate(proxy))
+
+
+def test_no_source_ranges_is_refused() -> None:
+    args = envoy.EnvoyGatewayArgs(
+        image=IMAGE,
+        proxy_image=PROXY_IMAGE,
+        labels=LABELS,
+        node_selector=None,
+        load_balancer_annotations=ANNOTATIONS,
+        source_ranges=(),
+        backends={},
+        watch_namespaces=(),
+        crds=(),
+    )
+    with pytest.raises(ValueError, match="source ranges"):
+        envoy.proxy_spec(args)
 
 
 def test_the_class_is_the_controllers_and_names_the_proxy() -> None:
