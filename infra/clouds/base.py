@@ -57,6 +57,10 @@ and the non-secret files that point the cloud's SDK at it."""
 SERVING_PORTS = (8500, 8501)
 """TF Serving's gRPC and REST ports, which the serving load balancer exposes; a cloud whose network
 filters traffic to nodes itself must open them to the serving sources."""
+GATEWAY_PORTS = (80, 443)
+"""The gateway's listeners (`infra/gateway/serving.py`: HTTP, redirected, and HTTPS), which its load balancer
+exposes when `serving.domain` is set; a cloud whose network filters traffic to nodes itself must open
+them to the serving sources."""
 DEVICE_PLUGIN_NAMESPACE = "nvidia-device-plugin"
 """Where the workloads run the NVIDIA device plugin on a cloud that lacks one. It needs a hostPath, so a
 cloud that enforces Pod Security by admission policy exempts this namespace, and only this one."""

@@ -8,6 +8,17 @@ pod subnet is needed.
 AKS never edits a subnet's own NSG (it writes `loadBalancerSourceRanges` into the NSG it manages on the
 node NICs), and both are evaluated: with `serving.exposure: public`, the node subnets' NSGs admit the
 serving ports from `serving.sourceCidrs` themselves, or Azure's default deny-inbound drops every request.
+With `serving.domain` they admit the gateway's ports (80, 443) from the same sources too.
+
+Which ports: AKS's load-balancing rules use floating IP unless a Service opts out
+(`service.beta.kubernetes.io/azure-disable-load-balancer-floating-ip`), so a packet reaches the node
+with the frontend address and the Service's port as its destination (kube-proxy maps it to the pods),
+not a NodePort; cloud-provider-azure's own NSG rules are accordingly the Service port to the frontend
+address (kubernetes-sigs/cloud-provider-azure tests/e2e/network/network_security_group.go). Azure's
+load balancer does not rewrite the source either, so the rules match the client's address whatever the
+Service's `externalTrafficPolicy`: `Local` for the gateway (Envoy Gateway's default, the EnvoyProxy
+CRD's `envoyService.externalTrafficPolicy`), whose health probes come from `AzureLoadBalancer`, which
+Azure's default rule `AllowAzureLoadBalancerInBound` admits.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import pulumi
 from pulumi_azure_native import network
 
 from infra.clouds.azure.context import AzureContext
-from infra.clouds.base import SERVING_PORTS
+from infra.clouds.base import GATEWAY_PORTS, SERVING_PORTS
 
 API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
 STORAGE_SERVICE_ENDPOINT = "Microsoft.Storage"
@@ -35,9 +46,12 @@ class NetworkArgs:
     api_server_subnet_cidr: str
     public_serving_sources: tuple[str, ...] = ()
     """Set when serving is public: who may reach the serving ports from the internet."""
+    gateway_sources: tuple[str, ...] = ()
+    """Set when `serving.domain` is: who may reach the gateway's ports (`serving.sourceCidrs`)."""
 
 
 SERVING_RULE_PRIORITY = 200
+GATEWAY_RULE_PRIORITY = 210
 
 
 @dataclass(frozen=True)
@@ -120,14 +134,27 @@ class Network(pulumi.ComponentResource):
         return ip, nat
 
     def _serving_rules(self) -> list[network.SecurityRuleArgs] | None:
-        sources = self._args.public_serving_sources
-        if not sources:
-            return None
-        return [
+        wanted = [
+            (
+                "allow-serving-inbound",
+                "TF Serving",
+                SERVING_RULE_PRIORITY,
+                self._args.public_serving_sources,
+                SERVING_PORTS,
+            ),
+            (
+                "allow-gateway-inbound",
+                "The gateway",
+                GATEWAY_RULE_PRIORITY,
+                self._args.gateway_sources,
+                GATEWAY_PORTS,
+            ),
+        ]
+        rules = [
             network.SecurityRuleArgs(
-                name="allow-serving-inbound",
-                description="TF Serving from serving.sourceCidrs (the load balancer keeps client addresses)",
-                priority=SERVING_RULE_PRIORITY,
+                name=name,
+                description=f"{what} from serving.sourceCidrs (the load balancer keeps client addresses)",
+                priority=priority,
                 direction="Inbound",
                 access="Allow",
                 protocol="Tcp",
@@ -135,9 +162,12 @@ class Network(pulumi.ComponentResource):
                 source_port_range="*",
                 # The load balancer's frontend address (floating IP) reaches the nodes: any destination.
                 destination_address_prefix="*",
-                destination_port_ranges=[str(p) for p in SERVING_PORTS],
+                destination_port_ranges=[str(p) for p in ports],
             )
+            for name, what, priority, sources, ports in wanted
+            if sources
         ]
+        return rules or None
 
     def _subnet(
         self,

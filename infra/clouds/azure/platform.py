@@ -219,6 +219,8 @@ def _network_args(context: AzureContext, cfg: StackConfig) -> NetworkArgs:
         gpu_subnet_cidr=az.gpu_subnet_cidr,
         api_server_subnet_cidr=az.api_server_subnet_cidr,
         public_serving_sources=tuple(serving.source_cidrs) if serving.exposure == "public" else (),
+        # A domain requires public exposure and source CIDRs (infra/config/checks.py).
+        gateway_sources=tuple(serving.source_cidrs) if serving.domain else (),
     )
 
 

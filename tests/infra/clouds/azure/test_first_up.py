@@ -13,6 +13,8 @@ import pytest
 
 from infra.clouds.azure import admission
 from infra.clouds.azure.context import ROLE_IDS, principal_type
+from infra.clouds.base import GATEWAY_PORTS
+from infra.gateway import serving as gateway_objects
 from plan.runner import Plan
 from tests.infra.clouds.azure.helpers import AGENT_POOL, CLUSTER, azure, cluster, gpu_pools, one, role_ids
 from tests.plans import plan_with, stack_values, waits_for
@@ -110,6 +112,46 @@ def test_public_serving_is_let_through_the_node_subnets() -> None:
         assert rule["protocol"] == "Tcp"
         assert rule["sourceAddressPrefixes"] == ["192.0.2.0/24"]
         assert rule["destinationPortRanges"] == ["8500", "8501"]
+
+
+def test_a_domain_lets_the_gateway_through_the_node_subnets() -> None:
+    """With serving.domain the gateway's load balancer answers on 80 and 443: floating IP keeps the
+    Service's port as the destination on the node, so the subnet NSGs admit those ports, from
+    serving.sourceCidrs only, beside the serving ports (public exposure comes with a domain)."""
+    serving = {
+        "exposure": "public",
+        "sourceCidrs": ["192.0.2.0/24", "198.51.100.7/32"],
+        "domain": "ml.example.com",
+        "dns": {"provider": "route53", "zoneId": "Z0123456789ABCDEFGHIJ"},
+        "auth": {"clients": ["app"]},
+    }
+    plan = plan_with({"gpu-platform:serving": serving})
+    nsgs = azure(plan, NSG)
+    assert len(nsgs) == 2
+    for nsg in nsgs:
+        rules = {r["name"]: r for r in nsg.inputs["securityRules"]}
+        assert set(rules) == {"allow-serving-inbound", "allow-gateway-inbound"}
+        gateway = rules["allow-gateway-inbound"]
+        assert gateway["destinationPortRanges"] == ["80", "443"]
+        assert gateway["sourceAddressPrefixes"] == ["192.0.2.0/24", "198.51.100.7/32"]
+        assert (gateway["direction"], gateway["access"], gateway["protocol"]) == ("Inbound", "Allow", "Tcp")
+        assert gateway["priority"] != rules["allow-serving-inbound"]["priority"]
+        assert rules["allow-serving-inbound"]["destinationPortRanges"] == ["8500", "8501"]
+
+
+def test_the_gateway_ports_are_its_listeners() -> None:
+    """The ports the subnet NSGs open for the gateway are the Gateway's listeners."""
+    spec = gateway_objects.GatewaySpec(
+        cloud="azure",
+        domain="ml.example.com",
+        namespace="ml",
+        model="digits",
+        service="digits-serving",
+        rest_port=8501,
+        grpc_port=8500,
+    )
+    listeners = gateway_objects.gateway(spec)["spec"]["listeners"]
+    assert sorted(listener["port"] for listener in listeners) == list(GATEWAY_PORTS)
 
 
 def test_prod_spreads_across_zones_where_configured(prod_plan: Plan) -> None:
