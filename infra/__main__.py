@@ -9,7 +9,6 @@ same way on the mock engine. Outputs go through the contract in `infra/outputs.p
 import pulumi
 
 from infra import config, dispatch, outputs, replication, workloads
-from infra.kueue.multikueue import dispatch_queue
 
 cfg = config.load()
 platforms = replication.platforms(cfg)
@@ -65,7 +64,7 @@ pulumi.export(
         namespace=cfg.namespace,
         template=dispatched.template.name,
         queue=dispatched.queue,
-        queues={t.name: dispatch_queue(t.name) for t in cfg.teams()},
+        queues=dispatched.queues,
     ),
 )
 pulumi.export(

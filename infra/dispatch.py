@@ -26,7 +26,6 @@ from infra.kueue.multikueue import (
     MultiKueueManager,
     MultiKueueWorker,
     WorkerArgs,
-    dispatch_queue,
 )
 from infra.kueue.refresher import APP, RefresherArgs, WorkerTokenRefresher
 from infra.kueue.template import JobTemplate, TemplateArgs
@@ -52,21 +51,29 @@ class Dispatch:
 
     refresher: WorkerTokenRefresher
     template: JobTemplate
+    queues: dict[str, str]
+    """Each team's MultiKueue LocalQueue on the manager."""
     queue: str
-    """The manager's LocalQueue the template's Jobs go to: the training team's MultiKueue queue."""
+    """The one the template's Jobs go to: the training team's."""
 
 
 def template_args(
-    cfg: StackConfig, platforms: Mapping[Cloud, CloudPlatform], manager: Workloads, image: pulumi.Output[str]
+    cfg: StackConfig,
+    platforms: Mapping[Cloud, CloudPlatform],
+    manager: Workloads,
+    *,
+    image: pulumi.Output[str],
+    queue: str,
 ) -> JobTemplateArgs:
     """The Job users submit: the training team's MultiKueue queue, each worker's trainer identity labels,
     the longest spot notice of the workers, and the workers' pull Secret for the manager's registry."""
     workers = [platforms[cloud] for cloud in cfg.dispatch_workers]
+    assert manager.training_image is not None
     return JobTemplateArgs(
-        image=image,
+        image=manager.training_image,
         training=cfg.training,
         model_name=cfg.serving.model_name,
-        queue=dispatch_queue(cfg.training_team().name),
+        queue=queue,
         service_account=manager.namespace.accounts["trainer"],
         pod_labels={k: v for p in workers for k, v in p.identities["trainer"].pod_labels.items()},
         grace_seconds=max(p.spot_notice_seconds for p in workers),
@@ -89,6 +96,7 @@ def build(
     foreign = refresher_workload(platforms[cfg.training_cloud])
     access = {cloud: platforms[cloud].admit_api(foreign) for cloud in dispatch.workers}
     ready: list[pulumi.Resource] = [*platforms[cfg.training_cloud].identities["trainer"].ready]
+    pull_namespaces: set[str] = set()
     for cloud in dispatch.workers:
         worker = workloads[cloud]
         ready += [
@@ -109,6 +117,7 @@ def build(
             pulumi.ResourceOptions(parent=worker),
         )
         ready.append(side)
+        pull_namespaces.update(side.pull_namespaces)
     built = MultiKueueManager(
         f"{manager.name}-multikueue",
         ManagerArgs(
@@ -120,11 +129,12 @@ def build(
         ),
         pulumi.ResourceOptions(parent=manager),
     )
+    queue = built.local_queues[cfg.training_team().name]
     template = JobTemplate(
         f"{manager.name}-job-template",
         TemplateArgs(
             namespace=manager.namespace.name,
-            template=template_args(cfg, platforms, manager, manager.training_image),
+            template=template_args(cfg, platforms, manager, image=manager.training_image, queue=queue),
             labels=manager.labels,
             # A Job made from it runs on a worker as the trainer, in the worker's trainer environment,
             # pulling through the worker's pull Secret: none of which may be missing when it starts.
@@ -142,9 +152,7 @@ def build(
             secrets=built.secrets,
             registry=home.grant_pull(controller.NAMESPACE, APP),
             pull_secret=PULL_SECRET,
-            pull_namespaces=sorted(
-                {t.namespace for c in dispatch.workers for t in cfg.team_queues(c) if t.flavors}
-            ),
+            pull_namespaces=sorted(pull_namespaces),
             home=home.cloud,
             identity_egress=home.identity_egress,
             node_selector={POOL_LABEL: GENERAL_POOL},
@@ -153,4 +161,4 @@ def build(
         ),
         pulumi.ResourceOptions(parent=manager),
     )
-    return Dispatch(refresher, template, dispatch_queue(cfg.training_team().name))
+    return Dispatch(refresher, template, built.local_queues, queue)

@@ -239,6 +239,9 @@ class WorkerArgs:
 
 
 class MultiKueueWorker(pulumi.ComponentResource):
+    pull_namespaces: list[str]
+    """Where the worker declares its pull Secret: its teams' namespaces, each once."""
+
     def __init__(self, name: str, args: WorkerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gpu-platform:kueue:MultiKueueWorker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -281,7 +284,8 @@ class MultiKueueWorker(pulumi.ComponentResource):
             depends_on=list(args.namespaces),
             ignore_changes=["data", "stringData", "metadata.annotations"],
         )
-        for namespace in sorted({t.namespace for t in teams}):
+        self.pull_namespaces = sorted({t.namespace for t in teams})
+        for namespace in self.pull_namespaces:
             k8s.core.v1.Secret(
                 f"{name}-{namespace}-pull",
                 metadata=pods.metadata(PULL_SECRET, namespace, labels),

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
+from infra.clouds.aws.pod_identity import PodIdentityNames, pod_identity_role
 from infra.clouds.base import GENERAL_POOL, POOL_LABEL
 
 NAMESPACE = "kube-system"
@@ -156,31 +156,25 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         return account
 
     def _iam(self) -> list[pulumi.Resource]:
-        args, context, child = self._args, self._args.context, pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{self._name}-role",
-            assume_role_policy=context.pod_identity_trust(args.cluster_name, NAMESPACE, SERVICE_ACCOUNT),
-            tags=context.tags("autoscaler"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{self._name}-policy",
-            role=role.id,
+        args, context = self._args, self._args.context
+        made = pod_identity_role(
+            context,
+            PodIdentityNames(
+                role=f"{self._name}-role",
+                policy=f"{self._name}-policy",
+                association=f"{self._name}-pod-identity",
+            ),
+            cluster_name=args.cluster_name,
+            cluster=args.cluster,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
             policy=pulumi.Output.all(context.partition, context.account_id).apply(
                 lambda v: policies.autoscaler_policy(v[0], context.region, v[1], args.cluster_name)
             ),
-            opts=child,
+            component="autoscaler",
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{self._name}-pod-identity",
-            cluster_name=args.cluster,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-            role_arn=role.arn,
-            tags=context.tags("autoscaler"),
-            opts=child,
-        )
-        return [association, policy]
+        return [made.association, made.policy]
 
     def _spec(self, labels: dict[str, str], account: k8s.core.v1.ServiceAccount) -> dict[str, object]:
         container = {

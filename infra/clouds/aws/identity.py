@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
+from infra.clouds.aws.pod_identity import PodIdentityNames, pod_identity_role
 from infra.clouds.base import MODELS_PREFIX, SERVICE_ACCOUNTS, IdentityBinding, WorkloadRole
 
 
@@ -57,28 +58,19 @@ class WorkloadIdentity(pulumi.ComponentResource):
         return pulumi.Output.all(self._args.bucket_arn, self._args.bucket_key_arn).apply(render)
 
     def _bind(self, role: WorkloadRole, service_account: str) -> IdentityBinding:
-        args, child = self._args, pulumi.ResourceOptions(parent=self)
-        iam_role = aws.iam.Role(
-            f"{self._name}-{role}",
-            assume_role_policy=args.context.pod_identity_trust(
-                args.cluster_name, args.namespace, service_account
-            ),
-            description=f"Pod Identity role of {args.namespace}/{service_account}",
-            tags=args.context.tags("identity"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{self._name}-{role}-policy", role=iam_role.id, policy=self._policy(role), opts=child
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{self._name}-{role}-association",
-            cluster_name=args.cluster,
+        args, base = self._args, f"{self._name}-{role}"
+        made = pod_identity_role(
+            args.context,
+            PodIdentityNames(role=base, policy=f"{base}-policy", association=f"{base}-association"),
+            cluster_name=args.cluster_name,
+            cluster=args.cluster,
             namespace=args.namespace,
             service_account=service_account,
-            role_arn=iam_role.arn,
-            tags=args.context.tags("identity"),
-            opts=child,
+            policy=self._policy(role),
+            component="identity",
+            opts=pulumi.ResourceOptions(parent=self),
+            description=f"Pod Identity role of {args.namespace}/{service_account}",
         )
-        self.roles[role] = iam_role
+        self.roles[role] = made.role
         # The agent hands credentials only to pods started after the association exists.
-        return IdentityBinding(service_account=service_account, ready=(association, policy))
+        return IdentityBinding(service_account=service_account, ready=(made.association, made.policy))

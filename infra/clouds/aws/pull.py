@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
+from infra.clouds.aws.pod_identity import PodIdentityNames, pod_identity_role
 from infra.clouds.base import IdentityBinding, RegistryPull
 
 
@@ -44,33 +45,23 @@ class RegistryPuller(pulumi.ComponentResource):
         super().__init__("gpu-platform:aws:RegistryPuller", name, None, opts)
         context, child = args.context, pulumi.ResourceOptions(parent=self)
         ns, sa = args.namespace, args.service_account
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=context.pod_identity_trust(args.cluster_name, ns, sa),
-            description=f"Pod Identity role of {ns}/{sa}: pulls of the trainer repository",
-            tags=context.tags("registry"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=args.repository.arn.apply(policies.ecr_pull_policy),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-association",
-            cluster_name=args.cluster,
+        made = pod_identity_role(
+            context,
+            PodIdentityNames(role=f"{name}-role", policy=f"{name}-policy", association=f"{name}-association"),
+            cluster_name=args.cluster_name,
+            cluster=args.cluster,
             namespace=ns,
             service_account=sa,
-            role_arn=role.arn,
-            tags=context.tags("registry"),
+            policy=args.repository.arn.apply(policies.ecr_pull_policy),
+            component="registry",
             opts=child,
+            description=f"Pod Identity role of {ns}/{sa}: pulls of the trainer repository",
         )
         self.pull = RegistryPull(
             host=args.host,
             token={"region": context.region, "registryId": args.repository.registry_id},
             # The agent hands credentials only to pods started after the association exists, and ECR
             # refuses the token's pulls until the policy does.
-            binding=IdentityBinding(service_account=sa, ready=(association, policy)),
+            binding=IdentityBinding(service_account=sa, ready=(made.association, made.policy)),
         )
-        self.register_outputs({"roleArn": role.arn})
+        self.register_outputs({"roleArn": made.role.arn})

@@ -26,7 +26,7 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from infra.clouds.azure.context import CLOUD, AzureContext, CustomRole, Grant, assign
-from infra.clouds.azure.identity import TOKEN_AUDIENCE, data_role, read_write_under
+from infra.clouds.azure.identity import TOKEN_AUDIENCE, data_role, federated_identity, read_write_under
 from infra.clouds.base import FederatedAccess, ForeignWorkload, token_path
 
 AUTHORITY = "https://login.microsoftonline.com/"
@@ -44,28 +44,16 @@ def trusted_identity(
     and the refresher's identities each trust the same issuer with their own credential.
     Source: https://learn.microsoft.com/entra/workload-id/workload-identity-federation-considerations
     """
-    child = pulumi.ResourceOptions(parent=parent)
-    identity = managedidentity.UserAssignedIdentity(
-        f"{name}-identity",
-        resource_name_=f"{name}-identity",
-        resource_group_name=context.resource_group_name,
-        location=context.location,
-        tags=context.tags(component),
-        opts=child,
-    )
-    # The issuer exactly as the foreign tokens carry it (Entra compares it as a string), one subject,
-    # and the one audience Entra accepts for a federated credential.
-    credential = managedidentity.FederatedIdentityCredential(
-        f"{name}-credential",
-        federated_identity_credential_resource_name=f"{workload.cloud}-{workload.namespace}-{workload.service_account}",
-        resource_name_=identity.name,
-        resource_group_name=context.resource_group_name,
+    return federated_identity(
+        context,
+        name=f"{name}-identity",
+        credential=f"{name}-credential",
+        credential_name=f"{workload.cloud}-{workload.namespace}-{workload.service_account}",
         issuer=workload.issuer,
         subject=workload.subject,
-        audiences=[TOKEN_AUDIENCE],
-        opts=child,
+        component=component,
+        opts=pulumi.ResourceOptions(parent=parent),
     )
-    return identity, credential
 
 
 @dataclass(frozen=True, kw_only=True)

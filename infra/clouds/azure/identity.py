@@ -35,6 +35,42 @@ READ_WRITE_ACTIONS: tuple[str, ...] = tuple(f"{BLOBS}/{action}" for action in ("
 """The blob data actions `read_write_under` gates: every one is allowed only under its prefix."""
 
 
+def federated_identity(
+    context: AzureContext,
+    *,
+    name: str,
+    credential: str,
+    credential_name: str,
+    issuer: pulumi.Input[str],
+    subject: str,
+    component: str,
+    opts: pulumi.ResourceOptions,
+) -> tuple[managedidentity.UserAssignedIdentity, managedidentity.FederatedIdentityCredential]:
+    """A user-assigned identity `name` of its own, and the one federated credential (`credential`, named
+    `credential_name` on the identity) that trusts `issuer` for exactly `subject`: the issuer exactly as
+    the tokens carry it (Entra compares it as a string), and the one audience Entra accepts for a federated
+    credential."""
+    identity = managedidentity.UserAssignedIdentity(
+        name,
+        resource_name_=name,
+        resource_group_name=context.resource_group_name,
+        location=context.location,
+        tags=context.tags(component),
+        opts=opts,
+    )
+    trust = managedidentity.FederatedIdentityCredential(
+        credential,
+        federated_identity_credential_resource_name=credential_name,
+        resource_name_=identity.name,
+        resource_group_name=context.resource_group_name,
+        issuer=issuer,
+        subject=subject,
+        audiences=[TOKEN_AUDIENCE],
+        opts=opts,
+    )
+    return identity, trust
+
+
 def _under(prefix: str, *writes: str) -> str:
     """An ABAC condition: blob reads, and the `writes` data actions, only at paths under `prefix`; listings
     only of prefixes under it (the container's root cannot be listed)."""
@@ -132,24 +168,16 @@ class WorkloadIdentity(pulumi.ComponentResource):
         )
 
     def _bind(self, role: WorkloadRole, service_account: str) -> IdentityBinding:
-        a, child = self._args, pulumi.ResourceOptions(parent=self)
-        uai = managedidentity.UserAssignedIdentity(
-            f"{self._name}-{role}",
-            resource_name_=f"{self._name}-{role}",
-            resource_group_name=a.context.resource_group_name,
-            location=a.context.location,
-            tags=a.context.tags("identity"),
-            opts=child,
-        )
-        federation = managedidentity.FederatedIdentityCredential(
-            f"{self._name}-{role}-federation",
-            federated_identity_credential_resource_name=f"{a.namespace}-{service_account}",
-            resource_name_=uai.name,
-            resource_group_name=a.context.resource_group_name,
+        a = self._args
+        uai, federation = federated_identity(
+            a.context,
+            name=f"{self._name}-{role}",
+            credential=f"{self._name}-{role}-federation",
+            credential_name=f"{a.namespace}-{service_account}",
             issuer=a.oidc_issuer_url,
             subject=f"system:serviceaccount:{a.namespace}:{service_account}",
-            audiences=[TOKEN_AUDIENCE],
-            opts=child,
+            component="identity",
+            opts=pulumi.ResourceOptions(parent=self),
         )
         grant = self._grant(role, uai.principal_id)
         storage = assign(f"{self._name}-{role}-storage", a.context, grant, self)

@@ -21,10 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import managedidentity
 
 from infra.clouds.azure.context import AzureContext, Grant, assign
-from infra.clouds.azure.identity import CLIENT_ID_ANNOTATION, TOKEN_AUDIENCE, USE_LABEL
+from infra.clouds.azure.identity import CLIENT_ID_ANNOTATION, USE_LABEL, federated_identity
 from infra.clouds.base import IdentityBinding, RegistryPull
 
 
@@ -49,22 +48,14 @@ class RegistryPuller(pulumi.ComponentResource):
         super().__init__("gpu-platform:azure:RegistryPuller", name, None, opts)
         context, child = args.context, pulumi.ResourceOptions(parent=self)
         ns, sa = args.namespace, args.service_account
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
-            resource_name_=f"{name}-identity",
-            resource_group_name=context.resource_group_name,
-            location=context.location,
-            tags=context.tags("registry"),
-            opts=child,
-        )
-        credential = managedidentity.FederatedIdentityCredential(
-            f"{name}-federation",
-            federated_identity_credential_resource_name=f"{ns}-{sa}",
-            resource_name_=identity.name,
-            resource_group_name=context.resource_group_name,
+        identity, credential = federated_identity(
+            context,
+            name=f"{name}-identity",
+            credential=f"{name}-federation",
+            credential_name=f"{ns}-{sa}",
             issuer=args.oidc_issuer_url,
             subject=f"system:serviceaccount:{ns}:{sa}",
-            audiences=[TOKEN_AUDIENCE],
+            component="registry",
             opts=child,
         )
         grant = assign(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from infra.config import StackConfig
 from plan.manifests import integral
 from plan.runner import Plan, PlannedResource
+from policy.model import env as env_model
 
 WORKLOADS = "gpu-platform:workloads:Workloads"
 KUEUE_TYPES = "gpu-platform:kueue:"
@@ -146,8 +146,8 @@ def expanded_env(cluster: Cluster, container: dict[str, Any], job_name: str) -> 
         values |= cluster.named(CONFIG_MAP, source["configMapRef"]["name"])["data"]
     for entry in container.get("env", []):
         field = entry.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
-        if field == "metadata.labels['batch.kubernetes.io/job-name']":
+        if field == env_model.JOB_NAME_FIELD:
             values[entry["name"]] = job_name
         else:
-            values[entry["name"]] = re.sub(r"\$\((\w+)\)", lambda m: values.get(m[1], m[0]), entry["value"])
+            values[entry["name"]] = env_model.expand(entry["value"], values)
     return values
