@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
 from infra.clouds.aws import policies
 from infra.clouds.aws.context import AwsContext
 from infra.clouds.aws.federation import STS_AUDIENCE, FederatedTrust
+from infra.clouds.aws.pod_identity import PodIdentityNames, pod_identity_role
 from infra.clouds.base import ForeignWorkload, IdentityBinding
 from infra.gateway.dns01 import Dns01Access, SolverCluster, challenge_names, token_request_rule
 
@@ -66,34 +66,24 @@ class Dns01Solver(pulumi.ComponentResource):
         super().__init__("gpu-platform:aws:Dns01Solver", name, None, opts)
         context, child, cluster = args.context, pulumi.ResourceOptions(parent=self), args.cluster
         ns, sa = cluster.namespace, cluster.service_account
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=context.pod_identity_trust(args.cluster_name, ns, sa),
-            description=f"Pod Identity role of {ns}/{sa}: ACME DNS-01 in the serving zone",
-            tags=context.tags("dns"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=grant(context, args.zone_id, challenge_names(args.domain, cluster.cloud)),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-association",
-            cluster_name=args.cluster_output,
+        made = pod_identity_role(
+            context,
+            PodIdentityNames(role=f"{name}-role", policy=f"{name}-policy", association=f"{name}-association"),
+            cluster_name=args.cluster_name,
+            cluster=args.cluster_output,
             namespace=ns,
             service_account=sa,
-            role_arn=role.arn,
-            tags=context.tags("dns"),
+            policy=grant(context, args.zone_id, challenge_names(args.domain, cluster.cloud)),
+            component="dns",
             opts=child,
+            description=f"Pod Identity role of {ns}/{sa}: ACME DNS-01 in the serving zone",
         )
         self.access = Dns01Access(
             solver=_route53(context, args.zone_id),
             # The agent hands credentials only to pods started after the association exists.
-            binding=IdentityBinding(service_account=sa, ready=(association, policy)),
+            binding=IdentityBinding(service_account=sa, ready=(made.association, made.policy)),
         )
-        self.register_outputs({"roleArn": role.arn})
+        self.register_outputs({"roleArn": made.role.arn})
 
 
 def federated(
