@@ -1,6 +1,6 @@
-"""Composition root: load the stack config, build each enabled cloud, then its workloads, then federate the
-other clouds to the home cloud's replicator and, with `queues.dispatch`, to its MultiKueue refresher, then
-export.
+"""Composition root: load the stack config, build each enabled cloud, then with `serving.domain` the
+gateways' keys, addresses, DNS-01 access and names, then each cloud's workloads, then federate the other
+clouds to the home cloud's replicator and, with `queues.dispatch`, to its MultiKueue refresher, then export.
 
 Pulumi runs this directory as `__main__` (`main: infra/` in Pulumi.yaml); the offline plan runs it the
 same way on the mock engine. Outputs go through the contract in `infra/outputs.py`.
@@ -8,11 +8,15 @@ same way on the mock engine. Outputs go through the contract in `infra/outputs.p
 
 import pulumi
 
-from infra import config, dispatch, outputs, replication, workloads
+from infra import config, dispatch, gateways, outputs, replication, workloads
+from infra.gateway.serving import KEY_HEADER
 
 cfg = config.load()
 platforms = replication.platforms(cfg)
-built = {cloud: workloads.build(cfg, p) for cloud, p in platforms.items()}
+front = gateways.build(cfg, platforms)
+built = {
+    cloud: workloads.build(cfg, p, front.clouds[cloud] if front else None) for cloud, p in platforms.items()
+}
 replicator = replication.build(cfg, platforms, built)
 dispatched = dispatch.build(cfg, platforms, built)
 home = built[cfg.training_cloud]
@@ -68,8 +72,22 @@ pulumi.export(
     ),
 )
 pulumi.export(
+    "serving",
+    front
+    and cfg.serving.domain
+    and outputs.entry(
+        outputs.ServingOutputs,
+        url=workloads.https_url("", cfg.serving.domain, cfg.serving.model_name),
+        clouds={cloud: w.serving_url for cloud, w in built.items()},
+        key_header=KEY_HEADER,
+        clients=list(front.keys),
+        failover_seconds=front.failover_seconds,
+    ),
+)
+pulumi.export(
     "endpoints",
     [outputs.entry(outputs.Endpoint, cloud=cloud, url=w.serving_url) for cloud, w in built.items()],
 )
 # On their own: a secret inside `clouds` would make the whole map secret to every reader.
 pulumi.export("kubeconfigs", pulumi.Output.secret({cloud: p.kubeconfig for cloud, p in platforms.items()}))
+pulumi.export("apiKeys", front and pulumi.Output.secret(front.keys))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from infra.clouds.base import GENERAL_POOL, GPU_RESOURCE, POOL_LABEL
+from infra.clouds.base import GENERAL_POOL, GPU_RESOURCE, POOL_LABEL, EgressRule
 from infra.config.types import GpuPool
 
 PSS_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
@@ -92,3 +92,15 @@ def app_labels(app: str, stack: str) -> dict[str, str]:
 
 def metadata(name: pulumi.Input[str], namespace: pulumi.Input[str], labels: Mapping[str, str]) -> Obj:
     return {"name": name, "namespace": namespace, "labels": dict(labels)}
+
+
+def identity_egress(rules: Sequence[EgressRule], pods: Obj) -> Obj:
+    """Egress of the pods `pods` selects to each node-local identity endpoint of the contract, port-exact."""
+    return {
+        "pod_selector": pods,
+        "policy_types": ["Egress"],
+        "egress": [
+            {"to": [{"ip_block": {"cidr": r.cidr}}], "ports": [{"protocol": r.protocol, "port": r.port}]}
+            for r in rules
+        ],
+    }

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.catalog import Cloud
 from infra.config import StackConfig
+
+if TYPE_CHECKING:
+    from infra.gateway.dns01 import Dns01Access, SolverCluster
 
 POOL_LABEL = "gpu-platform/pool"
 """The node label every pool carries with its name; workloads pick a pool by it."""
@@ -211,6 +214,20 @@ class GatewayAddress:
     created before these exist fails to get its load balancer until they do."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServingZone:
+    """The DNS zone of `serving.domain`, on the cloud whose account holds it (`serving.dns`): it declares
+    every cluster's DNS-01 access and every cloud's serving names, since the zone is its own whichever
+    cluster asks and whichever gateway the names point at."""
+
+    dns01: Callable[[SolverCluster], Dns01Access]
+    """Let a cluster's cert-manager answer ACME DNS-01 for the serving names, keylessly."""
+    records: Callable[[Mapping[Cloud, pulumi.Input[list[str]]]], pulumi.Resource]
+    """Declare `<cloud>.<domain>` and the health-routed `<domain>` for each cloud's gateway addresses."""
+    failover_seconds: int
+    """Until no client that follows the records' TTL is sent to a cloud whose gateway fails its checks."""
+
+
 def federated_dir(cloud: Cloud) -> str:
     return f"{FEDERATED_DIR}/{cloud}"
 
@@ -288,6 +305,8 @@ class CloudPlatform:
     identity_egress: tuple[EgressRule, ...] = ()
     """Node-local identity endpoints the workload pods must reach (GKE metadata server, EKS Pod Identity
     agent); empty where identity needs only HTTPS to public endpoints (Azure AD)."""
+    serving_zone: ServingZone | None = None
+    """Set on the cloud whose DNS holds `serving.domain`'s zone; None elsewhere, and without a domain."""
 
     def lacks(self, capability: Capability) -> bool:
         return capability in self.missing

@@ -70,8 +70,7 @@ import pulumi_kubernetes as k8s
 from infra import pods
 from infra.clouds.base import EgressRule
 from infra.kueue.controller import CA_BUNDLE, WAIT_FOR_CA, api_egress
-from infra.pods import ANYWHERE, DNS, LINK_LOCAL, PSS_LABELS, Obj
-from infra.workloads.namespace import identity_egress
+from infra.pods import ANYWHERE, DNS, LINK_LOCAL, PSS_LABELS, Obj, identity_egress
 
 VERSION = "v1.21.1"
 """The release this module follows; its CRDs (`infra/gateway/crds/cert-manager`) must match."""

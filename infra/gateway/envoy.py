@@ -22,8 +22,10 @@ Where it departs from the release manifest, and why:
 - The config is only what the gateway needs: the controller name, the Kubernetes provider and its watch,
   the shutdown manager's image (the proxies' sidecar, the controller's image) and info logs. The
   rate-limit Deployment's image and patch go: no global rate limit is configured, so nothing deploys it.
-- The certgen Job keeps no `ttlSecondsAfterFinished`: a Job that deleted itself would be re-created by
-  the next `pulumi up` after a refresh. Its Helm hook annotations go (Pulumi orders by `depends_on`).
+- The certgen Job is kept a day after it finishes (upstream: 30 s), has a deadline, and ignores pods a
+  node drain or spot reclaim disrupted (RL-05, RL-06). Once it is gone, a `pulumi up` after a refresh
+  re-creates it, which re-runs certgen: a no-op, since the Secrets exist. Its Helm hook annotations go
+  (Pulumi orders by `depends_on`).
 - Two controller replicas (upstream: one) with a PodDisruptionBudget: one leader writes status and the
   proxies' infrastructure, every replica serves xDS, so a proxy always has a controller to reconnect to.
 - Pod and container security contexts are the project's restricted ones (`pods.py`, every id set) for the
@@ -78,6 +80,8 @@ CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
 GATEWAY_CLASS = "envoy"
 ENVOY_PROXY = "envoy"
 CERTGEN = f"{FULLNAME}-certgen"
+CERTGEN_DEADLINE_SECONDS = 600
+"""Five tries of a few seconds each, with room for an image pull and a slow API server."""
 CERT_SECRETS = ("envoy-gateway", "envoy", "envoy-rate-limit", "envoy-oidc-hmac")
 """What certgen writes (internal/provider/kubernetes/secrets.go CertsToSecret)."""
 XDS_PORT, HEALTH_PORT, METRICS_PORT = 18000, 8081, 19001
@@ -470,6 +474,11 @@ class EnvoyGateway(pulumi.ComponentResource):
                 "backoff_limit": 4,
                 "completions": 1,
                 "parallelism": 1,
+                "active_deadline_seconds": CERTGEN_DEADLINE_SECONDS,
+                "ttl_seconds_after_finished": 24 * 3600,
+                "pod_failure_policy": {
+                    "rules": [{"action": "Ignore", "on_pod_conditions": [{"type": "DisruptionTarget"}]}]
+                },
                 "template": {"metadata": {"labels": {**labels, **CERTGEN_SELECTOR}}, "spec": pod},
             },
             opts=pulumi.ResourceOptions.merge(

@@ -21,8 +21,7 @@ from infra import pods
 from infra.catalog import Cloud
 from infra.clouds.base import ApiAccess, EgressRule, RegistryPull, federated_dir
 from infra.kueue.controller import NAMESPACE, api_egress
-from infra.pods import Obj
-from infra.workloads.namespace import identity_egress
+from infra.pods import Obj, identity_egress
 
 APP = "worker-token-refresher"
 """The CronJob, its service account (whose tokens each worker cloud trusts) and its config."""

@@ -10,21 +10,34 @@ pulumi_kubernetes and pulumi_docker_build are imported here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from infra import naming
 from infra.clouds.base import GENERAL_POOL, MODELS_PREFIX, POOL_LABEL, Capability, CloudPlatform, WorkloadRole
 from infra.config import StackConfig
+from infra.gateway import serving as gateway_objects
+from infra.gateway.cluster import IMAGES as GATEWAY_IMAGES
+from infra.gateway.cluster import ServingGateway, ServingGatewayArgs
 from infra.kueue.cluster import Kueue, KueueArgs
 from infra.pods import app_labels
 from infra.workloads import upstream
 from infra.workloads.device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from infra.workloads.image import ContainerImages, ContainerImagesArgs
 from infra.workloads.namespace import WorkloadNamespace, WorkloadNamespaceArgs
-from infra.workloads.serving import GRPC_PORT, REST_PORT, ServingEndpoint, ServingEndpointArgs
+from infra.workloads.serving import (
+    GRPC_PORT,
+    REST_PORT,
+    ServingEndpoint,
+    ServingEndpointArgs,
+    serving_service,
+)
 from infra.workloads.trainer_env import WORKER_PORT, TrainerEnv, TrainerEnvArgs
 from infra.workloads.training import JobTemplateArgs, TrainingJob, TrainingJobArgs
+
+if TYPE_CHECKING:
+    from infra.gateways import CloudFront
 
 APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving", "replicator": "replicator"}
 """The `app.kubernetes.io/name` of each role's pods."""
@@ -34,6 +47,8 @@ APPS: dict[WorkloadRole, str] = {"trainer": "trainer", "serving": "tf-serving", 
 class WorkloadsArgs:
     config: StackConfig
     platform: CloudPlatform
+    front: CloudFront | None = None
+    """With `serving.domain`: what this cluster's HTTPS gateway needs (`infra/gateways.py`)."""
 
 
 def mirrors(cfg: StackConfig, platform: CloudPlatform) -> dict[str, upstream.Upstream]:
@@ -50,13 +65,29 @@ def mirrors(cfg: StackConfig, platform: CloudPlatform) -> dict[str, upstream.Ups
     }
     if platform.lacks(Capability.GPU_DEVICE_PLUGIN):
         images["device-plugin"] = upstream.DEVICE_PLUGIN
+    if cfg.serving.domain is not None:
+        images |= {
+            "envoy-gateway": upstream.ENVOY_GATEWAY,
+            "envoy": upstream.ENVOY,
+            **{f"cert-manager-{part}": image for part, image in upstream.CERT_MANAGER.items()},
+        }
     return images
 
 
-def serving_sources(cfg: StackConfig, platform: CloudPlatform) -> tuple[str, ...]:
+def serving_sources(cfg: StackConfig, platform: CloudPlatform, front: CloudFront | None) -> tuple[str, ...]:
     """Who may reach the serving load balancer: the configured CIDRs (required when public), else the
-    cluster network's own ranges, never the whole internet."""
+    cluster network's own ranges, never the whole internet. Behind the gateway TF Serving has no load
+    balancer of its own (the gateway's admits the configured CIDRs): none."""
+    if front is not None:
+        return ()
     return tuple(cfg.serving.source_cidrs) or platform.internal_sources
+
+
+def https_url(cloud: str, domain: str, model: str) -> str:
+    """A predict URL through the gateway: `https://<cloud>.<domain>/...`, or the global name's with `cloud`
+    empty."""
+    host = gateway_objects.cloud_host(cloud, domain) if cloud else domain
+    return f"https://{host}/v1/models/{model}:predict"
 
 
 def model_uri(bucket_uri: pulumi.Input[str], model: str) -> pulumi.Output[str]:
@@ -96,7 +127,7 @@ class Workloads(pulumi.ComponentResource):
         self.trains = cfg.training_cloud == platform.cloud
         labels = naming.labels(cfg.stack, platform.cloud, "workloads")
         built = self._images(name, args, labels, child)
-        sources = serving_sources(cfg, platform)
+        sources = serving_sources(cfg, platform, args.front)
         namespace = WorkloadNamespace(
             f"{name}-namespace",
             WorkloadNamespaceArgs(
@@ -158,6 +189,8 @@ class Workloads(pulumi.ComponentResource):
             name, args=args, namespace=namespace, images=built, sources=sources, labels=labels, opts=child
         )
         self.serving_url = serving.url
+        if args.front is not None:
+            self._gateway(name, args.front, args=args, namespace=namespace, images=built, opts=child)
         outputs = {"modelUri": self.model_uri, "servingUrl": self.serving_url}
         if self.training_image is not None and self.training_job is not None:
             outputs |= {"trainingImage": self.training_image, "trainingJob": self.training_job}
@@ -229,6 +262,44 @@ class Workloads(pulumi.ComponentResource):
             opts,
         )
 
+    def _gateway(
+        self,
+        name: str,
+        front: CloudFront,
+        *,
+        args: WorkloadsArgs,
+        namespace: WorkloadNamespace,
+        images: ContainerImages,
+        opts: pulumi.ResourceOptions,
+    ) -> ServingGateway:
+        cfg, platform = args.config, args.platform
+        spec = gateway_objects.GatewaySpec(
+            cloud=platform.cloud,
+            domain=front.domain,
+            namespace=cfg.namespace,
+            model=cfg.serving.model_name,
+            service=serving_service(cfg.serving.model_name),
+            rest_port=REST_PORT,
+            grpc_port=GRPC_PORT,
+            labels=self.labels,
+        )
+        return ServingGateway(
+            f"{name}-gateway",
+            ServingGatewayArgs(
+                spec=spec,
+                images={image: images.mirrored[image] for image in GATEWAY_IMAGES},
+                serving_namespace=namespace,
+                address=front.address,
+                source_ranges=cfg.serving.source_cidrs,
+                dns01=front.dns01,
+                keys=front.keys,
+                node_selector={POOL_LABEL: GENERAL_POOL},
+                identity_egress=platform.identity_egress,
+                labels=naming.labels(cfg.stack, platform.cloud, "gateway"),
+            ),
+            opts,
+        )
+
     def _serving(
         self,
         name: str,
@@ -255,6 +326,11 @@ class Workloads(pulumi.ComponentResource):
                 storage_env=platform.storage_env,
                 service_annotations=platform.service_annotations,
                 source_cidrs=sources,
+                gateway_url=(
+                    https_url(platform.cloud, args.front.domain, cfg.serving.model_name)
+                    if args.front
+                    else None
+                ),
                 spot_tolerations=platform.spot_tolerations,
                 identity_ready=platform.identities["serving"].ready,
                 labels=labels,
@@ -264,5 +340,7 @@ class Workloads(pulumi.ComponentResource):
         )
 
 
-def build(cfg: StackConfig, platform: CloudPlatform) -> Workloads:
-    return Workloads(f"{cfg.stack}-{platform.cloud}-workloads", WorkloadsArgs(config=cfg, platform=platform))
+def build(cfg: StackConfig, platform: CloudPlatform, front: CloudFront | None = None) -> Workloads:
+    return Workloads(
+        f"{cfg.stack}-{platform.cloud}-workloads", WorkloadsArgs(config=cfg, platform=platform, front=front)
+    )

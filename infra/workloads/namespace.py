@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.clouds.base import EgressRule, IdentityBinding, WorkloadRole
-from infra.pods import ANYWHERE, DNS, LINK_LOCAL, PSS_LABELS, Obj
+from infra.pods import ANYWHERE, DNS, LINK_LOCAL, PSS_LABELS, Obj, identity_egress
 
 APP_LABEL = "app.kubernetes.io/name"
 
@@ -132,14 +132,3 @@ def policies(args: WorkloadNamespaceArgs) -> dict[str, Obj]:
     if args.identity_egress:
         specs["identity-egress"] = identity_egress(args.identity_egress, workloads)
     return specs
-
-
-def identity_egress(rules: Sequence[EgressRule], pods: Obj) -> Obj:
-    """Egress of the pods `pods` selects to each node-local identity endpoint of the contract, port-exact."""
-    return {
-        "pod_selector": pods,
-        "policy_types": ["Egress"],
-        "egress": [
-            {"to": [{"ip_block": {"cidr": r.cidr}}], "ports": _ports(r.protocol, r.port)} for r in rules
-        ],
-    }

@@ -47,11 +47,19 @@ class ServingEndpointArgs:
     service_annotations: Mapping[str, str]
     source_cidrs: Sequence[str]
     """Who may reach the load balancer: `serving.sourceCidrs`, else the cluster network's own ranges."""
+    gateway_url: str | None = None
+    """With `serving.domain`, this cloud's predict URL through the HTTPS gateway: the Service is then
+    `ClusterIP`, reached by the gateway's proxies (and in-cluster clients) only."""
     spot_tolerations: Sequence[Mapping[str, str]]
     identity_ready: Sequence[pulumi.Resource]
     """The cloud side of the serving identity; the model-sync sidecar needs it from its first round."""
     labels: Mapping[str, str]
     selector: Mapping[str, str]
+
+
+def serving_service(model: str) -> str:
+    """The name of TF Serving's Service (and Deployment): what the gateway's routes send requests to."""
+    return f"{model}-serving"
 
 
 def predict_url(status: object, model: str) -> str:
@@ -74,7 +82,7 @@ class ServingEndpoint(pulumi.ComponentResource):
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={
-                **pods.metadata(f"{model}-serving", args.namespace, labels),
+                **pods.metadata(serving_service(model), args.namespace, labels),
                 "annotations": pods.SKIP_AWAIT,
             },
             spec=self._spec(args),
@@ -83,17 +91,16 @@ class ServingEndpoint(pulumi.ComponentResource):
                 parent=self, ignore_changes=["spec.replicas"], depends_on=list(args.identity_ready)
             ),
         )
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata={
-                **pods.metadata(f"{model}-serving", args.namespace, labels),
-                "annotations": {**args.service_annotations, **WAIT_FOR_ADDRESS},
-            },
-            spec=service_spec(args),
-            opts=child,
-        )
+        meta = pods.metadata(serving_service(model), args.namespace, labels)
+        if args.gateway_url is None:
+            meta["annotations"] = {**args.service_annotations, **WAIT_FOR_ADDRESS}
+        service = k8s.core.v1.Service(f"{name}-service", metadata=meta, spec=service_spec(args), opts=child)
         self._scaling(name, args, deployment.metadata.name, labels, child)
-        self.url = service.status.apply(lambda status: predict_url(status, model))
+        self.url = (
+            pulumi.Output.from_input(args.gateway_url)
+            if args.gateway_url is not None
+            else service.status.apply(lambda status: predict_url(status, model))
+        )
         self.register_outputs({"url": self.url})
 
     def _scaling(
@@ -218,15 +225,18 @@ def server(args: ServingEndpointArgs, tmp_mount: Obj) -> Obj:
 
 
 def service_spec(args: ServingEndpointArgs) -> Obj:
+    ports = [
+        {"name": "grpc", "port": GRPC_PORT, "target_port": GRPC_PORT, "protocol": "TCP"},
+        {"name": "http", "port": REST_PORT, "target_port": REST_PORT, "protocol": "TCP"},
+    ]
+    if args.gateway_url is not None:
+        return {"type": "ClusterIP", "selector": dict(args.selector), "ports": ports}
     spec: Obj = {
         "type": "LoadBalancer",
         "selector": dict(args.selector),
         # Keep client addresses, so the NetworkPolicy's source CIDRs see the real source.
         "external_traffic_policy": "Local",
-        "ports": [
-            {"name": "grpc", "port": GRPC_PORT, "target_port": GRPC_PORT, "protocol": "TCP"},
-            {"name": "http", "port": REST_PORT, "target_port": REST_PORT, "protocol": "TCP"},
-        ],
+        "ports": ports,
         # Without it the clouds' service controllers open the load balancer (and on EKS the node ports
         # in the node security group) to 0.0.0.0/0, even for an internal load balancer.
         "load_balancer_source_ranges": list(args.source_cidrs),

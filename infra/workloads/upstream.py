@@ -77,3 +77,15 @@ from the same tag): bump them together. Its image digest could not be verified o
 were found only for v0.19.3 to v0.19.5), so, like TF Serving, it is mirrored by tag until pinned:
 `python -m preflight.images --stack NAME` resolves the tag to its digest and, the pin of this image living
 in this file rather than in a stack file, says to record it here (`--write` edits only stack files)."""
+ENVOY_GATEWAY = Upstream("envoy-gateway", "docker.io/envoyproxy/gateway", "v1.9.0")
+"""Envoy Gateway's controller, certgen and the proxies' shutdown manager (`infra/gateway/envoy.py`), with
+`serving.domain`. It must match the vendored CRDs (`infra/gateway/crds`): bump them together. Its digest
+could not be verified offline, so it is mirrored by tag until pinned, as Kueue is."""
+ENVOY = Upstream("envoy", "docker.io/envoyproxy/envoy", "distroless-v1.39.0")
+"""The proxy Envoy Gateway v1.9.0 runs by default (its `DefaultEnvoyProxyImage`); mirrored by tag."""
+CERT_MANAGER = {
+    part: Upstream(f"cert-manager-{part}", f"quay.io/jetstack/cert-manager-{part}", "v1.21.1")
+    for part in ("controller", "webhook", "cainjector")
+}
+"""cert-manager's three images (`infra/gateway/cert_manager.py`), with `serving.domain`; they must match its
+vendored CRDs. Mirrored by tag until pinned, as Kueue is."""

@@ -140,6 +140,27 @@ def load_balancer(res: PlannedResource, ctx: Context) -> list[Charge]:
     raise PriceError(f"no price for load balancer type {kind!r}; priced: network, application")
 
 
+def health_check(res: PlannedResource, ctx: Context) -> list[Charge]:
+    """A Route 53 endpoint check, at the rates of a non-AWS endpoint: the other clouds' gateways are, and
+    the AWS gateway's check costs less ($0.50 and $1.00 a feature), so this is the upper bound."""
+    inputs = res.inputs
+    features = [
+        name
+        for name, on in (
+            ("HTTPS", str(inputs.get("type", "")).startswith("HTTPS")),
+            ("string matching", str(inputs.get("type", "")).endswith("STR_MATCH")),
+            ("fast interval", inputs.get("requestInterval") == 10),
+            ("latency measurement", bool(inputs.get("measureLatency"))),
+        )
+        if on
+    ]
+    charges = [Charge("Route 53 health check", p.AWS_R53_HEALTH_CHECK, 1)]
+    if features:
+        note = ", ".join(features)
+        charges.append(Charge("health check features", p.AWS_R53_CHECK_FEATURE, len(features), note=note))
+    return charges
+
+
 RULES: dict[str, Rule] = {
     "aws:eks/cluster:Cluster": cluster,
     "aws:eks/nodeGroup:NodeGroup": node_group,
@@ -152,4 +173,5 @@ RULES: dict[str, Rule] = {
     "aws:cloudwatch/logGroup:LogGroup": log_group,
     "aws:lb/loadBalancer:LoadBalancer": load_balancer,
     "aws:ec2/vpcEndpoint:VpcEndpoint": vpc_endpoint,
+    "aws:route53/healthCheck:HealthCheck": health_check,
 }

@@ -57,6 +57,9 @@ FREE = (
     "gcp:kms/keyRing:*",
     "gcp:binaryauthorization/policy:*",
     "time:index/*",
+    "random:index/*",
+    # Records are free; the zone is the user's (docs/serving.md), and queries are priced per use.
+    "aws:route53/record:*",
     "pulumi-python:dynamic/acr:*",
     "azure-native:resources:ResourceGroup",
     "azure-native:network:VirtualNetwork",

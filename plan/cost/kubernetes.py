@@ -1,5 +1,6 @@
 """Pricing rules for Kubernetes objects that make the cloud create something billed: a Service of type
-LoadBalancer gets one load balancer from its cluster's cloud. Every other object runs on priced nodes."""
+LoadBalancer gets one load balancer from its cluster's cloud, and so does Envoy Gateway's EnvoyProxy, whose
+controller makes the proxies' LoadBalancer Service at run time. Every other object runs on priced nodes."""
 
 from __future__ import annotations
 
@@ -29,8 +30,18 @@ def service(res: PlannedResource, ctx: Context) -> list[Charge]:
     if spec.get("type") != "LoadBalancer":
         return []
     annotations: dict[str, Any] = (res.inputs.get("metadata") or {}).get("annotations") or {}
+    return _balancer(res, ctx, public_addresses=_aws_internet_facing(annotations))
+
+
+def envoy_proxy(res: PlannedResource, ctx: Context) -> list[Charge]:
+    """The gateway's load balancer (one Gateway per class), on the stack's reserved addresses, which are
+    priced as what they are (an Elastic IP per public subnet on AWS)."""
+    return _balancer(res, ctx, public_addresses=False)
+
+
+def _balancer(res: PlannedResource, ctx: Context, *, public_addresses: bool) -> list[Charge]:
     if res.cloud == "aws":
-        return aws.nlb(_aws_internet_facing(annotations), aws.public_subnets(ctx, res.cloud))
+        return aws.nlb(public_addresses, aws.public_subnets(ctx, res.cloud))
     if res.cloud == "gcp":
         note = "GKE's passthrough load balancer: one forwarding rule per Service"
         return [Charge("load balancer forwarding rule", p.GCP_FORWARDING_RULE, H, note=note)]
@@ -40,4 +51,7 @@ def service(res: PlannedResource, ctx: Context) -> list[Charge]:
     raise PriceError("a LoadBalancer Service whose cluster's cloud the plan cannot tell")
 
 
-RULES: dict[str, Rule] = {"kubernetes:core/v1:Service": service}
+RULES: dict[str, Rule] = {
+    "kubernetes:core/v1:Service": service,
+    "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy": envoy_proxy,
+}

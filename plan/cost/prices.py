@@ -65,6 +65,11 @@ AWS_NLB_LCU = rate(0.006, "NLCU-hour", _ELB)
 AWS_INTERFACE_ENDPOINT = rate(0.01, "endpoint-AZ-hour", _PL)
 AWS_ALB_HOUR = rate(0.0225, "ALB-hour", "aws.amazon.com/elasticloadbalancing/pricing (Application LB)")
 AWS_ALB_LCU = rate(0.008, "LCU-hour", "aws.amazon.com/elasticloadbalancing/pricing (Application LB)")
+_R53 = "aws.amazon.com/route53/pricing (health checks, non-AWS endpoints)"
+AWS_R53_HEALTH_CHECK = rate(0.75, "check-month", _R53)
+AWS_R53_CHECK_FEATURE = rate(2.00, "feature-month", _R53)
+"""Each optional feature of a check of a non-AWS endpoint: HTTPS, string matching, the 10 s interval,
+latency measurement."""
 GCP_NAT_VM_HOUR = rate(0.0014, "VM-hour", _NAT)
 GCP_NAT_MAX_VMS = 32
 """Cloud NAT bills per VM up to 32 VMs, then a flat $0.044/h: the VM-hour line caps at 32 VMs."""

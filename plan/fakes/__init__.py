@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from plan.fakes import aws, azure, clock, docker_build, gcp, kubernetes
+from plan.fakes import aws, azure, clock, docker_build, gcp, kubernetes, random
 from plan.fakes.registry import INVOKES, RESOURCES, Ctx
 
 __all__ = ["UnplannedInvokeError", "invoke", "resource"]
-_MODULES = (aws, gcp, azure, kubernetes, docker_build, clock)
+_MODULES = (aws, gcp, azure, kubernetes, docker_build, clock, random)
 
 
 class UnplannedInvokeError(Exception):

@@ -2,6 +2,9 @@
 that cluster it names (a GCP provider is shared by the replicator and MultiKueue's refresher of one
 cluster), and its grants reach exactly one prefix of the bucket, or nothing (the refresher only signs in
 to a cluster: an AWS role with no policy, an Azure identity with no role; ID-10 checks what it may do).
+An AWS role whose grants are all Route 53's is a cluster's cert-manager solving ACME DNS-01 with `serving.
+domain`: it may change TXT records named `_acme-challenge.<name>` in one hosted zone (by Route 53's record
+condition keys, with `Null` false so a request without them is refused), list that zone and read changes.
 
 A cross-cloud trust is recognised by where its issuer comes from: an AWS role assumed through an OIDC
 provider for a GKE or AKS cluster, a GCP workload identity pool provider (the stack's GKE pods use GKE's
@@ -53,6 +56,13 @@ AZ_BUILT_IN_BLOB_ROLES = {
 """Built-in roles with blob data actions, every one with management actions on containers too
 (learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage)."""
 AZ_BLOB_DATA = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
+DNS01_ACTIONS = ("route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange")
+DNS01_WHAT = "DNS-01 challenge records in one hosted zone"
+R53_TYPES = "route53:ChangeResourceRecordSetsRecordTypes"
+R53_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+CHALLENGE = "_acme-challenge."
+ZONE = re.compile(r"^arn:aws[a-z-]*:route53:::hostedzone/([A-Z0-9]+)$")
+CHANGE = re.compile(r"^arn:aws[a-z-]*:route53:::change/\*$")
 S3_OBJECT = re.compile(r"^s3:(Get|Put|Delete|Abort|List)[A-Za-z]*$")
 SUBJECT_CONDITION = re.compile(r"^\s*assertion\.sub\s*==\s*'(system:serviceaccount:[^']+)'\s*$")
 SUBJECTS_CONDITION = re.compile(r"^\s*assertion\.sub\s+in\s+\[([^\]]+)\]\s*$")
@@ -69,7 +79,8 @@ ID09 = control(
     "A trust of another cloud's cluster (an AWS role assumed with web identity, a GCP workload identity "
     "pool provider and its bucket grant, an Azure federated credential on another cluster's issuer) admits "
     "exactly the service accounts it names, and what it is granted reads and writes one prefix of the "
-    "bucket only, or nothing at all (a sign-in to a cluster, ID-10); "
+    "bucket only, or only DNS-01 challenge records (TXT `_acme-challenge.` names) in one Route 53 hosted "
+    "zone (a cluster's cert-manager), or nothing at all (a sign-in to a cluster, ID-10); "
     "on Azure through a custom role of blob data actions only, since a role assignment condition cannot "
     "limit management actions such as deleting the container.",
 )
@@ -116,14 +127,59 @@ def _aws_role(stack: Stack, role: Resource) -> list[Violation]:
     inline = stack.dependents(role, ROLE_POLICY, via="role")
     if not inline and not found:
         return []  # it may do nothing in AWS: a sign-in to an EKS cluster (MultiKueue's refresher)
+    granted = [statement for policy in inline for statement in statements(policy.props.get("policy"))]
+    if granted and all(_is_route53(statement) for statement in granted):
+        found += _dns01_grants(granted)
+        return [role.violation(ID09, message) for message in found]
     prefixes: list[str] = []
-    for policy in inline:
-        for statement in statements(policy.props.get("policy")):
-            for problem, prefix in _s3_grants(statement):
-                found += [problem] if problem else []
-                prefixes += [prefix] if prefix else []
+    for statement in granted:
+        for problem, prefix in _s3_grants(statement):
+            found += [problem] if problem else []
+            prefixes += [prefix] if prefix else []
     found += _one_prefix(prefixes, "its S3 access")
     return [role.violation(ID09, message) for message in found]
+
+
+def _is_route53(statement: Mapping[str, Any]) -> bool:
+    return all(str(a).startswith("route53:") for a in as_list(statement.get("Action")))
+
+
+def _dns01_grants(granted: list[Mapping[str, Any]]) -> list[str]:
+    """A cluster's cert-manager in the serving zone: only TXT records named `_acme-challenge.<name>` in one
+    hosted zone, the zone's record list, and its changes' status; nothing else of Route 53."""
+    found, zones = [], set()
+    for statement in (s for s in granted if s.get("Effect") == "Allow"):
+        actions = {str(a) for a in as_list(statement.get("Action"))}
+        resources = [str(r) for r in as_list(statement.get("Resource"))]
+        if not actions <= set(DNS01_ACTIONS):
+            found.append(f"grants {', '.join(sorted(actions - set(DNS01_ACTIONS)))}: only {DNS01_WHAT}")
+        if actions == {"route53:GetChange"}:
+            found += [f"route53:GetChange on {r}: only change/*" for r in resources if not CHANGE.match(r)]
+            continue
+        for resource in resources:
+            zone = ZONE.match(resource)
+            found += [] if zone else [f"{', '.join(sorted(actions))} on {resource}: only one hosted zone"]
+            zones |= {zone[1]} if zone else set()
+        if "route53:ChangeResourceRecordSets" in actions:
+            found += _challenge_only(statement)
+    if len(zones) > 1:
+        found.append(f"names several hosted zones ({', '.join(sorted(zones))}); a solver gets one")
+    return found
+
+
+def _challenge_only(statement: Mapping[str, Any]) -> list[str]:
+    condition = statement.get("Condition") or {}
+    equals = get(condition, "ForAllValues:StringEquals", {}) or {}
+    types, names = as_list(equals.get(R53_TYPES)), [str(n) for n in as_list(equals.get(R53_NAMES))]
+    null = get(condition, "Null", {}) or {}
+    found = []
+    if types != ["TXT"]:
+        found.append(f"record changes must be limited to TXT ({R53_TYPES}), got {types or 'none'}")
+    if not names or not all(n.startswith(CHALLENGE) for n in names):
+        found.append(f"record changes must be limited to {CHALLENGE}<name> records ({R53_NAMES})")
+    if str(null.get(R53_TYPES)).lower() != "false" or str(null.get(R53_NAMES)).lower() != "false":
+        found.append("ForAllValues holds for a request without the keys: both need Null false")
+    return found
 
 
 def foreign_roles(stack: Stack) -> list[Resource]:
@@ -200,10 +256,29 @@ def azure_foreign_credentials(stack: Stack) -> list[Violation]:
     return found
 
 
-def trusts(stack: Stack) -> dict[tuple[str, str], list[Resource]]:
-    """Every cross-cloud trust by the (namespace, service account) it admits: what that account's pods
-    must wait for (ID-08)."""
-    found: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+CLUSTERS = ("aws:eks/cluster:Cluster", *NOT_EKS)
+
+
+def issuer_cloud(stack: Stack, trust: Resource) -> str | None:
+    """The cloud of the cluster whose tokens `trust` admits, where its issuer is traced to one: through an
+    AWS role's OIDC provider, a pool provider's `oidc`, or a federated credential's `issuer`."""
+    if trust.kind == ROLE.lower():
+        clusters = [
+            cluster
+            for provider in stack.deps(trust, OIDC_PROVIDER, via="assumeRolePolicy")
+            for cluster in stack.deps(provider, *NOT_EKS, via="url")
+        ]
+    else:
+        clusters = stack.deps(trust, *CLUSTERS, via="oidc") + stack.deps(trust, *CLUSTERS, via="issuer")
+    clouds = {cluster.cloud for cluster in clusters}
+    return clouds.pop() if len(clouds) == 1 else None
+
+
+def trusts(stack: Stack) -> dict[tuple[str | None, str, str], list[Resource]]:
+    """Every cross-cloud trust by the (cloud, namespace, service account) it admits, the cloud of the
+    cluster whose tokens it trusts, or None where that is not traced: what that account's pods on that
+    cloud's cluster must wait for (ID-08)."""
+    found: dict[tuple[str | None, str, str], list[Resource]] = defaultdict(list)
     subjects: list[tuple[Resource, object]] = []
     for role in foreign_roles(stack):
         for statement in statements(role.props.get("assumeRolePolicy")):
@@ -220,7 +295,7 @@ def trusts(stack: Stack) -> dict[tuple[str, str], list[Resource]]:
     for res, subject in subjects:
         parts = str(subject).split(":")
         if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
-            found[(parts[2], parts[3])].append(res)
+            found[(issuer_cloud(stack, res), parts[2], parts[3])].append(res)
     return found
 
 

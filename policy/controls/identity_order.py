@@ -3,7 +3,9 @@ identity with one resource (an EKS Pod Identity association, an Azure federated 
 workload identity IAM member); a pod admitted before that resource exists gets no credentials, and a Job
 that fails on it may not be retried. Each Job, CronJob and Deployment outside kube-system therefore
 depends on every binding the stack declares for its (namespace, service account), and on every
-cross-cloud trust of it (ID-09's): another cloud refuses its token until that trust exists."""
+cross-cloud trust of it (ID-09's) by its own cluster's issuer (or by an issuer not traced to a cluster):
+another cloud refuses its token until that trust exists. Each cluster's cert-manager has the same account
+name, and is trusted by its own issuer only."""
 
 from __future__ import annotations
 
@@ -71,7 +73,8 @@ def wait_for_identity(stack: Stack) -> list[Violation]:
             continue
         needed = [
             *declared.get((res.cloud, namespace, str(account)), []),
-            *trusts.get((namespace, str(account)), []),
+            *trusts.get((res.cloud, namespace, str(account)), []),
+            *trusts.get((None, namespace, str(account)), []),
         ]
         for binding in needed:
             if binding.urn not in res.depends_on:

@@ -25,10 +25,14 @@ def serving(**changes: Any) -> dict[str, Any]:
     return {S: {**DOMAIN, **changes}}
 
 
-def test_committed_stacks_have_no_domain() -> None:
-    for stack in ("dev", "prod"):
-        cfg = parse_with({}, stack).serving
-        assert (cfg.domain, cfg.dns, cfg.auth) == (None, None, None)
+def test_dev_keeps_internal_http_and_prod_serves_https_under_a_domain() -> None:
+    dev = parse_with({}, "dev").serving
+    assert (dev.domain, dev.dns, dev.auth) == (None, None, None)
+    prod = parse_with({}, "prod").serving
+    assert prod.domain is not None
+    assert prod.dns is not None
+    assert prod.auth is not None
+    assert (prod.exposure, prod.dns.provider) == ("public", "route53")
 
 
 def test_a_domain_with_its_zone_and_clients_parses() -> None:

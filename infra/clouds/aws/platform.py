@@ -10,7 +10,7 @@ import pulumi
 
 from infra import naming
 from infra.catalog import Cloud
-from infra.clouds.aws import gateway_address, nodepools
+from infra.clouds.aws import gateway_address, nodepools, route53
 from infra.clouds.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.clouds.aws.cluster import GpuCluster, GpuClusterArgs
 from infra.clouds.aws.context import CLOUD, make_context
@@ -33,6 +33,7 @@ from infra.clouds.base import (
     GatewayAddress,
     PlatformArgs,
     RegistryPull,
+    ServingZone,
     model_prefix,
 )
 from infra.config.aws import AwsConfig
@@ -152,6 +153,16 @@ class AwsPlatform(pulumi.ComponentResource):
             # s3fs and rclone take the region from here, their credentials from the Pod Identity agent.
             storage_env={"AWS_REGION": aws_cfg.region, "AWS_DEFAULT_REGION": aws_cfg.region},
             identity_egress=POD_IDENTITY_AGENT,
+            serving_zone=self._serving_zone(),
+        )
+
+    def _serving_zone(self) -> ServingZone | None:
+        """The serving zone's declarations, where `serving.dns` names a zone in this account."""
+        dns = self._cfg.serving.dns
+        if dns is None or dns.cloud != CLOUD:
+            return None
+        return ServingZone(
+            dns01=self.dns01, records=self.serving_records, failover_seconds=route53.FAILOVER_SECONDS
         )
 
     def federate(self, workload: ForeignWorkload) -> FederatedAccess:

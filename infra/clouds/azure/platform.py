@@ -218,7 +218,10 @@ def _network_args(context: AzureContext, cfg: StackConfig) -> NetworkArgs:
         system_subnet_cidr=az.system_subnet_cidr,
         gpu_subnet_cidr=az.gpu_subnet_cidr,
         api_server_subnet_cidr=az.api_server_subnet_cidr,
-        public_serving_sources=tuple(serving.source_cidrs) if serving.exposure == "public" else (),
+        # With a domain TF Serving's Service is ClusterIP: only the gateway's ports face the sources.
+        public_serving_sources=(
+            tuple(serving.source_cidrs) if serving.exposure == "public" and not serving.domain else ()
+        ),
         # A domain requires public exposure and source CIDRs (infra/config/checks.py).
         gateway_sources=tuple(serving.source_cidrs) if serving.domain else (),
     )

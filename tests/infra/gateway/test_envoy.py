@@ -349,11 +349,15 @@ def test_the_other_roles_are_upstreams_without_the_topology_injector() -> None:
 
 
 def test_certgen_makes_the_secrets_once_and_stays() -> None:
-    """templates/certgen.yaml@v1.9.0 with --disable-topology-injector and no TTL; the Secrets it writes are
+    """templates/certgen.yaml@v1.9.0 with --disable-topology-injector, kept a day; the Secrets it writes are
     not declared (it skips one that exists)."""
     b = built()
     job = b.inputs(JOB, "eg-gateway-helm-certgen")
-    assert "ttlSecondsAfterFinished" not in job["spec"]
+    assert job["spec"]["ttlSecondsAfterFinished"] == 86400
+    assert job["spec"]["activeDeadlineSeconds"] == 600
+    assert job["spec"]["podFailurePolicy"]["rules"] == [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}
+    ]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["envoy-gateway", "certgen"]
     assert container["args"] == ["--disable-topology-injector"]

@@ -30,7 +30,7 @@ from infra.clouds.base import (
 )
 from plan import runner, stackfile
 from plan.manifests import integral
-from tests.infra.workloads.helpers import FLAVOR, Cluster, is_kueue
+from tests.infra.workloads.helpers import FLAVOR, Cluster, is_apart
 from tests.plans import ROOT
 
 SPOT_TAINT = {
@@ -163,7 +163,7 @@ def build(double: Double, stack: str) -> Built:
     done = runner.on_mocks(stackfile.load(ROOT, stack), stack, program)
     # The double's Kubernetes provider belongs to no cloud the plan knows, so name the double's on each.
     # Kueue's objects stay out, as `helpers.clusters` leaves them out (tests/infra/kueue tests them).
-    resources = [replace(r, cloud=double.cloud) for r in done.resources if not is_kueue(r)]
+    resources = [replace(r, cloud=double.cloud) for r in done.resources if not is_apart(r)]
     cluster = Cluster(stack, double.cloud, done.value, resources, DOUBLE_NETWORK)
     flavors = {
         str(r.inputs["metadata"]["name"]): integral(r.inputs["spec"])

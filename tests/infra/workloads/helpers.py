@@ -14,6 +14,8 @@ from policy.model import env as env_model
 WORKLOADS = "gpu-platform:workloads:Workloads"
 KUEUE_TYPES = "gpu-platform:kueue:"
 """The prefix of every Kueue component's type (tests/infra/kueue tests what they hold)."""
+GATEWAY_TYPES = "gpu-platform:gateway:"
+"""The prefix of the HTTPS gateway's component types, with `serving.domain` (tests/infra/gateway)."""
 NAMESPACE = "kubernetes:core/v1:Namespace"
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
@@ -43,6 +45,8 @@ class Cluster:
     resources: list[PlannedResource]
     network: tuple[str, ...] = ()
     """The cloud network's own ranges, which the contract names as internal sources."""
+    gateway: bool = False
+    """Whether the workloads run the HTTPS gateway (`serving.domain`), whose resources are not among these."""
 
     def of(self, type_: str) -> list[dict[str, Any]]:
         return [integral(r.inputs) for r in self.resources if r.type == type_]
@@ -90,7 +94,10 @@ def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def serving_sources(cluster: Cluster) -> list[str]:
-    """Who may reach the serving load balancer: the configured CIDRs, else the cloud network's own ranges."""
+    """Who may reach the serving load balancer: the configured CIDRs, else the cloud network's own ranges;
+    none behind the gateway, where TF Serving has no load balancer (the gateway's admits the CIDRs)."""
+    if cluster.gateway:
+        return []
     return list(cluster.cfg.serving.source_cidrs) or list(cluster.network)
 
 
@@ -124,14 +131,18 @@ def clusters(plan: Plan, cfg: StackConfig) -> list[Cluster]:
 
     found = []
     for root in sorted((r for r in plan.resources if r.type == WORKLOADS), key=lambda r: str(r.cloud)):
-        resources = [r for r in plan.resources if under(r, root.urn) and not is_kueue(r)]
-        found.append(Cluster(plan.stack, root.cloud, cfg, resources, network_ranges(cfg, root.cloud)))
+        mine = [r for r in plan.resources if under(r, root.urn)]
+        resources = [r for r in mine if not is_apart(r)]
+        gateway = any(GATEWAY_TYPES in r.urn for r in mine)
+        found.append(
+            Cluster(plan.stack, root.cloud, cfg, resources, network_ranges(cfg, root.cloud), gateway)
+        )
     return found
 
 
-def is_kueue(resource: PlannedResource) -> bool:
-    """Whether `resource` is Kueue's or one of its components' children."""
-    return KUEUE_TYPES in resource.urn
+def is_apart(resource: PlannedResource) -> bool:
+    """Whether `resource` belongs to Kueue or the gateway, which their own tests cover."""
+    return KUEUE_TYPES in resource.urn or GATEWAY_TYPES in resource.urn
 
 
 def env(container: dict[str, Any]) -> dict[str, str]:

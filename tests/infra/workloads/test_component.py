@@ -19,7 +19,7 @@ from tests.infra.workloads.helpers import (
     SERVICE,
     WORKLOADS,
     Cluster,
-    is_kueue,
+    is_apart,
 )
 from tests.plans import planned
 
@@ -34,7 +34,7 @@ def test_every_child_is_named_after_the_component(cluster: Cluster) -> None:
     for resource in cluster.resources:
         assert resource.name.startswith(root.name), resource.name
     cloud = [r for r in planned(cluster.stack).resources if r.cloud == cluster.cloud]
-    named = [r for r in cloud if r.name.startswith(f"{root.name}-") and not is_kueue(r)]
+    named = [r for r in cloud if r.name.startswith(f"{root.name}-") and not is_apart(r)]
     assert {r.urn for r in named} <= {r.urn for r in cluster.resources}
 
 

@@ -70,7 +70,8 @@ def test_home_workloads_wait_for_their_identity(stack_plan: Plan, kind: str, rol
 def test_the_replicator_waits_until_every_other_cloud_trusts_it(stack_plan: Plan) -> None:
     """Each other cloud's federation to the home cluster (`<stack>-<cloud>-federation-<home>-*`): its
     trust of the home issuer and its grant on `models/`, directly or through what they depend on; not the
-    sign-in it grants MultiKueue's refresher under the same trust (`-api-`), which the refresher waits for."""
+    sign-in it grants MultiKueue's refresher under the same trust (`-api-`), which the refresher waits for,
+    nor the home cluster's cert-manager's Route 53 access (`-dns01-`), which cert-manager waits for."""
     cloud = home(stack_plan)
     replicator = _workload(stack_plan, cloud, CRON_JOB, APPS["replicator"])
     trust = [
@@ -80,6 +81,7 @@ def test_the_replicator_waits_until_every_other_cloud_trusts_it(stack_plan: Plan
         and r.cloud != cloud
         and f"-{r.cloud}-federation-{cloud}-" in r.name
         and "-api-" not in r.name
+        and "-dns01-" not in r.name
     ]
     assert {r.cloud for r in trust} == set(stack_plan.outputs["clouds"]) - {cloud}
     for resource in trust:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infra.gateway.cluster import IMAGES as GATEWAY_IMAGES
 from infra.workloads import image, upstream
 from plan.runner import Plan
 from tests.infra.workloads.helpers import IMAGE, Cluster
@@ -48,8 +49,9 @@ def test_training_image_from_the_training_context(home_cluster: Cluster) -> None
 
 
 def test_mirrors_build_from_upstream_digests_or_tags(cluster: Cluster) -> None:
-    """A pinned upstream is mirrored by digest, into a tag that carries it; TF Serving and Kueue, whose
-    digests could not be verified offline, by their tags, into a tag of that version alone."""
+    """A pinned upstream is mirrored by digest, into a tag that carries it; TF Serving, Kueue and the
+    gateway's images (with a domain), whose digests could not be verified offline, by their tags, into a
+    tag of that version alone."""
     for key, inputs in images(cluster).items():
         if key == "trainer":
             continue
@@ -57,9 +59,9 @@ def test_mirrors_build_from_upstream_digests_or_tags(cluster: Cluster) -> None:
         line = inputs["dockerfile"]["inline"].strip()
         assert line.startswith("FROM ")
         tag = inputs["tags"][0].rsplit(":", 1)[1]
-        if key in {"serving", "kueue"}:
+        if key in {"serving", "kueue", *GATEWAY_IMAGES}:
             assert "@sha256:" not in line
-            name = {"serving": "tf-serving", "kueue": "kueue"}[key]
+            name = "tf-serving" if key == "serving" else key
             assert tag == f"{name}-{line.rsplit(':', 1)[1]}"
         else:
             assert "@sha256:" in line

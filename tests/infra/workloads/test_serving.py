@@ -106,13 +106,22 @@ def test_gpu_build_only_on_a_gpu_pool(any_cluster: Cluster) -> None:
     assert any(t["key"] == "nvidia.com/gpu" for t in tolerations) == on_gpu
 
 
-def test_load_balancer_service(any_cluster: Cluster) -> None:
-    service = load_balancer(any_cluster)
+def test_serving_service(any_cluster: Cluster) -> None:
+    """A load balancer of the cloud's kind; with a domain only the gateway's proxies (and in-cluster
+    clients) reach TF Serving, through a ClusterIP Service the routes name."""
+    model = any_cluster.cfg.serving.model_name
+    service = any_cluster.named(SERVICE, f"{model}-serving")
     spec = service["spec"]
     assert {p["port"] for p in spec["ports"]} == {8500, 8501}
     assert (
         spec["selector"].items() <= deployment(any_cluster)["spec"]["template"]["metadata"]["labels"].items()
     )
+    if any_cluster.gateway:
+        assert spec["type"] == "ClusterIP"
+        assert "loadBalancerSourceRanges" not in spec
+        assert "annotations" not in service["metadata"]
+        return
+    assert spec["type"] == "LoadBalancer"
     # Never left empty: the clouds would then open the load balancer (and EKS the node ports) to all.
     assert spec["loadBalancerSourceRanges"] == serving_sources(any_cluster)
     assert "0.0.0.0/0" not in spec["loadBalancerSourceRanges"]
