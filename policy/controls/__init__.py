@@ -3,6 +3,7 @@ registers them all in `CONTROLS`. The vocabulary the rules are written in is `po
 
 from policy.controls import (
     admission,
+    certificates,
     cluster,
     cluster_logs,
     config,
@@ -29,6 +30,7 @@ from policy.model.control import CONTROLS
 __all__ = [
     "CONTROLS",
     "admission",
+    "certificates",
     "cluster",
     "cluster_logs",
     "config",

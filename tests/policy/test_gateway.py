@@ -1,6 +1,6 @@
-"""GW-01 and GW-02 on the serving gateway's own objects (tests/policy/fixtures_gateway.py, on the AWS
-stack): plain HTTP only redirects and HTTPS terminates TLS, and every route but the model status is
-authenticated by a policy with keys behind it."""
+"""GW-01..GW-03 on the serving gateway's own objects (tests/policy/fixtures_gateway.py, on the AWS stack):
+plain HTTP only redirects and HTTPS terminates TLS, every route but the model status is authenticated by a
+policy with keys behind it, and cert-manager signs in to DNS by workload identity."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.policy import fixtures_gateway
 from tests.policy.conftest import STACKS
 from tests.policy.stacks import (
     Change,
@@ -26,6 +27,8 @@ from tests.policy.stacks import (
 HTTPS, HTTP = "spec.listeners[0]", "spec.listeners[1]"
 REDIRECT = "spec.rules[0].filters[0]"
 STATUS = "spec.rules[0].matches[0]"
+SOLVER = "spec.acme.solvers[0].dns01"
+SECRET_REF = {"name": "dns-credentials", "key": "secret"}
 ROUTE_REST = {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "serving-rest"}
 JWT = {"providers": [{"name": "idp", "remoteJWKS": {"uri": "https://idp.example.com/jwks"}}]}
 
@@ -107,6 +110,43 @@ MUTATIONS = [
             ],
         ),
     ),
+    case("aws", "GW-03", set_key("acme-issuer", f"{SOLVER}.route53.accessKeyID", "AKIAEXAMPLE")),
+    case("aws", "GW-03", set_key("acme-issuer", f"{SOLVER}.route53.accessKeyIDSecretRef", SECRET_REF)),
+    case("aws", "GW-03", set_key("acme-issuer", f"{SOLVER}.route53.secretAccessKeySecretRef", SECRET_REF)),
+    case("aws", "GW-03", set_key("acme-issuer", f"{SOLVER}.route53.role", "arn:aws:iam::1:role/dns01")),
+    case(
+        "aws",
+        "GW-03",
+        set_key(
+            "acme-issuer",
+            f"{SOLVER}.route53.auth",
+            fixtures_gateway.WEB_IDENTITY["route53"]["auth"],
+        ),
+    ),
+    case(
+        "aws",
+        "GW-03",
+        set_key(
+            "acme-issuer",
+            SOLVER,
+            {"cloudDNS": {"project": "acme-dev", "serviceAccountSecretRef": SECRET_REF}},
+        ),
+    ),
+    case(
+        "aws",
+        "GW-03",
+        set_key(
+            "acme-issuer",
+            SOLVER,
+            {"azureDNS": {"clientID": "0000", "clientSecretSecretRef": SECRET_REF, "tenantID": "1111"}},
+        ),
+    ),
+    case("aws", "GW-03", set_key("acme-issuer", SOLVER, {"cloudflare": {"apiTokenSecretRef": SECRET_REF}})),
+    case(
+        "aws",
+        "GW-03",
+        set_key("acme-issuer", SOLVER, {"webhook": {"groupName": "acme.example.com", "solverName": "dns"}}),
+    ),
 ]
 
 
@@ -141,6 +181,12 @@ def test_each_breach_is_named_with_its_reason() -> None:
     (found,) = _found("GW-02", changed(base, remove_resource("api-keys")))
     assert found[0] == "api-keys-policy"
     assert "Secret ml/serving-api-keys is not declared by the stack" in found[1]
+    (found,) = _found("GW-03", changed(base, set_key("acme-issuer", f"{SOLVER}.route53.role", "arn")))
+    assert found == (
+        "acme-issuer",
+        f"{SOLVER}.route53.role needs auth.kubernetes.serviceAccountRef: without a token of cert-manager's "
+        "own service account it assumes the role with whatever credentials its environment holds",
+    )
 
 
 def test_the_model_status_is_the_only_route_without_a_credential() -> None:
@@ -224,3 +270,21 @@ def test_other_authentication_that_passes(change: Change) -> None:
     if change.label.startswith("spec.targetSelectors"):
         fixtures = changed(fixtures, delete_key("api-keys-policy", "spec.targetRefs"))
     assert violations("GW-02", stack(fixtures)) == []
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        fixtures_gateway.WEB_IDENTITY,
+        {"cloudDNS": {"project": "acme-dev"}},
+        {"azureDNS": {"subscriptionID": "0", "resourceGroupName": "dns", "hostedZoneName": "ml.example.com"}},
+        {"azureDNS": {"hostedZoneName": "ml.example.com", "managedIdentity": {"clientID": "0000"}}},
+    ],
+    ids=lambda s: next(iter(s)) + ("-role" if "role" in str(s) else ""),
+)
+def test_solvers_by_workload_identity_pass(solver: dict[str, Any]) -> None:
+    """GKE's and AKS's form for Route 53 (a token of cert-manager's account for a role), and the other
+    clouds' DNS by their workload identity."""
+    fixtures = [f for f in STACKS["aws"]() if f.name != "acme-issuer"]
+    issuer = next(f for f in fixtures_gateway.gateway_objects("gcp", solver) if f.name == "acme-issuer")
+    assert violations("GW-03", stack([*fixtures, issuer])) == []
