@@ -1,5 +1,6 @@
 """Network controls: AWS VPC hygiene (NW-01), GCP VPC hygiene (NW-02), a default-deny NetworkPolicy with
-DNS egress in every workload namespace (NW-03), and load balancers limited to listed sources (NW-04)."""
+DNS egress in every workload namespace (NW-03), and load balancers limited to listed sources (NW-04): the
+Services the stack declares, and those Envoy Gateway creates at run time from an EnvoyProxy."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.model import k8s
+from policy.model import gateway, k8s
 from policy.model.control import control, resource_rule, stack_rule
 from policy.model.props import Props, as_list, get, is_false, is_true, number, present, unknown
 from policy.model.stack import Resource, Stack, Violation
@@ -21,6 +22,10 @@ SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 GCP_NETWORK = "gcp:compute/network:Network"
 GCP_SUBNET = "gcp:compute/subnetwork:Subnetwork"
 SERVICE = "kubernetes:core/v1:Service"
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
+ENVOY_CONTROLLERS = "gateway.envoyproxy.io/"
+"""The prefix of Envoy Gateway's controller name (`gateway.envoyproxy.io/gatewayclass-controller` unless
+its config says otherwise), which its GatewayClasses name."""
 ADMIN_PORTS = (22, 3389)
 OPEN = ("0.0.0.0/0", "::/0")
 DNS_PORT = 53
@@ -47,7 +52,9 @@ NW04 = control(
     "Load balancer sources restricted",
     "Every Service of type LoadBalancer lists its clients in spec.loadBalancerSourceRanges, never 0.0.0.0/0 "
     "or ::/0: without the list the clouds' controllers open the load balancer (and on EKS the node ports) "
-    "to the internet, internal load balancers included.",
+    "to the internet, internal load balancers included. So does every EnvoyProxy whose envoyService is a "
+    "LoadBalancer (the default), for the Services Envoy Gateway creates from it, and every GatewayClass of "
+    "Envoy Gateway names an EnvoyProxy of the stack.",
 )
 
 
@@ -176,17 +183,65 @@ def _whole_internet(cidr: object) -> bool:
         return cidr in OPEN
 
 
-@resource_rule(NW04, SERVICE)
-def load_balancer_sources(_: str, props: Props) -> Iterator[str]:
-    if get(props, "spec.type") != "LoadBalancer":
-        return
-    ranges = get(props, "spec.loadBalancerSourceRanges")
+def _sources(ranges: Any, key: str) -> Iterator[str]:
     if unknown(ranges):
         return
     if not as_list(ranges):
         yield (
-            "spec.loadBalancerSourceRanges must list the clients' CIDRs: without it the load balancer "
+            f"{key} must list the clients' CIDRs: without it the load balancer "
             "(and on EKS the node ports) is open to 0.0.0.0/0, even an internal one"
         )
     elif bad := [str(r) for r in as_list(ranges) if not unknown(r) and _whole_internet(r)]:
-        yield f"spec.loadBalancerSourceRanges opens the load balancer to {', '.join(bad)}"
+        yield f"{key} opens the load balancer to {', '.join(bad)}"
+
+
+@resource_rule(NW04, SERVICE)
+def load_balancer_sources(_: str, props: Props) -> Iterator[str]:
+    if get(props, "spec.type") != "LoadBalancer":
+        return
+    yield from _sources(get(props, "spec.loadBalancerSourceRanges"), "spec.loadBalancerSourceRanges")
+
+
+@resource_rule(NW04, ENVOY_PROXY)
+def envoy_proxy_sources(_: str, props: Props) -> Iterator[str]:
+    """The Service Envoy Gateway makes for each Gateway's proxies: `envoyService` (type LoadBalancer unless
+    it says otherwise, and so with no provider at all), after its own `patch` of the Service's spec."""
+    if get(props, "spec.provider.type", "Kubernetes") != "Kubernetes":
+        return
+    key = "spec.provider.kubernetes.envoyService"
+    service = get(props, key, {})
+    patched = get(service, "patch.value.spec", {})
+    if unknown(service) or unknown(patched):
+        return
+    patched = patched if isinstance(patched, Mapping) else {}
+    if patched.get("type", service.get("type", "LoadBalancer")) != "LoadBalancer":
+        return
+    if "loadBalancerSourceRanges" in patched:
+        key, ranges = f"{key}.patch.value.spec", patched["loadBalancerSourceRanges"]
+    else:
+        ranges = service.get("loadBalancerSourceRanges")
+    yield from _sources(ranges, f"{key}.loadBalancerSourceRanges")
+
+
+@stack_rule(NW04)
+def envoy_classes_name_a_proxy(stack: Stack) -> list[Violation]:
+    """An EnvoyProxy limits nothing unless the class names it: without `parametersRef` Envoy Gateway gives
+    each Gateway of the class a LoadBalancer Service with no source ranges."""
+    found = []
+    for cls in gateway.of_kind(stack, gateway.GATEWAY_API, "GatewayClass"):
+        controller, params = get(cls.props, "spec.controllerName"), get(cls.props, "spec.parametersRef")
+        if not str(controller).startswith(ENVOY_CONTROLLERS) or unknown(params):
+            continue
+        params = params if isinstance(params, Mapping) else {}
+        name, ns = params.get("name"), params.get("namespace")
+        if params.get("kind") != "EnvoyProxy" or params.get("group") != gateway.ENVOY_GATEWAY:
+            message = (
+                "spec.parametersRef must name an EnvoyProxy: without one Envoy Gateway gives each Gateway's "
+                "proxies a LoadBalancer Service open to 0.0.0.0/0"
+            )
+        elif unknown(name) or k8s.named(stack, ENVOY_PROXY, cls.cloud, str(name), ns) is not None:
+            continue
+        else:
+            message = f"spec.parametersRef names EnvoyProxy {ns}/{name}, which the stack does not declare"
+        found.append(cls.violation(NW04, message))
+    return found

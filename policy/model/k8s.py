@@ -63,6 +63,9 @@ CLUSTER_SCOPED = frozenset(
         "multikueuecluster",
         "workloadpriorityclass",
         "topology",
+        # The gateway's: the Gateway API's class and cert-manager's cluster-wide issuer.
+        "gatewayclass",
+        "clusterissuer",
     }
 )
 ROLE_BINDINGS = (

@@ -91,7 +91,7 @@ def test_markdown_comment_has_summary_changes_findings_and_waivers(dev_plan: run
     waived = markdown.render(dev_plan, cfg, policy.check(dev_plan, cfg))
     assert "| ST-12 Azure customer-managed key | advisory | azure | dev-azure-store-account |" in waived
     assert "Changes against" not in waived
-    assert "All 69 controls pass." in markdown.render(dev_plan, cfg, [])
+    assert "All 72 controls pass." in markdown.render(dev_plan, cfg, [])
 
 
 def test_cli_writes_every_report(tmp_path: Path) -> None:

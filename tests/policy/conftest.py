@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.policy import fixtures_aws, fixtures_azure, fixtures_cross_cloud, fixtures_dispatch, fixtures_gcp
+from tests.policy import (
+    fixtures_aws,
+    fixtures_azure,
+    fixtures_cross_cloud,
+    fixtures_dispatch,
+    fixtures_gateway,
+    fixtures_gcp,
+)
 from tests.policy.fixtures_k8s import k8s_objects
 from tests.policy.stacks import Fixture
 
@@ -15,8 +22,8 @@ AKS_SPOT_TOLERATION = {
 
 
 def aws_full() -> list[Fixture]:
-    """EKS with the same objects; serving trusts its role through IRSA, so only the trainer's service
-    account has a Pod Identity association for its Job to wait for."""
+    """EKS with the same objects and the serving gateway; serving trusts its role through IRSA, so only the
+    trainer's service account has a Pod Identity association for its Job to wait for."""
     objects = k8s_objects(
         "aws",
         fixtures_aws.REGISTRY,
@@ -26,6 +33,7 @@ def aws_full() -> list[Fixture]:
     return [
         *fixtures_aws.aws_stack(),
         *objects,
+        *fixtures_gateway.gateway_objects("aws"),
         *fixtures_cross_cloud.from_eks(),
         *fixtures_dispatch.worker(),
     ]

@@ -1,5 +1,6 @@
 """NW-01..NW-04: AWS and GCP VPC hygiene, default-deny network policies with DNS egress, and load
-balancers limited to listed sources."""
+balancers limited to listed sources: Services, and the EnvoyProxy the serving gateway's Services are made
+from (tests/policy/fixtures_gateway.py, built by infra/gateway/envoy.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from tests.policy.stacks import (
 )
 
 UNKNOWN = next(iter(UNKNOWNS))
+ENVOY_SERVICE = "spec.provider.kubernetes.envoyService"
+OPEN_PATCH = {"type": "StrategicMerge", "value": {"spec": {"loadBalancerSourceRanges": ["0.0.0.0/0"]}}}
 ALL_OPEN = [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]
 MUTATIONS = [
     case("aws", "NW-01", remove_resource("flow"), on="vpc"),
@@ -66,6 +69,16 @@ MUTATIONS = [
     case("azure", "NW-04", set_key("serving-lb", "spec.loadBalancerSourceRanges", ["0.0.0.0/0"])),
     case("gcp", "NW-04", set_key("serving-lb", "spec.loadBalancerSourceRanges", ["10.0.0.0/16", "::/0"])),
     case("aws", "NW-04", set_key("serving-lb", "spec.loadBalancerSourceRanges", ["0.0.0.0/00"])),
+    case("aws", "NW-04", delete_key("envoy-proxy", f"{ENVOY_SERVICE}.loadBalancerSourceRanges")),
+    case("aws", "NW-04", set_key("envoy-proxy", f"{ENVOY_SERVICE}.loadBalancerSourceRanges", [])),
+    case("aws", "NW-04", set_key("envoy-proxy", f"{ENVOY_SERVICE}.loadBalancerSourceRanges", ["0.0.0.0/0"])),
+    case("aws", "NW-04", set_key("envoy-proxy", f"{ENVOY_SERVICE}.loadBalancerSourceRanges", ["::/0"])),
+    case("aws", "NW-04", delete_key("envoy-proxy", ENVOY_SERVICE)),
+    case("aws", "NW-04", delete_key("envoy-proxy", "spec.provider")),
+    case("aws", "NW-04", set_key("envoy-proxy", f"{ENVOY_SERVICE}.patch", OPEN_PATCH)),
+    case("aws", "NW-04", delete_key("gateway-class", "spec.parametersRef")),
+    case("aws", "NW-04", set_key("gateway-class", "spec.parametersRef.name", "default")),
+    case("aws", "NW-04", remove_resource("envoy-proxy"), on="gateway-class"),
 ]
 
 
@@ -84,6 +97,51 @@ def test_load_balancer_sources_that_pass(path: str, value: Any) -> None:
     if path == "spec.type":
         fixtures = changed(fixtures, delete_key("serving-lb", "spec.loadBalancerSourceRanges"))
     assert violations("NW-04", stack(fixtures)) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (f"{ENVOY_SERVICE}.type", UNKNOWN),
+        (f"{ENVOY_SERVICE}.loadBalancerSourceRanges", ["10.0.0.0/16", "2001:db8::/32"]),
+        (f"{ENVOY_SERVICE}.loadBalancerSourceRanges", UNKNOWN),
+        (
+            f"{ENVOY_SERVICE}.patch",
+            {"type": "StrategicMerge", "value": {"spec": {"externalTrafficPolicy": "Local"}}},
+        ),
+        ("spec.provider.type", "Host"),
+    ],
+)
+def test_envoy_proxy_sources_that_pass(path: str, value: Any) -> None:
+    """The real EnvoyProxy with other ranges; a type or ranges not known yet cannot fail; a patch that
+    leaves the ranges alone changes nothing; a Host provider makes no Service."""
+    assert violations("NW-04", stack(changed(STACKS["aws"](), set_key("envoy-proxy", path, value)))) == []
+
+
+def test_an_envoy_proxy_is_a_load_balancer_by_default() -> None:
+    fixtures = changed(STACKS["aws"](), delete_key("envoy-proxy", f"{ENVOY_SERVICE}.type"))
+    assert violations("NW-04", stack(fixtures)) == []
+    opened = changed(fixtures, set_key("envoy-proxy", f"{ENVOY_SERVICE}.loadBalancerSourceRanges", ["::/0"]))
+    assert [v.resource for v in violations("NW-04", stack(opened))] == ["envoy-proxy"]
+
+
+def test_an_envoy_proxy_that_is_no_load_balancer_needs_no_sources() -> None:
+    fixtures = changed(
+        STACKS["aws"](),
+        set_key("envoy-proxy", f"{ENVOY_SERVICE}.type", "ClusterIP"),
+        delete_key("envoy-proxy", f"{ENVOY_SERVICE}.loadBalancerSourceRanges"),
+    )
+    assert violations("NW-04", stack(fixtures)) == []
+
+
+def test_an_open_envoy_proxy_is_named_with_its_reason() -> None:
+    fixtures = changed(STACKS["aws"](), set_key("envoy-proxy", f"{ENVOY_SERVICE}.patch", OPEN_PATCH))
+    assert [(v.resource, v.message) for v in violations("NW-04", stack(fixtures))] == [
+        (
+            "envoy-proxy",
+            f"{ENVOY_SERVICE}.patch.value.spec.loadBalancerSourceRanges opens the load balancer to 0.0.0.0/0",
+        )
+    ]
 
 
 @pytest.mark.parametrize(("cloud", "control_id", "changes", "on"), MUTATIONS)

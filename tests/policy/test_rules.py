@@ -22,6 +22,7 @@ from tests.policy import (
     test_control_plane,
     test_cross_cloud,
     test_dispatch,
+    test_gateway,
     test_identity,
     test_network,
     test_nodes,
@@ -40,6 +41,7 @@ TABLES = (
     test_dispatch,
     test_storage,
     test_network,
+    test_gateway,
     test_workloads,
     test_reliability,
 )
@@ -52,7 +54,7 @@ def test_compliant_stack_has_no_findings(cloud: str) -> None:
 
 
 def test_every_control_is_registered_with_a_description() -> None:
-    assert len(CONTROLS) == 69
+    assert len(CONTROLS) == 72
     assert set(CONTROLS) == controls.IDS  # the IDs that waivers are checked against
     assert all(c.title and len(c.description) > 30 for c in CONTROLS.values())
 
