@@ -1,6 +1,7 @@
-"""`python -m preflight --stack NAME [--cloud aws|gcp|azure] [--json FILE] [--cwd DIR] [--ip-url URL]`:
-read-only checks, with the deployer's own credentials, of what the offline plan cannot see (see
-docs/preflight.md): identity, versions, capacity, names, prerequisites, reachability and tools.
+"""`python -m preflight --stack NAME [--cloud aws|gcp|azure] [--json FILE] [--cwd DIR] [--ip-url URL]
+[--ip-ranges-url URL]`: read-only checks, with the deployer's own credentials, of what the offline plan
+cannot see (see docs/preflight.md): identity, versions, capacity, names, prerequisites, reachability
+(with `serving.domain`, Route 53's health checkers' too) and tools.
 
 Exit codes: 0 nothing failed (warnings allowed); 1 a check failed (each FAIL row names its fix); 2 the
 stack config is invalid, or a cloud has no usable credentials (one line each, saying how to log in).
@@ -53,6 +54,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         metavar="URL",
         help=f"a service answering with this machine's egress address (default: {local_fetch.IP_URL})",
     )
+    parser.add_argument(
+        "--ip-ranges-url",
+        default=local_fetch.IP_RANGES_URL,
+        metavar="URL",
+        help="AWS's ip-ranges.json, read with serving.domain for Route 53's health-checker ranges "
+        f"(default: {local_fetch.IP_RANGES_URL})",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(checkers) < len(clouds):
         return EXIT_CANNOT_CHECK
     with ThreadPoolExecutor(max_workers=len(clouds) + 1) as pool:
-        here = pool.submit(local_fetch.fetch, clouds, args.ip_url)
+        ranges_url = args.ip_ranges_url if cfg.serving.domain is not None else None
+        here = pool.submit(local_fetch.fetch, clouds, args.ip_url, ranges_url)
         per_cloud = [pool.submit(checker) for checker in checkers]
         rows = [row for future in per_cloud for row in future.result()]
         rows = report.ordered(rows + local_checks.check(cfg, clouds, here.result()))

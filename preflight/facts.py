@@ -171,7 +171,19 @@ class ToolRun:
 
 
 @dataclass(frozen=True)
+class HealthCheckers:
+    """The addresses Route 53's health checkers probe from, as AWS publishes them in ip-ranges.json."""
+
+    prefixes: tuple[str, ...]
+    """The IPv4 prefixes of the service ROUTE53_HEALTHCHECKS, each once, in the document's order."""
+    published: str
+    """The document's `createDate` (UTC, yyyy-mm-dd-hh-mm-ss), naming which edition was read."""
+
+
+@dataclass(frozen=True)
 class LocalFacts:
     egress_ip: Read[str]
     tools: Mapping[str, ToolRun]
     """Command name (aws, gke-gcloud-auth-plugin, kubelogin, docker) -> its run."""
+    health_checkers: Read[HealthCheckers] | None = None
+    """None: not read, because the stack sets no `serving.domain` (nothing is health-checked)."""

@@ -1,4 +1,5 @@
-"""Checks of this machine: can it reach each cluster's API, and does it have the tools `pulumi up` runs."""
+"""Checks of this machine: can it reach each cluster's API, and does it have the tools `pulumi up` runs; and,
+for a stack with `serving.domain`, can Route 53's health checkers reach the gateways."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import ipaddress
 
 from infra.catalog import Cloud
 from infra.config import StackConfig
-from infra.config.types import ApiAccess
+from infra.config.types import ApiAccess, Serving
 from preflight.checks.common import unreadable
-from preflight.facts import LocalFacts, ToolRun, Unreadable
+from preflight.facts import HealthCheckers, LocalFacts, Read, ToolRun, Unreadable
 from preflight.report import Row, Status
 
 CLOUD_TOOLS: dict[Cloud, tuple[str, str, str]] = {
@@ -44,6 +45,44 @@ def reachability(cloud: Cloud, access: ApiAccess, egress: str | Unreadable) -> R
     return Row(cloud, "reachability", Status.FAIL, found, f"add {egress}/32 to {key}, or run from inside")
 
 
+SOURCES_KEY = "gpu-platform:serving.sourceCidrs"
+
+
+def health_checkers(serving: Serving, checkers: Read[HealthCheckers]) -> Row:
+    """Every ROUTE53_HEALTHCHECKS prefix must lie inside `serving.sourceCidrs`, which every cloud's gateway
+    admits and nothing else: a checker refused there reports the cloud down, and once 18% or fewer of them
+    see it healthy, Route 53 stops answering `<domain>` with it; with every cloud down it answers with all
+    of them, healthy or not."""
+    if isinstance(checkers, Unreadable):
+        found = f"could not read Route 53's health-checker ranges: {checkers.error}"
+        fix = (
+            f"allow {checkers.permission}; else check {SOURCES_KEY} by hand against the "
+            "ROUTE53_HEALTHCHECKS prefixes of https://ip-ranges.amazonaws.com/ip-ranges.json"
+        )
+        return Row("all", "reachability", Status.WARN, found, fix)
+    # Collapsed, the sources are the fewest networks holding exactly their addresses, so a prefix that
+    # two adjacent sources cover together lies inside one of them.
+    sources = list(ipaddress.collapse_addresses(ipaddress.IPv4Network(c) for c in serving.source_cidrs))
+    outside = [
+        p for p in checkers.prefixes if not any(ipaddress.IPv4Network(p).subnet_of(s) for s in sources)
+    ]
+    edition = f"ip-ranges.json of {checkers.published}"
+    if not outside:
+        found = (
+            f"{SOURCES_KEY} admits all {len(checkers.prefixes)} ROUTE53_HEALTHCHECKS prefixes ({edition}): "
+            f"Route 53 can check every cloud's gateway for {serving.domain}"
+        )
+        return Row("all", "reachability", Status.PASS, found)
+    found = (
+        f"{len(outside)} of {len(checkers.prefixes)} ROUTE53_HEALTHCHECKS prefixes ({edition}) are outside "
+        f"{SOURCES_KEY}: every gateway refuses Route 53's health checkers there, which report each cloud "
+        f"down; Route 53 drops a cloud from {serving.domain} once 18% or fewer of its checkers see it "
+        f"healthy, and answers with every cloud when all are down: {', '.join(outside)}"
+    )
+    add = ipaddress.collapse_addresses(ipaddress.IPv4Network(p) for p in outside)
+    return Row("all", "reachability", Status.FAIL, found, f"add to {SOURCES_KEY}: {', '.join(map(str, add))}")
+
+
 def tool(cloud: Cloud, run: ToolRun) -> Row:
     name, why, install = CLOUD_TOOLS[cloud]
     if run.path is None:
@@ -77,4 +116,6 @@ def check(cfg: StackConfig, clouds: tuple[Cloud, ...], facts: LocalFacts) -> lis
         rows.append(reachability(cloud, section.api_access, facts.egress_ip))
         rows.append(tool(cloud, facts.tools[CLOUD_TOOLS[cloud][0]]))
     rows.append(docker(cfg, facts.tools["docker"]))
+    if cfg.serving.domain is not None and facts.health_checkers is not None:
+        rows.append(health_checkers(cfg.serving, facts.health_checkers))
     return rows

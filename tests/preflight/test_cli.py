@@ -18,7 +18,7 @@ from preflight.fetch.azure import ARM_ENV
 from preflight.fetch.gcp import ENDPOINT_ENV
 from preflight.report import CHECK_ORDER, CLOUD_ORDER
 from tests.plans import ROOT
-from tests.preflight import aws_api, azure_api, gcp_api
+from tests.preflight import aws_api, azure_api, gcp_api, ip_ranges
 from tests.preflight.conftest import WORKING_TOOLS, fake_tools
 from tests.preflight.standins import Reply, serving
 
@@ -101,6 +101,42 @@ def test_a_fail_exits_1_and_names_its_fix(clouds: tuple[dict[str, str], str], tm
         for check in ("identity", "versions", "capacity", "names", "prerequisites", "reachability", "tools"):
             assert (cloud, check) in checked
     assert ("all", "tools") in checked
+
+
+def test_with_a_domain_route53s_health_checkers_must_be_in_the_sources(
+    clouds: tuple[dict[str, str], str], tmp_path: Path
+) -> None:
+    env, ip_url = clouds
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    doc = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    doc["config"]["gpu-platform:serving"].update(
+        exposure="public",
+        sourceCidrs=["198.51.100.0/24", "15.177.0.0/18", "54.241.32.64/26"],
+        domain="ml.example.com",
+        dns={"provider": "route53", "zoneId": "Z0123456789ABCDEFGHIJ"},
+        auth={"clients": ["app"]},
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc))
+    out = tmp_path / "preflight.json"
+    with serving([("GET", "/ip-ranges.json", lambda _: Reply(ip_ranges.document()))]) as aws:
+        args = ("--cloud", "aws", "--json", str(out), "--ip-url", ip_url)
+        done = preflight(
+            "--stack",
+            "dev",
+            "--cwd",
+            str(tmp_path),
+            *args,
+            "--ip-ranges-url",
+            f"{aws.url}/ip-ranges.json",
+            env=env,
+        )
+    assert done.returncode == 1, done.stderr
+    assert aws.requests == ["GET /ip-ranges.json"]
+    rows: list[dict[str, Any]] = json.loads(out.read_text())["rows"]
+    (checkers,) = [r for r in rows if (r["cloud"], r["check"]) == ("all", "reachability")]
+    assert checkers["status"] == "FAIL"
+    assert checkers["found"].endswith(": 54.252.254.192/26, 177.71.207.128/26")
+    assert checkers["fix"] == "add to gpu-platform:serving.sourceCidrs: 54.252.254.192/26, 177.71.207.128/26"
 
 
 def test_without_credentials_each_cloud_says_how_to_log_in(tmp_path: Path) -> None:

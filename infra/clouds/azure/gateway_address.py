@@ -1,5 +1,5 @@
-"""The gateway's static public address on Azure: a Standard, Static, zone-redundant public IP that AKS's
-public Standard load balancer takes as the frontend of the gateway's `LoadBalancer` Service.
+"""The gateway's static public address on Azure: a Standard, Static public IP that AKS's public Standard load
+balancer takes as the frontend of the gateway's `LoadBalancer` Service.
 
 AKS finds the address by the Service's annotations `service.beta.kubernetes.io/azure-pip-name` (the
 public IP's name, which Microsoft recommends over the deprecated `spec.loadBalancerIP`) and
@@ -12,10 +12,19 @@ So the address has a resource group of its own, holding nothing else, and the gr
 stack's group holds the VNet, the NAT gateway and its address, which the cluster identity must not
 rewrite. The node resource group would need no grant, but AKS owns it and deletes it with the cluster,
 address included, which would change the name's address behind DNS.
+
+Zones follow the cluster's `availabilityZones`, as the system and general pools do (`address_zones`):
+none keeps the address non-zonal, which every region offers, those without availability zones included
+(since network API 2020-08-01, a Standard address given no zone is created without one; the provider
+speaks 2024-05-01); one zone makes it zonal there, sharing that zone's fate with the pools; more make it
+zone-redundant, which only a region with availability zones offers and which always spans all of the
+region's zones, so it is asked for as all three: Azure answers a request for two with three, a difference
+that would make a later `pulumi up` replace the address (hashicorp/terraform-provider-azurerm#16470).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,8 +36,18 @@ from infra.clouds.base import GatewayAddress
 
 PIP_ANNOTATION = "service.beta.kubernetes.io/azure-pip-name"
 RESOURCE_GROUP_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
-ZONES = ["1", "2", "3"]
-"""Zone-redundant: the address survives a zone's loss, as the load balancer's frontend does."""
+ZONE_REDUNDANT = ["1", "2", "3"]
+"""Every zone of a region with availability zones: the address survives a zone's loss."""
+
+
+def address_zones(cluster_zones: Sequence[str]) -> list[str] | None:
+    """The address's zones for the cluster's `availabilityZones`: None (no zone) for none, that zone for
+    one, zone-redundant for more."""
+    if not cluster_zones:
+        return None
+    if len(cluster_zones) == 1:
+        return list(cluster_zones)
+    return list(ZONE_REDUNDANT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +57,8 @@ class GatewayIpArgs:
     """The address's own resource group, which the stack creates."""
     cluster_principal_id: pulumi.Input[str]
     """The cluster identity, which AKS's cloud provider acts as."""
+    zones: Sequence[str]
+    """The cluster's `availabilityZones`; empty where the region has none, or the pools are regional."""
     protect: bool
 
 
@@ -66,7 +87,7 @@ class GatewayIp(pulumi.ComponentResource):
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
-            zones=ZONES,
+            zones=address_zones(args.zones),
             tags=tags,
             opts=kept,
         )

@@ -198,6 +198,7 @@ class AzurePlatform(pulumi.ComponentResource):
                 context=self._context,
                 resource_group_name=f"{az.resource_group_name}-gateway",
                 cluster_principal_id=self._cluster.control_plane_principal_id,
+                zones=az.availability_zones,
                 protect=self._cfg.protect,
             ),
             self._child,

@@ -1,7 +1,7 @@
-"""The gateway's address on Azure: a Standard, Static, zone-redundant public IP alone in a resource group of
-its own, on which the cluster identity (what AKS's cloud provider acts as) is Network Contributor and
-nothing more, and the annotations that name both. Read from the contract program, which reserves it on
-every cloud."""
+"""The gateway's address on Azure: a Standard, Static public IP in the cluster's zones (none in dev, all three
+in prod), alone in a resource group of its own, on which the cluster identity (what AKS's cloud provider
+acts as) is Network Contributor and nothing more, and the annotations that name both. Read from the
+contract program, which reserves it on every cloud."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from infra import config
 from infra.clouds.azure.context import ROLE_IDS
-from infra.clouds.azure.gateway_address import PIP_ANNOTATION, RESOURCE_GROUP_ANNOTATION
+from infra.clouds.azure.gateway_address import PIP_ANNOTATION, RESOURCE_GROUP_ANNOTATION, address_zones
 from infra.config.azure import AzureConfig
 from plan import stackfile
 from plan.runner import Plan, PlannedResource
@@ -36,15 +36,39 @@ def address(plan: Plan) -> PlannedResource:
     return named(plan, PUBLIC_IP, "-gateway-ip")
 
 
-def test_the_address_is_standard_static_and_zone_redundant_in_the_clusters_region(plan: Plan) -> None:
+def test_the_address_is_standard_and_static_in_the_clusters_region(plan: Plan) -> None:
     inputs = address(plan).inputs
     assert inputs["sku"] == {"name": "Standard", "tier": "Regional"}
     assert inputs["publicIPAllocationMethod"] == "Static"
     assert inputs["publicIPAddressVersion"] == "IPv4"
-    assert inputs["zones"] == ["1", "2", "3"]
     cfg = config.parse(config.read_raw(stackfile.load(ROOT, plan.stack).config.get), stack=plan.stack)
     assert inputs["location"] == cfg.section(AzureConfig).location
     assert len(gateway(plan)["ips"]) == 1
+
+
+def test_without_availability_zones_the_address_has_no_zone(plan: Plan) -> None:
+    """dev sets no `availabilityZones`, as a region without zones must: the address asks for none, which
+    every region accepts, where a zone-redundant one is refused in a region without zones."""
+    cfg = config.parse(config.read_raw(stackfile.load(ROOT, plan.stack).config.get), stack=plan.stack)
+    assert cfg.section(AzureConfig).availability_zones == ()
+    assert "zones" not in address(plan).inputs
+
+
+def test_with_availability_zones_the_address_is_zone_redundant() -> None:
+    """prod spreads its pools over zones 1, 2 and 3: the address is zone-redundant with them."""
+    prod = contract_plan("prod")
+    assert address(prod).inputs["zones"] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("cluster", "zones"),
+    [((), None), (("2",), ["2"]), (("1", "3"), ["1", "2", "3"]), (("1", "2", "3"), ["1", "2", "3"])],
+    ids=["none", "one", "two", "three"],
+)
+def test_the_address_follows_the_clusters_zones(cluster: tuple[str, ...], zones: list[str] | None) -> None:
+    """One zone: zonal, with the pools. More: zone-redundant, which spans every zone of the region whatever
+    the request names, so it is asked for as all three and never drifts from what Azure answers."""
+    assert address_zones(cluster) == zones
 
 
 def test_the_address_has_a_resource_group_of_its_own(plan: Plan) -> None:
