@@ -19,6 +19,9 @@ PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
 PROJECT_IAM_BINDING = "gcp:projects/iAMBinding:IAMBinding"
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+PUBLIC_IP = "azure-native:network:PublicIPAddress"
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 AKS = "azure-native:containerservice:ManagedCluster"
 WI_USER = "roles/iam.workloadIdentityUser"
 WI_MEMBER = re.compile(r"^serviceAccount:([a-z][-a-z0-9]*)\.svc\.id\.goog\[([a-z0-9-]+)/([a-z0-9-]+)\]$")
@@ -67,7 +70,9 @@ ID06 = control(
     "ID-06",
     "Azure RBAC scoped",
     "Role assignments are scoped below the resource group (a storage account, container, registry, "
-    "key or cluster) and never grant Owner, Contributor or User Access Administrator.",
+    "key or cluster) and never grant Owner, Contributor or User Access Administrator; Network Contributor "
+    "may hold a resource group of the stack that holds public addresses alone (AKS's cloud provider finds "
+    "a Service's named address by listing its group).",
 )
 
 
@@ -180,11 +185,30 @@ def _azure_sa(stack: Stack, credential: Resource, sa: Resource | None, ns: str, 
     return found
 
 
-@resource_rule(ID06, ROLE_ASSIGNMENT)
-def role_assignment_scope(_: str, props: Props) -> Iterator[str]:
-    scope, role = props.get("scope"), str(props.get("roleDefinitionId") or "")
-    if isinstance(scope, str) and not unknown(scope) and BROAD_SCOPE.match(scope):
-        yield f"scope {scope} is a whole subscription or resource group; scope it to the resource"
-    broad = BROAD_ROLES.get(role.rsplit("/", 1)[-1].lower())
-    if broad:
-        yield f"{broad} is too broad; use the data-plane role the app needs"
+@stack_rule(ID06)
+def role_assignment_scope(stack: Stack) -> list[Violation]:
+    found = []
+    for assignment in stack.of(ROLE_ASSIGNMENT):
+        props = assignment.props
+        scope, role = props.get("scope"), str(props.get("roleDefinitionId") or "")
+        broad = isinstance(scope, str) and not unknown(scope) and BROAD_SCOPE.match(scope)
+        if broad and not _address_group(stack, assignment, role):
+            message = f"scope {scope} is a whole subscription or resource group; scope it to the resource"
+            found.append(assignment.violation(ID06, message))
+        too_broad = BROAD_ROLES.get(role.rsplit("/", 1)[-1].lower())
+        if too_broad:
+            message = f"{too_broad} is too broad; use the data-plane role the app needs"
+            found.append(assignment.violation(ID06, message))
+    return found
+
+
+def _address_group(stack: Stack, assignment: Resource, role: str) -> bool:
+    """Network Contributor on a resource group of the stack that holds public addresses and nothing else:
+    AKS's cloud provider finds a Service's named address by listing its group's addresses, so the grant
+    cannot be scoped to the address itself (the gateway's, infra/clouds/azure/gateway_address.py)."""
+    if role.rsplit("/", 1)[-1].lower() != NETWORK_CONTRIBUTOR:
+        return False
+    groups = stack.deps(assignment, RESOURCE_GROUP, via="scope")
+    urns = {group.urn for group in groups if group.urn}
+    held = [r for r in stack.resources if r is not assignment and urns & set(r.linked("resourceGroupName"))]
+    return bool(groups) and bool(held) and all(r.kind == PUBLIC_IP.lower() for r in held)

@@ -51,9 +51,6 @@ CLUSTER_SCOPED = frozenset(
         "apiservice",
         "csidriver",
         "ingressclass",
-        # The Gateway API's and cert-manager's (gateway.networking.k8s.io, cert-manager.io).
-        "gatewayclass",
-        "clusterissuer",
         # Kueue's cluster-scoped kinds (kueue.x-k8s.io).
         "clusterqueue",
         "resourceflavor",

@@ -180,6 +180,30 @@ def _identity() -> list[Fixture]:
     ]
 
 
+NETWORK_CONTRIBUTOR = (
+    "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
+)
+
+
+def _gateway_address() -> list[Fixture]:
+    """The gateway's address alone in its own group, and the cluster identity's grant on that group."""
+    grant = {
+        "scope": f"{RG}-gateway",
+        "roleDefinitionId": NETWORK_CONTRIBUTOR,
+        "principalType": "ServicePrincipal",
+    }
+    return [
+        _az("azure-native:resources:ResourceGroup", "gateway-rg", {"resourceGroupName": "rg-gateway"}),
+        _az(
+            "azure-native:network:PublicIPAddress",
+            "gateway-ip",
+            {"resourceGroupName": "rg-gateway"},
+            "gateway-rg",
+        ),
+        _az("azure-native:authorization:RoleAssignment", "gateway-network", grant, "gateway-rg"),
+    ]
+
+
 def azure_stack() -> list[Fixture]:
     audit = {"resourceUri": "aks-id", "logs": [{"category": "kube-audit", "enabled": True}]}
     return [
@@ -190,4 +214,5 @@ def azure_stack() -> list[Fixture]:
         *_admission(),
         *_storage(),
         *_identity(),
+        *_gateway_address(),
     ]

@@ -4,6 +4,7 @@ for the binding of their service account."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.policy.conftest import STACKS
 from tests.policy.fixtures_aws import BUCKET, ISSUER
 from tests.policy.stacks import (
     Change,
+    Fixture,
     assert_breaks,
     case,
     changed,
@@ -28,6 +30,13 @@ from tests.policy.stacks import (
 )
 
 POD = "spec.template.spec"
+
+
+def _vnet(fixture: Fixture) -> Fixture:
+    return dataclasses.replace(fixture, type="azure-native:network:VirtualNetwork")
+
+
+READER = "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
 RG_SCOPE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
 UNKNOWN = next(iter(UNKNOWNS))
 OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -153,6 +162,9 @@ MUTATIONS = [
         set_key("serving-blob", "scope", "/subscriptions/00000000-0000-0000-0000-000000000000"),
     ),
     case("azure", "ID-06", set_key("serving-blob", "roleDefinitionId", OWNER)),
+    # A group's scope is let through only for Network Contributor on a group of public addresses alone.
+    case("azure", "ID-06", set_key("gateway-network", "roleDefinitionId", READER)),
+    case("azure", "ID-06", Change("gateway-ip", "a VNet in the group", _vnet), on="gateway-network"),
     case("gcp", "ID-07", set_key("train", f"{POD}.serviceAccountName", "default")),
     case("gcp", "ID-07", delete_key("train", f"{POD}.serviceAccountName")),
     case("gcp", "ID-07", set_key("serving", f"{POD}.automountServiceAccountToken", True)),
