@@ -263,9 +263,15 @@ def test_cli_asks_one_server_by_its_url(served: DevServer, capsys: pytest.Captur
         (["--url", "http://127.0.0.1:8501/v1/models/digits"], "argument --url: expected a TF Serving"),
         (["--url", "ftp://h/v1/models/digits:predict"], "argument --url: expected a TF Serving"),
         (["--url", "http://h/v1/models/d:predict", "--stack", "dev"], "argument --url: asks one server"),
+        (
+            ["--url", "http://h:8501/v1/models/d:predict", "--api-key-env", "KEY"],
+            "argument --api-key-env: a key is sent over https only, and --url is http",
+        ),
+        (["--url", "https://h/v1/models/d:predict", "--client", "web"], "argument --url: no stack outputs"),
+        (["--outputs", "o.json", "--show-secrets"], "argument --show-secrets: applies when the app asks"),
     ],
 )
-def test_cli_refuses_a_url_it_cannot_ask(
+def test_cli_refuses_arguments_it_cannot_use(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
