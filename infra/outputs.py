@@ -122,7 +122,9 @@ class ServingOutputs(_Model):
         )
     )
     key_header: Literal["x-api-key"] = Field(description="The request header that carries a client's key.")
-    clients: list[str] = Field(description="The clients that hold a key (`serving.auth.clients`).")
+    clients: list[str] = Field(
+        min_length=1, description="The clients that hold a key (`serving.auth.clients`)."
+    )
     failover_seconds: int = Field(
         ge=0,
         description=(

@@ -152,6 +152,7 @@ def test_predict_urls_the_contract_takes(url: str, valid: bool) -> None:
         ({"clouds": {"aws": "http://10.0.0.1:8501/v1/models/digits:predict"}}, "clouds.aws"),
         ({"clouds": {"oci": GLOBAL}}, "clouds.oci"),
         ({"keyHeader": "authorization"}, "keyHeader"),
+        ({"clients": []}, "clients"),
         ({"failoverSeconds": -1}, "failoverSeconds"),
     ],
 )
