@@ -175,7 +175,7 @@ def _call(request: urllib.request.Request, timeout: float, access: Access) -> An
     `KeyRefusedError` if the request carried a key and was refused."""
     keyed = access.headers(request.full_url)
     for name, value in keyed.items():
-        request.add_header(name, value)
+        request.add_unredirected_header(name, value)  # a redirect elsewhere does not get the key
     try:
         with access.opener().open(request, timeout=timeout) as response:
             return json.load(response)
