@@ -11,17 +11,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from infra.catalog import Cloud
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "stack-outputs.schema.json"
 DIGEST_REF = r"^[^@\s]+@sha256:[0-9a-f]{64}$"
-PREDICT_URL = r"^(http://[^/\s]+/v1/models/[a-z0-9-]+:predict)?$"
+_HTTP = r"http://[^/\s]+/v1/models/[a-z0-9-]+:predict"
+# The program exports the gateways' names on 443, without a port; a reader accepts one, as a test stand-in
+# or a gateway on another port needs.
+_HTTPS = r"https://[^/:\s]+(:[0-9]{1,5})?/v1/models/[a-z0-9-]+:predict"
+HTTPS_PREDICT_URL = rf"^{_HTTPS}$"
+PREDICT_URL = rf"^({_HTTP}|{_HTTPS})?$"
+"""TF Serving's REST predict URL, `http://HOST:PORT/...` or, behind the gateway, `https://HOST/...`;
+empty while a load balancer has no address."""
 
 
 class _Model(BaseModel):
@@ -70,7 +77,11 @@ class CloudOutputs(_Model):
     registry: str = Field(description="The registry repository of the training image, without tag or digest.")
     serving_url: str = Field(
         pattern=PREDICT_URL,
-        description="TF Serving's REST predict URL; empty until the load balancer has an address.",
+        description=(
+            "TF Serving's REST predict URL: with `serving.domain` this cloud's gateway, "
+            "`https://<cloud>.<domain>/v1/models/<model>:predict`, else `http://HOST:8501/...`, empty until "
+            "the load balancer has an address."
+        ),
     )
     model: ModelOutputs
     training: TrainingOutputs | None = Field(description="Set on the home cloud only.")
@@ -91,6 +102,38 @@ class DispatchOutputs(_Model):
     queues: dict[str, str] = Field(description="Every team's MultiKueue LocalQueue, by team.")
 
 
+class ServingOutputs(_Model):
+    """TF Serving behind an HTTPS gateway on every cloud (`serving.domain`): a request needs a client's key
+    in `keyHeader`, which every cloud accepts, else the gateway answers 401 and TF Serving never sees it;
+    TF Serving's model status (`GET /v1/models/<model>`) alone needs none. The keys are the secret output
+    `apiKeys`."""
+
+    url: str = Field(
+        pattern=HTTPS_PREDICT_URL,
+        description=(
+            "The global predict URL, `https://<domain>/v1/models/<model>:predict`: Route 53 answers with "
+            "every cloud whose gateway passes its health check (the model status reports AVAILABLE)."
+        ),
+    )
+    clouds: dict[Cloud, Annotated[str, Field(pattern=HTTPS_PREDICT_URL)]] = Field(
+        description=(
+            "Each cloud's own predict URL, `https://<cloud>.<domain>/v1/models/<model>:predict`, answered "
+            "whatever its health, in failover order (the stack's `clouds`)."
+        )
+    )
+    key_header: Literal["x-api-key"] = Field(description="The request header that carries a client's key.")
+    clients: list[str] = Field(
+        min_length=1, description="The clients that hold a key (`serving.auth.clients`)."
+    )
+    failover_seconds: int = Field(
+        ge=0,
+        description=(
+            "Seconds until the global name stops sending clients to a cloud that fails its health check "
+            "(detection, then the record's TTL); a client retries another cloud meanwhile."
+        ),
+    )
+
+
 class Endpoint(_Model):
     """One TF Serving predict URL."""
 
@@ -99,22 +142,36 @@ class Endpoint(_Model):
 
 
 class StackOutputs(_Model):
-    """gpu-platform stack outputs (`pulumi stack output --json`), version 4: everything but the
-    kubeconfigs is plain, so applications read it without `--show-secrets`. The stack trains on one cloud
-    and replicates: `model` per cloud, `training` on the home cloud only. Version 4 adds `dispatch`."""
+    """gpu-platform stack outputs (`pulumi stack output --json`), version 5: everything but the
+    kubeconfigs and the API keys is plain, so applications read it without `--show-secrets`. The stack
+    trains on one cloud and replicates: `model` per cloud, `training` on the home cloud only. Version 4
+    adds `dispatch`. Version 5 adds `serving` and `apiKeys`: with `serving.domain`, TF Serving answers
+    behind an HTTPS gateway per cloud, `servingUrl` and `endpoints` are the clouds' https URLs, and a
+    request needs a client's key."""
 
-    schema_version: Literal[4]
+    schema_version: Literal[5]
     stack: str
     environment: Literal["dev", "prod"]
     clouds: dict[Cloud, CloudOutputs]
     dispatch: DispatchOutputs | None = Field(description="Set with `queues.dispatch` (MultiKueue).")
+    serving: ServingOutputs | None = Field(description="Set with `serving.domain`.")
     endpoints: list[Endpoint] = Field(
-        description="Predict endpoints in failover order (the stack's `clouds`)."
+        description=(
+            "Predict endpoints in failover order (the stack's `clouds`): with `serving.domain` the clouds' "
+            "gateways, which need a key (`serving`)."
+        )
     )
     kubeconfigs: dict[Cloud, str] | Literal["[secret]"] = Field(
         description=(
             "Secret, and exported on its own so that it keeps nothing else secret: `[secret]` unless read "
             "with --show-secrets, then one kubeconfig per cloud, each using the cloud's exec plugin."
+        )
+    )
+    api_keys: dict[str, str] | Literal["[secret]"] | None = Field(
+        description=(
+            "Secret, and exported on its own like `kubeconfigs`: `[secret]` unless read with "
+            "--show-secrets, then each client's key (`serving.clients`), the same on every cloud; null "
+            "without `serving.domain`."
         )
     )
 

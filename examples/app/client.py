@@ -1,16 +1,24 @@
 """Predictions with failover: each endpoint in the stack's order, a few attempts with exponential backoff
 and jitter on errors that may pass (connection refused or reset, timeouts, 5xx, 429), then the next cloud;
-an answer the endpoint will keep giving (another 4xx, a malformed body) moves on at once.
+an answer the endpoint will keep giving (another 4xx, a malformed body, a certificate that does not verify)
+moves on at once.
 
 With a `Pin`, every cloud is asked for one model version (`/v1/models/<name>/versions/<v>:predict`), so a
 failover never changes the version that answers; `pin` chooses it through TF Serving's model-status API
-(`GET /v1/models/<name>`)."""
+(`GET /v1/models/<name>`).
+
+Behind the serving gateway (`serving` in the stack outputs) the URLs are https and a request carries a
+client's key (`Access`): TLS is always verified, against the system's CAs and `Access.ca_file`; a key is
+sent over https only. A gateway that refuses the key (401, 403) ends the failover at once
+(`KeyRefusedError`): every cloud holds the same keys, so no other would take it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
+import ssl
 import subprocess
 import sys
 import time
@@ -25,8 +33,8 @@ from infra.outputs import StackOutputs
 
 Instances = list[Any]
 Scope = Literal["every", "first"]
-# Internal load balancers sit in private networks that a corporate proxy cannot reach.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+KEY_HEADER = "x-api-key"
+"""The header the serving gateway reads a client's key from (`serving.keyHeader`)."""
 _PREDICT_URL = re.compile(r"^(?P<model>.+/v1/models/[^/:]+):predict$")
 
 
@@ -43,10 +51,30 @@ class Target(Protocol):
 
 @dataclass(frozen=True)
 class Local:
-    """One TF Serving REST server named by its predict URL, such as `python -m trainer serve` here."""
+    """One predict URL under a name of the caller's choosing: `local` for one TF Serving REST server such
+    as `python -m trainer serve` here, `global` for the serving gateway's global name, which answers from
+    whichever healthy cloud DNS sends the request to."""
 
     url: str
     cloud: str = "local"
+
+
+@dataclass(frozen=True)
+class Access:
+    """How requests reach the servers: the API key, sent in `header` to https URLs only (None: no key), and
+    a CA bundle trusted besides the system's, for a private or test CA (None: the system's alone)."""
+
+    key: str | None = None
+    header: str = KEY_HEADER
+    ca_file: Path | None = None
+
+    def headers(self, url: str) -> dict[str, str]:
+        """The key's header for `url`: none over plain http, where anyone on the path would read it."""
+        return {self.header: self.key} if self.key and url.startswith("https://") else {}
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """The opener for every request; `OSError` (or `ssl.SSLError`) if `ca_file` cannot be loaded."""
+        return _opener(self.ca_file)
 
 
 @dataclass(frozen=True)
@@ -89,14 +117,19 @@ class EndpointError(Exception):
     pass
 
 
+class KeyRefusedError(Exception):
+    """The gateway refused the API key (401 or 403): no other cloud is tried, since all hold the same keys."""
+
+
 class AllEndpointsFailedError(Exception):
     def __init__(self, failures: Sequence[str]) -> None:
         super().__init__("no endpoint answered:\n" + "\n".join(f"  {f}" for f in failures))
         self.failures = list(failures)
 
 
-def load(path: str | None = None, stack: str | None = None) -> StackOutputs:
-    """The stack outputs from a saved file (`-` for stdin), else from `pulumi stack output`."""
+def load(path: str | None = None, stack: str | None = None, show_secrets: bool = False) -> StackOutputs:
+    """The stack outputs from a saved file (`-` for stdin), else from `pulumi stack output` (with
+    `--show-secrets` if `show_secrets`)."""
     if path == "-":
         text = sys.stdin.read()
     elif path:
@@ -107,6 +140,7 @@ def load(path: str | None = None, stack: str | None = None) -> StackOutputs:
             "stack",
             "output",
             "--json",
+            *(["--show-secrets"] if show_secrets else []),
             *(["--stack", stack] if stack else []),
         ]
         text = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -126,34 +160,55 @@ def versioned(url: str, version: int) -> str:
     return f"{model_url(url)}/versions/{version}:predict"
 
 
-def _call(request: urllib.request.Request, timeout: float) -> Any:
-    """One REST call's JSON answer; `RetryableError` if it may pass, `EndpointError` if it will not."""
+@functools.cache
+def _opener(ca_file: Path | None) -> urllib.request.OpenerDirector:
+    context = ssl.create_default_context()  # verifies the chain and the host name, always
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    # Internal load balancers sit in private networks that a corporate proxy cannot reach.
+    proxies = urllib.request.ProxyHandler({})
+    return urllib.request.build_opener(proxies, urllib.request.HTTPSHandler(context=context))
+
+
+def _call(request: urllib.request.Request, timeout: float, access: Access) -> Any:
+    """One REST call's JSON answer; `RetryableError` if it may pass, `EndpointError` if it will not,
+    `KeyRefusedError` if the request carried a key and was refused."""
+    keyed = access.headers(request.full_url)
+    for name, value in keyed.items():
+        request.add_unredirected_header(name, value)  # a redirect elsewhere does not get the key
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with access.opener().open(request, timeout=timeout) as response:
             return json.load(response)
     except urllib.error.HTTPError as exc:
+        if keyed and exc.code in (401, 403):
+            raise KeyRefusedError(f"HTTP {exc.code}: the API key was refused") from exc
+        if exc.code == 401:
+            raise EndpointError("HTTP 401: no API key was sent") from exc
         kind = RetryableError if exc.code >= 500 or exc.code == 429 else EndpointError
         raise kind(f"HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError) as exc:  # refused, reset, DNS, timeouts
-        raise RetryableError(str(getattr(exc, "reason", exc))) from exc
+    except (urllib.error.URLError, OSError) as exc:  # refused, reset, DNS, timeouts, TLS
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, ssl.SSLCertVerificationError):  # another try gets the same certificate
+            raise EndpointError(f"TLS: certificate verify failed: {reason.verify_message}") from exc
+        raise RetryableError(str(reason)) from exc
     except json.JSONDecodeError as exc:
         raise EndpointError("response is not JSON") from exc
 
 
-def post(url: str, instances: Instances, timeout: float) -> list[Any]:
+def post(url: str, instances: Instances, timeout: float, access: Access = Access()) -> list[Any]:
     """One TF Serving REST predict call (`{"instances": [...]}` -> `{"predictions": [...]}`)."""
     body = json.dumps({"instances": instances}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
-    answer = _call(request, timeout)
+    answer = _call(request, timeout, access)
     predictions = answer.get("predictions") if isinstance(answer, dict) else None
     if not isinstance(predictions, list) or len(predictions) != len(instances):
         raise EndpointError("response has no predictions for the instances")
     return predictions
 
 
-def available(url: str, timeout: float) -> set[int]:
+def available(url: str, timeout: float, access: Access = Access()) -> set[int]:
     """The versions that TF Serving behind predict `url` reports AVAILABLE (`model_version_status`)."""
-    answer = _call(urllib.request.Request(model_url(url)), timeout)
+    answer = _call(urllib.request.Request(model_url(url)), timeout, access)
     statuses = answer.get("model_version_status") if isinstance(answer, dict) else None
     if not isinstance(statuses, list):
         raise EndpointError("response has no model_version_status")
@@ -163,20 +218,24 @@ def available(url: str, timeout: float) -> set[int]:
         raise EndpointError("model_version_status is malformed") from exc
 
 
-def pin(endpoints: Sequence[Target], timeout: float, scope: Scope = "every") -> Pin:
+def pin(
+    endpoints: Sequence[Target], timeout: float, scope: Scope = "every", *, access: Access = Access()
+) -> Pin:
     """The newest version AVAILABLE on every endpoint that reports its versions (`first`: on the first one
     that does). When they share none (TF Serving loads only a model's newest version unless told otherwise,
     so a cloud that the newest has not reached yet shares nothing with the others), the newest that any of
     them serves, and those without it are left out. One status read per endpoint, without retries: a cloud
     whose read fails stays in the failover, where it can only answer from the pinned version.
-    `AllEndpointsFailedError` when no endpoint reports a version."""
+    `AllEndpointsFailedError` when no endpoint reports a version; `KeyRefusedError` naming the cloud."""
     served: dict[str, set[int]] = {}
     failures: list[str] = []
     for endpoint in endpoints:
         if not endpoint.url:
             continue  # `predict` says so in its turn
         try:
-            versions = available(endpoint.url, timeout)
+            versions = available(endpoint.url, timeout, access)
+        except KeyRefusedError as exc:
+            raise KeyRefusedError(f"{endpoint.cloud} versions: {exc}") from exc
         except (RetryableError, EndpointError) as exc:
             failures.append(f"{endpoint.cloud} versions: {exc}")
             continue
@@ -202,9 +261,11 @@ def predict(
     jitter: Callable[[], float] = random.random,
     *,
     pin: Pin | None = None,
+    access: Access = Access(),
 ) -> Prediction:
-    """The first endpoint's answer that succeeds, in order; `AllEndpointsFailedError` if none does. With a
-    `pin`, each endpoint is asked for its version, and those it leaves out are passed over."""
+    """The first endpoint's answer that succeeds, in order; `AllEndpointsFailedError` if none does,
+    `KeyRefusedError` (naming the cloud) as soon as a gateway refuses the key. With a `pin`, each endpoint
+    is asked for its version, and those it leaves out are passed over."""
     failures = list(pin.failures) if pin else []
     for endpoint in endpoints:
         if pin and endpoint.cloud in pin.skip:
@@ -215,9 +276,11 @@ def predict(
         url = versioned(endpoint.url, pin.version) if pin else endpoint.url
         for attempt in range(1, policy.attempts + 1):
             try:
-                found = post(url, instances, policy.timeout)
+                found = post(url, instances, policy.timeout, access)
                 version = pin.version if pin else None
                 return Prediction(endpoint.cloud, url, found, version=version, failures=failures)
+            except KeyRefusedError as exc:
+                raise KeyRefusedError(f"{endpoint.cloud} attempt {attempt}: {exc}") from exc
             except RetryableError as exc:
                 failures.append(f"{endpoint.cloud} attempt {attempt}: {exc}")
                 if attempt < policy.attempts:

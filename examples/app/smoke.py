@@ -5,7 +5,8 @@ serving pods, so on every cloud, in parallel: reach the Kubernetes API; on the h
 on the others wait for that version, then for the rollout, then until their TF Serving reports that
 version (or a newer one) AVAILABLE, which proves the replicator reached them; everywhere, send one real
 prediction pinned to the version through `kubectl port-forward` (or straight to `servingUrl` with
---direct, from inside the cluster's network). Exit 1 naming every cloud that failed and the step, 2 when
+--direct, from inside the cluster's network; behind the serving gateway, with the first client's key from
+`apiKeys`). Exit 1 naming every cloud that failed and the step, 2 when
 the outputs cannot be used. CI runs it after every deploy; a person runs the same command after a manual
 `pulumi up` (README.md).
 """
@@ -69,7 +70,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     route.add_argument(
         "--url", action="append", default=[], metavar="CLOUD=URL", help="predict at URL for CLOUD"
     )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PATH",
+        help="a CA bundle trusted besides the system's, for https URLs",
+    )
     return parser.parse_args(argv)
+
+
+def access(outputs: StackOutputs, ca_file: Path | None) -> client.Access:
+    """The first client's key when the clouds sit behind the serving gateway, for --direct and https
+    `--url`s; the port-forward reaches TF Serving itself, over http, where no key is sent."""
+    serving, keys = outputs.serving, outputs.api_keys
+    if serving is None or not isinstance(keys, dict):
+        return client.Access(ca_file=ca_file)
+    name = next((c for c in serving.clients if c in keys), None)
+    return client.Access(keys[name] if name else None, serving.key_header, ca_file)
 
 
 def load(args: argparse.Namespace) -> StackOutputs:
@@ -88,6 +105,7 @@ def check(
     version it serves, or cancels it when it fails first; the others wait for it."""
     section = outputs.clouds[cloud]
     model, trained_on = section.model.name, section.model.trained_on
+    keyed = access(outputs, args.ca_file)
     passed: list[str] = []
     try:
         kube.reach()
@@ -99,13 +117,15 @@ def check(
         passed.append(kube.rollout(f"{model}-serving", args.rollout_timeout))
         with _serving(cloud, model, section.serving_url, kube, args) as (url, how):
             if section.training:
-                version = _await_version("model version", url, 1, args.rollout_timeout, args)
+                version = _await_version("model version", url, 1, args.rollout_timeout, args, keyed=keyed)
                 home.set_result(version)
                 passed.append(f"serves version {version}")
             else:
-                version = _await_version("replication", url, wanted, args.replication_timeout, args)
+                version = _await_version(
+                    "replication", url, wanted, args.replication_timeout, args, keyed=keyed
+                )
                 passed.append(f"serves version {version}, replicated from {trained_on}")
-            passed.append(_predict(cloud, url, version, args.timeout, how))
+            passed.append(_predict(cloud, url, version, args.timeout, how, keyed=keyed))
     except StepError as exc:
         return Result(cloud, passed, exc)
     finally:
@@ -138,13 +158,17 @@ def _serving(
             yield f"http://127.0.0.1:{port}/v1/models/{model}:predict", "through port-forward"
 
 
-def _await_version(step: str, url: str, at_least: int, timeout: float, args: argparse.Namespace) -> int:
+def _await_version(
+    step: str, url: str, at_least: int, timeout: float, args: argparse.Namespace, *, keyed: client.Access
+) -> int:
     """Read TF Serving's model status until it reports a version >= `at_least` AVAILABLE; the newest."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            versions = client.available(url, args.timeout)
+            versions = client.available(url, args.timeout, keyed)
             state = f"serves {sorted(versions)}" if versions else "serves no version"
+        except client.KeyRefusedError as exc:
+            raise StepError(step, f"model status: {exc}") from exc
         except (client.RetryableError, client.EndpointError) as exc:
             versions, state = set(), f"model status: {exc}"
         if versions and max(versions) >= at_least:
@@ -155,11 +179,13 @@ def _await_version(step: str, url: str, at_least: int, timeout: float, args: arg
         time.sleep(args.poll)
 
 
-def _predict(cloud: Cloud, url: str, version: int, timeout: float, how: str) -> str:
+def _predict(cloud: Cloud, url: str, version: int, timeout: float, how: str, *, keyed: client.Access) -> str:
     policy = client.Policy(timeout=timeout, attempts=3)
     endpoint = Endpoint(cloud=cloud, url=url)
     try:
-        found = client.predict([endpoint], [SAMPLE], policy, pin=client.Pin(version))
+        found = client.predict([endpoint], [SAMPLE], policy, pin=client.Pin(version), access=keyed)
+    except client.KeyRefusedError as exc:
+        raise StepError("prediction", str(exc)) from exc
     except client.AllEndpointsFailedError as exc:
         raise StepError("prediction", exc.failures[-1]) from exc
     scores = found.predictions[0]

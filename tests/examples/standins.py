@@ -124,8 +124,9 @@ class Server:
 
 
 def outputs(urls: dict[str, str], home: str | None = None) -> dict[str, Any]:
-    """Stack outputs (schema version 3) as `pulumi stack output --json` prints them, one cloud per URL; the
-    home cloud (default: the first) trains, the others receive its versions."""
+    """Stack outputs (schema version 5) of a stack without `serving.domain`, as `pulumi stack output --json`
+    prints them, one cloud per URL; the home cloud (default: the first) trains, the others receive its
+    versions."""
     home = home or next(iter(urls))
     image = "registry.example/trainer@sha256:" + "c" * 64
     replicator = "replicate-digits" if len(urls) > 1 else None
@@ -151,11 +152,13 @@ def outputs(urls: dict[str, str], home: str | None = None) -> dict[str, Any]:
     }
     endpoints = [{"cloud": c, "url": u} for c, u in urls.items()]
     return {
-        "schemaVersion": 4,
+        "schemaVersion": 5,
         "stack": "dev",
         "environment": "dev",
         "clouds": clouds,
         "dispatch": None,
+        "serving": None,
         "endpoints": endpoints,
         "kubeconfigs": "[secret]",
+        "apiKeys": None,
     }

@@ -17,7 +17,7 @@ import pytest
 
 from examples.app import __main__ as app
 from examples.app import client
-from infra.outputs import SCHEMA_PATH, Endpoint, StackOutputs
+from infra.outputs import SCHEMA_PATH, SCHEMA_VERSION, Endpoint, StackOutputs
 from tests.dev_server import DevServer
 from tests.examples.standins import MODEL, Server, outputs
 
@@ -128,11 +128,11 @@ def test_all_down_names_every_failure(down_url: str) -> None:
     assert [f.split(":")[0] for f in unpinned.value.failures] == ["aws versions"]
 
 
-def test_the_stand_in_outputs_are_contract_version_3() -> None:
+def test_the_stand_in_outputs_follow_the_contract() -> None:
     doc = outputs({"aws": "", "gcp": "", "azure": ""}, home="gcp")
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
     parsed = StackOutputs.model_validate(doc)
-    assert parsed.schema_version == 4
+    assert parsed.schema_version == SCHEMA_VERSION
     assert {c: s.training is not None for c, s in parsed.clouds.items()} == {
         "aws": False,
         "gcp": True,
@@ -247,7 +247,7 @@ def test_cli_refuses_outputs_that_break_the_contract(
     del version_2["clouds"]["gcp"]["model"]
     assert app.main(["--outputs", saved(tmp_path, version_2)]) == 2
     err = capsys.readouterr().err
-    assert "schemaVersion 4" in err
+    assert f"schemaVersion {SCHEMA_VERSION}" in err
     assert "clouds.gcp.model" in err
 
 
@@ -261,11 +261,17 @@ def test_cli_asks_one_server_by_its_url(served: DevServer, capsys: pytest.Captur
     ("argv", "message"),
     [
         (["--url", "http://127.0.0.1:8501/v1/models/digits"], "argument --url: expected a TF Serving"),
-        (["--url", "https://h/v1/models/digits:predict"], "argument --url: expected a TF Serving"),
+        (["--url", "ftp://h/v1/models/digits:predict"], "argument --url: expected a TF Serving"),
         (["--url", "http://h/v1/models/d:predict", "--stack", "dev"], "argument --url: asks one server"),
+        (
+            ["--url", "http://h:8501/v1/models/d:predict", "--api-key-env", "KEY"],
+            "argument --api-key-env: a key is sent over https only, and --url is http",
+        ),
+        (["--url", "https://h/v1/models/d:predict", "--client", "web"], "argument --url: no stack outputs"),
+        (["--outputs", "o.json", "--show-secrets"], "argument --show-secrets: applies when the app asks"),
     ],
 )
-def test_cli_refuses_a_url_it_cannot_ask(
+def test_cli_refuses_arguments_it_cannot_use(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from examples.app import smoke
+from tests.examples.gateway import CLIENT_HEADER, Gateway, TestCA
+from tests.examples.gateway import outputs_with_domain as with_domain
 from tests.examples.standins import Server, outputs
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -189,6 +191,30 @@ def test_predictions_can_go_to_urls_and_a_removed_job_counts_as_done(
     assert lines(capsys.readouterr().out)["aws"] == (
         "FAILED at serving - servingUrl is empty: the load balancer has no address yet"
     )
+
+
+def test_direct_behind_the_gateway_sends_the_first_clients_key(
+    tmp_path: Path, kubectl: str, serving: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With `serving.domain`, `servingUrl` is the cloud's gateway: --direct sends the first client's key
+    from `apiKeys` (smoke reads the outputs with --show-secrets) and trusts --ca-file."""
+    ca = TestCA(tmp_path)
+    gateway = Gateway(serving.url, {"web": "key-web"}, ca)
+    try:
+        doc = with_domain(gateway.url, {"aws": gateway.url}, ["ops", "web"], {"web": "key-web"})
+        doc["kubeconfigs"] = {"aws": json.dumps({})}
+        path = tmp_path / "outputs.json"
+        path.write_text(json.dumps(doc))
+        assert smoke_main(path, kubectl, "--direct", "--ca-file", str(ca.bundle)) == 0
+        assert f"predicted class 9 with version 2 at {gateway.url}" in capsys.readouterr().out
+        assert gateway.forwarded[-1][CLIENT_HEADER] == "web"
+        path.write_text(json.dumps({**doc, "apiKeys": {"web": "stale"}}))
+        assert smoke_main(path, kubectl, "--direct", "--ca-file", str(ca.bundle)) == 1
+        assert lines(capsys.readouterr().out)["aws"] == (
+            "FAILED at prediction - aws attempt 1: HTTP 401: the API key was refused"
+        )
+    finally:
+        gateway.stop()
 
 
 def test_outputs_without_a_home_or_with_hidden_kubeconfigs_cannot_be_used(

@@ -16,6 +16,7 @@ import pytest
 
 from examples.submit import __main__ as submit
 from examples.submit.job import NAME_LIMIT, job_name
+from infra.outputs import SCHEMA_VERSION
 from tests.examples.standins import outputs
 
 QUEUED = {"admissionChecks": [{"name": "multikueue", "state": "Pending", "message": "dispatching"}]}
@@ -158,7 +159,7 @@ def test_a_job_never_admitted_times_out_naming_what_it_waited_for(
         ({"dispatch": None}, [], "dispatch: not in the outputs: the stack has no `queues.dispatch`"),
         ({"kubeconfigs": "[secret]"}, [], "kubeconfigs: hidden ([secret]): save the outputs with `pulumi "),
         ({"kubeconfigs": {"aws": "{}"}}, [], "kubeconfigs: none for gcp, only for aws"),
-        ({"schemaVersion": 3}, [], "schemaVersion\n  Input should be 4"),
+        ({"schemaVersion": 3}, [], f"schemaVersion\n  Input should be {SCHEMA_VERSION}"),
     ],
     ids=["unknown-team", "no-dispatch", "hidden-kubeconfigs", "no-manager-kubeconfig", "old-schema"],
 )
