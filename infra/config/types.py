@@ -208,6 +208,10 @@ def _domain(value: str) -> str:
 Domain = Annotated[str, AfterValidator(_domain)]
 ZONE_ID_PATTERN = r"^Z[A-Z0-9]{1,31}$"
 DNS_PROVIDER_CLOUDS: dict[str, Cloud] = {"route53": "aws"}
+ROUTE53_CHECKER_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
+"""Where Route 53's health checkers probe the gateways from: three regions, the fewest Route 53 takes, so
+`serving.sourceCidrs` admits only their ROUTE53_HEALTHCHECKS ranges and the GLOBAL one rather than every
+region's (`python -m preflight` checks it does)."""
 
 
 class Dns(Section):

@@ -12,6 +12,7 @@ import urllib.request
 from typing import Any
 
 from infra.catalog import Cloud
+from infra.config.types import ROUTE53_CHECKER_REGIONS
 from preflight.checks.local import CLOUD_TOOLS
 from preflight.facts import HealthCheckers, LocalFacts, Read, ToolRun, Unreadable
 from preflight.fetch import first_line
@@ -24,6 +25,9 @@ IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 IPv6; `--ip-ranges-url` names a copy."""
 HEALTH_CHECK_SERVICE = "ROUTE53_HEALTHCHECKS"
 """The service of the prefixes Route 53's health checkers send their requests from."""
+CHECKER_REGIONS = ("GLOBAL", *ROUTE53_CHECKER_REGIONS)
+"""The regions the stack's health checks probe from (`infra/clouds/aws/route53.py`), and GLOBAL, whose
+range every region's checkers may use."""
 TOOL_TIMEOUT_S = 20
 
 
@@ -38,8 +42,9 @@ def egress_ip(url: str, timeout_s: float = 10) -> Read[str]:
 
 
 def health_checkers(url: str, timeout_s: float = 20) -> Read[HealthCheckers]:
-    """The IPv4 prefixes of ROUTE53_HEALTHCHECKS in the ip-ranges document at `url`. Only IPv4: the
-    serving names are A records, and `serving.sourceCidrs` holds IPv4 networks only."""
+    """The IPv4 prefixes of ROUTE53_HEALTHCHECKS in the ip-ranges document at `url`, of the regions the
+    stack's checks probe from (`CHECKER_REGIONS`). Only IPv4: the serving names are A records, and
+    `serving.sourceCidrs` holds IPv4 networks only."""
     where = f"outbound HTTPS to {url} (or --ip-ranges-url)"
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
@@ -63,6 +68,8 @@ def _health_checkers(document: Any) -> HealthCheckers:
         prefix = entry.get("ip_prefix")
         if not isinstance(prefix, str):
             raise ValueError(f"a {HEALTH_CHECK_SERVICE} entry has no `ip_prefix`: {entry}")
+        if entry.get("region") not in CHECKER_REGIONS:
+            continue
         # `strict=False`: AWS's own example in the syntax reference has host bits set (198.51.100.2/24).
         found[str(ipaddress.IPv4Network(prefix, strict=False))] = None
     if not found:

@@ -8,9 +8,11 @@ from typing import Any
 
 CREATED = "2026-12-01-09-13-07"
 HEALTH_CHECKERS = ("15.177.0.0/18", "54.241.32.64/26", "54.252.254.192/26", "177.71.207.128/26")
-"""The ROUTE53_HEALTHCHECKS IPv4 prefixes of this document, in its order (real ones: GLOBAL, us-west-1,
-ap-southeast-2, sa-east-1)."""
-REGIONS = ("GLOBAL", "us-west-1", "ap-southeast-2", "sa-east-1")
+"""The ROUTE53_HEALTHCHECKS IPv4 prefixes of the regions the stack's checks probe from (GLOBAL, us-east-1,
+eu-west-1 and ap-southeast-1), in the document's order; real checker prefixes, of other regions."""
+ELSEWHERE = "54.232.40.64/26"
+"""A ROUTE53_HEALTHCHECKS prefix of a region the checks do not probe from (sa-east-1)."""
+REGIONS = ("GLOBAL", "us-east-1", "eu-west-1", "ap-southeast-1")
 
 
 def _entry(prefix: str, region: str, service: str, key: str = "ip_prefix") -> dict[str, str]:
@@ -27,6 +29,7 @@ def document(health_checkers: tuple[str, ...] = HEALTH_CHECKERS) -> dict[str, An
         "prefixes": [
             _entry("3.5.140.0/22", "ap-northeast-2", "AMAZON"),
             *checkers,
+            _entry(ELSEWHERE, "sa-east-1", "ROUTE53_HEALTHCHECKS"),
             # The same prefixes under AMAZON, and the publishing service's, which is not a checker.
             *(_entry(p, "GLOBAL", "AMAZON") for p in health_checkers),
             _entry("54.243.31.192/26", "us-east-1", "ROUTE53_HEALTHCHECKS_PUBLISHING"),

@@ -49,7 +49,8 @@ def test_tools_are_run_from_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_route53s_health_checkers_are_the_ipv4_prefixes_of_their_service() -> None:
     with serving([("GET", "/ip-ranges.json", lambda _: Reply(ip_ranges.document()))]) as aws:
         found = local.health_checkers(f"{aws.url}/ip-ranges.json")
-    # Not the IPv6 checkers (the serving names are A records), the publishing service or AWS's superset.
+    # Not the IPv6 checkers (the serving names are A records), the publishing service, AWS's superset, or
+    # a region the stack's checks do not probe from.
     assert found == HealthCheckers(ip_ranges.HEALTH_CHECKERS, ip_ranges.CREATED)
     assert aws.requests == ["GET /ip-ranges.json"]
 

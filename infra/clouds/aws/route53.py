@@ -33,6 +33,7 @@ import pulumi_aws as aws
 
 from infra.catalog import Cloud
 from infra.clouds.aws.context import AwsContext
+from infra.config.types import ROUTE53_CHECKER_REGIONS
 
 REQUEST_INTERVAL = 10
 """Seconds between one checker's requests: 10 (fast, priced higher) or 30, the only values Route 53 takes."""
@@ -46,10 +47,6 @@ FAILOVER_SECONDS = DETECTION_SECONDS + TTL
 """Until no resolver that follows the TTL sends a client to the failing cloud."""
 STATUS_MATCH = "AVAILABLE"
 """TF Serving's model status has it once a version is loaded."""
-CHECKER_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
-"""Where Route 53's health checkers probe from: three regions, the fewest it takes, so that
-`serving.sourceCidrs` admits only their ROUTE53_HEALTHCHECKS ranges (and the GLOBAL one) rather than every
-region's; `python -m preflight` checks it does. Each region's checkers must still see the gateway."""
 
 
 def cloud_name(cloud: Cloud, domain: str) -> str:
@@ -88,7 +85,7 @@ class ServingRecords(pulumi.ComponentResource):
                 request_interval=REQUEST_INTERVAL,
                 failure_threshold=FAILURE_THRESHOLD,
                 enable_sni=True,
-                regions=list(CHECKER_REGIONS),
+                regions=list(ROUTE53_CHECKER_REGIONS),
                 tags={**args.context.tags("dns"), "Name": fqdn},
                 opts=child,
             )
