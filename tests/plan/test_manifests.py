@@ -21,11 +21,13 @@ import yaml
 from infra import kueue
 from plan import manifests
 from plan.runner import Plan, PlannedResource
+from tests.infra.gateway import schemas as gateway_schemas
 from tests.infra.kueue import schemas as kueue_schemas
 from tests.plans import stack_values
 from tests.policy.conftest import azure_full, gcp_full
 from tests.tools import checkov
 
+GATEWAY_GROUPS = ("gateway.networking.k8s.io", "gateway.envoyproxy.io", "cert-manager.io")
 KUBERNETES_VERSION = "1.35.0"
 """The version both stack files configure on every cloud (`test_the_stacks_run_the_validated_version`)."""
 CHECKOV_SKIPS: dict[str, str] = {}
@@ -122,12 +124,14 @@ def test_manifest_fills_name_and_makes_integral_floats_integers() -> None:
 
 
 def _validate_all(files: list[Path]) -> None:
-    """Kubernetes' own kinds against its schemas; Kueue's, which it has none for, against the pinned
-    release's CRDs (tests/infra/kueue/schemas.py)."""
+    """Kubernetes' own kinds against its schemas; Kueue's and the gateway's, which it has none for, against
+    the pinned releases' CRDs (tests/infra/kueue/schemas.py, tests/infra/gateway/schemas.py)."""
     for path in files:
         doc = yaml.safe_load(path.read_text())
         if doc["apiVersion"] == kueue.API_VERSION:
             assert kueue_schemas.validate(doc) == [], path
+        elif doc["apiVersion"].split("/")[0] in GATEWAY_GROUPS:
+            assert gateway_schemas.GATEWAY.validate(doc) == [], path
         else:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 

@@ -5,6 +5,7 @@ advisory."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -166,6 +167,31 @@ def test_breaking_controls_exits_1_naming_each(
         assert (control, resource) in found, what
         assert control in printed, what
         assert resource in printed, what
+
+
+def _gateway_broken(kwargs: dict[str, Any]) -> None:
+    """The proxies' load balancer open to all, the REST route on plain HTTP, gRPC without the API keys."""
+    kind, spec = kwargs.get("kind"), copy.deepcopy(kwargs.get("spec"))
+    if kind == "EnvoyProxy":
+        del spec["provider"]["kubernetes"]["envoyService"]["loadBalancerSourceRanges"]
+    elif kind == "HTTPRoute" and kwargs["metadata"]["name"] == "serving-rest":
+        spec["parentRefs"][0]["sectionName"] = "http"
+    elif kind == "SecurityPolicy":
+        spec["targetRefs"] = [t for t in spec["targetRefs"] if t["kind"] != "GRPCRoute"]
+    kwargs["spec"] = spec
+
+
+def test_breaking_the_gateway_fails_its_controls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prod serves under a domain: one plan with three breaks, each found on every cloud's gateway."""
+    _wrap(monkeypatch, k8s.apiextensions, "CustomResource", _gateway_broken)
+    out = tmp_path / "plan.json"
+    assert main(["--stack", "prod", "--cwd", str(ROOT), "--json", str(out)]) == EXIT_VIOLATIONS
+    found = {(v["control"], v["resource"]) for v in json.loads(out.read_text())["violations"]}
+    for cloud in ("aws", "gcp", "azure"):
+        gateway = f"prod-{cloud}-workloads-gateway"
+        assert ("NW-04", f"{gateway}-envoy-proxy") in found
+        assert ("GW-01", f"{gateway}-httproute-serving-rest") in found
+        assert ("GW-02", f"{gateway}-grpcroute-serving-grpc") in found
 
 
 def test_a_waiver_in_the_stack_config_makes_the_violation_advisory(
