@@ -25,8 +25,9 @@ def test_plan_outputs_parse_with_the_contract(stack_plan: Plan) -> None:
     assert parsed.stack == stack_plan.stack
     assert parsed.clouds
     home = parsed.clouds[stack_plan.outputs["clouds"][next(iter(parsed.clouds))]["model"]["trainedOn"]]
+    scheme = "https://" if parsed.serving is not None else "http://"
     for out in parsed.clouds.values():
-        assert out.serving_url.startswith("http://")
+        assert out.serving_url.startswith(scheme)
         assert out.model.uri == f"{out.bucket_uri}/models/digits"
         assert out.model.source_uri == home.model.uri
         assert out.model.serves == 2
@@ -37,12 +38,18 @@ def test_plan_outputs_parse_with_the_contract(stack_plan: Plan) -> None:
     assert [e.url for e in parsed.endpoints] == [c.serving_url for c in parsed.clouds.values()]
     assert isinstance(parsed.kubeconfigs, dict)
     assert list(parsed.kubeconfigs) == list(parsed.clouds)
-    assert (parsed.serving, parsed.api_keys) == (None, None)  # neither stack sets `serving.domain`
+    if stack_plan.stack == "dev":  # dev keeps internal HTTP; prod serves under a domain (tests/infra/gateway)
+        assert (parsed.serving, parsed.api_keys) == (None, None)
+    else:
+        assert parsed.serving is not None
+        assert list(parsed.serving.clouds.values()) == [c.serving_url for c in parsed.clouds.values()]
 
 
-def test_only_the_kubeconfigs_are_secret(stack_plan: Plan) -> None:
-    """Applications read every other output without `--show-secrets`: nothing else is secret."""
-    assert stack_plan.secret_outputs == ["kubeconfigs"]
+def test_only_the_kubeconfigs_and_api_keys_are_secret(stack_plan: Plan) -> None:
+    """Applications read every other output without `--show-secrets`: nothing else is secret. The API keys
+    exist only with a domain (prod)."""
+    keys = ["apiKeys"] if stack_plan.stack == "prod" else []
+    assert sorted(stack_plan.secret_outputs) == sorted(["kubeconfigs", *keys])
 
 
 def test_outputs_as_the_cli_prints_them_without_show_secrets(dev_plan: Plan) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra import versions
+from infra.workloads import upstream
 from plan import markdown, notices
 from plan.__main__ import EXIT_OK, main
 from plan.runner import Plan
@@ -41,13 +42,16 @@ def test_a_minor_within_90_days_of_its_end_is_named_with_the_date(stack_plan: Pl
 
 
 def test_images_mirrored_by_tag_are_named_once_per_cloud(stack_plan: Plan) -> None:
-    """TF Serving and Kueue have no verified digest: each cloud mirrors them by tag; rclone and the device
-    plugin are pinned and never named."""
+    """TF Serving, Kueue and (prod, with a domain) the gateway's images have no verified digest: each cloud
+    mirrors them by tag; rclone and the device plugin are pinned and never named."""
     images = [n for n in notices.collect(stack_plan, stack_config(stack_plan), TODAY) if n.kind == "image"]
     tag = "2.21.0-gpu" if stack_plan.stack == "prod" else "2.21.0"
-    unpinned = (f"docker.io/tensorflow/serving:{tag}", "registry.k8s.io/kueue/kueue:v0.19.2")
+    unpinned: tuple[str, ...] = (f"docker.io/tensorflow/serving:{tag}", "registry.k8s.io/kueue/kueue:v0.19.2")
+    if stack_plan.stack == "prod":
+        gateway = (upstream.ENVOY_GATEWAY, upstream.ENVOY, *upstream.CERT_MANAGER.values())
+        unpinned = (*unpinned, *(image.ref for image in gateway))
     assert sorted((n.cloud, n.subject) for n in images) == [
-        (cloud, image) for cloud in ("aws", "azure", "gcp") for image in unpinned
+        (cloud, image) for cloud in ("aws", "azure", "gcp") for image in sorted(unpinned)
     ]
     assert all(f"--stack {stack_plan.stack} --write" in n.message for n in images)
 

@@ -54,7 +54,9 @@ class Network(pulumi.ComponentResource):
             opts=context.invoke_opts(),
         )
         self.vpc = self._vpc()
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags, opts=child)
+        self.internet_gateway = igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags=tags, opts=child
+        )
         private_cidrs, public_cidrs = subnet_plan(args.cidr, args.zones)
         self.public_subnets = [
             self._subnet("public", i, cidr, zones.names[i], {"kubernetes.io/role/elb": "1"})

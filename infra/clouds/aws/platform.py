@@ -204,7 +204,11 @@ class AwsPlatform(pulumi.ComponentResource):
             public_subnets=self.network.public_subnets,
             nlb_annotations=service_annotations("public", tags),
             tags=tags,
-            opts=self._child,
+            # Public addresses of the VPC: allocated after its internet gateway, released before it goes
+            # (the gateway cannot be detached while an address is mapped), as the NAT's are.
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(depends_on=[self.network.internet_gateway])
+            ),
         )
 
     def dns01(self, cluster: SolverCluster) -> Dns01Access:

@@ -80,7 +80,7 @@ class GatewayIp(pulumi.ComponentResource):
             opts=kept,
         )
         ip = network.PublicIPAddress(
-            name,
+            f"{name}-pip",
             public_ip_address_name=name,
             resource_group_name=group.name,
             location=context.location,

@@ -34,7 +34,8 @@ def answered(stack: str, resource: PlannedResource) -> dict[str, Any]:
 def gke_nat(plan: Plan) -> list[str]:
     """GKE's Cloud NAT addresses (reserved), as the fake provider answered them: the home cluster's
     egress in prod, which the other clouds' storage and, as MultiKueue's manager, their API servers admit."""
-    return [answered(plan.stack, a)["address"] for a in plan.of_type("gcp:compute/address:Address")]
+    addresses = plan.of_type("gcp:compute/address:Address")
+    return [answered(plan.stack, a)["address"] for a in addresses if "-gateway-" not in a.name]
 
 
 def eks_issuer(plan: Plan) -> str:

@@ -22,8 +22,17 @@ def azure(plan: Plan, type_: str) -> list[PlannedResource]:
     return [r for r in plan.of_type(type_) if r.cloud == "azure"]
 
 
+GATEWAY_IP = "gpu-platform:azure:GatewayIp"
+"""The gateway's address, its group and grant (with `serving.domain`): test_gateway_address.py's."""
+
+
+def platform_of(plan: Plan, type_: str) -> list[PlannedResource]:
+    """Azure resources of a type but the gateway address's."""
+    return [r for r in azure(plan, type_) if GATEWAY_IP not in r.urn]
+
+
 def one(plan: Plan, type_: str) -> PlannedResource:
-    found = azure(plan, type_)
+    found = platform_of(plan, type_)
     assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
     return found[0]
 
@@ -49,4 +58,5 @@ def gpu_pools(plan: Plan) -> dict[str, dict[str, Any]]:
 
 def role_ids(plan: Plan, guid: str) -> list[PlannedResource]:
     """The role assignments of one built-in role (by its GUID)."""
-    return [r for r in azure(plan, ROLE_ASSIGNMENT) if r.inputs["roleDefinitionId"].endswith(f"/{guid}")]
+    grants = platform_of(plan, ROLE_ASSIGNMENT)
+    return [r for r in grants if r.inputs["roleDefinitionId"].endswith(f"/{guid}")]

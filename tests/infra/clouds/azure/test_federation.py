@@ -25,6 +25,7 @@ from tests.infra.clouds.azure.helpers import (
     STORAGE_ACCOUNT,
     azure,
     one,
+    platform_of,
 )
 from tests.infra.clouds.federated import (
     MODELS,
@@ -61,7 +62,7 @@ def _home_nat(plan: Plan) -> str:
     if plan.stack == "dev":
         (eip,) = plan.of_type("aws:ec2/eip:Eip")
         return str(answered(plan.stack, eip)["publicIp"])
-    (address,) = plan.of_type("gcp:compute/address:Address")
+    (address,) = [a for a in plan.of_type("gcp:compute/address:Address") if "-gateway-" not in a.name]
     return str(answered(plan.stack, address)["address"])
 
 
@@ -123,7 +124,7 @@ def test_the_role_grants_blob_data_actions_only_in_the_stacks_resource_group(sta
     ABAC condition cannot limit one, and Storage Blob Data Contributor's `containers/delete` would let a
     foreign token delete the whole container through ARM."""
     role, home = _role(stack_plan), HOMES[stack_plan.stack]
-    (group,) = azure(stack_plan, "azure-native:resources:ResourceGroup")
+    (group,) = platform_of(stack_plan, "azure-native:resources:ResourceGroup")
     group_id = created_id(stack_plan.stack, group)
     assert group_id == f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/rg-gpu-platform-{stack_plan.stack}"
     assert role.inputs["permissions"] == [

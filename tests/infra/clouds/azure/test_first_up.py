@@ -93,9 +93,19 @@ def test_azure_policy_enforces_the_registry_and_restricted_pods(stack_plan: Plan
     assert stack_values(stack_plan.stack)["gpu-platform:namespace"] not in excluded
 
 
-def test_internal_serving_opens_nothing_in_the_subnet_nsgs(stack_plan: Plan) -> None:
+def test_the_subnet_nsgs_open_only_the_gateways_ports_and_only_with_a_domain(stack_plan: Plan) -> None:
+    """Internal serving (dev) opens nothing; behind the gateway (prod) TF Serving's ports stay closed, and
+    only the gateway's are open, to the configured sources."""
+    serving = stack_values(stack_plan.stack)["gpu-platform:serving"]
     for nsg in azure(stack_plan, NSG):
-        assert not nsg.inputs.get("securityRules")
+        rules = nsg.inputs.get("securityRules") or []
+        if "domain" not in serving:
+            assert not rules
+            continue
+        (rule,) = rules
+        assert rule["name"] == "allow-gateway-inbound"
+        assert rule["destinationPortRanges"] == ["80", "443"]
+        assert rule["sourceAddressPrefixes"] == serving["sourceCidrs"]
 
 
 def test_public_serving_is_let_through_the_node_subnets() -> None:
@@ -112,31 +122,6 @@ def test_public_serving_is_let_through_the_node_subnets() -> None:
         assert rule["protocol"] == "Tcp"
         assert rule["sourceAddressPrefixes"] == ["192.0.2.0/24"]
         assert rule["destinationPortRanges"] == ["8500", "8501"]
-
-
-def test_a_domain_lets_the_gateway_through_the_node_subnets() -> None:
-    """With serving.domain the gateway's load balancer answers on 80 and 443: floating IP keeps the
-    Service's port as the destination on the node, so the subnet NSGs admit those ports, from
-    serving.sourceCidrs only, beside the serving ports (public exposure comes with a domain)."""
-    serving = {
-        "exposure": "public",
-        "sourceCidrs": ["192.0.2.0/24", "198.51.100.7/32"],
-        "domain": "ml.example.com",
-        "dns": {"provider": "route53", "zoneId": "Z0123456789ABCDEFGHIJ"},
-        "auth": {"clients": ["app"]},
-    }
-    plan = plan_with({"gpu-platform:serving": serving})
-    nsgs = azure(plan, NSG)
-    assert len(nsgs) == 2
-    for nsg in nsgs:
-        rules = {r["name"]: r for r in nsg.inputs["securityRules"]}
-        assert set(rules) == {"allow-serving-inbound", "allow-gateway-inbound"}
-        gateway = rules["allow-gateway-inbound"]
-        assert gateway["destinationPortRanges"] == ["80", "443"]
-        assert gateway["sourceAddressPrefixes"] == ["192.0.2.0/24", "198.51.100.7/32"]
-        assert (gateway["direction"], gateway["access"], gateway["protocol"]) == ("Inbound", "Allow", "Tcp")
-        assert gateway["priority"] != rules["allow-serving-inbound"]["priority"]
-        assert rules["allow-serving-inbound"]["destinationPortRanges"] == ["8500", "8501"]
 
 
 def test_the_gateway_ports_are_its_listeners() -> None:

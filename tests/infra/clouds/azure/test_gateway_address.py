@@ -33,7 +33,7 @@ def gateway(plan: Plan) -> dict[str, Any]:
 
 
 def address(plan: Plan) -> PlannedResource:
-    return named(plan, PUBLIC_IP, "-gateway-ip")
+    return named(plan, PUBLIC_IP, "-gateway-ip-pip")
 
 
 def test_the_address_is_standard_and_static_in_the_clusters_region(plan: Plan) -> None:
