@@ -583,10 +583,24 @@ def proxy_spec(args: EnvoyGatewayArgs) -> Obj:
     default of both the envoy container and the shutdown manager (internal/infrastructure/kubernetes/proxy/
     resource.go): the same, with every id set, and the root filesystem writable as upstream leaves it (envoy
     writes its log and sockets there, the shutdown manager /tmp/shutdown-ready). The Service keeps Envoy
-    Gateway's `externalTrafficPolicy: Local` (the CRD's default), so the proxies see client addresses."""
+    Gateway's `externalTrafficPolicy: Local` (the CRD's default), so the proxies see client addresses; the
+    proxies spread over zones and nodes."""
     if not args.source_ranges:
         raise ValueError("the gateway's load balancer needs source ranges: none opens it to 0.0.0.0/0")
-    pod: Obj = {"securityContext": _camel(pods.pod_security(UID)), "labels": dict(args.labels)}
+    pod: Obj = {
+        "securityContext": _camel(pods.pod_security(UID)),
+        "labels": dict(args.labels),
+        # Soft, as the controller's: a zone or node lost takes one proxy, not both, where there is room.
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": key,
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": PROXY_SELECTOR},
+            }
+            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        ],
+    }
     if args.node_selector is not None:
         pod["nodeSelector"] = dict(args.node_selector)
     if args.tolerations:

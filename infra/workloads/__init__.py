@@ -17,11 +17,12 @@ import pulumi
 from infra import naming
 from infra.clouds.base import GENERAL_POOL, MODELS_PREFIX, POOL_LABEL, Capability, CloudPlatform, WorkloadRole
 from infra.config import StackConfig
+from infra.gateway import envoy
 from infra.gateway import serving as gateway_objects
 from infra.gateway.cluster import IMAGES as GATEWAY_IMAGES
 from infra.gateway.cluster import ServingGateway, ServingGatewayArgs
 from infra.kueue.cluster import Kueue, KueueArgs
-from infra.pods import app_labels
+from infra.pods import Obj, app_labels
 from infra.workloads import upstream
 from infra.workloads.device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from infra.workloads.image import ContainerImages, ContainerImagesArgs
@@ -83,6 +84,14 @@ def serving_sources(cfg: StackConfig, platform: CloudPlatform, front: CloudFront
     return tuple(cfg.serving.source_cidrs) or platform.internal_sources
 
 
+def gateway_proxies() -> Obj:
+    """The gateway's proxy pods as a NetworkPolicy peer: the only pods that may reach TF Serving behind it."""
+    return {
+        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": envoy.NAMESPACE}},
+        "pod_selector": {"match_labels": dict(envoy.PROXY_SELECTOR)},
+    }
+
+
 def https_url(cloud: str, domain: str, model: str) -> str:
     """A predict URL through the gateway: `https://<cloud>.<domain>/...`, or the global name's with `cloud`
     empty."""
@@ -138,6 +147,7 @@ class Workloads(pulumi.ComponentResource):
                 trainer_port=WORKER_PORT,
                 serving_ports=(GRPC_PORT, REST_PORT),
                 serving_sources=sources,
+                **({"serving_peers": (gateway_proxies(),)} if args.front else {}),
                 identity_egress=platform.identity_egress,
             ),
             child,

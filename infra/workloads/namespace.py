@@ -7,7 +7,8 @@ What a NetworkPolicy can and cannot say here:
   get their own, port-exact rules from the cloud contract).
 - Serving ingress comes from in-cluster clients and from the load balancer. The Service keeps client
   addresses (`externalTrafficPolicy: Local`), so `ipBlock` sees the real source: the same ranges the
-  load balancer admits (the configured source CIDRs, else the cluster network's own ranges).
+  load balancer admits (the configured source CIDRs, else the cluster network's own ranges). Behind the
+  HTTPS gateway (`serving.domain`) there is no load balancer, and only the gateway's proxies may connect.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class WorkloadNamespaceArgs:
     trainer_port: int
     serving_ports: Sequence[int]
     serving_sources: Sequence[str]
+    serving_peers: Sequence[Obj] = ({"namespace_selector": {}},)
+    """The pods that may reach serving's ports from inside the cluster: any, by default; behind the gateway
+    only its proxies, so that no pod of the cluster gets round the API keys."""
     identity_egress: Sequence[EgressRule]
 
 
@@ -109,7 +113,7 @@ def policies(args: WorkloadNamespaceArgs) -> dict[str, Obj]:
             "pod_selector": _apps(args, "serving"),
             "policy_types": ["Ingress"],
             "ingress": [
-                {"from_": [{"namespace_selector": {}}, *sources], "ports": _ports("TCP", *args.serving_ports)}
+                {"from_": [*args.serving_peers, *sources], "ports": _ports("TCP", *args.serving_ports)}
             ],
         },
         "trainer-peers": {

@@ -4,7 +4,7 @@ cluster), and its grants reach exactly one prefix of the bucket, or nothing (the
 to a cluster: an AWS role with no policy, an Azure identity with no role; ID-10 checks what it may do).
 An AWS role whose grants are all Route 53's is a cluster's cert-manager solving ACME DNS-01 with `serving.
 domain`: it may change TXT records named `_acme-challenge.<name>` in one hosted zone (by Route 53's record
-condition keys, with `Null` false so a request without them is refused), list that zone and read changes.
+condition keys, with `Null` false so a request without them is refused) and read its changes' status.
 
 A cross-cloud trust is recognised by where its issuer comes from: an AWS role assumed through an OIDC
 provider for a GKE or AKS cluster, a GCP workload identity pool provider (the stack's GKE pods use GKE's
@@ -56,7 +56,7 @@ AZ_BUILT_IN_BLOB_ROLES = {
 """Built-in roles with blob data actions, every one with management actions on containers too
 (learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage)."""
 AZ_BLOB_DATA = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
-DNS01_ACTIONS = ("route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange")
+DNS01_ACTIONS = ("route53:ChangeResourceRecordSets", "route53:GetChange")
 DNS01_WHAT = "DNS-01 challenge records in one hosted zone"
 R53_TYPES = "route53:ChangeResourceRecordSetsRecordTypes"
 R53_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
@@ -146,7 +146,7 @@ def _is_route53(statement: Mapping[str, Any]) -> bool:
 
 def _dns01_grants(granted: list[Mapping[str, Any]]) -> list[str]:
     """A cluster's cert-manager in the serving zone: only TXT records named `_acme-challenge.<name>` in one
-    hosted zone, the zone's record list, and its changes' status; nothing else of Route 53."""
+    hosted zone, and its changes' status; nothing else of Route 53."""
     found, zones = [], set()
     for statement in (s for s in granted if s.get("Effect") == "Allow"):
         actions = {str(a) for a in as_list(statement.get("Action"))}

@@ -248,6 +248,6 @@ def outputs_with_domain(
         "clouds": dict(clouds),
         "keyHeader": KEY_HEADER,
         "clients": list(clients),
-        "failoverSeconds": 90,
+        "failoverSeconds": 96,
     }
     return {**doc, "serving": serving, "apiKeys": api_keys}

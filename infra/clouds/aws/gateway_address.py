@@ -13,6 +13,13 @@ and aws_loadbalancer.go):
 - `aws-load-balancer-eip-allocations`: comma-separated allocation ids, one per subnet in the order of the
   subnets, used as the NLB's addresses; it refuses to create the NLB when the counts differ. It reads them
   only when it creates the NLB: a new address means a new Service.
+- `aws-load-balancer-cross-zone-load-balancing-enabled: "true"`: the DNS names publish every address, and
+  without cross-zone balancing an NLB node sends only to targets in its own zone, while Envoy Gateway's
+  Service keeps client addresses (`externalTrafficPolicy: Local`): an address in a zone without a proxy
+  pod would take connections and drop them. The controller sets the attribute from it (aws.go).
+
+The addresses are protected with the stack's other stateful resources: they are what DNS names, and an
+address released and allocated again is another address.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from infra.clouds.base import GatewayAddress
 NLB = "service.beta.kubernetes.io/aws-load-balancer"
 SUBNETS_ANNOTATION = f"{NLB}-subnets"
 EIP_ANNOTATION = f"{NLB}-eip-allocations"
+CROSS_ZONE = {f"{NLB}-cross-zone-load-balancing-enabled": "true"}
 
 
 def _joined(values: Sequence[pulumi.Output[str]]) -> pulumi.Output[str]:
@@ -52,6 +60,7 @@ def reserve(
         ips=pulumi.Output.all(*[e.public_ip for e in eips]),
         annotations={
             **nlb_annotations,
+            **CROSS_ZONE,
             SUBNETS_ANNOTATION: _joined([s.id for s in public_subnets]),
             EIP_ANNOTATION: _joined([e.allocation_id for e in eips]),
         },

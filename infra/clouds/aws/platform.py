@@ -207,7 +207,8 @@ class AwsPlatform(pulumi.ComponentResource):
             # Public addresses of the VPC: allocated after its internet gateway, released before it goes
             # (the gateway cannot be detached while an address is mapped), as the NAT's are.
             opts=pulumi.ResourceOptions.merge(
-                self._child, pulumi.ResourceOptions(depends_on=[self.network.internet_gateway])
+                self._child,
+                pulumi.ResourceOptions(depends_on=[self.network.internet_gateway], protect=self._cfg.protect),
             ),
         )
 

@@ -328,13 +328,12 @@ def route53_dns01_policy(partition: str, zone_id: str, names: Sequence[str]) -> 
     condition keys limit to TXT records named exactly `names` (lowercase, no trailing dot: the form
     Route 53 normalizes them to), each value its own multivalue record set keyed by the value, so that
     three clusters' challenges for one name never replace each other (cert-manager v1.21.1
-    `pkg/issuer/acme/dns/route53/route53.go`, `newTXTRecordSet`); may list the zone's records with
-    `ListResourceRecordSets`, which cert-manager's own sample policy grants and takes no record
-    condition; and waits with
-    `GetChange`, whose change ids exist only as `change/*`. No `ListHostedZonesByName`: the solver
-    looks the zone up by name only when its `hostedZoneID` is unset. Route 53 ARNs name no region or
-    account (docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-conditions-route53.html,
-    cert-manager.io/docs/configuration/acme/dns01/route53/)."""
+    `pkg/issuer/acme/dns/route53/route53.go`, `newTXTRecordSet`); and waits with `GetChange`, whose
+    change ids exist only as `change/*`. No `ListResourceRecordSets`, which cert-manager's sample policy
+    grants but v1.21.1's solver never calls: it would show every record of the zone to three clusters. No
+    `ListHostedZonesByName`: the solver looks the zone up by name only when its `hostedZoneID` is unset.
+    Route 53 ARNs name no region or account (docs.aws.amazon.com/Route53/latest/DeveloperGuide/
+    specifying-conditions-route53.html, cert-manager.io/docs/configuration/acme/dns01/route53/)."""
     zone = f"arn:{partition}:route53:::hostedzone/{zone_id}"
     return document(
         {
@@ -347,12 +346,6 @@ def route53_dns01_policy(partition: str, zone_id: str, names: Sequence[str]) -> 
                 # ForAllValues holds for a key the request lacks; Null refuses such a request outright.
                 "Null": {TYPES: "false", NAMES: "false"},
             },
-        },
-        {
-            "Sid": "ListZoneRecords",
-            "Effect": "Allow",
-            "Action": "route53:ListResourceRecordSets",
-            "Resource": zone,
         },
         {
             "Sid": "WaitForChanges",

@@ -2,11 +2,14 @@
 `<domain>`, which answers with the clouds whose gateway passes its health check.
 
 - A health check per cloud, `HTTPS_STR_MATCH` on `https://<cloud>.<domain>:443/v1/models/<model>` (the
-  gateway's unauthenticated model-status route), healthy when `AVAILABLE` is in the first 5,120 bytes of the
-  body. With no `ip_address`, Route 53 resolves `<cloud>.<domain>` at every interval and checks an address
-  it returns; SNI carries the name, so Envoy picks the certificate and the route. HTTPS checks do not
-  validate the certificate, so a cloud whose certificate is not issued yet still counts as healthy.
+  gateway's unauthenticated model-status route), healthy when `"AVAILABLE"`, quotes included, is in the
+  first 5,120 bytes of the body: the state of a loaded version, and not the `UNAVAILABLE` an error code may
+  say. With no `ip_address`, Route 53 resolves `<cloud>.<domain>` at every interval and checks an address
+  it returns; SNI carries the name, so Envoy picks the certificate and the route. Until the certificate is
+  issued the HTTPS listener has none to offer and the handshake fails, so a new cloud joins `<domain>` once
+  it can serve; HTTPS checks do not validate the certificate, though, so an expired one goes unnoticed.
 - An A record `<cloud>.<domain>` per cloud, simple routing: a cloud's own name answers whatever its health.
+- A CAA record set at `<domain>`: Let's Encrypt by DNS-01 only, no wildcard (`CAA`).
 - `<domain>`: one multivalue-answer A record per cloud (`set_identifier` the cloud) with that cloud's
   addresses and health check. Route 53 answers with every healthy record (up to eight), so each client gets
   all healthy clouds and can try another when one fails after it cached the answer; when every check fails
@@ -16,11 +19,13 @@
   only a primary and a secondary.
 
 Failover: each health checker marks a cloud unhealthy after `FAILURE_THRESHOLD` consecutive failures
-`REQUEST_INTERVAL` seconds apart (10 s * 3 = 30 s), and Route 53 takes the cloud out of `<domain>`'s
-answers once 18% or fewer of its checkers still report it healthy; checkers do not coordinate, so that
-takes about the same 30 s. A resolver that cached the answer just before keeps it for the TTL (60 s):
-`FAILOVER_SECONDS` = 30 + 60 = 90 s until no client is sent to the failing cloud (docs.aws.amazon.com/
-Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html).
+`REQUEST_INTERVAL` seconds apart; a cloud that fails just after a passed probe fails the next one 10 s
+later and the third 30 s later, and a probe takes up to `PROBE_SECONDS` (4 s to connect, 2 s to answer)
+before it counts as failed: 36 s. Route 53 takes the cloud out of `<domain>`'s answers once 18% or fewer
+of its checkers still report it healthy; checkers do not coordinate, so that takes about the same time.
+A resolver that cached the answer just before keeps it for the TTL (60 s): `FAILOVER_SECONDS` = 36 + 60 =
+96 s until no client is sent to the failing cloud (docs.aws.amazon.com/Route53/latest/DeveloperGuide/
+dns-failover-determining-health-of-endpoints.html).
 """
 
 from __future__ import annotations
@@ -41,12 +46,24 @@ FAILURE_THRESHOLD = 3
 """Consecutive failures (or successes) that flip a checker's verdict: 1 to 10."""
 TTL = 60
 """Seconds a resolver may keep an answer; AWS recommends 60 or less for records with health checks."""
-DETECTION_SECONDS = REQUEST_INTERVAL * FAILURE_THRESHOLD
-"""Until Route 53 stops answering `<domain>` with a failing cloud."""
+PROBE_SECONDS = 6
+"""The longest a probe waits before it fails: 4 s for the TCP connection, 2 s more for the answer."""
+DETECTION_SECONDS = REQUEST_INTERVAL * FAILURE_THRESHOLD + PROBE_SECONDS
+"""Until Route 53 stops answering `<domain>` with a failing cloud, at worst."""
 FAILOVER_SECONDS = DETECTION_SECONDS + TTL
 """Until no resolver that follows the TTL sends a client to the failing cloud."""
-STATUS_MATCH = "AVAILABLE"
-"""TF Serving's model status has it once a version is loaded."""
+STATUS_MATCH = '"AVAILABLE"'
+"""TF Serving's model status has it, as a JSON string, once a version is loaded (`"state": "AVAILABLE"`)."""
+
+
+CAA_TTL = 3600
+ACME_CA = "letsencrypt.org"
+"""The CAA identifier of the ACME server the ClusterIssuers use (`infra/gateway/serving.py` ACME_SERVER)."""
+CAA = (f'0 issue "{ACME_CA};validationmethods=dns-01"', '0 issuewild ";"')
+"""Who may issue for `<domain>` and every name under it (RFC 8659 climbs to the closest CAA set): Let's
+Encrypt only, by DNS-01 only (RFC 8657), and no one a wildcard. Every cluster may write the challenge of
+`<domain>`, which is also the challenge of `*.<domain>`; without `issuewild` any cluster could obtain a
+certificate for every other cloud's name."""
 
 
 def cloud_name(cloud: Cloud, domain: str) -> str:
@@ -111,4 +128,13 @@ class ServingRecords(pulumi.ComponentResource):
                 opts=child,
             )
             self.health_checks[cloud] = check
+        aws.route53.Record(
+            f"{name}-caa",
+            zone_id=args.zone_id,
+            name=args.domain,
+            type="CAA",
+            ttl=CAA_TTL,
+            records=list(CAA),
+            opts=child,
+        )
         self.register_outputs({"healthChecks": {c: h.id for c, h in self.health_checks.items()}})

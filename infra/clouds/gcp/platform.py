@@ -245,7 +245,11 @@ class GcpPlatform(pulumi.ComponentResource):
             project=g.project,
             region=g.region,
             labels=gcp_labels(self._cfg.stack, "gateway"),
-            opts=self._opts(after=self.services.apis("compute")),
+            # What DNS names: kept with the stack's other stateful resources.
+            opts=pulumi.ResourceOptions.merge(
+                self._opts(after=self.services.apis("compute")),
+                pulumi.ResourceOptions(protect=self._cfg.protect),
+            ),
         )
 
     def _trust(self, workload: ForeignWorkload) -> FederatedTrust:

@@ -74,6 +74,21 @@ def test_serving_ingress_only_on_its_ports(cluster: Cluster) -> None:
     blocks = [p["ipBlock"]["cidr"] for p in rule["from"] if "ipBlock" in p]
     assert blocks == serving_sources(cluster)
     assert "0.0.0.0/0" not in blocks
+    peers = [p for p in rule["from"] if "ipBlock" not in p]
+    if cluster.gateway:  # only the proxies, or any pod of the cluster could skip the API keys
+        assert peers == [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}},
+                "podSelector": {
+                    "matchLabels": {
+                        "app.kubernetes.io/component": "proxy",
+                        "app.kubernetes.io/managed-by": "envoy-gateway",
+                    }
+                },
+            }
+        ]
+    else:
+        assert peers == [{"namespaceSelector": {}}]
     assert spec["podSelector"]["matchExpressions"][0]["values"] == ["tf-serving"]
 
 

@@ -135,12 +135,6 @@ def test_each_role_changes_only_its_own_txt_challenges_in_the_zone(cloud: str, n
             },
         },
         {
-            "Sid": "ListZoneRecords",
-            "Effect": "Allow",
-            "Action": "route53:ListResourceRecordSets",
-            "Resource": zone,
-        },
-        {
             "Sid": "WaitForChanges",
             "Effect": "Allow",
             "Action": "route53:GetChange",

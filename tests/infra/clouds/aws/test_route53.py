@@ -48,7 +48,7 @@ def test_each_cloud_is_probed_on_its_own_name_for_the_model_status(cloud: str) -
         "fqdn": f"{cloud}.{DOMAIN}",
         "port": 443,
         "resourcePath": f"/v1/models/{model}",
-        "searchString": "AVAILABLE",
+        "searchString": '"AVAILABLE"',
         "enableSni": True,
     }
     assert (inputs["requestInterval"], inputs["failureThreshold"]) == (10, 3)
@@ -69,7 +69,7 @@ def test_each_cloud_s_own_name_answers_whatever_its_health(cloud: str) -> None:
 
 def test_the_global_name_has_one_record_per_cloud_tied_to_its_health_check() -> None:
     plan = records_plan()
-    globals_ = [r for r in plan.of_type(RECORD) if r.inputs["name"] == DOMAIN]
+    globals_ = [r for r in plan.of_type(RECORD) if r.inputs["name"] == DOMAIN and r.inputs["type"] == "A"]
     assert sorted(r.inputs["setIdentifier"] for r in globals_) == sorted(CLOUDS)
     for record in globals_:
         cloud = record.inputs["setIdentifier"]
@@ -86,6 +86,19 @@ def test_the_global_name_has_one_record_per_cloud_tied_to_its_health_check() -> 
         assert check(cloud).urn in record.depends_on
 
 
-def test_a_failing_cloud_leaves_the_global_name_within_90_seconds() -> None:
-    assert route53.DETECTION_SECONDS == 30
-    assert route53.FAILOVER_SECONDS == 90
+def test_a_failing_cloud_leaves_the_global_name_within_96_seconds() -> None:
+    """3 probes 10 s apart, the last failing after up to 6 s, then the records' TTL."""
+    assert route53.DETECTION_SECONDS == 36
+    assert route53.FAILOVER_SECONDS == 96
+
+
+def test_only_lets_encrypt_issues_by_dns01_and_no_wildcard() -> None:
+    """Every cluster may write `<domain>`'s challenge, which is `*.<domain>`'s too: CAA refuses wildcards."""
+    (caa,) = [r for r in records_plan().of_type(RECORD) if r.inputs["type"] == "CAA"]
+    assert caa.inputs == {
+        "zoneId": ZONE,
+        "name": DOMAIN,
+        "type": "CAA",
+        "ttl": 3600,
+        "records": ['0 issue "letsencrypt.org;validationmethods=dns-01"', '0 issuewild ";"'],
+    }

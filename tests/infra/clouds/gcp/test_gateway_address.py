@@ -34,8 +34,12 @@ def test_the_address_is_static_external_and_in_the_clusters_region(plan: Plan) -
 def test_the_annotation_names_the_address_and_only_it(plan: Plan) -> None:
     gateway = plan.outputs["contracts"]["gcp"]["gateway"]
     address = named(plan, ADDRESS, "-gateway-ip")
-    # The annotation takes the address resource's name (auto-named from the logical name), not its value.
-    assert gateway["annotations"] == {ADDRESSES_ANNOTATION: gateway["annotations"][ADDRESSES_ANNOTATION]}
+    # The annotation takes the address resource's name (auto-named from the logical name), not its value;
+    # only a backend service-based load balancer reads it (before GKE 1.37, only when asked for).
+    assert gateway["annotations"] == {
+        "cloud.google.com/l4-rbs": "enabled",
+        ADDRESSES_ANNOTATION: gateway["annotations"][ADDRESSES_ANNOTATION],
+    }
     assert gateway["annotations"][ADDRESSES_ANNOTATION].startswith(f"{address.name}-")
     assert len(gateway["ips"]) == 1
     assert [a for a in gcp(plan, ADDRESS) if a.name.endswith("-gateway-ip")] == [address]
