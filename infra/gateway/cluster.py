@@ -2,14 +2,18 @@
 cert-manager signing in to the DNS zone as its own workload identity, the ACME ClusterIssuer, the API keys'
 Secret, and the serving objects of `serving.py` (Gateway, routes, SecurityPolicy, Certificate).
 
-Order, each step waiting for what the previous one must have running:
+Order, each step created once what it needs is running:
 1. the CRDs; then Envoy Gateway (its controller watches the serving namespace, which must exist first) and
    cert-manager (its controller waits for its DNS-01 identity: EKS Pod Identity hands credentials only to
    pods started after the association);
-2. the ClusterIssuer once cert-manager's webhook serves, and the keys' Secret;
-3. the serving objects once the GatewayClass is accepted and the issuer exists. The Gateway also waits for
-   what the cloud's load balancer controller needs beyond the reserved addresses (`GatewayAddress.ready`):
+2. the ClusterIssuer once cert-manager's webhook serves with its CA injected, and the keys' Secret;
+3. the serving objects once the controller is ready and the issuer exists. The Gateway also waits for what
+   the cloud's load balancer controller needs beyond the reserved addresses (`GatewayAddress.ready`):
    Envoy Gateway creates the proxies' `LoadBalancer` Service as soon as it accepts the Gateway.
+
+pulumi-kubernetes waits for no custom resource's conditions, so `pulumi up` ends once these objects exist,
+before the class is accepted, the certificate issued or the load balancer ready: a new cluster serves HTTPS
+minutes later (docs/serving.md says how to follow it), which is what the health checks wait for too.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The TF Serving endpoint: a Deployment of the official model server (the GPU build on a GPU pool) fed by
-the model-sync sidecar, a LoadBalancer Service with the cloud's annotations, an HPA and a PDB.
+the model-sync sidecar, a LoadBalancer Service with the cloud's annotations (a ClusterIP one behind the
+HTTPS gateway, with `serving.domain`), an HPA and a PDB.
 
 `pulumi up` waits for the Service's load-balancer address (the serving URL is made of it), not for the
 pods: they are ready only once the training Job, which `up` does not wait for either, has exported a
@@ -92,8 +93,12 @@ class ServingEndpoint(pulumi.ComponentResource):
             ),
         )
         meta = pods.metadata(serving_service(model), args.namespace, labels)
-        if args.gateway_url is None:
-            meta["annotations"] = {**args.service_annotations, **WAIT_FOR_ADDRESS}
+        # The load balancer's address is the URL; behind the gateway nothing is awaited: the default Service
+        # await would wait for ready pods, which come only once a model is exported (see above).
+        behind_gateway = args.gateway_url is not None
+        meta["annotations"] = (
+            dict(pods.SKIP_AWAIT) if behind_gateway else {**args.service_annotations, **WAIT_FOR_ADDRESS}
+        )
         service = k8s.core.v1.Service(f"{name}-service", metadata=meta, spec=service_spec(args), opts=child)
         self._scaling(name, args, deployment.metadata.name, labels, child)
         self.url = (

@@ -60,7 +60,13 @@ class Expected:
     """How many grants the cloud's load balancer controller needs on them."""
 
 
-AWS_GATEWAY_ANNOTATIONS = ("type", "additional-resource-tags", "subnets", "eip-allocations")
+AWS_GATEWAY_ANNOTATIONS = (
+    "type",
+    "additional-resource-tags",
+    "subnets",
+    "eip-allocations",
+    "cross-zone-load-balancing-enabled",
+)
 EXPECTED: dict[str, Expected] = {
     "aws": Expected(
         provider="aws",
@@ -97,7 +103,9 @@ EXPECTED: dict[str, Expected] = {
         api_token=frozenset({"audience", "serviceAccount", "tokenPath"}),
         api_subject="User",  # the impersonated service account's email
         pull_token=frozenset({"serviceAccount"}),
-        gateway_annotations=frozenset({"networking.gke.io/load-balancer-ip-addresses"}),
+        gateway_annotations=frozenset(
+            {"networking.gke.io/load-balancer-ip-addresses", "cloud.google.com/l4-rbs"}
+        ),
         gateway_ready=0,
     ),
     "azure": Expected(
