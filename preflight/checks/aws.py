@@ -26,6 +26,8 @@ GPU_QUOTAS: dict[tuple[str, bool], tuple[str, str]] = {
     ("p", True): ("All P Spot Instance Requests", "L-7212CCBC"),
 }
 """(instance family letter, spot) -> the EC2 quota's name and Service Quotas code, in vCPUs (docs/aws.md)."""
+ADDRESS_QUOTA = ("EC2-VPC Elastic IPs", "L-0263D0A3")
+"""The EC2 quota on the Elastic IPs allocated in a region (5 by default), counted in addresses."""
 
 
 def addon_name(field: str) -> str:
