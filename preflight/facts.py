@@ -59,6 +59,17 @@ class EksVersion:
 
 
 @dataclass(frozen=True)
+class ElasticIps:
+    """`ec2:DescribeAddresses` in the stack's region: the Elastic IPs allocated there."""
+
+    allocated: int
+    """All of them, whoever holds them: each counts against the region's quota."""
+    ours: int
+    """Those tagged as this stack's (`Project` gpu-platform, `Stack` its name): a deployed stack's own
+    NAT and gateway addresses, which it keeps rather than allocates again."""
+
+
+@dataclass(frozen=True)
 class AwsFacts:
     account: str
     caller_arn: str
@@ -71,6 +82,9 @@ class AwsFacts:
     """EKS add-on name -> the versions offered for the stack's minor, newest first."""
     quotas: Mapping[str, Read[Quota]]
     """Service Quotas code -> its value in vCPUs."""
+    address_quota: Read[Quota]
+    """EC2-VPC Elastic IPs (Service Quotas L-0263D0A3) in the region, in addresses."""
+    addresses: Read[ElasticIps]
     cluster_zones: Read[tuple[str, ...]]
     """The zones the program puts the VPC's subnets in (the region's first regular zones)."""
     offerings: Mapping[str, Read[tuple[str, ...]]]

@@ -26,6 +26,8 @@ GPU_QUOTAS: dict[tuple[str, bool], tuple[str, str]] = {
     ("p", True): ("All P Spot Instance Requests", "L-7212CCBC"),
 }
 """(instance family letter, spot) -> the EC2 quota's name and Service Quotas code, in vCPUs (docs/aws.md)."""
+ADDRESS_QUOTA = ("EC2-VPC Elastic IPs", "L-0263D0A3")
+"""The EC2 quota on the Elastic IPs allocated in a region (5 by default), counted in addresses."""
 
 
 def addon_name(field: str) -> str:
@@ -36,6 +38,19 @@ def addon_name(field: str) -> str:
 def gpu_quota(machine: PoolMachine) -> tuple[str, str]:
     """The quota (its name and Service Quotas code) the pool's instances count against."""
     return GPU_QUOTAS[machine.offer.machine_type[0], machine.pool.spot]
+
+
+def elastic_ips(cfg: StackConfig, aws: AwsConfig) -> dict[str, int]:
+    """The Elastic IPs the stack allocates in its region, by use: one per NAT gateway (`natGateways`
+    perZone: one per zone, single: one; infra/clouds/aws/network.py) and, with `serving.domain`, one per
+    public subnet (one per zone) for the gateway's NLB (infra/clouds/aws/gateway_address.py)."""
+    if aws.nat_gateways == "perZone":
+        uses = {"NAT gateways, one per zone (natGateways: perZone)": aws.availability_zones}
+    else:
+        uses = {"the NAT gateway (natGateways: single)": 1}
+    if cfg.serving.domain is not None:
+        uses["the gateway's NLB, one per public subnet (serving.domain)"] = aws.availability_zones
+    return uses
 
 
 def identity(facts: AwsFacts, aws: AwsConfig) -> Row:
@@ -115,7 +130,36 @@ def capacity(facts: AwsFacts, cfg: StackConfig, aws: AwsConfig) -> list[Row]:
         )
         rows.append(quota_row(CLOUD, label, quota, need, unit="vCPUs", fix=fix))
     types = [aws.system_pool.machine_type, *dict.fromkeys(m.offer.machine_type for m in machines)]
-    return rows + [_offered(facts, t) for t in types]
+    return rows + _addresses(facts, cfg, aws) + [_offered(facts, t) for t in types]
+
+
+def _addresses(facts: AwsFacts, cfg: StackConfig, aws: AwsConfig) -> list[Row]:
+    """The stack's Elastic IPs against the quota less those others hold in the region. The stack's own
+    (tagged as its) are not counted as others': a deployed stack keeps them, within what it needs."""
+    uses = elastic_ips(cfg, aws)
+    need = sum(uses.values())
+    name, code = ADDRESS_QUOTA
+    quota, held = facts.address_quota, facts.addresses
+    if isinstance(quota, Unreadable) or isinstance(held, Unreadable):
+        reads = [(f"{name} ({code})", quota), ("the Elastic IPs allocated", held)]
+        return [
+            unreadable(CLOUD, "capacity", f"{what} in {aws.region} (the stack needs {need})", read)
+            for what, read in reads
+            if isinstance(read, Unreadable)
+        ]
+    others = held.allocated - held.ours
+    own = f" (not counting the stack's own {held.ours}, tagged as its)" if held.ours else ""
+    found = (
+        f"{name} ({code}) in {aws.region}: limit {quota.limit:g}, {others} allocated by others{own}; "
+        f"the stack needs {need}: " + ", ".join(f"{n} for {use}" for use, n in uses.items())
+    )
+    if quota.limit - others >= need:
+        return [Row(CLOUD, "capacity", Status.PASS, found)]
+    fix = (
+        "aws service-quotas request-service-quota-increase --service-code ec2 "
+        f"--quota-code {code} --desired-value {others + need} --region {aws.region}"
+    )
+    return [Row(CLOUD, "capacity", Status.FAIL, found, fix)]
 
 
 def _offered(facts: AwsFacts, instance_type: str) -> Row:

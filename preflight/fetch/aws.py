@@ -1,8 +1,8 @@
 """AWS facts with boto3, from the deployer's default credential chain (AWS_PROFILE, SSO, OIDC in CI).
 
 Every call is a read: STS GetCallerIdentity, IAM GetRole/ListRoles, EKS DescribeClusterVersions and
-DescribeAddonVersions, Service Quotas GetServiceQuota, EC2 DescribeAvailabilityZones and
-DescribeInstanceTypeOfferings, S3 HeadBucket. boto3 honours `AWS_ENDPOINT_URL` and
+DescribeAddonVersions, Service Quotas GetServiceQuota, EC2 DescribeAvailabilityZones,
+DescribeInstanceTypeOfferings and DescribeAddresses, S3 HeadBucket. boto3 honours `AWS_ENDPOINT_URL` and
 `AWS_ENDPOINT_URL_<SERVICE>`, which is how the tests point it at local servers.
 """
 
@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra import naming
 from infra.clouds.aws.policies import AUTOSCALING_ROLE, AUTOSCALING_ROLE_PATH
 from infra.config import StackConfig
 from infra.config.aws import AwsConfig, EksAddons
-from preflight.checks.aws import addon_name, gpu_quota
-from preflight.facts import AwsFacts, EksVersion, Name, Quota, Read
+from preflight.checks.aws import ADDRESS_QUOTA, addon_name, gpu_quota
+from preflight.facts import AwsFacts, EksVersion, ElasticIps, Name, Quota, Read
 from preflight.fetch import LoginError, attempt, first_line
 from preflight.pools import gpu_machines
 
@@ -84,6 +85,8 @@ def fetch(login: AwsLogin, cfg: StackConfig) -> AwsFacts:
             code: attempt(partial(_quota, sq, code), "servicequotas:GetServiceQuota", ERRORS)
             for code in dict.fromkeys(gpu_quota(m)[1] for m in machines)
         },
+        address_quota=attempt(partial(_quota, sq, ADDRESS_QUOTA[1]), "servicequotas:GetServiceQuota", ERRORS),
+        addresses=attempt(partial(_elastic_ips, ec2, cfg.stack), "ec2:DescribeAddresses", ERRORS),
         cluster_zones=attempt(
             partial(_cluster_zones, ec2, aws.availability_zones), "ec2:DescribeAvailabilityZones", ERRORS
         ),
@@ -136,6 +139,15 @@ def _quota(sq: ServiceQuotasClient, code: str) -> Quota:
         # GetServiceQuota has no applied value for a quota never raised in some accounts; the default holds.
         value = sq.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"].get("Value")
     return Quota(value or 0.0)
+
+
+def _elastic_ips(ec2: EC2Client, stack: str) -> ElasticIps:
+    """The region's Elastic IPs, and how many carry the stack's `Project` and `Stack` tags
+    (`infra.naming.tags`, which the NAT gateways' and the gateway's addresses are tagged with)."""
+    addresses = ec2.describe_addresses()["Addresses"]  # one page: the call has no pagination
+    mine = {("Project", naming.PROJECT), ("Stack", stack)}
+    ours = sum(mine <= {(t.get("Key"), t.get("Value")) for t in a.get("Tags", [])} for a in addresses)
+    return ElasticIps(len(addresses), ours)
 
 
 def _cluster_zones(ec2: EC2Client, count: int) -> tuple[str, ...]:

@@ -50,9 +50,20 @@ class AwsWorld:
     addons: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEV_ADDONS.items()})
     """Add-on -> its versions for 1.35, the only minor these routes know add-ons for."""
     applied_quotas: dict[str, float] = field(default_factory=lambda: {"L-3819A6DF": 8.0})
-    default_quotas: dict[str, float] = field(default_factory=lambda: {"L-DB2E81BA": 64.0, "L-3819A6DF": 0.0})
+    default_quotas: dict[str, float] = field(
+        default_factory=lambda: {"L-DB2E81BA": 64.0, "L-3819A6DF": 0.0, "L-0263D0A3": 5.0}
+    )
     deny_versions: bool = False
     """Answer DescribeClusterVersions with 403 AccessDeniedException."""
+    deny_quotas: bool = False
+    """Answer every Service Quotas call with 400 AccessDeniedException."""
+
+
+QUOTA_NAMES = {
+    "L-DB2E81BA": "Running On-Demand G and VT instances",
+    "L-3819A6DF": "All G and VT Spot Instance Requests",
+    "L-0263D0A3": "EC2-VPC Elastic IPs",
+}
 
 
 def routes(world: AwsWorld) -> list[Route]:
@@ -96,10 +107,14 @@ def routes(world: AwsWorld) -> list[Route]:
     def service_quotas(request: Request) -> Reply:
         # JSON 1.1, X-Amz-Target ServiceQuotasV20190624.<Operation>:
         # docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_GetServiceQuota.html and
-        # API_GetAWSDefaultServiceQuota.html; an unknown quota is a 400 NoSuchResourceException.
+        # API_GetAWSDefaultServiceQuota.html; their Errors: an unknown quota is a 400
+        # NoSuchResourceException, a denied call a 400 AccessDeniedException.
         operation = request.headers.get("x-amz-target", "").split(".")[-1]
         body = request.json()
         code = body.get("QuotaCode", "")
+        if world.deny_quotas:
+            message = f"User is not authorized to perform: servicequotas:{operation}"
+            return Reply({"__type": "AccessDeniedException", "Message": message}, 400)
         values = world.applied_quotas if operation == "GetServiceQuota" else world.default_quotas
         if operation not in ("GetServiceQuota", "GetAWSDefaultServiceQuota") or code not in values:
             error = {
@@ -112,7 +127,7 @@ def routes(world: AwsWorld) -> list[Route]:
             "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
             "QuotaArn": f"arn:aws:servicequotas:us-east-1:123456789012:ec2/{code}",
             "QuotaCode": code,
-            "QuotaName": "All G and VT Spot Instance Requests",
+            "QuotaName": QUOTA_NAMES.get(code, code),
             "Value": values[code],
             "Unit": "None",
             "Adjustable": True,

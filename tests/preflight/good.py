@@ -23,6 +23,7 @@ from preflight.facts import (
     AzureSku,
     AzureSubscription,
     EksVersion,
+    ElasticIps,
     GcpFacts,
     GcpProject,
     LocalFacts,
@@ -61,6 +62,8 @@ def aws_facts(cfg: StackConfig) -> AwsFacts:
             for f in EksAddons.model_fields
         },
         quotas={gpu_quota(m)[1]: Quota(1000) for m in machines},
+        address_quota=Quota(10),
+        addresses=ElasticIps(allocated=0, ours=0),
         cluster_zones=tuple(f"{aws.region}{z}" for z in "abc"[: aws.availability_zones]),
         offerings={t: tuple(f"{aws.region}{z}" for z in "abcd") for t in types},
         bucket=Name("free"),

@@ -10,7 +10,7 @@ import pytest
 
 from infra.versions import EKS_PINS
 from preflight.checks import aws
-from preflight.facts import EksVersion, Name, NameState, Quota, Unreadable
+from preflight.facts import EksVersion, ElasticIps, Name, NameState, Quota, Unreadable
 from preflight.report import Row, Status
 from tests.preflight.good import TODAY, aws_facts, stack
 
@@ -96,6 +96,92 @@ def test_pools_of_one_family_share_its_on_demand_quota() -> None:
     assert "the pools need 40" in row.found
     assert "train" in row.found
     assert "serve" in row.found
+
+
+@pytest.mark.parametrize(
+    ("stack_name", "uses"),
+    [
+        ("dev", {"the NAT gateway (natGateways: single)": 1}),
+        (
+            "prod",
+            {
+                "NAT gateways, one per zone (natGateways: perZone)": 3,
+                "the gateway's NLB, one per public subnet (serving.domain)": 3,
+            },
+        ),
+    ],
+)
+def test_the_stack_allocates_an_elastic_ip_per_nat_and_per_gateway_subnet(
+    stack_name: str, uses: dict[str, int]
+) -> None:
+    # dev: one NAT, no domain; prod: a NAT per zone and the gateway's NLB in each of the 3 public subnets.
+    cfg = stack(stack_name)
+    assert cfg.aws is not None
+    assert aws.elastic_ips(cfg, cfg.aws) == uses
+
+
+def elastic_ip_row(found: list[Row], status: Status) -> Row:
+    return only([r for r in found if "L-0263D0A3" in r.found], "capacity", status)
+
+
+def test_elastic_ips_that_fit_beside_others_pass() -> None:
+    # dev needs 1: the default 5, less 4 held by others, leaves it.
+    row = elastic_ip_row(rows(address_quota=Quota(5), addresses=ElasticIps(4, 0)), Status.PASS)
+    assert row.found == (
+        "EC2-VPC Elastic IPs (L-0263D0A3) in us-east-1: limit 5, 4 allocated by others; "
+        "the stack needs 1: 1 for the NAT gateway (natGateways: single)"
+    )
+
+
+def test_prods_elastic_ips_exceed_a_fresh_accounts_quota() -> None:
+    row = elastic_ip_row(rows("prod", address_quota=Quota(5), addresses=ElasticIps(0, 0)), Status.FAIL)
+    assert row.found == (
+        "EC2-VPC Elastic IPs (L-0263D0A3) in us-west-2: limit 5, 0 allocated by others; the stack needs 6: "
+        "3 for NAT gateways, one per zone (natGateways: perZone), "
+        "3 for the gateway's NLB, one per public subnet (serving.domain)"
+    )
+    assert row.fix == (
+        "aws service-quotas request-service-quota-increase --service-code ec2 "
+        "--quota-code L-0263D0A3 --desired-value 6 --region us-west-2"
+    )
+
+
+def test_elastic_ips_held_by_others_raise_the_quota_asked_for() -> None:
+    # dev needs 1, but all 5 are held by others: the quota must hold the 5 and dev's one.
+    row = elastic_ip_row(rows(address_quota=Quota(5), addresses=ElasticIps(5, 0)), Status.FAIL)
+    assert "5 allocated by others" in row.found
+    assert row.fix.endswith("--quota-code L-0263D0A3 --desired-value 6 --region us-east-1")
+
+
+def test_the_stacks_own_elastic_ips_are_not_counted_twice() -> None:
+    # prod deployed: its 6 addresses, tagged as its, are what it needs, not others'.
+    deployed = rows("prod", address_quota=Quota(6), addresses=ElasticIps(6, 6))
+    assert (
+        "0 allocated by others (not counting the stack's own 6" in elastic_ip_row(deployed, Status.PASS).found
+    )
+    another = rows("prod", address_quota=Quota(6), addresses=ElasticIps(7, 6))
+    assert elastic_ip_row(another, Status.FAIL).fix.endswith("--desired-value 7 --region us-west-2")
+
+
+@pytest.mark.parametrize(
+    ("field", "permission"),
+    [("address_quota", "servicequotas:GetServiceQuota"), ("addresses", "ec2:DescribeAddresses")],
+)
+def test_unreadable_elastic_ips_or_their_quota_warn_with_the_permission(field: str, permission: str) -> None:
+    denied = Unreadable("AccessDenied: not authorized", permission)
+    row = only(rows("prod", **{field: denied}), "capacity", Status.WARN)
+    assert row.found.startswith("could not read")
+    assert "in us-west-2 (the stack needs 6)" in row.found
+    assert row.fix == f"grant {permission}"
+
+
+def test_both_unreadable_name_both_permissions() -> None:
+    found = rows(
+        address_quota=Unreadable("AccessDenied", "servicequotas:GetServiceQuota"),
+        addresses=Unreadable("UnauthorizedOperation", "ec2:DescribeAddresses"),
+    )
+    fixes = [r.fix for r in found if r.status is Status.WARN]
+    assert fixes == ["grant servicequotas:GetServiceQuota", "grant ec2:DescribeAddresses"]
 
 
 def test_an_instance_type_in_none_of_the_cluster_zones_fails() -> None:

@@ -93,6 +93,12 @@ def test_a_fail_exits_1_and_names_its_fix(clouds: tuple[dict[str, str], str], tm
         "--quota-code L-3819A6DF --desired-value 8 --region us-east-1"
     )
     assert "request-service-quota-increase" in done.stdout
+    # moto's region holds no Elastic IP yet: dev's one NAT address fits the stand-in's default quota of 5.
+    eips = (
+        "EC2-VPC Elastic IPs (L-0263D0A3) in us-east-1: limit 5, 0 allocated by others; "
+        "the stack needs 1: 1 for the NAT gateway (natGateways: single)"
+    )
+    assert {"cloud": "aws", "check": "capacity", "status": "PASS", "found": eips, "fix": ""} in rows
     # moto's fresh account has no Auto Scaling role: the program creates it, so this only warns.
     assert [(r["cloud"], r["check"]) for r in rows if r["status"] == "WARN"] == [("aws", "prerequisites")]
     checked = [(r["cloud"], r["check"]) for r in rows]

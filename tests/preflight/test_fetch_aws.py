@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
+from infra import naming
 from infra.clouds.aws.network import EKS_UNSUPPORTED_ZONE_IDS
 from infra.versions import EKS_PINS
-from preflight.facts import EksVersion, Name, Quota, Unreadable
+from preflight.facts import EksVersion, ElasticIps, Name, Quota, Unreadable
 from preflight.fetch import LoginError, aws
 from tests.preflight import aws_api
 from tests.preflight.conftest import assume
 from tests.preflight.good import stack
 from tests.preflight.standins import StandIn, serving
+
+if TYPE_CHECKING:
+    from types_boto3_ec2 import EC2Client
+    from types_boto3_ec2.type_defs import TagSpecificationTypeDef
 
 
 @pytest.fixture
@@ -50,6 +56,8 @@ def test_the_dev_stacks_facts(moto: str, eks: StandIn) -> None:
     assert facts.cluster_version == EksVersion("STANDARD_SUPPORT", date(2027, 7, 29))
     assert facts.addon_versions["vpc-cni"] == (EKS_PINS["1.35"].vpc_cni, "v1.20.4-eksbuild.1")
     assert facts.quotas == {"L-3819A6DF": Quota(8.0)}
+    assert facts.address_quota == Quota(5.0)  # the stand-in's default, as on a fresh account
+    assert facts.addresses == ElasticIps(allocated=0, ours=0)
     # moto's us-east-1 has zones a-f; e is use1-az3, where EKS refuses control-plane subnets.
     assert facts.cluster_zones == ("us-east-1a", "us-east-1b")
     assert facts.offerings["g4dn.xlarge"] == tuple(f"us-east-1{z}" for z in "abcdf")
@@ -93,6 +101,49 @@ def test_a_quota_without_an_applied_value_reads_the_default() -> None:
     assert prod.aws is not None
     facts = aws.fetch(aws.login(prod.aws), prod)
     assert facts.quotas["L-DB2E81BA"] == Quota(64.0)
+
+
+@pytest.fixture
+def us_east_1(moto: str) -> Iterator[EC2Client]:
+    """moto's EC2 in dev's region, as an administrator; the Elastic IPs a test allocates there are
+    released after it (moto serves the whole session)."""
+    admin = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    ec2: EC2Client = admin.client("ec2", endpoint_url=moto)
+    yield ec2
+    for address in ec2.describe_addresses()["Addresses"]:
+        ec2.release_address(AllocationId=address["AllocationId"])
+
+
+@pytest.mark.usefixtures("as_deployer")
+def test_addresses_tagged_as_the_stacks_are_its_own(us_east_1: EC2Client) -> None:
+    # The tags the program puts on the NAT's address and on the gateway's; another stack's; none.
+    for tags in (
+        naming.tags("dev", "aws", "network"),
+        {**naming.tags("dev", "aws", "gateway"), "Name": "dev-aws-gateway-eip-0"},
+        naming.tags("prod", "aws", "network"),
+    ):
+        spec: list[TagSpecificationTypeDef] = [
+            {"ResourceType": "elastic-ip", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        ]
+        us_east_1.allocate_address(Domain="vpc", TagSpecifications=spec)
+    us_east_1.allocate_address(Domain="vpc")
+    cfg = stack("dev")
+    assert cfg.aws is not None
+    facts = aws.fetch(aws.login(cfg.aws), cfg)
+    assert facts.addresses == ElasticIps(allocated=4, ours=2)
+
+
+@pytest.mark.usefixtures("as_deployer")
+def test_a_refused_quota_is_unreadable_with_its_permission(world: aws_api.AwsWorld) -> None:
+    world.deny_quotas = True
+    cfg = stack("dev")
+    assert cfg.aws is not None
+    quota = aws.fetch(aws.login(cfg.aws), cfg).address_quota
+    assert isinstance(quota, Unreadable)
+    assert "AccessDeniedException" in quota.error
+    assert quota.permission == "servicequotas:GetServiceQuota"
 
 
 @pytest.mark.usefixtures("as_deployer")
