@@ -104,3 +104,21 @@ def identity_egress(rules: Sequence[EgressRule], pods: Obj) -> Obj:
             for r in rules
         ],
     }
+
+
+NODE_THEN_ZONE = ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+ZONE_THEN_NODE = NODE_THEN_ZONE[::-1]
+
+
+def spread(selector: Mapping[str, str], keys: Sequence[str] = NODE_THEN_ZONE) -> list[Obj]:
+    """Soft topology spreading of the pods `selector` picks over each of `keys`: where there are several
+    nodes or zones, losing one costs one replica; where there is room on one only, they all still run."""
+    return [
+        {
+            "max_skew": 1,
+            "topology_key": key,
+            "when_unsatisfiable": "ScheduleAnyway",
+            "label_selector": {"match_labels": dict(selector)},
+        }
+        for key in keys
+    ]

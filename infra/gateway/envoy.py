@@ -552,15 +552,7 @@ def deployment_spec(args: EnvoyGatewayArgs, labels: Mapping[str, str], config: s
             tmp_volume,
         ],
         **_placement(args),
-        "topology_spread_constraints": [
-            {
-                "max_skew": 1,
-                "topology_key": key,
-                "when_unsatisfiable": "ScheduleAnyway",
-                "label_selector": {"match_labels": SELECTOR},
-            }
-            for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
-        ],
+        "topology_spread_constraints": pods.spread(SELECTOR),
     }
     return {
         "replicas": REPLICAS,
@@ -592,13 +584,8 @@ def proxy_spec(args: EnvoyGatewayArgs) -> Obj:
         "labels": dict(args.labels),
         # Soft, as the controller's: a zone or node lost takes one proxy, not both, where there is room.
         "topologySpreadConstraints": [
-            {
-                "maxSkew": 1,
-                "topologyKey": key,
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": PROXY_SELECTOR},
-            }
-            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+            _camel(c)
+            for c in pods.spread(PROXY_SELECTOR, ("topology.kubernetes.io/zone", "kubernetes.io/hostname"))
         ],
     }
     if args.node_selector is not None:
@@ -640,7 +627,8 @@ def proxy_spec(args: EnvoyGatewayArgs) -> Obj:
 
 
 def _camel(context: Obj) -> Obj:
-    """A security context from `pods.py` as a custom resource's spec spells it (no SDK name translation)."""
+    """A spec fragment from `pods.py` (a security context, a spread) as a custom resource spells it: no SDK
+    name translation there."""
 
     def key(snake: str) -> str:
         head, *rest = snake.split("_")

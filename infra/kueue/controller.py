@@ -636,15 +636,7 @@ def deployment_spec(args: KueueControllerArgs, labels: Mapping[str, str], config
     if args.tolerations:
         pod["tolerations"] = [dict(t) for t in args.tolerations]
     # Spread over nodes and zones where there are several; one node still takes both.
-    pod["topology_spread_constraints"] = [
-        {
-            "max_skew": 1,
-            "topology_key": key,
-            "when_unsatisfiable": "ScheduleAnyway",
-            "label_selector": {"match_labels": SELECTOR},
-        }
-        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
-    ]
+    pod["topology_spread_constraints"] = pods.spread(SELECTOR)
     return {
         # Two: every replica serves the webhooks, which every Job's creation goes through (failurePolicy
         # Fail); one leader runs the controllers (leader election), and a standby takes over on failure.

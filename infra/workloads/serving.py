@@ -168,16 +168,8 @@ def pod_spec(args: ServingEndpointArgs) -> Obj:
         "automount_service_account_token": False,
         "security_context": pods.pod_security(UID),
         **pods.placement(args.pool, args.spot_tolerations),
-        "topology_spread_constraints": [
-            # Soft spreading: a zone out of GPU capacity should cost balance, not a replica.
-            {
-                "max_skew": 1,
-                "topology_key": key,
-                "when_unsatisfiable": "ScheduleAnyway",
-                "label_selector": {"match_labels": dict(args.selector)},
-            }
-            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-        ],
+        # Soft spreading: a zone out of GPU capacity should cost balance, not a replica.
+        "topology_spread_constraints": pods.spread(args.selector, pods.ZONE_THEN_NODE),
         "termination_grace_period_seconds": 30,
         "init_containers": [
             model_sync.sidecar(
