@@ -39,6 +39,7 @@ import pulumi_aws as aws
 from infra.catalog import Cloud
 from infra.clouds.aws.context import AwsContext
 from infra.config.types import ROUTE53_CHECKER_REGIONS
+from infra.gateway.serving import cloud_host
 
 REQUEST_INTERVAL = 10
 """Seconds between one checker's requests: 10 (fast, priced higher) or 30, the only values Route 53 takes."""
@@ -66,10 +67,6 @@ Encrypt only, by DNS-01 only (RFC 8657), and no one a wildcard. Every cluster ma
 certificate for every other cloud's name."""
 
 
-def cloud_name(cloud: Cloud, domain: str) -> str:
-    return f"{cloud}.{domain}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class ServingRecordsArgs:
     """The zone, the serving domain and model, and each cloud's gateway addresses (IPv4)."""
@@ -91,7 +88,7 @@ class ServingRecords(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.health_checks = {}
         for cloud, addresses in args.addresses.items():
-            fqdn = cloud_name(cloud, args.domain)
+            fqdn = cloud_host(cloud, args.domain)
             check = aws.route53.HealthCheck(
                 f"{name}-{cloud}-check",
                 type="HTTPS_STR_MATCH",
