@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_azure_native.authorization as az_policy
@@ -171,7 +171,7 @@ def test_breaking_controls_exits_1_naming_each(
 def _gateway_broken(kwargs: dict[str, Any]) -> None:
     """The proxies' load balancer open to all, the REST route on plain HTTP, gRPC without the API keys.
     Each spec is built afresh for its object (infra/gateway), so it is changed in place."""
-    kind, spec = kwargs.get("kind"), kwargs.get("spec")
+    kind, spec = kwargs.get("kind"), cast(Any, kwargs.get("spec"))
     if kind == "EnvoyProxy":
         del spec["provider"]["kubernetes"]["envoyService"]["loadBalancerSourceRanges"]
     elif kind == "HTTPRoute" and kwargs["metadata"]["name"] == "serving-rest":
