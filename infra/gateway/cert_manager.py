@@ -12,9 +12,33 @@ Where it departs from the chart, and why:
   `quay.io/jetstack/cert-manager-acmesolver:v1.21.1` (internal/apis/config/controller/v1alpha1/defaults.go),
   an image it runs only to solve an HTTP-01 challenge, in a solver pod of the Certificate's namespace;
   no issuer here has an HTTP-01 solver, so it is never pulled (one that had would pull it from quay.io by
-  tag, which WL-08 would report). The HTTP-01 rules stay in the challenges role: the controller's informers
-  list pods, services, ingresses and HTTPRoutes whichever solver is used, and the roles are kept identical
-  to review them against the chart's.
+  tag, which WL-08 would report). The challenges role keeps only HTTP-01's reads: the challenges controller
+  waits for its informers on pods and services (metadata only, those labelled as solvers) and on Ingresses
+  to sync before it starts, whichever solver is used (pkg/controller/acmechallenges/controller.go), so it
+  still lists and watches them; it never creates, updates or deletes them without an HTTP-01 challenge, so
+  those verbs are gone, and so are the HTTPRoute rule (its informer is made and started only with the
+  Gateway API enabled, which it is not) and OpenShift's `routes/custom-host`.
+- Fewer controllers (`--controllers`, DISABLED_CONTROLLERS), where upstream runs every default one (`*`):
+  - `ingress-shim`, on by default, makes a Certificate for any Ingress in any namespace that names an
+    issuer (`cert-manager.io/cluster-issuer: acme`): whoever may write an Ingress anywhere could have the
+    ClusterIssuer sign a publicly trusted certificate for the serving names into a Secret of their own
+    namespace, key included. The platform's one Certificate is the stack's. `gateway-shim` does the same
+    for Gateways; it runs only with the Gateway API enabled (`enableGatewayAPI`, off by default) and is
+    named anyway, so that enabling it cannot reopen the hole. (The ListenerSet shim needs the Gateway API
+    enabled too, and cannot be named: the controller refuses a name outside its known controllers.)
+    Their role, `cert-manager-controller-ingress-shim`, is not declared but for one rule: upstream grants
+    the `create` and `delete` of CertificateRequests only there, and certificates-request-manager (which
+    creates requests and deletes stale ones) and certificates-revision-manager (which deletes old ones)
+    need them, so that rule is in `cert-manager-controller-certificates` instead. The rest goes: `create`
+    and `delete` of Certificates, reads of Ingresses, Gateways, HTTPRoutes and ListenerSets and updates of
+    their finalizers (the challenges role still reads Ingresses, above).
+  - `certificaterequests-issuer-{ca,selfsigned,vault,venafi}`: each signs only the requests of an issuer
+    of its own type, and the one issuer here is ACME.
+  - `certificatesigningrequests-issuer-*`: cert-manager's issuers signing Kubernetes
+    CertificateSigningRequests, alpha and off unless their feature gate is set; named so that setting it
+    would not bring them back. Their role, `cert-manager-controller-certificatesigningrequests` (update
+    and sign CSRs, create SubjectAccessReviews, which nothing else of the controller does), is not
+    declared.
 - DNS-01 propagation is checked as upstream does by default: the zone's nameservers are found through the
   pod's resolver (kube-dns), then each authoritative nameserver is asked directly on port 53
   (pkg/issuer/acme/dns/util/wait.go). No `--dns01-recursive-nameservers-only`: asking only recursive
@@ -135,10 +159,12 @@ def _rule(groups: list[str], resources: list[str], verbs: list[str], names: Sequ
 
 
 _SECRETS_WRITE = ["get", "list", "watch", "create", "update", "delete"]
-_SOLVER = ["get", "list", "watch", "create", "delete", "update"]
 CONTROLLER_CLUSTER_ROLES: dict[str, list[Obj]] = {
     # templates/rbac.yaml@v1.21.1, rule for rule and in its order, each bound to the controller's account by
-    # a ClusterRoleBinding of the same name. Upstream's comments are kept where they explain a rule.
+    # a ClusterRoleBinding of the same name, but for what the module's docstring lists: the challenges
+    # role without HTTP-01's writes, no roles for the ingress-shim and the CSR controllers, which do not
+    # run, and the one rule of the ingress-shim's role that other controllers need in the certificates
+    # role. Upstream's comments are kept where they explain a rule.
     f"{CONTROLLER}-controller-issuers": [
         _rule([_CM], ["issuers", "issuers/status"], ["update", "patch"]),
         _rule([_CM], ["issuers"], _READ),
@@ -163,6 +189,10 @@ CONTROLLER_CLUSTER_ROLES: dict[str, list[Obj]] = {
         _rule([_ACME], ["orders"], ["create", "delete", "get", "list", "watch"]),
         _rule([""], ["secrets"], [*_SECRETS_WRITE, "patch"]),
         _EVENTS_RULE,
+        # Not upstream's here, but the one rule of the ingress-shim's role the certificates controllers
+        # need: certificates-request-manager creates and deletes CertificateRequests, and
+        # certificates-revision-manager deletes old ones (see the module's docstring).
+        _rule([_CM], ["certificaterequests"], ["create", "delete"]),
     ],
     f"{CONTROLLER}-controller-orders": [
         _rule([_ACME], ["orders", "orders/status"], ["update", "patch"]),
@@ -181,27 +211,16 @@ CONTROLLER_CLUSTER_ROLES: dict[str, list[Obj]] = {
         # The ACME account's private key, to complete challenges.
         _rule([""], ["secrets"], _READ),
         _EVENTS_RULE,
-        # HTTP-01's (see the module's docstring).
-        _rule([""], ["pods", "services"], ["get", "list", "watch", "create", "delete"]),
-        _rule(["networking.k8s.io"], ["ingresses"], _SOLVER),
-        _rule(["gateway.networking.k8s.io"], ["httproutes"], _SOLVER),
-        _rule(["route.openshift.io"], ["routes/custom-host"], ["create"]),
+        # HTTP-01's, reads only: the controller waits for these informers to sync (see the module's
+        # docstring).
+        _rule([""], ["pods", "services"], _READ),
+        _rule(["networking.k8s.io"], ["ingresses"], _READ),
+        # For clusters with the OwnerReferencesPermissionEnforcement admission controller (HTTP-01's solver
+        # objects name their Challenge as owner). Kept as upstream's: no write of its own, only what that
+        # admission controller asks before an owner reference to a Challenge is set.
         _rule([_ACME], ["challenges/finalizers"], ["update"]),
         # DNS-01's, upstream's duplicate of the secrets rule above.
         _rule([""], ["secrets"], _READ),
-    ],
-    f"{CONTROLLER}-controller-ingress-shim": [
-        _rule([_CM], ["certificates", "certificaterequests"], ["create", "update", "delete"]),
-        _rule([_CM], ["certificates", "certificaterequests", "issuers", "clusterissuers"], _READ),
-        _rule(["networking.k8s.io"], ["ingresses"], _READ),
-        _rule(["networking.k8s.io"], ["ingresses/finalizers"], ["update"]),
-        _rule(["gateway.networking.k8s.io"], ["gateways", "httproutes", "listenersets"], _READ),
-        _rule(
-            ["gateway.networking.k8s.io"],
-            ["gateways/finalizers", "httproutes/finalizers", "listenersets/finalizers"],
-            ["update"],
-        ),
-        _EVENTS_RULE,
     ],
     # The chart's `approveSignerNames` (its default): CertificateRequests for cert-manager.io issuers are
     # approved by the controller itself.
@@ -212,17 +231,6 @@ CONTROLLER_CLUSTER_ROLES: dict[str, list[Obj]] = {
             ["approve"],
             ["issuers.cert-manager.io/*", "clusterissuers.cert-manager.io/*"],
         ),
-    ],
-    f"{CONTROLLER}-controller-certificatesigningrequests": [
-        _rule(["certificates.k8s.io"], ["certificatesigningrequests"], ["get", "list", "watch", "update"]),
-        _rule(["certificates.k8s.io"], ["certificatesigningrequests/status"], ["update", "patch"]),
-        _rule(
-            ["certificates.k8s.io"],
-            ["signers"],
-            ["sign"],
-            ["issuers.cert-manager.io/*", "clusterissuers.cert-manager.io/*"],
-        ),
-        _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"]),
     ],
 }
 _LEASES = "coordination.k8s.io"
@@ -275,12 +283,35 @@ CAINJECTOR_ROLES: dict[str, list[Obj]] = {
     ],
 }
 
+DISABLED_CONTROLLERS = (
+    # Certificates for whoever may write an Ingress or a Gateway.
+    "ingress-shim",
+    "gateway-shim",
+    # Issuer types the platform has none of.
+    "certificaterequests-issuer-ca",
+    "certificaterequests-issuer-selfsigned",
+    "certificaterequests-issuer-vault",
+    "certificaterequests-issuer-venafi",
+    # Kubernetes CSRs (alpha, off by their feature gate as well).
+    "certificatesigningrequests-issuer-acme",
+    "certificatesigningrequests-issuer-ca",
+    "certificatesigningrequests-issuer-selfsigned",
+    "certificatesigningrequests-issuer-venafi",
+    "certificatesigningrequests-issuer-vault",
+)
+"""The controllers the controller does not run (see the module's docstring): each name is one of the
+binary's known controllers (internal/apis/config/controller/v1alpha1/defaults.go@v1.21.1 AllControllers),
+which it checks at start. `-name` after `*` removes it from the defaults, last, after any feature gate has
+added its own (cmd/controller/app/options/options.go@v1.21.1 EnabledControllers)."""
+CONTROLLERS = ",".join(["*", *(f"-{name}" for name in DISABLED_CONTROLLERS)])
 CONTROLLER_ARGS = [
     # templates/deployment.yaml@v1.21.1 with the chart's defaults (`global.logLevel: 2`,
-    # `maxConcurrentChallenges: 60`), leader election here, and no HTTP-01 solver image.
+    # `maxConcurrentChallenges: 60`), leader election here, no HTTP-01 solver image, and `--controllers`
+    # where the chart writes `extraArgs`.
     "--v=2",
     "--cluster-resource-namespace=$(POD_NAMESPACE)",
     f"--leader-election-namespace={NAMESPACE}",
+    f"--controllers={CONTROLLERS}",
     "--max-concurrent-challenges=60",
 ]
 WEBHOOK_ARGS = [

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policy.controls.iam_aws import ROLE, ROLE_POLICY, SA_SUBJECT, statements
-from policy.controls.identity import FEDERATED_CREDENTIAL, ROLE_ASSIGNMENT, foreign
+from policy.controls.identity import FEDERATED_CREDENTIAL, ROLE_ASSIGNMENT, foreign, role_definitions
 from policy.model.control import control, resource_rule, stack_rule
 from policy.model.props import Props, as_list, get, unknown
 from policy.model.stack import Resource, Stack, Violation
@@ -44,7 +44,6 @@ POOL_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvid
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 BUCKET_BINDING = "gcp:storage/bucketIAMBinding:BucketIAMBinding"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 OBJECT_ROLES = frozenset(
     {"roles/storage.objectUser", "roles/storage.objectViewer", "roles/storage.objectCreator"}
 )
@@ -324,12 +323,7 @@ def _azure_role(stack: Stack, assignment: Resource) -> Iterator[str]:
             "role of blob data actions only"
         )
         return
-    linked = stack.deps(assignment, ROLE_DEFINITION, via="roleDefinitionId")
-    if unknown(role_id):
-        definitions = linked
-    else:
-        definitions = [d for d in stack.of(ROLE_DEFINITION) if _guid(d) == guid]
-        definitions = definitions or [d for d in linked if not _guid(d)]
+    definitions = role_definitions(stack, assignment)
     if not definitions:
         yield (
             f"role {role_id} is not a custom role definition of the stack: a cross-cloud identity gets "
@@ -339,12 +333,6 @@ def _azure_role(stack: Stack, assignment: Resource) -> Iterator[str]:
     condition = str(assignment.props.get("condition") or "")
     for definition in definitions:
         yield from _data_only(definition.props, condition)
-
-
-def _guid(definition: Resource) -> str:
-    """The definition's GUID, as given; "" while not known."""
-    given = definition.props.get("roleDefinitionId") or definition.props.get("name")
-    return "" if unknown(given) else str(given or "").lower()
 
 
 def _data_only(props: Props, condition: str) -> Iterator[str]:

@@ -21,7 +21,13 @@ FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
-NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+ADDRESS_ACTIONS = frozenset(
+    {"microsoft.network/publicipaddresses/read", "microsoft.network/publicipaddresses/join/action"}
+)
+"""What AKS's cloud provider does with a public IP it is pointed at and did not create: list its group's
+to find it, read it, join it to a load balancer (infra/clouds/azure/gateway_address.py). Lower case: ARM
+compares actions without case."""
 AKS = "azure-native:containerservice:ManagedCluster"
 WI_USER = "roles/iam.workloadIdentityUser"
 WI_MEMBER = re.compile(r"^serviceAccount:([a-z][-a-z0-9]*)\.svc\.id\.goog\[([a-z0-9-]+)/([a-z0-9-]+)\]$")
@@ -70,9 +76,10 @@ ID06 = control(
     "ID-06",
     "Azure RBAC scoped",
     "Role assignments are scoped below the resource group (a storage account, container, registry, "
-    "key or cluster) and never grant Owner, Contributor or User Access Administrator; Network Contributor "
-    "may hold a resource group of the stack that holds public addresses alone (AKS's cloud provider finds "
-    "a Service's named address by listing its group).",
+    "key or cluster) and never grant Owner, Contributor or User Access Administrator; but a custom role of "
+    "the stack with Microsoft.Network/publicIPAddresses/read and /join/action alone may hold a resource "
+    "group of the stack that holds public addresses alone (AKS's cloud provider finds a Service's named "
+    "address by listing its group).",
 )
 
 
@@ -192,9 +199,8 @@ def role_assignment_scope(stack: Stack) -> list[Violation]:
         props = assignment.props
         scope, role = props.get("scope"), str(props.get("roleDefinitionId") or "")
         broad = isinstance(scope, str) and not unknown(scope) and BROAD_SCOPE.match(scope)
-        if broad and not _address_group(stack, assignment, role):
-            message = f"scope {scope} is a whole subscription or resource group; scope it to the resource"
-            found.append(assignment.violation(ID06, message))
+        if broad and (refused := _broad_scope(stack, assignment, str(scope))):
+            found.append(assignment.violation(ID06, refused))
         too_broad = BROAD_ROLES.get(role.rsplit("/", 1)[-1].lower())
         if too_broad:
             message = f"{too_broad} is too broad; use the data-plane role the app needs"
@@ -202,13 +208,66 @@ def role_assignment_scope(stack: Stack) -> list[Violation]:
     return found
 
 
-def _address_group(stack: Stack, assignment: Resource, role: str) -> bool:
-    """Network Contributor on a resource group of the stack that holds public addresses and nothing else:
-    AKS's cloud provider finds a Service's named address by listing its group's addresses, so the grant
-    cannot be scoped to the address itself (the gateway's, infra/clouds/azure/gateway_address.py)."""
-    if role.rsplit("/", 1)[-1].lower() != NETWORK_CONTRIBUTOR:
-        return False
+def _broad_scope(stack: Stack, assignment: Resource, scope: str) -> str | None:
+    """Why an assignment on a whole subscription or resource group is refused; None for the one exception,
+    the cluster identity's custom role on the group of the gateway's address."""
+    if not _address_group(stack, assignment):
+        return f"scope {scope} is a whole subscription or resource group; scope it to the resource"
+    refused = list(_address_role(stack, assignment))
+    if not refused:
+        return None
+    return (
+        f"on {scope}, a group of public addresses alone, only a custom role of the stack with "
+        f"Microsoft.Network/publicIPAddresses/read and /join/action may be granted: {'; '.join(refused)}"
+    )
+
+
+def _address_group(stack: Stack, assignment: Resource) -> bool:
+    """Whether the assignment's scope is a resource group of the stack that holds public addresses and
+    nothing else (the gateway's, infra/clouds/azure/gateway_address.py): AKS's cloud provider finds a
+    Service's named address by listing its group's, so its grant cannot be scoped to the address."""
     groups = stack.deps(assignment, RESOURCE_GROUP, via="scope")
     urns = {group.urn for group in groups if group.urn}
-    held = [r for r in stack.resources if r is not assignment and urns & set(r.linked("resourceGroupName"))]
+    held = [
+        r
+        for r in stack.resources
+        if r is not assignment
+        and "resourceGroupName" in r.props
+        and urns & set(r.linked("resourceGroupName"))
+    ]
     return bool(groups) and bool(held) and all(r.kind == PUBLIC_IP.lower() for r in held)
+
+
+def _address_role(stack: Stack, assignment: Resource) -> Iterator[str]:
+    """Why the assignment's role may not hold a group of public addresses: it must be a custom role
+    definition of the stack with no action but `ADDRESS_ACTIONS` (no wildcard, no data action)."""
+    definitions = role_definitions(stack, assignment)
+    if not definitions:
+        yield f"role {assignment.props.get('roleDefinitionId')} is not a custom role definition of the stack"
+        return
+    for definition in definitions:
+        for permission in as_list(definition.props.get("permissions")):
+            for action in (str(a) for a in as_list(get(permission, "actions"))):
+                if action.lower() not in ADDRESS_ACTIONS:
+                    yield f"{definition.name} grants {action}"
+            for action in (str(a) for a in as_list(get(permission, "dataActions"))):
+                yield f"{definition.name} grants the data action {action}"
+
+
+def role_definitions(stack: Stack, assignment: Resource) -> list[Resource]:
+    """The custom role definitions of the stack that the assignment's `roleDefinitionId` names, by GUID.
+    During preview the GUID may not be known yet (the definition is created in the same run): then the
+    definitions the assignment takes it from; none for a built-in role."""
+    role_id = assignment.props.get("roleDefinitionId")
+    linked = stack.deps(assignment, ROLE_DEFINITION, via="roleDefinitionId")
+    if unknown(role_id):
+        return linked
+    guid = str(role_id or "").rsplit("/", 1)[-1].lower()
+    definitions = [d for d in stack.of(ROLE_DEFINITION) if _guid(d) == guid]
+    return definitions or [d for d in linked if not _guid(d)]
+
+
+def _guid(definition: Resource) -> str:
+    """The definition's GUID, as given; "" while not known."""
+    given = definition.props.get("roleDefinitionId") or definition.props.get("name")
+    return "" if unknown(given) else str(given or "").lower()

@@ -183,13 +183,31 @@ def _identity() -> list[Fixture]:
 NETWORK_CONTRIBUTOR = (
     "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
 )
+ADDRESS_ROLE_GUID = "3c6f0b9e-2a41-5d7e-8f10-9b2c4d6e8a01"
+"""The cluster identity's custom role on the address's group: read and join its public IPs, nothing else."""
+ADDRESS_ACTIONS = [
+    "Microsoft.Network/publicIPAddresses/read",
+    "Microsoft.Network/publicIPAddresses/join/action",
+]
 
 
 def _gateway_address() -> list[Fixture]:
-    """The gateway's address alone in its own group, and the cluster identity's grant on that group."""
+    """The gateway's address alone in its own group, and the cluster identity's custom role on that group."""
+    group = f"{RG}-gateway"
+    role = {
+        "roleDefinitionId": ADDRESS_ROLE_GUID,
+        "scope": group,
+        "assignableScopes": [group],
+        "roleName": "gpu-platform gateway address rg-gateway 0a1b2c3d",
+        "roleType": "CustomRole",
+        "permissions": [{"actions": list(ADDRESS_ACTIONS)}],
+    }
     grant = {
-        "scope": f"{RG}-gateway",
-        "roleDefinitionId": NETWORK_CONTRIBUTOR,
+        "scope": group,
+        "roleDefinitionId": (
+            "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/"
+            f"roleDefinitions/{ADDRESS_ROLE_GUID}"
+        ),
         "principalType": "ServicePrincipal",
     }
     return [
@@ -200,7 +218,14 @@ def _gateway_address() -> list[Fixture]:
             {"resourceGroupName": "rg-gateway"},
             "gateway-rg",
         ),
-        _az("azure-native:authorization:RoleAssignment", "gateway-network", grant, "gateway-rg"),
+        _az("azure-native:authorization:RoleDefinition", "gateway-role", role, "gateway-rg"),
+        _az(
+            "azure-native:authorization:RoleAssignment",
+            "gateway-network",
+            grant,
+            "gateway-rg",
+            "gateway-role",
+        ),
     ]
 
 

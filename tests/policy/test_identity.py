@@ -14,6 +14,7 @@ from policy.controls import identity
 from policy.model.props import UNKNOWNS
 from tests.policy.conftest import STACKS
 from tests.policy.fixtures_aws import BUCKET, ISSUER
+from tests.policy.fixtures_azure import ADDRESS_ACTIONS, NETWORK_CONTRIBUTOR
 from tests.policy.stacks import (
     Change,
     Fixture,
@@ -162,8 +163,25 @@ MUTATIONS = [
         set_key("serving-blob", "scope", "/subscriptions/00000000-0000-0000-0000-000000000000"),
     ),
     case("azure", "ID-06", set_key("serving-blob", "roleDefinitionId", OWNER)),
-    # A group's scope is let through only for Network Contributor on a group of public addresses alone.
+    # A group's scope is let through only for a custom role of the stack that reads and joins public
+    # addresses, on a group of public addresses alone: not Network Contributor (which Microsoft's AKS page
+    # grants there), nor a built-in reader, nor one action more, a wildcard or a data action.
+    case("azure", "ID-06", set_key("gateway-network", "roleDefinitionId", NETWORK_CONTRIBUTOR)),
     case("azure", "ID-06", set_key("gateway-network", "roleDefinitionId", READER)),
+    *(
+        case("azure", "ID-06", set_key("gateway-role", "permissions", [permission]), on="gateway-network")
+        for permission in (
+            {"actions": [*ADDRESS_ACTIONS, "Microsoft.Network/publicIPAddresses/write"]},
+            {"actions": [*ADDRESS_ACTIONS, "Microsoft.Network/publicIPAddresses/delete"]},
+            {"actions": ["Microsoft.Network/publicIPAddresses/*"]},
+            {"actions": ["*"]},
+            {
+                "actions": ADDRESS_ACTIONS,
+                "dataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+            },
+        )
+    ),
+    case("azure", "ID-06", remove_resource("gateway-role"), on="gateway-network"),
     case("azure", "ID-06", Change("gateway-ip", "a VNet in the group", _vnet), on="gateway-network"),
     case("gcp", "ID-07", set_key("train", f"{POD}.serviceAccountName", "default")),
     case("gcp", "ID-07", delete_key("train", f"{POD}.serviceAccountName")),

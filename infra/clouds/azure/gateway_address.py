@@ -4,14 +4,31 @@ balancer takes as the frontend of the gateway's `LoadBalancer` Service.
 AKS finds the address by the Service's annotations `service.beta.kubernetes.io/azure-pip-name` (the
 public IP's name, which Microsoft recommends over the deprecated `spec.loadBalancerIP`) and
 `service.beta.kubernetes.io/azure-load-balancer-resource-group` (its resource group, when not the node
-resource group); the cluster identity needs Network Contributor on that resource group
-(learn.microsoft.com/azure/aks/static-ip). Not the resource itself: the cloud provider lists the group's
-public IPs to find it by name (kubernetes-sigs/cloud-provider-azure, `findMatchedPIP`).
+resource group), acting as the cluster (control-plane) identity. Microsoft's page grants that identity
+Network Contributor on the group (learn.microsoft.com/azure/aks/static-ip), which could also create,
+rewrite and delete any network resource there. What the cloud provider does with an address it did not
+create is less (kubernetes-sigs/cloud-provider-azure, pkg/provider at v1.35.8, the release of AKS 1.35):
 
-So the address has a resource group of its own, holding nothing else, and the grant is scoped to it: the
-stack's group holds the VNet, the NAT gateway and its address, which the cluster identity must not
-rewrite. The node resource group would need no grant, but AKS owns it and deletes it with the cluster,
-address included, which would change the name's address behind DNS.
+- it lists the group's public IPs to find the address by name (azure_publicip_repo.go `findMatchedPIP`
+  and its cache, `PublicIPAddresses.List` of the group) and reads it: `publicIPAddresses/read`, on the
+  group, since a list cannot be scoped to one resource;
+- it puts the address in its load balancer's frontend, which ARM lets it do only with
+  `publicIPAddresses/join/action` on the address (the "linked access check" of an address in another
+  group, cloud-provider-azure's Azure Permissions page,
+  kubernetes-sigs.github.io/cloud-provider-azure/topics/azure-permissions/);
+- it never deletes, tags or otherwise writes it: an address without the provider's own
+  `k8s-azure-service` (or legacy `service`) tag is "user-created" (azure_loadbalancer.go
+  `serviceOwnsPublicIP`), is never released (`shouldReleaseExistingOwnedPublicIP` returns false for it)
+  and gets none of the provider's tags (`ensurePIPTagged` runs only for the provider's own). It would PUT
+  the address only to change what this one already is (a Standard SKU, IPv4, Static) or for a DNS label
+  annotation, which the gateway's Service does not carry.
+
+So the grant is a custom role of the stack with those two actions only (`ADDRESS_ACTIONS`), defined and
+assignable in the address's own resource group, which holds nothing else: the stack's group holds the
+VNet, the NAT gateway and its address, which the cluster identity must not reach. The node resource group
+would need no grant, but AKS owns it and deletes it with the cluster, address included, which would change
+the name's address behind DNS. The role's GUID, like the replicator's (`identity.data_role`), is derived
+from the group's id, so a definition left behind by a lost state is updated in place.
 
 Zones follow the cluster's `availabilityZones`, as the system and general pools do (`address_zones`):
 none keeps the address non-zonal, which every region offers, those without availability zones included
@@ -24,6 +41,7 @@ that would make a later `pulumi up` replace the address (hashicorp/terraform-pro
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,11 +49,18 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import network
 
-from infra.clouds.azure.context import AzureContext, Grant, assign
+from infra import naming
+from infra.clouds.azure.context import AzureContext, CustomRole, Grant, assign
 from infra.clouds.base import GatewayAddress
 
 PIP_ANNOTATION = "service.beta.kubernetes.io/azure-pip-name"
 RESOURCE_GROUP_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-resource-group"
+ADDRESS_ACTIONS = (
+    "Microsoft.Network/publicIPAddresses/read",
+    "Microsoft.Network/publicIPAddresses/join/action",
+)
+"""What AKS's cloud provider does with a public IP it is pointed at and did not create: find it by listing
+the group's, and join it to its load balancer's frontend. No write, no delete."""
 ZONE_REDUNDANT = ["1", "2", "3"]
 """Every zone of a region with availability zones: the address survives a zone's loss."""
 
@@ -48,6 +73,35 @@ def address_zones(cluster_zones: Sequence[str]) -> list[str] | None:
     if len(cluster_zones) == 1:
         return list(cluster_zones)
     return list(ZONE_REDUNDANT)
+
+
+def address_role_guid(group_id: str) -> str:
+    """The custom role's GUID: a uuid5 of the address group's ARM id, the same on every run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group_id.lower()}/gpu-platform/gateway-address"))
+
+
+def address_role(
+    name: str, context: AzureContext, group_id: pulumi.Output[str], opts: pulumi.ResourceOptions
+) -> azure_native.authorization.RoleDefinition:
+    """The custom role the cluster identity gets on the address's group: `ADDRESS_ACTIONS`, defined and
+    assignable there only. Role names are unique in the Entra tenant, hence the group's name and a hash
+    of the subscription in it."""
+    return azure_native.authorization.RoleDefinition(
+        name,
+        role_definition_id=group_id.apply(address_role_guid),
+        scope=group_id,
+        assignable_scopes=[group_id],
+        role_name=pulumi.Output.all(group_id, context.subscription_id).apply(
+            lambda a: f"gpu-platform gateway address {a[0].rsplit('/', 1)[-1]} {naming.short_hash(a[1])}"
+        ),
+        description=(
+            f"gpu-platform {context.stack}: AKS's cloud provider finds the gateway's public IP in its group "
+            "and joins it to its load balancer; it may not create, change or delete it."
+        ),
+        role_type="CustomRole",
+        permissions=[azure_native.authorization.PermissionArgs(actions=list(ADDRESS_ACTIONS))],
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,8 +117,8 @@ class GatewayIpArgs:
 
 
 class GatewayIp(pulumi.ComponentResource):
-    """The address in its own resource group and the cluster identity's grant there; `address` is what
-    DNS and the gateway's Service need."""
+    """The address in its own resource group, and the cluster identity's custom role there; `address` is
+    what DNS and the gateway's Service need."""
 
     address: GatewayAddress
 
@@ -94,12 +148,11 @@ class GatewayIp(pulumi.ComponentResource):
         group_id = pulumi.Output.concat(
             "/subscriptions/", context.subscription_id, "/resourceGroups/", group.name
         )
-        grant = assign(
-            f"{name}-network",
-            context,
-            Grant("Network Contributor", args.cluster_principal_id, group_id),
-            self,
+        role = CustomRole(
+            address_role(f"{name}-role", context, group_id, pulumi.ResourceOptions(parent=self)),
+            "the gateway address's public IPs, read and join (custom role)",
         )
+        grant = assign(f"{name}-network", context, Grant(role, args.cluster_principal_id, group_id), self)
         self.address = GatewayAddress(
             ips=ip.ip_address.apply(lambda a: [a] if a else []),
             annotations={PIP_ANNOTATION: ip.name, RESOURCE_GROUP_ANNOTATION: group.name},

@@ -8,7 +8,12 @@ pod subnet is needed.
 AKS never edits a subnet's own NSG (it writes `loadBalancerSourceRanges` into the NSG it manages on the
 node NICs), and both are evaluated: with `serving.exposure: public`, the node subnets' NSGs admit the
 serving ports from `serving.sourceCidrs` themselves, or Azure's default deny-inbound drops every request.
-With `serving.domain` they admit the gateway's ports (80, 443) from the same sources too.
+With `serving.domain` the system subnet's NSG admits the gateway's ports (80, 443) from the same sources
+instead; the GPU subnet's does not: the gateway's proxies run on the general pool only (their node
+selector, `infra/workloads`), whose nodes are in the system subnet, and tolerate no GPU taint, and with
+the Service's `externalTrafficPolicy: Local` the load balancer sends its traffic only to nodes whose
+health probe answers, those running a proxy. TF Serving may run on a GPU pool (`serving.pool`), so its
+own rule stays on both.
 
 Which ports: AKS's load-balancing rules use floating IP unless a Service opts out
 (`service.beta.kubernetes.io/azure-disable-load-balancer-floating-ip`), so a packet reaches the node
@@ -52,6 +57,8 @@ class NetworkArgs:
 
 SERVING_RULE_PRIORITY = 200
 GATEWAY_RULE_PRIORITY = 210
+GATEWAY_SUBNET = "system"
+"""The subnet of the system and general pools (`cluster.py`): the only one the gateway's proxies run in."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,9 @@ class Network(pulumi.ComponentResource):
         )
         return ip, nat
 
-    def _serving_rules(self) -> list[network.SecurityRuleArgs] | None:
+    def _serving_rules(self, role: str) -> list[network.SecurityRuleArgs] | None:
+        """The inbound rules of a node subnet's NSG: TF Serving's ports on both, the gateway's on the
+        system subnet's only, where the general pool and so the gateway's proxies run."""
         wanted = [
             (
                 "allow-serving-inbound",
@@ -146,7 +155,7 @@ class Network(pulumi.ComponentResource):
                 "allow-gateway-inbound",
                 "The gateway",
                 GATEWAY_RULE_PRIORITY,
-                self._args.gateway_sources,
+                self._args.gateway_sources if role == GATEWAY_SUBNET else (),
                 GATEWAY_PORTS,
             ),
         ]
@@ -183,7 +192,7 @@ class Network(pulumi.ComponentResource):
             network.NetworkSecurityGroup(
                 f"{self._name}-{plan.role}-nsg",
                 network_security_group_name=f"{self._name}-{plan.role}-nsg",
-                security_rules=self._serving_rules(),
+                security_rules=self._serving_rules(plan.role),
                 **self._common(),
             )
             if plan.nodes

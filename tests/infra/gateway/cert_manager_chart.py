@@ -4,7 +4,10 @@ than with the module's own constants. Each role's `rules:` is copied as the temp
 for the release `cert-manager` with the chart's default values (template lines whose condition is off by
 default, such as the metrics TLS Secret's name, dropped; comments dropped). Left out, as the module leaves
 them out: the aggregated `cert-manager-view`, `-edit` and `-cluster-view`, and the cainjector's metrics
-`dynamic-serving` Role (off by default)."""
+`dynamic-serving` Role (off by default). The roles of the controllers the module turns off are quoted all
+the same (`-ingress-shim`, `-certificatesigningrequests`): the tests say what of them the module drops
+and what it keeps. Last, from the controller's own source, the controllers it knows and those it runs by
+default."""
 
 from __future__ import annotations
 
@@ -273,15 +276,19 @@ ROLES: dict[str, tuple[str, str, str]] = {
 }
 
 
+EXTRA_ARGS = "{{- with .Values.extraArgs }}{{- toYaml . | nindent 10 }}{{- end }}"
+"""Where templates/deployment.yaml writes `extraArgs` (values.yaml: `[]`, whose own example is
+`--controllers=*,-certificaterequests-approver`), right after `--acme-http01-solver-image`."""
 CONTROLLER_ARGS = """\
 - --v={{ .Values.global.logLevel }}
 - --cluster-resource-namespace=$(POD_NAMESPACE)
 - --leader-election-namespace={{ .namespace }}
+{{- with .Values.extraArgs }}{{- toYaml . | nindent 10 }}{{- end }}
 - --max-concurrent-challenges={{ .Values.maxConcurrentChallenges }}
 """
 """templates/deployment.yaml: the args the chart's defaults write (`--config`, the optional leader-election
 timings, issuer defaults, feature gates and DNS-01 nameserver flags are off by default), less
-`--acme-http01-solver-image`, in the chart's order."""
+`--acme-http01-solver-image`, in the chart's order, `extraArgs` included."""
 WEBHOOK_ARGS = """\
 - --v={{ .Values.global.logLevel }}
 - --secure-port={{ .Values.webhook.securePort }}
@@ -303,6 +310,7 @@ VALUES = {
     "{{ .Values.maxConcurrentChallenges }}": "60",
     "{{ .Values.webhook.securePort }}": "10250",
     '{{ template "webhook.fullname" . }}': "cert-manager-webhook",
+    EXTRA_ARGS: "",
 }
 """values.yaml@v1.21.1 (`global.leaderElection.namespace` set to cert-manager) and `_helpers.tpl`."""
 
@@ -366,3 +374,60 @@ INJECT_CA = (
     '{{ printf "%s/%s-ca" (include "cert-manager.namespace" .) (include "webhook.fullname" .) | quote }}'
 )
 """Both webhook configurations' annotation: `<namespace>/<webhook.fullname>-ca`."""
+
+
+# The controller's source at tag v1.21.1, not the chart's: which controllers `--controllers` may name and
+# which `*` runs.
+ALL_CONTROLLERS = (
+    "issuers",
+    "clusterissuers",
+    "certificates-metrics",
+    "ingress-shim",
+    "gateway-shim",
+    "orders",
+    "challenges",
+    "certificaterequests-issuer-acme",
+    "certificaterequests-approver",
+    "certificaterequests-issuer-ca",
+    "certificaterequests-issuer-selfsigned",
+    "certificaterequests-issuer-vault",
+    "certificaterequests-issuer-venafi",
+    "certificates-trigger",
+    "certificates-issuing",
+    "certificates-key-manager",
+    "certificates-request-manager",
+    "certificates-readiness",
+    "certificates-revision-manager",
+    "certificatesigningrequests-issuer-acme",
+    "certificatesigningrequests-issuer-ca",
+    "certificatesigningrequests-issuer-selfsigned",
+    "certificatesigningrequests-issuer-venafi",
+    "certificatesigningrequests-issuer-vault",
+)
+"""internal/apis/config/controller/v1alpha1/defaults.go `AllControllers`, each `ControllerName` resolved
+(pkg/controller/*/): the names the controller accepts in `--controllers`, with or without `-`
+(internal/apis/config/controller/validation/validation.go refuses any other and the controller exits)."""
+DEFAULT_CONTROLLERS = (
+    "issuers",
+    "clusterissuers",
+    "certificates-metrics",
+    "ingress-shim",
+    "orders",
+    "challenges",
+    "certificaterequests-issuer-acme",
+    "certificaterequests-approver",
+    "certificaterequests-issuer-ca",
+    "certificaterequests-issuer-selfsigned",
+    "certificaterequests-issuer-vault",
+    "certificaterequests-issuer-venafi",
+    "certificates-trigger",
+    "certificates-issuing",
+    "certificates-key-manager",
+    "certificates-request-manager",
+    "certificates-readiness",
+    "certificates-revision-manager",
+)
+"""defaults.go `DefaultEnabledControllers`: what `*` runs. All of `AllControllers` but `gateway-shim` and the
+experimental CertificateSigningRequest controllers, which cmd/controller/app/options/options.go
+`EnabledControllers` adds after `*` with the Gateway API enabled (`gateway-shim`) or the
+`ExperimentalCertificateSigningRequestControllers` feature gate set, before it removes each `-name`."""

@@ -1,6 +1,7 @@
 """cert-manager, built alone on the mock engine with a stand-in CRD: the v1.21.1 chart's objects with leader
-election in cert-manager, DNS-01 only, two replicas of each part, Pod Security `restricted`, and the webhook
-configurations created once the webhook serves, their CA the cainjector's. The chart's text is quoted in
+election in cert-manager, DNS-01 only, no ingress-shim (nor any controller the platform does not use, nor
+their RBAC), two replicas of each part, Pod Security `restricted`, and the webhook configurations created
+once the webhook serves, their CA the cainjector's. The chart's text is quoted in
 `cert_manager_chart.py` (the tests run without the mirror)."""
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ IDENTITY = {"azure.workload.identity/client-id": "00000000-0000-0000-0000-000000
 IDENTITY_POD_LABELS = {"azure.workload.identity/use": "true"}
 METADATA_SERVER = (EgressRule("169.254.169.254/32", 80), EgressRule("169.254.169.252/32", 988))
 NAMES = ("cert-manager", "cert-manager-webhook", "cert-manager-cainjector")
+CONTROLLERS = (
+    "*,-ingress-shim,-gateway-shim,-certificaterequests-issuer-ca,-certificaterequests-issuer-selfsigned,"
+    "-certificaterequests-issuer-vault,-certificaterequests-issuer-venafi,"
+    "-certificatesigningrequests-issuer-acme,-certificatesigningrequests-issuer-ca,"
+    "-certificatesigningrequests-issuer-selfsigned,-certificatesigningrequests-issuer-venafi,"
+    "-certificatesigningrequests-issuer-vault"
+)
+"""The controller's `--controllers`: upstream's defaults (`*`) but the shims, the issuer types other than
+ACME and the experimental CSR controllers."""
 
 
 TOKEN_RULE = {
@@ -161,12 +171,65 @@ def test_the_images_are_the_given_ones() -> None:
 
 
 def test_the_args_are_the_charts() -> None:
-    """The args the chart's templates write, rendered with its defaults and leader election here."""
-    assert _container("cert-manager")["args"] == _rendered(chart.CONTROLLER_ARGS)
+    """The args the chart's templates write, rendered with its defaults, leader election here, and
+    `extraArgs` naming the controllers that do not run."""
+    extra_args = chart.CONTROLLER_ARGS.replace(chart.EXTRA_ARGS, f"- --controllers={CONTROLLERS}")
+    assert _container("cert-manager")["args"] == _rendered(extra_args)
     assert _container("cert-manager-webhook")["args"] == _rendered(chart.WEBHOOK_ARGS)
     assert _container("cert-manager-cainjector")["args"] == _rendered(chart.CAINJECTOR_ARGS)
     args = _container("cert-manager")["args"]
     assert not [a for a in args if a.startswith(("--acme-http01-solver-image", "--dns01-recursive"))]
+
+
+def _enabled(flag: str, *, gates: bool) -> set[str]:
+    """cmd/controller/app/options/options.go@v1.21.1 `EnabledControllers` for `--controllers=<flag>`:
+    `*` (or only `-name`s) is the defaults, a bare name adds itself; with `gates`, the Gateway API and
+    the experimental CSR feature gate add theirs; each `-name` is removed last."""
+    named = flag.split(",")
+    disabled = {n[1:] for n in named if n.startswith("-")}
+    enabled = set(chart.DEFAULT_CONTROLLERS) if "*" in named or len(disabled) == len(named) else set()
+    enabled |= {n for n in named if n != "*" and not n.startswith("-")}
+    if gates:
+        enabled |= {"gateway-shim", *(n for n in chart.ALL_CONTROLLERS if n.startswith("certificatesigning"))}
+    return enabled - disabled
+
+
+def test_the_controller_runs_no_shim_and_only_the_acme_issuers_controllers() -> None:
+    """No Ingress (ingress-shim, on by default) or Gateway (gateway-shim) anywhere can get a certificate
+    from the ClusterIssuer; nor does any issuer type other than ACME sign, even were the Gateway API or
+    the CSR controllers' feature gate turned on. Every name is one the controller knows: an unknown one
+    fails its configuration's validation and the controller does not start."""
+    (flag,) = [a for a in _container("cert-manager")["args"] if a.startswith("--controllers=")]
+    value = flag.removeprefix("--controllers=")
+    assert value == CONTROLLERS
+    names = value.split(",")
+    assert names[0] == "*"
+    assert {n.removeprefix("-") for n in names[1:]} <= set(chart.ALL_CONTROLLERS)
+    needed = set(chart.DEFAULT_CONTROLLERS) - {
+        "ingress-shim",
+        *(f"certificaterequests-issuer-{kind}" for kind in ("ca", "selfsigned", "vault", "venafi")),
+    }
+    for gates in (False, True):
+        enabled = _enabled(value, gates=gates)
+        assert "ingress-shim" not in enabled
+        assert "gateway-shim" not in enabled
+        assert enabled == needed, gates
+    # The controllers the ACME ClusterIssuer's certificate goes through all run.
+    assert {
+        "clusterissuers",
+        "certificates-trigger",
+        "certificates-key-manager",
+        "certificates-request-manager",
+        "certificates-issuing",
+        "certificates-readiness",
+        "certificates-revision-manager",
+        "certificaterequests-approver",
+        "certificaterequests-issuer-acme",
+        "orders",
+        "challenges",
+    } <= needed
+    # Upstream's `*` alone would run the ingress-shim.
+    assert "ingress-shim" in _enabled("*", gates=False)
 
 
 def test_the_probes_and_ports_are_upstreams_where_it_has_them() -> None:
@@ -222,20 +285,77 @@ def test_the_controller_carries_the_clouds_identity() -> None:
         )
 
 
+def _rules(name: str) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = yaml.safe_load(chart.ROLES[name][2])
+    return rules
+
+
+def _less(rules: list[dict[str, Any]], group: str, resources: list[str], verbs: set[str]) -> None:
+    """Take `verbs` out of the one rule of `rules` on `resources` of `group`, which must hold them all;
+    the rule goes if none is left."""
+    (index,) = [i for i, r in enumerate(rules) if r["apiGroups"] == [group] and r["resources"] == resources]
+    rule = rules[index]
+    assert verbs <= set(rule["verbs"]), (group, resources, verbs)
+    kept = [v for v in rule["verbs"] if v not in verbs]
+    if kept:
+        rule["verbs"] = kept
+    else:
+        del rules[index]
+
+
+SHIM_ROLE = "cert-manager-controller-ingress-shim"
+CSR_ROLE = "cert-manager-controller-certificatesigningrequests"
+NOT_DECLARED = {SHIM_ROLE, CSR_ROLE}
+"""The roles of the controllers that do not run: the ingress-shim (and gateway-shim) and the experimental
+CertificateSigningRequest controllers."""
+REQUESTS_WRITE = {
+    "apiGroups": ["cert-manager.io"],
+    "resources": ["certificaterequests"],
+    "verbs": ["create", "delete"],
+}
+"""The ingress-shim role's one rule that other controllers need: certificates-request-manager creates and
+deletes CertificateRequests, certificates-revision-manager deletes them; the chart grants it nowhere else."""
+
+
+def expected_roles() -> dict[str, list[dict[str, Any]]]:
+    """The chart's roles, departing exactly as the module's docstring says."""
+    roles = {name: _rules(name) for name in chart.ROLES if name not in NOT_DECLARED}
+    # The ingress-shim role's CertificateRequest create and delete, in the certificates controllers' role.
+    shim_writes = _rules(SHIM_ROLE)[0]
+    assert shim_writes["resources"] == ["certificates", "certificaterequests"]
+    assert set(REQUESTS_WRITE["verbs"]) <= set(shim_writes["verbs"])
+    roles["cert-manager-controller-certificates"].append(REQUESTS_WRITE)
+    # HTTP-01's writes, and the HTTPRoute and OpenShift rules; the informers' reads stay.
+    challenges = roles["cert-manager-controller-challenges"]
+    _less(challenges, "", ["pods", "services"], {"create", "delete"})
+    _less(challenges, "networking.k8s.io", ["ingresses"], {"create", "delete", "update"})
+    _less(
+        challenges,
+        "gateway.networking.k8s.io",
+        ["httproutes"],
+        {"get", "list", "watch", "create", "delete", "update"},
+    )
+    _less(challenges, "route.openshift.io", ["routes/custom-host"], {"create"})
+    return roles
+
+
 def test_rbac_is_the_charts_and_binds_each_role_to_its_part() -> None:
     b = built()
     declared = {r.inputs["metadata"]["name"]: r for r in b.of(CLUSTER_ROLE) + b.of(ROLE)}
-    # The chart's roles, and the DNS-01 sign-in's (ours, tested below).
-    assert set(declared) == {*chart.ROLES, cert_manager.DNS01_TOKEN_ROLE}
-    for name, (template, kind, rules) in chart.ROLES.items():
+    expected = expected_roles()
+    # The chart's roles but those of the controllers that do not run, and the DNS-01 sign-in's (ours,
+    # tested below).
+    assert set(declared) == {*expected, cert_manager.DNS01_TOKEN_ROLE}
+    for name, rules in expected.items():
+        template, kind, _ = chart.ROLES[name]
         res = declared[name]
         assert res.type == (CLUSTER_ROLE if kind == "ClusterRole" else ROLE), name
-        assert integral(res.inputs)["rules"] == yaml.safe_load(rules), f"{name} against {template}"
+        assert integral(res.inputs)["rules"] == rules, f"{name} against {template}"
     bindings = {
         r.inputs["metadata"]["name"]: integral(r.inputs)
         for r in b.of(CLUSTER_ROLE_BINDING) + b.of(ROLE_BINDING)
     }
-    assert set(bindings) == {*chart.ROLES, cert_manager.DNS01_TOKEN_ROLE}
+    assert set(bindings) == {*expected, cert_manager.DNS01_TOKEN_ROLE}
     for name, binding in bindings.items():
         assert binding["roleRef"]["name"] == name
         (subject,) = binding["subjects"]
@@ -243,6 +363,46 @@ def test_rbac_is_the_charts_and_binds_each_role_to_its_part() -> None:
         assert subject == {"kind": "ServiceAccount", "name": account, "namespace": "cert-manager"}, name
     for role in b.of(ROLE) + b.of(ROLE_BINDING):
         assert role.inputs["metadata"]["namespace"] == "cert-manager"
+
+
+def test_the_controller_writes_no_ingress_gateway_solver_or_certificate() -> None:
+    """What the ingress-shim, HTTP-01 and the CSR controllers wrote is not granted: the controller only reads
+    pods, services and Ingresses (its challenges informers), never Gateways or routes, creates no
+    Certificate and signs no Kubernetes CSR. It may still create and delete CertificateRequests, which
+    the chart grants in the ingress-shim's role alone."""
+    b = built()
+    rules = [
+        rule
+        for role in b.of(CLUSTER_ROLE) + b.of(ROLE)
+        if role.inputs["metadata"]["name"].startswith(("cert-manager-controller", "cert-manager:"))
+        for rule in integral(role.inputs)["rules"]
+    ]
+    verbs: dict[str, set[str]] = {}
+    for rule in rules:
+        for resource in rule["resources"]:
+            verbs.setdefault(resource, set()).update(rule["verbs"])
+    for resource in ("pods", "services", "ingresses"):
+        assert verbs[resource] == {"get", "list", "watch"}, resource
+    for resource in (
+        "gateways",
+        "httproutes",
+        "listenersets",
+        "routes/custom-host",
+        "ingresses/finalizers",
+        "certificatesigningrequests",
+        "subjectaccessreviews",
+    ):
+        assert resource not in verbs, resource
+    assert "create" not in verbs["certificates"]
+    assert "delete" not in verbs["certificates"]
+    assert {"create", "delete"} <= verbs["certificaterequests"]
+    granting = [
+        name
+        for name in chart.ROLES
+        for rule in _rules(name)
+        if "certificaterequests" in rule["resources"] and "create" in rule["verbs"]
+    ]
+    assert granting == [SHIM_ROLE]
 
 
 def test_the_webhooks_are_the_charts() -> None:

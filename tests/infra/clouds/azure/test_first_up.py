@@ -21,6 +21,7 @@ from tests.plans import plan_with, stack_values, waits_for
 
 AZ = "gpu-platform:azure"
 NSG = "azure-native:network:NetworkSecurityGroup"
+ENVOY_PROXY = "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"
 ASSIGNMENT = "azure-native:authorization:PolicyAssignment"
 MAINTENANCE = "azure-native:containerservice:MaintenanceConfiguration"
 
@@ -95,17 +96,36 @@ def test_azure_policy_enforces_the_registry_and_restricted_pods(stack_plan: Plan
 
 def test_the_subnet_nsgs_open_only_the_gateways_ports_and_only_with_a_domain(stack_plan: Plan) -> None:
     """Internal serving (dev) opens nothing; behind the gateway (prod) TF Serving's ports stay closed, and
-    only the gateway's are open, to the configured sources."""
+    only the gateway's are open, to the configured sources, and only on the system subnet, where the
+    general pool runs the gateway's proxies: the GPU subnet's NSG opens nothing."""
     serving = stack_values(stack_plan.stack)["gpu-platform:serving"]
-    for nsg in azure(stack_plan, NSG):
-        rules = nsg.inputs.get("securityRules") or []
-        if "domain" not in serving:
-            assert not rules
-            continue
-        (rule,) = rules
-        assert rule["name"] == "allow-gateway-inbound"
-        assert rule["destinationPortRanges"] == ["80", "443"]
-        assert rule["sourceAddressPrefixes"] == serving["sourceCidrs"]
+    nsgs = {nsg.inputs["networkSecurityGroupName"].rsplit("-", 2)[-2]: nsg for nsg in azure(stack_plan, NSG)}
+    assert set(nsgs) == {"system", "gpu"}
+    assert not nsgs["gpu"].inputs.get("securityRules")
+    rules = nsgs["system"].inputs.get("securityRules") or []
+    if "domain" not in serving:
+        assert not rules
+        return
+    (rule,) = rules
+    assert rule["name"] == "allow-gateway-inbound"
+    assert rule["destinationPortRanges"] == ["80", "443"]
+    assert rule["sourceAddressPrefixes"] == serving["sourceCidrs"]
+
+
+def test_the_gateways_proxies_run_only_in_the_system_subnet(stack_plan: Plan) -> None:
+    """Why the gateway's rule is on the system subnet's NSG alone: the proxies select the general pool,
+    which joins the system subnet; every GPU pool joins the GPU subnet, and is tainted besides."""
+    general = [r for r in azure(stack_plan, AGENT_POOL) if r.inputs["agentPoolName"] == "general"]
+    (pool,) = general
+    assert pool.inputs["nodeLabels"] == {"gpu-platform/pool": "general"}
+    assert pool.inputs["vnetSubnetID"].endswith("/subnets/system")
+    for name, gpu in gpu_pools(stack_plan).items():
+        assert gpu["vnetSubnetID"].endswith("/subnets/gpu"), name
+        assert "nvidia.com/gpu=present:NoSchedule" in gpu["nodeTaints"], name
+    for proxy in azure(stack_plan, ENVOY_PROXY):
+        pod = proxy.inputs["spec"]["provider"]["kubernetes"]["envoyDeployment"]["pod"]
+        assert pod["nodeSelector"] == {"gpu-platform/pool": "general"}
+        assert "tolerations" not in pod
 
 
 def test_public_serving_is_let_through_the_node_subnets() -> None:

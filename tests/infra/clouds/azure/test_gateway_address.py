@@ -1,21 +1,27 @@
 """The gateway's address on Azure: a Standard, Static public IP in the cluster's zones (none in dev, all three
 in prod), alone in a resource group of its own, on which the cluster identity (what AKS's cloud provider
-acts as) is Network Contributor and nothing more, and the annotations that name both. Read from the
-contract program, which reserves it on every cloud."""
+acts as) holds a custom role that may read and join public IPs and nothing more, and the annotations that
+name both. Read from the contract program, which reserves it on every cloud."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from infra import config
 from infra.clouds.azure.context import ROLE_IDS
-from infra.clouds.azure.gateway_address import PIP_ANNOTATION, RESOURCE_GROUP_ANNOTATION, address_zones
+from infra.clouds.azure.gateway_address import (
+    PIP_ANNOTATION,
+    RESOURCE_GROUP_ANNOTATION,
+    address_role_guid,
+    address_zones,
+)
 from infra.config.azure import AzureConfig
 from plan import stackfile
 from plan.runner import Plan, PlannedResource
-from tests.infra.clouds.azure.helpers import ROLE_ASSIGNMENT, named, role_ids
+from tests.infra.clouds.azure.helpers import ROLE_ASSIGNMENT, ROLE_DEFINITION, named, role_ids
 from tests.plans import ROOT, contract_plan
 
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
@@ -85,14 +91,44 @@ def test_the_address_has_a_resource_group_of_its_own(plan: Plan) -> None:
     }
 
 
-def test_the_cluster_identity_may_use_that_group_only(plan: Plan) -> None:
+def test_the_cluster_identity_may_only_read_and_join_the_groups_addresses(plan: Plan) -> None:
+    """What cloud-provider-azure does with an address it did not create: list the group's addresses to find
+    it by name, read it, and join it to its load balancer's frontend; never write, tag or delete it. The
+    role holds exactly that, is defined and assignable on the address's group only, and is assigned there
+    to the cluster identity; Network Contributor, which Microsoft's page grants, is not."""
     group = named(plan, GROUP, "-gateway-ip-rg").inputs["resourceGroupName"]
     grant = named(plan, ROLE_ASSIGNMENT, "-gateway-ip-network")
-    assert grant.inputs["scope"].endswith(f"/resourceGroups/{group}")
-    assert grant.inputs["roleDefinitionId"].endswith(f"/{ROLE_IDS['Network Contributor']}")
+    group_id = grant.inputs["scope"]
+    assert re.fullmatch(rf"/subscriptions/[-0-9a-f]+/resourceGroups/{group}", group_id)
+    definition = named(plan, ROLE_DEFINITION, "-gateway-ip-role").inputs
+    assert definition["roleType"] == "CustomRole"
+    assert definition["scope"] == group_id
+    assert definition["assignableScopes"] == [group_id]
+    assert definition["roleDefinitionId"] == address_role_guid(group_id)
+    (permissions,) = definition["permissions"]
+    assert permissions == {
+        "actions": [
+            "Microsoft.Network/publicIPAddresses/read",
+            "Microsoft.Network/publicIPAddresses/join/action",
+        ]
+    }
+    assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{address_role_guid(group_id)}")
+    # After the definition has had time to reach Azure's role assignment checks.
+    (settle,) = [r for r in plan.resources if r.name.endswith("-gateway-ip-network-role-settle")]
+    assert settle.urn in grant.depends_on
+    assert named(plan, ROLE_DEFINITION, "-gateway-ip-role").urn in settle.depends_on
     # The same principal AKS was given the VNet with: the cluster (control-plane) identity.
     [vnet] = [
         g for g in role_ids(plan, ROLE_IDS["Network Contributor"]) if "/virtualNetworks/" in g.inputs["scope"]
     ]
     assert grant.inputs["principalId"] == vnet.inputs["principalId"]
+    assert not [g for g in role_ids(plan, ROLE_IDS["Network Contributor"]) if g.inputs["scope"] == group_id]
     assert gateway(plan)["ready"] == [grant.urn]
+
+
+def test_the_address_role_is_the_same_on_every_run() -> None:
+    """Derived from the group's id (in any case), as the replicator's: a definition a lost state left behind
+    is updated in place rather than colliding with a new one."""
+    group = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-gateway"
+    assert address_role_guid(group) == address_role_guid(group.upper())
+    assert address_role_guid(group) != address_role_guid(group.replace("rg-gateway", "rg2-gateway"))
