@@ -181,13 +181,16 @@ def _gateway_broken(kwargs: dict[str, Any]) -> None:
 
 
 def test_breaking_the_gateway_fails_its_controls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """prod serves under a domain: one plan with three breaks, each found on every cloud's gateway."""
+    """dev with prod's domain (a plan shorter than prod's): three breaks, each found on every cloud."""
+    serving = stack_values("prod")["gpu-platform:serving"]
+    keys = ("exposure", "sourceCidrs", "domain", "dns", "auth")
+    project = write_stack(tmp_path, "https", {"gpu-platform:serving": {k: serving[k] for k in keys}})
     _wrap(monkeypatch, k8s.apiextensions, "CustomResource", _gateway_broken)
     out = tmp_path / "plan.json"
-    assert main(["--stack", "prod", "--cwd", str(ROOT), "--json", str(out)]) == EXIT_VIOLATIONS
+    assert main(["--stack", "https", "--cwd", str(project), "--json", str(out)]) == EXIT_VIOLATIONS
     found = {(v["control"], v["resource"]) for v in json.loads(out.read_text())["violations"]}
     for cloud in ("aws", "gcp", "azure"):
-        gateway = f"prod-{cloud}-workloads-gateway"
+        gateway = f"https-{cloud}-workloads-gateway"
         assert ("NW-04", f"{gateway}-envoy-proxy") in found
         assert ("GW-01", f"{gateway}-httproute-serving-rest") in found
         assert ("GW-02", f"{gateway}-grpcroute-serving-grpc") in found
