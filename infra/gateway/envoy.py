@@ -60,6 +60,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra import naming, pods
+from infra.gateway.serving import GATEWAY_CLASS
 from infra.kueue.controller import api_egress
 from infra.pods import DNS, PSS_LABELS, Obj
 
@@ -77,7 +78,6 @@ NAME = "envoy-gateway"
 CONFIG_MAP = "envoy-gateway-config"
 CONFIG_KEY = "envoy-gateway.yaml"
 CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
-GATEWAY_CLASS = "envoy"
 ENVOY_PROXY = "envoy"
 CERTGEN = f"{FULLNAME}-certgen"
 CERTGEN_DEADLINE_SECONDS = 600

@@ -98,7 +98,7 @@ def gateway_class() -> dict[str, Any]:
     return {
         "apiVersion": f"{serving.GATEWAY_API}/v1",
         "kind": "GatewayClass",
-        "metadata": {"name": envoy.GATEWAY_CLASS, "labels": LABELS},
+        "metadata": {"name": serving.GATEWAY_CLASS, "labels": LABELS},
         "spec": {
             "controllerName": envoy.CONTROLLER_NAME,
             "parametersRef": {**params, "namespace": envoy.NAMESPACE},
