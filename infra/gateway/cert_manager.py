@@ -710,15 +710,7 @@ def deployment_specs(args: CertManagerArgs) -> dict[Part, Obj]:
             ],
             "volumes": [tmp_volume],
             "node_selector": {"kubernetes.io/os": "linux", **(args.node_selector or {})},
-            "topology_spread_constraints": [
-                {
-                    "max_skew": 1,
-                    "topology_key": key,
-                    "when_unsatisfiable": "ScheduleAnyway",
-                    "label_selector": {"match_labels": part.selector},
-                }
-                for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
-            ],
+            "topology_spread_constraints": pods.spread(part.selector),
         }
         if args.tolerations:
             pod["tolerations"] = [dict(t) for t in args.tolerations]
